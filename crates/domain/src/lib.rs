@@ -1,0 +1,12 @@
+//! Domain core of rathaus: value types, rules and state machines.
+//!
+//! This crate does no I/O and knows no framework. Every other layer builds on
+//! the types defined here; invalid values cannot be constructed (`parse`).
+//! One module per domain concept, named as in the glossary of PRODUCT.md.
+
+pub mod identity;
+pub mod outbox;
+pub mod tenancy;
+pub mod validation;
+
+pub use validation::{FieldError, ValidationErrors};

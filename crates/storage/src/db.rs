@@ -1,0 +1,153 @@
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::{Result, StorageError, migration::Migrator};
+
+/// Which database runs underneath.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Connection settings. `Debug` hides credentials.
+#[derive(Clone)]
+pub struct DbConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// Replaces the password (and any query string) of a URL with `***`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            if u.query().is_some() {
+                u.set_query(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "<unparsable url>".to_string(),
+    }
+}
+
+/// The database handle shared by the whole process.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://…` or `postgres://…`.
+    ///
+    /// SQLite runs in WAL mode with a busy timeout and foreign keys on; the
+    /// file is created when missing.
+    pub async fn connect(config: &DbConfig) -> Result<Self> {
+        let backend = if config.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if config.url.starts_with("postgres://") || config.url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StorageError::Config(format!(
+                "unsupported database URL {} (use sqlite://… or postgres://…)",
+                redact_url(&config.url)
+            )));
+        };
+        let mut opts = ConnectOptions::new(config.url.clone());
+        opts.max_connections(config.max_connections)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        let db = Database::connect(opts).await?;
+        Ok(Self { db, backend })
+    }
+
+    /// Applies all pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Names of applied migrations, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>> {
+        Ok(Migrator::get_applied_migrations(&self.db)
+            .await?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Repositories on the shared connection (each call its own transaction).
+    pub fn repo(&self) -> Repo<'_, DatabaseConnection> {
+        Repo(&self.db)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// (connections open, connections idle) of the pool.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self.backend {
+            Backend::Sqlite => {
+                let p = self.db.get_sqlite_connection_pool();
+                (p.size(), p.num_idle())
+            }
+            Backend::Postgres => {
+                let p = self.db.get_postgres_connection_pool();
+                (p.size(), p.num_idle())
+            }
+        }
+    }
+
+    /// Closes the pool (graceful shutdown).
+    pub async fn close(self) -> Result<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+
+    pub(crate) fn db_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+}
+
+/// Repositories over any connection: the shared pool or a transaction.
+///
+/// The repository traits ([`crate::tenancy::TenantRepository`],
+/// [`crate::identity::UserRepository`], …) are implemented for `Repo`, so the
+/// same calls work inside a transaction: `Repo(&txn).create_user(…)`.
+#[derive(Clone, Copy)]
+pub struct Repo<'c, C: ConnectionTrait>(pub &'c C);

@@ -1,0 +1,9 @@
+//! sea-orm entities, one per table. Every tenant-owned table has `tenant_id`.
+
+pub mod api_token;
+pub mod org_unit;
+pub mod outbox_job;
+pub mod role_grant;
+pub mod session;
+pub mod tenant;
+pub mod user;

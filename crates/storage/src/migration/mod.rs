@@ -1,0 +1,31 @@
+//! Versioned schema migrations, one file per step, applied in order.
+//!
+//! Rules: a released migration is never edited; a change is a new step.
+//! The test `migrations::list_is_stable` pins the list.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_tenancy;
+mod m20261122_000002_identity;
+mod m20261122_000003_outbox;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_tenancy::Migration),
+            Box::new(m20261122_000002_identity::Migration),
+            Box::new(m20261122_000003_outbox::Migration),
+        ]
+    }
+}
+
+/// Names of all migrations, oldest first.
+pub fn migration_names() -> Vec<String> {
+    Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect()
+}

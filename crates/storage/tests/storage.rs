@@ -1,0 +1,547 @@
+//! The storage suite. Runs unchanged on SQLite (default) and on PostgreSQL
+//! (`RATHAUS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres`).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rathaus_domain::{
+    identity::{Email, Role},
+    outbox::RetryPolicy,
+    tenancy::TenantId,
+};
+use rathaus_storage::{
+    Backend, Repo, StorageError, TransactionTrait,
+    identity::{NewUser, SessionRepository, TokenRepository, UserRepository, hash_password},
+    migration::{Migrator, migration_names},
+    outbox::{ClaimedJob, Handlers, JobHandler, OutboxRepository, Worker, WorkerConfig},
+    tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
+    test_support::{TestDb, announce_backend},
+};
+use sea_orm::{FromQueryResult, Statement};
+use sea_orm_migration::MigratorTrait;
+
+async fn db() -> TestDb {
+    announce_backend();
+    TestDb::new().await
+}
+
+fn tenant_input(slug: &str) -> NewTenant {
+    NewTenant {
+        slug: slug.into(),
+        name: format!("Stadt {slug}"),
+        ags: "09162000".into(),
+        host: None,
+        street: "Marktplatz 1".into(),
+        postal_code: "12345".into(),
+        city: "Musterstadt".into(),
+        phone: "+49 123 4567".into(),
+        email: "info@example.org".into(),
+        website: "https://example.org".into(),
+        representative: "Erika Mustermann".into(),
+        supervisory_authority: "Landratsamt".into(),
+        dpo_name: "Max Datenschutz".into(),
+        dpo_email: "datenschutz@example.org".into(),
+    }
+}
+
+fn unit(kind: &str, name: &str, parent: Option<uuid::Uuid>) -> NewOrgUnit {
+    NewOrgUnit {
+        parent_id: parent,
+        kind: kind.into(),
+        name: name.into(),
+        short_name: String::new(),
+        street: "Marktplatz 1".into(),
+        postal_code: "12345".into(),
+        city: "Musterstadt".into(),
+        phone: String::new(),
+        email: String::new(),
+        opening_hours: "Mo–Fr 8–12 Uhr".into(),
+    }
+}
+
+async fn schema_of(db: &TestDb) -> Vec<String> {
+    #[derive(FromQueryResult)]
+    struct Line {
+        line: String,
+    }
+    let sql = match db.store.backend() {
+        Backend::Sqlite => {
+            "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') AS line FROM sqlite_master \
+             WHERE name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations' ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || \
+               COALESCE(column_default, '') AS line FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> 'seaql_migrations' \
+             UNION ALL SELECT indexname || ' ' || indexdef AS line FROM pg_indexes WHERE schemaname = 'public' \
+             UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) AS line FROM pg_constraint \
+               WHERE connamespace = 'public'::regnamespace \
+             ORDER BY line"
+        }
+    };
+    let backend = db.store.db().get_database_backend();
+    Line::find_by_statement(Statement::from_string(backend, sql))
+        .all(db.store.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
+}
+
+#[tokio::test]
+async fn migration_list_is_pinned() {
+    // A released migration is never removed or renamed: extend this list, never edit it.
+    assert_eq!(
+        migration_names(),
+        [
+            "m20261122_000001_tenancy",
+            "m20261122_000002_identity",
+            "m20261122_000003_outbox",
+        ]
+    );
+    let db = db().await;
+    assert_eq!(
+        db.store.applied_migrations().await.unwrap(),
+        migration_names()
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn fresh_and_upgraded_databases_are_equal() {
+    let fresh = db().await;
+    let upgraded = TestDb::empty().await;
+    // Upgrade one step at a time, as a long-lived installation would.
+    for _ in migration_names() {
+        Migrator::up(upgraded.store.db(), Some(1)).await.unwrap();
+    }
+    let a = schema_of(&fresh).await;
+    assert!(a.len() > 10, "schema dump looks empty: {a:?}");
+    assert_eq!(a, schema_of(&upgraded).await);
+    // Going down and up again yields the same schema too.
+    Migrator::down(upgraded.store.db(), None).await.unwrap();
+    Migrator::up(upgraded.store.db(), None).await.unwrap();
+    assert_eq!(a, schema_of(&upgraded).await);
+    fresh.drop_db().await;
+    upgraded.drop_db().await;
+}
+
+#[tokio::test]
+async fn tenants_validate_and_reject_duplicates() {
+    let db = db().await;
+    let repo = db.store.repo();
+    let t = repo
+        .create_tenant(&tenant_input("musterstadt"))
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.tenant_by_slug("musterstadt")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        t.id
+    );
+    match repo.create_tenant(&tenant_input("musterstadt")).await {
+        Err(StorageError::Conflict("slug")) => {}
+        other => panic!("expected slug conflict, got {other:?}"),
+    }
+    let mut bad = tenant_input("Bad Slug");
+    bad.ags = "123".into();
+    bad.postal_code = "1234".into();
+    match repo.create_tenant(&bad).await {
+        Err(StorageError::Validation(errs)) => {
+            let fields: Vec<_> = errs.0.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["slug", "ags", "postal_code"]);
+        }
+        other => panic!("expected validation error, got {other:?}"),
+    }
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn org_units_form_a_tree_within_one_tenant() {
+    let db = db().await;
+    let repo = db.store.repo();
+    let a = repo
+        .create_tenant(&tenant_input("stadt-a"))
+        .await
+        .unwrap()
+        .tenant_id();
+    let b = repo
+        .create_tenant(&tenant_input("stadt-b"))
+        .await
+        .unwrap()
+        .tenant_id();
+    let amt = repo
+        .create_org_unit(a, &unit("office", "Ordnungsamt", None))
+        .await
+        .unwrap();
+    let abt = repo
+        .create_org_unit(a, &unit("department", "Gewerbe", Some(amt.id)))
+        .await
+        .unwrap();
+    repo.create_org_unit(a, &unit("section", "Gewerbeanmeldung", Some(abt.id)))
+        .await
+        .unwrap();
+    // A section cannot be a root, and an office cannot sit below a department.
+    assert!(matches!(
+        repo.create_org_unit(a, &unit("section", "Lose", None))
+            .await,
+        Err(StorageError::Validation(_))
+    ));
+    assert!(matches!(
+        repo.create_org_unit(a, &unit("office", "Falsch", Some(abt.id)))
+            .await,
+        Err(StorageError::Validation(_))
+    ));
+    // Tenant B cannot hang a unit below tenant A's office, nor see it.
+    assert!(matches!(
+        repo.create_org_unit(b, &unit("department", "Fremd", Some(amt.id)))
+            .await,
+        Err(StorageError::Validation(_))
+    ));
+    assert!(repo.org_unit(b, amt.id).await.unwrap().is_none());
+    assert!(repo.org_units(b).await.unwrap().is_empty());
+    let units = repo.org_units(a).await.unwrap();
+    let tree: Vec<_> = rathaus_storage::tenancy::as_tree(&units)
+        .into_iter()
+        .map(|(d, u)| format!("{d}:{}", u.name))
+        .collect();
+    assert_eq!(tree, ["0:Ordnungsamt", "1:Gewerbe", "2:Gewerbeanmeldung"]);
+    // Same name in another tenant is fine; twice in one tenant is a conflict.
+    repo.create_org_unit(b, &unit("office", "Ordnungsamt", None))
+        .await
+        .unwrap();
+    assert!(matches!(
+        repo.create_org_unit(a, &unit("office", "Ordnungsamt", None))
+            .await,
+        Err(StorageError::Conflict("name"))
+    ));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn users_grants_and_tokens_are_tenant_scoped() {
+    let db = db().await;
+    let repo = db.store.repo();
+    let a = repo
+        .create_tenant(&tenant_input("stadt-a"))
+        .await
+        .unwrap()
+        .tenant_id();
+    let b = repo
+        .create_tenant(&tenant_input("stadt-b"))
+        .await
+        .unwrap()
+        .tenant_id();
+    let unit_a = repo
+        .create_org_unit(a, &unit("office", "Bürgerbüro", None))
+        .await
+        .unwrap();
+    let unit_b = repo
+        .create_org_unit(b, &unit("office", "Bürgerbüro", None))
+        .await
+        .unwrap();
+    let input = NewUser {
+        email: "Anna@Example.org".into(),
+        display_name: "Anna".into(),
+        password_hash: hash_password("geheim-geheim"),
+    };
+    let anna_a = repo.create_user(a, &input).await.unwrap();
+    assert_eq!(anna_a.email, "anna@example.org");
+    // The same email may exist in another tenant, not twice in one.
+    let anna_b = repo.create_user(b, &input).await.unwrap();
+    assert!(matches!(
+        repo.create_user(a, &input).await,
+        Err(StorageError::Conflict("email"))
+    ));
+    let email = Email::parse("anna@example.org").unwrap();
+    assert_eq!(
+        repo.user_by_email(a, &email).await.unwrap().unwrap().id,
+        anna_a.id
+    );
+    assert!(repo.user(b, anna_a.id).await.unwrap().is_none());
+
+    repo.grant_role(a, anna_a.id, unit_a.id, Role::Clerk)
+        .await
+        .unwrap();
+    repo.grant_role(a, anna_a.id, unit_a.id, Role::Clerk)
+        .await
+        .unwrap(); // idempotent
+    repo.grant_role(a, anna_a.id, unit_a.id, Role::Editor)
+        .await
+        .unwrap();
+    // No grant across tenants, in either direction.
+    assert!(matches!(
+        repo.grant_role(a, anna_a.id, unit_b.id, Role::Clerk).await,
+        Err(StorageError::NotFound("org_unit"))
+    ));
+    assert!(matches!(
+        repo.grant_role(b, anna_a.id, unit_b.id, Role::Clerk).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    let grants = repo.grants(a, anna_a.id).await.unwrap();
+    assert_eq!(
+        grants.iter().map(|g| g.role).collect::<Vec<_>>(),
+        [Role::Editor, Role::Clerk]
+    );
+    assert!(repo.grants(b, anna_a.id).await.unwrap().is_empty());
+    assert!(repo.grants(b, anna_b.id).await.unwrap().is_empty());
+
+    // Tokens: stored hashed, revocable, expiring, and scoped to their tenant.
+    let token = rathaus_storage::identity::generate_token();
+    let t = repo
+        .create_token(a, anna_a.id, "CLI", &token, None)
+        .await
+        .unwrap();
+    assert_ne!(t.token_hash, token);
+    let (tok, user) = repo.authenticate_token(&token).await.unwrap().unwrap();
+    assert_eq!(
+        (tok.id, user.id, TenantId(tok.tenant_id)),
+        (t.id, anna_a.id, a)
+    );
+    assert!(repo.authenticate_token("rh_wrong").await.unwrap().is_none());
+    assert!(
+        !repo.revoke_token(b, t.id).await.unwrap(),
+        "tenant B must not revoke A's token"
+    );
+    assert!(repo.revoke_token(a, t.id).await.unwrap());
+    assert!(repo.authenticate_token(&token).await.unwrap().is_none());
+    let expired = rathaus_storage::identity::generate_token();
+    repo.create_token(
+        a,
+        anna_a.id,
+        "old",
+        &expired,
+        Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+    )
+    .await
+    .unwrap();
+    assert!(repo.authenticate_token(&expired).await.unwrap().is_none());
+    assert!(matches!(
+        repo.create_token(b, anna_a.id, "x", "rh_x", None).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn sessions_expire() {
+    let db = db().await;
+    let repo = db.store.repo();
+    repo.save_session("s1", "{\"a\":1}", 2_000).await.unwrap();
+    repo.save_session("s1", "{\"a\":2}", 3_000).await.unwrap(); // upsert
+    assert_eq!(
+        repo.load_session("s1", 1_000).await.unwrap().as_deref(),
+        Some("{\"a\":2}")
+    );
+    assert_eq!(repo.load_session("s1", 3_000).await.unwrap(), None);
+    repo.save_session("s2", "{}", 10_000).await.unwrap();
+    assert_eq!(repo.delete_expired_sessions(5_000).await.unwrap(), 1);
+    repo.delete_session("s2").await.unwrap();
+    assert_eq!(repo.load_session("s2", 0).await.unwrap(), None);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn outbox_jobs_live_and_die_with_their_transaction() {
+    let db = db().await;
+    let tenant = db
+        .store
+        .repo()
+        .create_tenant(&tenant_input("stadt-a"))
+        .await
+        .unwrap()
+        .tenant_id();
+    let txn = db.store.db().begin().await.unwrap();
+    let id = Repo(&txn)
+        .enqueue(Some(tenant), "test", &serde_json::json!({"n": 1}))
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    assert!(
+        db.store.repo().job(id).await.unwrap().is_none(),
+        "rolled back job must not exist"
+    );
+
+    let txn = db.store.db().begin().await.unwrap();
+    Repo(&txn)
+        .create_org_unit(tenant, &unit("office", "Bürgerbüro", None))
+        .await
+        .unwrap();
+    let id = Repo(&txn)
+        .enqueue(Some(tenant), "test", &serde_json::json!({"n": 2}))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let job = db.store.repo().job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.status.as_str(), job.tenant_id),
+        ("pending", Some(tenant.0))
+    );
+    db.drop_db().await;
+}
+
+/// Counts how often each job ran.
+#[derive(Clone, Default)]
+struct Counter(Arc<Mutex<HashMap<i64, u32>>>);
+
+#[async_trait::async_trait]
+impl JobHandler for Counter {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        *self.0.lock().unwrap().entry(job.id).or_default() += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn two_workers_run_every_job_exactly_once() {
+    let db = db().await;
+    let n = 200;
+    for i in 0..n {
+        db.store
+            .repo()
+            .enqueue(None, "count", &serde_json::json!({ "i": i }))
+            .await
+            .unwrap();
+    }
+    let counter = Counter::default();
+    let make = |id: &str| {
+        let mut cfg = WorkerConfig::new(id);
+        cfg.batch = 5;
+        Worker::new(
+            db.store.clone(),
+            Handlers::new().with("count", counter.clone()),
+            cfg,
+        )
+    };
+    let (w1, w2) = (make("worker-1"), make("worker-2"));
+    let (r1, r2) = tokio::join!(w1.drain(), w2.drain());
+    let (r1, r2) = (r1.unwrap(), r2.unwrap());
+    assert_eq!(r1 + r2, n, "claimed {r1} + {r2}");
+    if db.store.backend() == Backend::Postgres {
+        assert!(
+            r1 > 0 && r2 > 0,
+            "both workers should have worked: {r1} / {r2}"
+        );
+    }
+    let runs = counter.0.lock().unwrap().clone();
+    assert_eq!(runs.len(), n);
+    assert!(runs.values().all(|c| *c == 1), "a job ran twice: {runs:?}");
+    let counts = db.store.repo().job_counts().await.unwrap();
+    assert_eq!(counts.get("done"), Some(&(n as u64)));
+    db.drop_db().await;
+}
+
+struct AlwaysFails;
+
+#[async_trait::async_trait]
+impl JobHandler for AlwaysFails {
+    async fn handle(&self, _job: &ClaimedJob) -> Result<(), String> {
+        Err("remote system unavailable".into())
+    }
+}
+
+#[tokio::test]
+async fn failing_jobs_back_off_and_end_up_dead() {
+    let db = db().await;
+    let id = db
+        .store
+        .repo()
+        .enqueue(None, "fails", &serde_json::json!({}))
+        .await
+        .unwrap();
+    let mut cfg = WorkerConfig::new("w");
+    cfg.retry = RetryPolicy {
+        max_attempts: 3,
+        base: Duration::ZERO,
+        ceiling: Duration::ZERO,
+    };
+    let worker = Worker::new(
+        db.store.clone(),
+        Handlers::new().with("fails", AlwaysFails),
+        cfg.clone(),
+    );
+    // With a zero backoff the job is due again at once: three attempts, then dead.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        db.store.db(),
+        &format!("UPDATE outbox_jobs SET max_attempts = 3 WHERE id = {id}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(worker.drain().await.unwrap(), 3);
+    let job = db.store.repo().job(id).await.unwrap().unwrap();
+    assert_eq!((job.status.as_str(), job.attempts), ("dead", 3));
+    assert_eq!(job.last_error.as_deref(), Some("remote system unavailable"));
+    // A dead job stays aside until an operator requeues it.
+    assert_eq!(worker.drain().await.unwrap(), 0);
+    assert!(db.store.repo().requeue_dead(id).await.unwrap());
+    assert_eq!(
+        db.store.repo().job(id).await.unwrap().unwrap().status,
+        "pending"
+    );
+
+    // With a real backoff the job is not due immediately after a failure.
+    cfg.retry = RetryPolicy {
+        max_attempts: 3,
+        base: Duration::from_secs(60),
+        ceiling: Duration::from_secs(60),
+    };
+    let worker = Worker::new(
+        db.store.clone(),
+        Handlers::new().with("fails", AlwaysFails),
+        cfg,
+    );
+    assert_eq!(worker.drain().await.unwrap(), 1);
+    let job = db.store.repo().job(id).await.unwrap().unwrap();
+    assert_eq!(job.status, "pending");
+    assert!(job.run_after_ms > rathaus_storage::now_ms() + 50_000);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn expired_leases_are_reclaimed_and_completion_is_fenced() {
+    let db = db().await;
+    let id = db
+        .store
+        .repo()
+        .enqueue(None, "count", &serde_json::json!({}))
+        .await
+        .unwrap();
+    let claimed = db
+        .store
+        .claim_jobs("dead-worker", 10, Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // While the lease holds nobody else gets the job.
+    assert!(
+        db.store
+            .claim_jobs("other", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let reclaimed = db
+        .store
+        .claim_jobs("other", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(reclaimed[0].attempts, 2);
+    // The first worker comes back late: its completion must not count.
+    assert!(!db.store.complete_job("dead-worker", id).await.unwrap());
+    assert!(db.store.complete_job("other", id).await.unwrap());
+    assert_eq!(
+        db.store.repo().job(id).await.unwrap().unwrap().status,
+        "done"
+    );
+    db.drop_db().await;
+}
