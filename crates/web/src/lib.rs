@@ -1,1 +1,154 @@
+//! HTTP layer of rathaus: public portal, staff area, REST API and operations
+//! endpoints, on axum with askama templates.
+//!
+//! One module per concern: [`context`] (tenant and language of a request),
+//! [`error`] (one error type, rendered as HTML page or JSON), [`security`]
+//! (headers, CSRF, rate limits), [`sessions`] (tower-sessions on the
+//! database), [`assets`] (vendored KERN UX and own CSS), [`metrics`], and the
+//! areas [`portal`], [`staff`], [`api`], [`ops`].
 
+pub mod api;
+pub mod assets;
+pub mod context;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod ops;
+pub mod portal;
+pub mod security;
+pub mod sessions;
+pub mod staff;
+pub mod views;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{Router, extract::DefaultBodyLimit, middleware};
+use rathaus_storage::{Store, files::FileStore};
+use tokio::{net::TcpListener, sync::watch};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+pub use error::AppError;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The address citizens use, e.g. `https://rathaus.musterstadt.de`.
+    pub public_url: String,
+    /// Demo mode shows the demo password hint on the login page.
+    pub demo_mode: bool,
+    /// Tenant served when the Host header names none.
+    pub default_tenant: Option<String>,
+    /// Login attempts per account and minute (per client address: three times as many).
+    pub login_attempts_per_minute: u32,
+}
+
+impl WebConfig {
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into(),
+            demo_mode: false,
+            default_tenant: None,
+            login_attempts_per_minute: 10,
+        }
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+pub struct Inner {
+    pub store: Store,
+    pub files: FileStore,
+    pub config: WebConfig,
+    pub tenants: context::TenantCache,
+    pub limiter: security::LoginLimiter,
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, files: FileStore, config: WebConfig) -> Self {
+        let limiter = security::LoginLimiter::new(config.login_attempts_per_minute);
+        Self(Arc::new(Inner {
+            store,
+            files,
+            config,
+            tenants: context::TenantCache::default(),
+            limiter,
+        }))
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    metrics::install();
+    let sessions = SessionManagerLayer::new(sessions::DbSessionStore::new(state.store.clone()))
+        .with_name("rathaus_session")
+        .with_secure(state.config.secure_cookies())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+
+    let app = Router::new()
+        .merge(portal::routes())
+        .merge(staff::routes())
+        .nest("/api/v1", api::routes())
+        .fallback(|| async { AppError::NotFound })
+        .layer(sessions)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            context::context_middleware,
+        ));
+
+    Router::new()
+        .merge(ops::routes())
+        .merge(assets::routes())
+        .merge(app)
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(middleware::from_fn(security::security_headers))
+        .layer(middleware::from_fn(metrics::track))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` turns true, then finishes running requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let cleanup = tokio::spawn(sessions::cleanup_loop(
+        state.store.clone(),
+        shutdown.clone(),
+    ));
+    let limiter_state = state.clone();
+    let limiter_task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter_state.limiter.forget_old();
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        })
+        .await;
+    cleanup.abort();
+    limiter_task.abort();
+    result
+}

@@ -1,0 +1,394 @@
+//! Admin commands: tenants, org units, users, tokens, outbox.
+
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use rathaus_domain::{
+    identity::{Email, Role, check_new_password},
+    tenancy::TenantId,
+};
+use rathaus_storage::{
+    StorageError, Store,
+    identity::{NewUser, TokenRepository, UserRepository, generate_token, hash_password},
+    outbox::OutboxRepository,
+    tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
+};
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a tenant (municipality).
+    CreateTenant(CreateTenant),
+    /// List tenants.
+    ListTenants,
+    /// Create an org unit (Amt, Abteilung, Sachgebiet).
+    CreateOrgUnit(CreateOrgUnit),
+    /// Create a staff user; the password is read from standard input or RATHAUS_NEW_PASSWORD.
+    CreateUser(CreateUser),
+    /// Grant a role in an org unit.
+    GrantRole(GrantRole),
+    /// Create an API token for a user and print it once.
+    CreateToken(CreateToken),
+    /// Revoke an API token by id.
+    RevokeToken(RevokeToken),
+    /// Show outbox job counts.
+    OutboxStatus,
+    /// Put a dead outbox job back into the queue.
+    OutboxRequeue { id: i64 },
+    /// Enqueue diagnostic jobs (`diagnostics.sleep`) to check that workers run.
+    OutboxPing {
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        #[arg(long, default_value_t = 0)]
+        sleep_ms: u64,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CreateTenant {
+    #[arg(long)]
+    pub slug: String,
+    #[arg(long)]
+    pub name: String,
+    /// Amtlicher Gemeindeschlüssel (8 digits).
+    #[arg(long)]
+    pub ags: String,
+    /// Host name that selects this tenant (e.g. rathaus.musterstadt.de).
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub street: String,
+    #[arg(long)]
+    pub postal_code: String,
+    #[arg(long)]
+    pub city: String,
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long, default_value = "")]
+    pub website: String,
+    #[arg(long, default_value = "")]
+    pub representative: String,
+    #[arg(long, default_value = "")]
+    pub supervisory_authority: String,
+    #[arg(long, default_value = "")]
+    pub dpo_name: String,
+    #[arg(long)]
+    pub dpo_email: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateOrgUnit {
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long)]
+    pub name: String,
+    /// office (Amt), department (Abteilung) or section (Sachgebiet).
+    #[arg(long)]
+    pub kind: String,
+    /// Name of the parent org unit.
+    #[arg(long)]
+    pub parent: Option<String>,
+    #[arg(long, default_value = "")]
+    pub short_name: String,
+    #[arg(long)]
+    pub street: String,
+    #[arg(long)]
+    pub postal_code: String,
+    #[arg(long)]
+    pub city: String,
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    #[arg(long, default_value = "")]
+    pub email: String,
+    #[arg(long, default_value = "")]
+    pub opening_hours: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateUser {
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    /// Role grants as ROLE@ORG-UNIT, e.g. clerk@Bürgerbüro (repeatable).
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GrantRole {
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub role: String,
+    #[arg(long)]
+    pub org_unit: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateToken {
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long)]
+    pub email: String,
+    /// Label, e.g. the system that uses the token.
+    #[arg(long)]
+    pub name: String,
+    /// Days until the token expires (default: never).
+    #[arg(long)]
+    pub days: Option<i64>,
+}
+
+#[derive(Args, Debug)]
+pub struct RevokeToken {
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long)]
+    pub id: uuid::Uuid,
+}
+
+async fn tenant_id(store: &Store, slug: &str) -> anyhow::Result<TenantId> {
+    match store.repo().tenant_by_slug(slug).await? {
+        Some(t) => Ok(t.tenant_id()),
+        None => bail!(
+            "Kommune „{slug}“ gibt es nicht / no tenant with slug {slug:?} (see `rathaus admin list-tenants`)"
+        ),
+    }
+}
+
+/// Explains storage errors field by field.
+fn explain(e: StorageError) -> anyhow::Error {
+    match e {
+        StorageError::Validation(errs) => {
+            let lines: Vec<String> = errs
+                .0
+                .iter()
+                .map(|fe| {
+                    format!(
+                        "  --{}: {} / {}",
+                        fe.field.replace('_', "-"),
+                        rathaus_web::i18n::field_error(
+                            rathaus_web::i18n::Lang::De,
+                            &fe.field,
+                            fe.code
+                        ),
+                        rathaus_web::i18n::field_error(
+                            rathaus_web::i18n::Lang::En,
+                            &fe.field,
+                            fe.code
+                        )
+                    )
+                })
+                .collect();
+            anyhow::anyhow!("Ungültige Eingaben / invalid input:\n{}", lines.join("\n"))
+        }
+        StorageError::Conflict(field) => anyhow::anyhow!(
+            "--{}: {} / {}",
+            field.replace('_', "-"),
+            rathaus_web::i18n::field_error(rathaus_web::i18n::Lang::De, field, "conflict"),
+            rathaus_web::i18n::field_error(rathaus_web::i18n::Lang::En, field, "conflict")
+        ),
+        other => other.into(),
+    }
+}
+
+fn parse_grant(s: &str) -> anyhow::Result<(Role, String)> {
+    let (role, unit) = s
+        .split_once('@')
+        .with_context(|| format!("--role {s:?}: expected ROLE@ORG-UNIT, e.g. clerk@Bürgerbüro"))?;
+    let role = Role::parse(role).map_err(|_| {
+        anyhow::anyhow!(
+            "--role {role:?}: unknown role; use editor, clerk, tenant_admin, management or operator"
+        )
+    })?;
+    Ok((role, unit.to_string()))
+}
+
+fn read_new_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("RATHAUS_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    let mut buf = String::new();
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .context("reading the password from standard input")?;
+    Ok(buf.trim_end_matches(['\n', '\r']).to_string())
+}
+
+pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
+    let repo = store.repo();
+    match cmd {
+        AdminCommand::CreateTenant(a) => {
+            let t = repo
+                .create_tenant(&NewTenant {
+                    slug: a.slug,
+                    name: a.name,
+                    ags: a.ags,
+                    host: a.host,
+                    street: a.street,
+                    postal_code: a.postal_code,
+                    city: a.city,
+                    phone: a.phone,
+                    email: a.email,
+                    website: a.website,
+                    representative: a.representative,
+                    supervisory_authority: a.supervisory_authority,
+                    dpo_name: a.dpo_name,
+                    dpo_email: a.dpo_email,
+                })
+                .await
+                .map_err(explain)?;
+            println!("tenant {} created (id {})", t.slug, t.id);
+        }
+        AdminCommand::ListTenants => {
+            for t in repo.tenants().await? {
+                println!(
+                    "{}\t{}\tAGS {}\t{}",
+                    t.slug,
+                    t.name,
+                    t.ags,
+                    t.host.unwrap_or_default()
+                );
+            }
+        }
+        AdminCommand::CreateOrgUnit(a) => {
+            let tid = tenant_id(store, &a.tenant).await?;
+            let parent_id = match &a.parent {
+                Some(p) => Some(
+                    repo.org_unit_by_name(tid, p)
+                        .await?
+                        .with_context(|| {
+                            format!("--parent: no org unit named {p:?} in this tenant")
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            let u = repo
+                .create_org_unit(
+                    tid,
+                    &NewOrgUnit {
+                        parent_id,
+                        kind: a.kind,
+                        name: a.name,
+                        short_name: a.short_name,
+                        street: a.street,
+                        postal_code: a.postal_code,
+                        city: a.city,
+                        phone: a.phone,
+                        email: a.email,
+                        opening_hours: a.opening_hours,
+                    },
+                )
+                .await
+                .map_err(explain)?;
+            println!("org unit {} created (id {})", u.name, u.id);
+        }
+        AdminCommand::CreateUser(a) => {
+            let tid = tenant_id(store, &a.tenant).await?;
+            let email =
+                Email::parse(&a.email).map_err(|e| explain(StorageError::Validation(e.into())))?;
+            let grants = a
+                .roles
+                .iter()
+                .map(|r| parse_grant(r))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let password = read_new_password()?;
+            check_new_password(&password, &email)
+                .map_err(|e| explain(StorageError::Validation(e.into())))?;
+            let hash = hash_password(&password);
+            let user = repo
+                .create_user(
+                    tid,
+                    &NewUser {
+                        email: email.to_string(),
+                        display_name: a.name,
+                        password_hash: hash,
+                    },
+                )
+                .await
+                .map_err(explain)?;
+            for (role, unit) in grants {
+                let unit = repo.org_unit_by_name(tid, &unit).await?.with_context(|| {
+                    format!("--role: no org unit named {unit:?} in this tenant")
+                })?;
+                repo.grant_role(tid, user.id, unit.id, role).await?;
+            }
+            println!("user {} created (id {})", user.email, user.id);
+        }
+        AdminCommand::GrantRole(a) => {
+            let tid = tenant_id(store, &a.tenant).await?;
+            let email =
+                Email::parse(&a.email).map_err(|e| explain(StorageError::Validation(e.into())))?;
+            let user = repo
+                .user_by_email(tid, &email)
+                .await?
+                .context("--email: no such user in this tenant")?;
+            let (role, unit) = parse_grant(&format!("{}@{}", a.role, a.org_unit))?;
+            let unit = repo
+                .org_unit_by_name(tid, &unit)
+                .await?
+                .context("--org-unit: no such org unit in this tenant")?;
+            repo.grant_role(tid, user.id, unit.id, role).await?;
+            println!("granted {} in {} to {}", role.code(), unit.name, user.email);
+        }
+        AdminCommand::CreateToken(a) => {
+            let tid = tenant_id(store, &a.tenant).await?;
+            let email =
+                Email::parse(&a.email).map_err(|e| explain(StorageError::Validation(e.into())))?;
+            let user = repo
+                .user_by_email(tid, &email)
+                .await?
+                .context("--email: no such user in this tenant")?;
+            let token = generate_token();
+            let expires = a
+                .days
+                .map(|d| chrono::Utc::now() + chrono::Duration::days(d));
+            let rec = repo
+                .create_token(tid, user.id, &a.name, &token, expires)
+                .await
+                .map_err(explain)?;
+            eprintln!("token id {} (shown once; store it safely):", rec.id);
+            println!("{token}");
+        }
+        AdminCommand::RevokeToken(a) => {
+            let tid = tenant_id(store, &a.tenant).await?;
+            if repo.revoke_token(tid, a.id).await? {
+                println!("token {} revoked", a.id);
+            } else {
+                bail!("--id: no active token {} in this tenant", a.id);
+            }
+        }
+        AdminCommand::OutboxStatus => {
+            let counts = repo.job_counts().await?;
+            for s in ["pending", "running", "done", "dead"] {
+                println!("{s}\t{}", counts.get(s).copied().unwrap_or(0));
+            }
+        }
+        AdminCommand::OutboxRequeue { id } => {
+            if repo.requeue_dead(id).await? {
+                println!("job {id} requeued");
+            } else {
+                bail!("job {id} is not dead (or does not exist)");
+            }
+        }
+        AdminCommand::OutboxPing { count, sleep_ms } => {
+            for _ in 0..count {
+                repo.enqueue(
+                    None,
+                    "diagnostics.sleep",
+                    &serde_json::json!({ "ms": sleep_ms }),
+                )
+                .await?;
+            }
+            println!("{count} diagnostic job(s) enqueued");
+        }
+    }
+    Ok(())
+}

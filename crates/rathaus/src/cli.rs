@@ -1,0 +1,112 @@
+//! Command line: `serve`, `demo`, `migrate`, `worker`, `admin …`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::{admin, config::Settings, demo, server};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rathaus",
+    version,
+    about = "Online-Rathaus: the municipal services platform"
+)]
+pub struct Cli {
+    /// Configuration file (TOML); default: ./rathaus.toml when present.
+    #[arg(long, global = true, env = "RATHAUS_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (and outbox workers).
+    Serve,
+    /// Migrate, seed the demo municipality Musterstadt (idempotent) and serve it.
+    Demo,
+    /// Apply database migrations and exit.
+    Migrate {
+        /// Only list applied migrations.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Run outbox workers only (for dedicated worker instances).
+    Worker {
+        /// Process all due jobs, then exit.
+        #[arg(long)]
+        drain: bool,
+    },
+    /// Administration commands.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tower_http=warn")
+    });
+    let registry = tracing_subscriber::registry().with(filter);
+    if settings.log_format == "json" {
+        let _ = registry
+            .with(fmt::layer().json().with_writer(std::io::stderr))
+            .try_init();
+    } else {
+        let _ = registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init();
+    }
+}
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Fehler / error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    init_logging(&settings);
+    tracing::debug!(?settings, "configuration");
+    match cli.command {
+        Command::Serve => {
+            let store = server::open_store(&settings).await?;
+            server::run(&settings, store, false, None).await
+        }
+        Command::Demo => {
+            let store = server::open_store(&settings).await?;
+            demo::seed(&store).await?;
+            demo::print_banner(&settings.public_url());
+            server::run(&settings, store, true, Some(demo::SLUG.to_string())).await
+        }
+        Command::Migrate { status } => {
+            let store = server::open_store(&settings).await?;
+            if status {
+                for m in store.applied_migrations().await? {
+                    println!("{m}");
+                }
+            } else {
+                println!(
+                    "migrations applied: {}",
+                    store.applied_migrations().await?.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Worker { drain } => {
+            let store = server::open_store(&settings).await?;
+            server::run_worker(&settings, store, drain).await
+        }
+        Command::Admin(cmd) => {
+            let store = server::open_store(&settings).await?;
+            admin::run(&store, cmd).await
+        }
+    }
+}

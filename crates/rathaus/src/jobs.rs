@@ -1,0 +1,30 @@
+//! Handlers for outbox job kinds. Later capabilities register theirs here
+//! (search index updates, emails, deliveries to Fachverfahren).
+
+use std::time::Duration;
+
+use rathaus_storage::outbox::{ClaimedJob, Handlers, JobHandler};
+
+/// `diagnostics.sleep {"ms": N}`: waits N milliseconds. Used by operators to
+/// check that workers run, and by the crash test.
+pub struct Sleep;
+
+#[async_trait::async_trait]
+impl JobHandler for Sleep {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let ms = payload
+            .get("ms")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+            .min(60_000);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(())
+    }
+}
+
+pub fn handlers() -> Handlers {
+    Handlers::new().with("diagnostics.sleep", Sleep)
+}

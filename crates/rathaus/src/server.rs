@@ -1,0 +1,136 @@
+//! Starting the parts: database, file storage, web server, outbox workers;
+//! stopping them gracefully on Ctrl-C / SIGTERM.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use rathaus_storage::{
+    DbConfig, Store,
+    files::FileStore,
+    outbox::{Worker, WorkerConfig},
+};
+use rathaus_web::{AppState, WebConfig};
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{config::Settings, jobs};
+
+/// Connects and migrates.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+    }
+    let url = settings.database_url();
+    let store = Store::connect(&DbConfig {
+        url: url.clone(),
+        max_connections: settings.db_max_connections,
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "cannot connect to database {}",
+            rathaus_storage::redact_url(&url)
+        )
+    })?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// A process-unique worker id: host, pid and a random suffix.
+pub fn worker_id(n: u32) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}-{}-{}-{n}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    )
+}
+
+pub fn worker_config(settings: &Settings, n: u32) -> WorkerConfig {
+    let mut cfg = WorkerConfig::new(worker_id(n));
+    cfg.lease = Duration::from_secs(settings.worker_lease_secs.max(1));
+    cfg
+}
+
+/// Turns true on Ctrl-C or SIGTERM.
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+        tracing::info!("shutdown requested: finishing running requests and jobs");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Runs the web server (and in-process workers) until shutdown.
+pub async fn run(
+    settings: &Settings,
+    store: Store,
+    demo_mode: bool,
+    default_tenant: Option<String>,
+) -> anyhow::Result<()> {
+    let files = FileStore::open(&settings.storage_url()).context("opening file storage")?;
+    let mut web = WebConfig::new(settings.public_url());
+    web.demo_mode = demo_mode;
+    web.default_tenant = settings.default_tenant.clone().or(default_tenant);
+    web.login_attempts_per_minute = settings.login_attempts_per_minute;
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
+
+    let mut workers = Vec::new();
+    for n in 0..settings.workers {
+        let worker = Worker::new(store.clone(), jobs::handlers(), worker_config(settings, n));
+        workers.push(tokio::spawn(worker.run(shutdown.clone())));
+    }
+    tracing::info!(%addr, database = %rathaus_storage::redact_url(&settings.database_url()), files = files.describe(), "rathaus is listening");
+    println!("rathaus läuft auf / is running at http://{addr}");
+    rathaus_web::serve(listener, AppState::new(store.clone(), files, web), shutdown)
+        .await
+        .context("web server failed")?;
+    for w in workers {
+        let _ = w.await;
+    }
+    store.close().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs only outbox workers (a dedicated worker instance).
+pub async fn run_worker(settings: &Settings, store: Store, drain: bool) -> anyhow::Result<()> {
+    let count = settings.workers.max(1);
+    if drain {
+        let worker = Worker::new(store.clone(), jobs::handlers(), worker_config(settings, 0));
+        let n = worker.drain().await?;
+        println!("{n} job(s) processed");
+        return Ok(());
+    }
+    let shutdown = shutdown_signal();
+    let mut handles = Vec::new();
+    for n in 0..count {
+        let worker = Worker::new(store.clone(), jobs::handlers(), worker_config(settings, n));
+        handles.push(tokio::spawn(worker.run(shutdown.clone())));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! REST API, version 1. JSON in and out; errors as
+//! `{"error": {"status", "code", "message", "fields": [{"field", "message"}]}}`
+//! in the language of `Accept-Language`.
+
+mod auth;
+mod org_units;
+
+use axum::{
+    Router,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts},
+};
+use rathaus_domain::tenancy::TenantId;
+use rathaus_storage::identity::{ApiToken, TokenRepository, User};
+use serde::de::DeserializeOwned;
+
+use crate::{AppState, error::AppError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(auth::routes())
+        .merge(org_units::routes())
+}
+
+/// A caller authenticated by `Authorization: Bearer <token>`. The tenant is
+/// the token's: every query below is scoped by it.
+pub struct ApiUser {
+    pub user: User,
+    pub token: ApiToken,
+}
+
+impl ApiUser {
+    pub fn tenant(&self) -> TenantId {
+        TenantId(self.user.tenant_id)
+    }
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(AppError::InvalidToken)?;
+        let (token, user) = state
+            .store
+            .repo()
+            .authenticate_token(token)
+            .await?
+            .ok_or(AppError::InvalidToken)?;
+        Ok(ApiUser { user, token })
+    }
+}
+
+/// JSON body whose parse errors become clear API errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(AppError::InvalidJson(rejection.body_text())),
+        }
+    }
+}

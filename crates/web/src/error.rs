@@ -1,0 +1,125 @@
+//! One error type for all handlers. It turns into a bare response carrying an
+//! [`ErrorMarker`]; the context middleware renders the marker as a full HTML
+//! page in the site layout (or as JSON below `/api/`), in the request's language.
+
+use std::sync::Arc;
+
+use axum::{
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use rathaus_domain::ValidationErrors;
+use rathaus_storage::StorageError;
+
+/// What went wrong, for the renderer.
+#[derive(Debug, Clone)]
+pub struct ErrorMarker(pub Arc<AppError>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// An HTML page needs a logged-in staff member.
+    #[error("login required")]
+    LoginRequired,
+    /// An API call without a valid token.
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("rate limited")]
+    RateLimited,
+    #[error("no tenant configured")]
+    NoTenant,
+    #[error("internal error {reference}: {message}")]
+    Internal { reference: String, message: String },
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let message = e.to_string();
+        tracing::error!(%reference, error = %message, "internal error");
+        AppError::Internal { reference, message }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::LoginRequired | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Validation(_) | AppError::InvalidJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::NoTenant => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code for the JSON API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::LoginRequired => "login_required",
+            AppError::InvalidToken => "invalid_token",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf",
+            AppError::Validation(_) => "validation",
+            AppError::Conflict(_) => "conflict",
+            AppError::InvalidJson(_) => "invalid_json",
+            AppError::RateLimited => "rate_limited",
+            AppError::NoTenant => "no_tenant",
+            AppError::Internal { .. } => "internal",
+        }
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Validation(v) => AppError::Validation(v),
+            StorageError::Conflict(field) => AppError::Conflict(field),
+            StorageError::NotFound(_) => AppError::NotFound,
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if matches!(self, AppError::LoginRequired) {
+            // Browsers go to the login page; the API answers 401 (see context).
+            let mut r = Redirect::to("/login").into_response();
+            r.extensions_mut().insert(ErrorMarker(Arc::new(self)));
+            return r;
+        }
+        let mut r = self.status().into_response();
+        r.headers_mut().remove(header::CONTENT_TYPE);
+        r.extensions_mut().insert(ErrorMarker(Arc::new(self)));
+        r
+    }
+}
+
+/// A panicking handler becomes a 500 page, never a dropped connection.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".into());
+    AppError::internal(format!("handler panicked: {detail}")).into_response()
+}

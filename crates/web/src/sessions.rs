@@ -1,0 +1,91 @@
+//! tower-sessions store on the rathaus database (SQLite or PostgreSQL), so
+//! sessions survive restarts and are shared by all instances.
+
+use std::time::Duration;
+
+use rathaus_storage::{Store, identity::SessionRepository, now_ms};
+use tokio::sync::watch;
+use tower_sessions::{
+    SessionStore,
+    session::{Id, Record},
+    session_store,
+};
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    store: Store,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbSessionStore")
+    }
+}
+
+impl DbSessionStore {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl SessionStore for DbSessionStore {
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let expires_ms = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
+        self.store
+            .repo()
+            .save_session(&record.id.to_string(), &data, expires_ms)
+            .await
+            .map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(data) = self
+            .store
+            .repo()
+            .load_session(&id.to_string(), now_ms())
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        // The expiry is re-set by the session layer on every save; a loaded
+        // record is known to be unexpired.
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(8),
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store
+            .repo()
+            .delete_session(&id.to_string())
+            .await
+            .map_err(backend)
+    }
+}
+
+/// Deletes expired sessions every ten minutes.
+pub async fn cleanup_loop(store: Store, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match store.repo().delete_expired_sessions(now_ms()).await {
+            Ok(n) if n > 0 => tracing::debug!(deleted = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
