@@ -1,0 +1,231 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{OTHER_HOST, TestApp};
+
+async fn token(app: &TestApp, email: &str, password: &str, host: Option<&str>) -> String {
+    let mut req = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": email, "password": password}));
+    if let Some(h) = host {
+        req = req.header("host", h);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    body["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn token_login_and_me() {
+    let app = TestApp::spawn().await;
+    let t = token(&app, "admin@musterstadt.example", "demo", None).await;
+    let me: Value = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "admin@musterstadt.example");
+    assert_eq!(me["tenant"]["slug"], "musterstadt");
+    assert_eq!(me["grants"][0]["role"], "tenant_admin");
+    assert_eq!(me["grants"][0]["org_unit"], "Hauptamt");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_credentials_and_bad_input_get_clear_json_errors() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": "admin@musterstadt.example", "password": "falsch"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_token");
+
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("accept-language", "de")
+        .json(&json!({"email": "", "password": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    let fields: Vec<_> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password"]);
+    assert_eq!(
+        body["error"]["fields"][0]["message"],
+        "Bitte füllen Sie das Feld „E-Mail-Adresse“ aus."
+    );
+
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .header("content-type", "application/json")
+        .header("accept-language", "en")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The request body is not valid JSON")
+    );
+
+    let r = app.get("/api/v1/me").await;
+    assert_eq!(r.status(), 401);
+    let r = app.get("/api/v1/nothing-here").await;
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_of_tenant_a_cannot_see_tenant_b_data() {
+    let app = TestApp::spawn().await;
+    let a = token(&app, "admin@musterstadt.example", "demo", None).await;
+    let b = token(
+        &app,
+        "admin@nachbardorf.example",
+        "nachbar-passwort",
+        Some(OTHER_HOST),
+    )
+    .await;
+    let list = |t: String| {
+        let app = &app;
+        async move {
+            let v: Value = app
+                .client
+                .get(app.url("/api/v1/org-units"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| {
+                    (
+                        u["id"].as_str().unwrap().to_string(),
+                        u["name"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let units_a = list(a.clone()).await;
+    let units_b = list(b.clone()).await;
+    assert_eq!(units_a.len(), 9);
+    assert_eq!(
+        units_b.iter().map(|u| u.1.as_str()).collect::<Vec<_>>(),
+        ["Geheimes Amt Nachbardorf"]
+    );
+    assert!(!units_a.iter().any(|u| u.1.contains("Nachbardorf")));
+    // Asking for B's unit by id with A's token: not found (not even "forbidden").
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/org-units/{}", units_b[0].0)))
+        .bearer_auth(&a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/org-units/{}", units_b[0].0)))
+        .bearer_auth(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The host does not change whose data a token sees.
+    let r: Value = app
+        .client
+        .get(app.url("/api/v1/org-units"))
+        .header("host", OTHER_HOST)
+        .bearer_auth(&a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["items"].as_array().unwrap().len(), 9);
+    // B's credentials do not work for tenant A.
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": "admin@nachbardorf.example", "password": "nachbar-passwort", "tenant": "musterstadt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn revoked_tokens_stop_working() {
+    let app = TestApp::spawn().await;
+    let t = token(&app, "steuerung@musterstadt.example", "demo", None).await;
+    assert_eq!(
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = app
+        .client
+        .delete(app.url("/api/v1/auth/token"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    app.stop().await;
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary: the real server on port 0, driven over HTTP,
+//! and the real `rathaus` binary as a subprocess. Runs on SQLite by default
+//! and on PostgreSQL when `RATHAUS_TEST_POSTGRES_URL` is set.
+
+mod api;
+mod cli;
+mod helpers;
+mod outbox_crash;
+mod pages;
+mod staff;
