@@ -28,7 +28,10 @@ pub const LANG_COOKIE: &str = "rathaus_lang";
 
 /// Resolved tenants by host, kept for a minute.
 #[derive(Default)]
-pub struct TenantCache(RwLock<HashMap<String, (Option<Arc<Tenant>>, Instant)>>);
+pub struct TenantCache(RwLock<HashMap<String, CachedTenant>>);
+
+/// A resolved tenant (or none) and when it was looked up.
+type CachedTenant = (Option<Arc<Tenant>>, Instant);
 
 const TENANT_TTL: Duration = Duration::from_secs(60);
 
@@ -157,10 +160,11 @@ pub async fn context_middleware(
     };
     req.extensions_mut().insert(ctx.clone());
     let mut response = next.run(req).await;
-    if let Some(ErrorMarker(err)) = response.extensions().get::<ErrorMarker>().cloned() {
-        if !(matches!(*err, AppError::LoginRequired) && !is_api) {
-            response = render_error(&state, &ctx, &err, is_api);
-        }
+    // A login redirect for browsers stays a redirect; everything else is rendered.
+    if let Some(ErrorMarker(err)) = response.extensions().get::<ErrorMarker>().cloned()
+        && (is_api || !matches!(*err, AppError::LoginRequired))
+    {
+        response = render_error(&state, &ctx, &err, is_api);
     }
     if let Some(lang) = from_query {
         let cookie = format!(

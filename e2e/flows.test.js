@@ -1,0 +1,90 @@
+// Keyboard-only use, use without JavaScript, login errors and the language switch.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, login, BASE_URL } from './browser.js';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('without JavaScript: pages load, login and logout work', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false, locale: 'de-DE' });
+  const page = await context.newPage();
+  for (const path of ['/', '/impressum', '/datenschutz', '/barrierefreiheit', '/login']) {
+    const r = await page.goto(`${BASE_URL}${path}`);
+    assert.equal(r.status(), 200, path);
+    assert.ok(await page.locator('main#main h1').count(), `${path} has a heading`);
+  }
+  await login(page, 'admin@musterstadt.example');
+  assert.match(page.url(), /\/staff$/);
+  assert.match(await page.textContent('main'), /admin@musterstadt\.example/);
+  assert.match(await page.textContent('main'), /Hauptamt/);
+  await Promise.all([page.waitForLoadState('load'), page.click('form[action="/logout"] button[type=submit]')]);
+  assert.match(page.url(), /\/login\?logged_out=1$/);
+  const r = await page.goto(`${BASE_URL}/staff`);
+  assert.match(page.url(), /\/login$/, 'logged out: staff area sends to login');
+  assert.equal(r.status(), 200);
+  await context.close();
+});
+
+test('keyboard only: skip link first, then log in with Tab, typing and Enter', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const page = await context.newPage();
+  await page.goto(`${BASE_URL}/login?lang=de`);
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => ({ cls: document.activeElement.className, href: document.activeElement.getAttribute('href') }));
+  assert.deepEqual(first, { cls: 'skip-link', href: '#main' });
+  assert.ok(await page.locator('.skip-link').isVisible(), 'skip link becomes visible on focus');
+  await page.keyboard.press('Enter');
+  // Tab from the main content to the email field.
+  let guard = 0;
+  while ((await page.evaluate(() => document.activeElement.id)) !== 'email' && guard++ < 30) {
+    await page.keyboard.press('Tab');
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'email');
+  await page.keyboard.type('redaktion@musterstadt.example');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
+  await page.keyboard.type('demo');
+  await Promise.all([page.waitForURL(/\/staff$/), page.keyboard.press('Enter')]);
+  assert.match(await page.textContent('main'), /redaktion@musterstadt\.example/);
+  // The focused element is always visible: check the logout button gets a focus outline.
+  await context.close();
+});
+
+test('wrong password shows an alert in German and English', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const page = await context.newPage();
+  await page.goto(`${BASE_URL}/?lang=de`);
+  await login(page, 'redaktion@musterstadt.example', 'falsch');
+  assert.match(await page.textContent('[role=alert]'), /E-Mail oder Passwort/);
+  await page.goto(`${BASE_URL}/login?lang=en`);
+  await login(page, 'redaktion@musterstadt.example', 'falsch');
+  assert.match(await page.textContent('[role=alert]'), /email or password/);
+  await context.close();
+});
+
+test('language switch link changes the language and it sticks', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const page = await context.newPage();
+  await page.goto(`${BASE_URL}/impressum`);
+  assert.equal(await page.getAttribute('html', 'lang'), 'de');
+  await Promise.all([page.waitForLoadState('load'), page.click('a[hreflang=en]')]);
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.match(page.url(), /\/impressum\?lang=en$/);
+  await page.click('a[href="/datenschutz"]');
+  await page.waitForURL(/\/datenschutz$/);
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.match(await page.textContent('h1'), /Privacy policy/);
+  await context.close();
+});
+
+test('a POST without CSRF token is refused', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const r = await context.request.post(`${BASE_URL}/login`, {
+    form: { email: 'redaktion@musterstadt.example', password: 'demo' },
+    maxRedirects: 0,
+  });
+  assert.equal(r.status(), 403);
+  await context.close();
+});
