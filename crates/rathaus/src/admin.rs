@@ -201,10 +201,10 @@ fn explain(e: StorageError) -> anyhow::Error {
 fn parse_grant(s: &str) -> anyhow::Result<(Role, String)> {
     let (role, unit) = s
         .split_once('@')
-        .with_context(|| format!("--role {s:?}: expected ROLE@ORG-UNIT, e.g. clerk@Bürgerbüro"))?;
+        .with_context(|| format!("--role {s:?}: erwartet ROLLE@ORGANISATIONSEINHEIT / expected ROLE@ORG-UNIT, e.g. clerk@Bürgerbüro"))?;
     let role = Role::parse(role).map_err(|_| {
         anyhow::anyhow!(
-            "--role {role:?}: unknown role; use editor, clerk, tenant_admin, management or operator"
+            "--role {role:?}: unbekannte Rolle / unknown role; use editor, clerk, tenant_admin, management or operator"
         )
     })?;
     Ok((role, unit.to_string()))
@@ -215,9 +215,9 @@ fn read_new_password() -> anyhow::Result<String> {
         return Ok(p);
     }
     let mut buf = String::new();
-    std::io::stdin()
-        .read_to_string(&mut buf)
-        .context("reading the password from standard input")?;
+    std::io::stdin().read_to_string(&mut buf).context(
+        "Passwort von der Standardeingabe lesen / reading the password from standard input",
+    )?;
     Ok(buf.trim_end_matches(['\n', '\r']).to_string())
 }
 
@@ -264,7 +264,7 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
                     repo.org_unit_by_name(tid, p)
                         .await?
                         .with_context(|| {
-                            format!("--parent: no org unit named {p:?} in this tenant")
+                            format!("--parent: keine Organisationseinheit „{p}“ in dieser Kommune / no org unit named {p:?} in this tenant")
                         })?
                         .id,
                 ),
@@ -316,7 +316,7 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
                 .map_err(explain)?;
             for (role, unit) in grants {
                 let unit = repo.org_unit_by_name(tid, &unit).await?.with_context(|| {
-                    format!("--role: no org unit named {unit:?} in this tenant")
+                    format!("--role: keine Organisationseinheit „{unit}“ in dieser Kommune / no org unit named {unit:?} in this tenant")
                 })?;
                 repo.grant_role(tid, user.id, unit.id, role).await?;
             }
@@ -329,12 +329,12 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             let user = repo
                 .user_by_email(tid, &email)
                 .await?
-                .context("--email: no such user in this tenant")?;
+                .context("--email: Diese Person gibt es in dieser Kommune nicht / no such user in this tenant")?;
             let (role, unit) = parse_grant(&format!("{}@{}", a.role, a.org_unit))?;
             let unit = repo
                 .org_unit_by_name(tid, &unit)
                 .await?
-                .context("--org-unit: no such org unit in this tenant")?;
+                .context("--org-unit: Diese Organisationseinheit gibt es hier nicht / no such org unit in this tenant")?;
             repo.grant_role(tid, user.id, unit.id, role).await?;
             println!("granted {} in {} to {}", role.code(), unit.name, user.email);
         }
@@ -345,7 +345,7 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             let user = repo
                 .user_by_email(tid, &email)
                 .await?
-                .context("--email: no such user in this tenant")?;
+                .context("--email: Diese Person gibt es in dieser Kommune nicht / no such user in this tenant")?;
             let token = generate_token();
             let expires = a
                 .days
@@ -362,7 +362,10 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             if repo.revoke_token(tid, a.id).await? {
                 println!("token {} revoked", a.id);
             } else {
-                bail!("--id: no active token {} in this tenant", a.id);
+                bail!(
+                    "--id: kein aktives Token {0} in dieser Kommune / no active token {0} in this tenant",
+                    a.id
+                );
             }
         }
         AdminCommand::OutboxStatus => {
@@ -375,7 +378,9 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             if repo.requeue_dead(id).await? {
                 println!("job {id} requeued");
             } else {
-                bail!("job {id} is not dead (or does not exist)");
+                bail!(
+                    "Auftrag {id} ist nicht „dead“ oder existiert nicht / job {id} is not dead (or does not exist)"
+                );
             }
         }
         AdminCommand::OutboxPing { count, sleep_ms } => {

@@ -176,16 +176,47 @@ async fn a_broken_database_gives_a_500_page_and_an_unready_instance() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/").await.status(), 200); // tenant now cached
     // Close the pool under the running server.
-    app.db.as_ref().unwrap().store.clone().close().await.unwrap();
-    let r = app.client.get(app.url("/")).header("accept-language", "de").send().await.unwrap();
+    app.db
+        .as_ref()
+        .unwrap()
+        .store
+        .clone()
+        .close()
+        .await
+        .unwrap();
+    let r = app
+        .client
+        .get(app.url("/"))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 500);
     let html = r.text().await.unwrap();
-    assert!(html.contains("Technischer Fehler") && html.contains("Fehlernummer"), "{html}");
-    assert!(html.contains("Zum Inhalt springen"), "the error page uses the layout");
-    assert!(!html.contains("pool") && !html.contains("sqlx"), "no internals leak: {html}");
+    assert!(
+        html.contains("Technischer Fehler") && html.contains("Fehlernummer"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Zum Inhalt springen"),
+        "the error page uses the layout"
+    );
+    assert!(
+        !html.contains("pool") && !html.contains("sqlx"),
+        "no internals leak: {html}"
+    );
     assert_eq!(app.get("/readyz").await.status(), 503);
     assert_eq!(app.get("/healthz").await.status(), 200);
-    let r = app.get("/api/v1/me").await;
-    assert!(r.status() == 500 || r.status() == 401, "{}", r.status());
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth("rh_any")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "internal");
+    assert!(body["error"]["reference"].is_string());
     app.stop().await;
 }
