@@ -4,6 +4,7 @@
 //! the types defined here; invalid values cannot be constructed (`parse`).
 //! One module per domain concept, named as in the glossary of PRODUCT.md.
 
+pub mod catalog;
 pub mod identity;
 pub mod outbox;
 pub mod tenancy;

@@ -7,6 +7,7 @@
 //! * file storage through object_store ([`files`]),
 //! * the outbox and its workers ([`outbox`]).
 
+pub mod catalog;
 pub mod entities;
 pub mod files;
 pub mod identity;
@@ -38,6 +39,9 @@ pub enum StorageError {
     Files(#[from] object_store::Error),
     #[error("configuration error: {0}")]
     Config(String),
+    /// An editorial workflow step that the rules refuse.
+    #[error("workflow: {0}")]
+    Workflow(#[from] rathaus_domain::catalog::WorkflowError),
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

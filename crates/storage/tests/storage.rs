@@ -101,6 +101,7 @@ async fn migration_list_is_pinned() {
             "m20261122_000001_tenancy",
             "m20261122_000002_identity",
             "m20261122_000003_outbox",
+            "m20261122_000004_catalog",
         ]
     );
     let db = db().await;
@@ -544,4 +545,198 @@ async fn expired_leases_are_reclaimed_and_completion_is_fenced() {
         "done"
     );
     db.drop_db().await;
+}
+
+mod catalog {
+    use super::*;
+    use rathaus_domain::catalog::{
+        Audience, I18nText, ServiceContent, VersionStatus, WorkflowError,
+    };
+    use rathaus_storage::catalog::CatalogRepository;
+
+    fn content(title: &str) -> ServiceContent {
+        ServiceContent {
+            slug: "hundesteuer-anmeldung".into(),
+            leika_key: "99018001000000".into(),
+            audience: vec![Audience::Citizen],
+            org_unit: "Steueramt".into(),
+            title: I18nText {
+                de: title.into(),
+                en: String::new(),
+            },
+            summary: I18nText {
+                de: "Hunde anmelden.".into(),
+                en: String::new(),
+            },
+            ..Default::default()
+        }
+    }
+
+    async fn setup(db: &TestDb, slug: &str) -> (TenantId, uuid::Uuid, uuid::Uuid) {
+        let repo = db.store.repo();
+        let t = repo
+            .create_tenant(&tenant_input(slug))
+            .await
+            .unwrap()
+            .tenant_id();
+        repo.create_org_unit(t, &unit("office", "Steueramt", None))
+            .await
+            .unwrap();
+        let mk = |e: &str| NewUser {
+            email: e.into(),
+            display_name: e.into(),
+            password_hash: "x".into(),
+        };
+        let a = repo.create_user(t, &mk("a@example.org")).await.unwrap().id;
+        let b = repo.create_user(t, &mk("b@example.org")).await.unwrap().id;
+        (t, a, b)
+    }
+
+    #[tokio::test]
+    async fn four_eyes_publishing_and_versions() {
+        let db = db().await;
+        let repo = db.store.repo();
+        let (t, alice, bob) = setup(&db, "stadt-a").await;
+        let (svc, v1) = repo
+            .create_service(t, alice, content("Hundesteuer anmelden"))
+            .await
+            .unwrap();
+        assert_eq!((v1.number, v1.status()), (1, VersionStatus::Draft));
+        assert!(
+            repo.published(t, svc.id).await.unwrap().is_none(),
+            "a draft is not public"
+        );
+        repo.submit_for_review(t, svc.id, alice).await.unwrap();
+        match repo.approve(t, svc.id, alice).await {
+            Err(StorageError::Workflow(WorkflowError::OwnApproval)) => {}
+            other => panic!("own approval must be refused: {other:?}"),
+        }
+        repo.approve(t, svc.id, bob).await.unwrap();
+        let public = repo
+            .published_by_slug(t, "hundesteuer-anmeldung")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(public.content.title.de, "Hundesteuer anmelden");
+        assert_eq!(public.org_unit.name, "Steueramt");
+
+        // A change is a new draft; the public keeps the published version until approval.
+        let v2 = repo
+            .save_draft(t, svc.id, bob, content("Hundesteuer: Hund anmelden"))
+            .await
+            .unwrap();
+        assert_eq!(v2.number, 2);
+        assert_eq!(
+            repo.published(t, svc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .content
+                .title
+                .de,
+            "Hundesteuer anmelden"
+        );
+        repo.submit_for_review(t, svc.id, bob).await.unwrap();
+        assert!(
+            matches!(
+                repo.save_draft(t, svc.id, bob, content("x")).await,
+                Err(StorageError::Workflow(_))
+            ),
+            "no edits while in review"
+        );
+        repo.reject(t, svc.id, alice, "Bitte Gebühr ergänzen")
+            .await
+            .unwrap();
+        repo.submit_for_review(t, svc.id, bob).await.unwrap();
+        repo.approve(t, svc.id, alice).await.unwrap();
+        assert_eq!(
+            repo.published(t, svc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .content
+                .title
+                .de,
+            "Hundesteuer: Hund anmelden"
+        );
+        let statuses: Vec<_> = repo
+            .versions(t, svc.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| (v.number, v.status()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                (2, VersionStatus::Published),
+                (1, VersionStatus::Superseded)
+            ]
+        );
+
+        // Every publication is logged for the search indexes.
+        let log = repo.index_log_since(0, 100).await.unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(repo.index_log_head().await.unwrap(), log[1].id);
+        repo.archive(t, svc.id).await.unwrap();
+        assert!(repo.published(t, svc.id).await.unwrap().is_none());
+        assert_eq!(repo.index_log_since(log[1].id, 100).await.unwrap().len(), 1);
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
+    async fn catalog_is_tenant_scoped_and_validated() {
+        let db = db().await;
+        let repo = db.store.repo();
+        let (a, alice, _) = setup(&db, "stadt-a").await;
+        let (b, bert, _) = setup(&db, "stadt-b").await;
+        let (svc, _) = repo
+            .create_service(a, alice, content("Hundesteuer"))
+            .await
+            .unwrap();
+        assert!(repo.service(b, svc.id).await.unwrap().is_none());
+        assert!(matches!(
+            repo.submit_for_review(b, svc.id, bert).await,
+            Err(StorageError::Workflow(_))
+        ));
+        assert!(matches!(
+            repo.approve(b, svc.id, bert).await,
+            Err(StorageError::NotFound(_))
+        ));
+        // The same slug in another tenant is fine, twice in one is not.
+        repo.create_service(b, bert, content("Hundesteuer"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            repo.create_service(a, alice, content("Hundesteuer")).await,
+            Err(StorageError::Conflict("slug"))
+        ));
+        let mut bad = content("x");
+        bad.org_unit = "Gibt es nicht".into();
+        bad.leika_key = "1".into();
+        match repo.create_service(a, alice, bad).await {
+            Err(StorageError::Validation(e)) => assert_eq!(e.0[0].field, "leika_key"),
+            other => panic!("{other:?}"),
+        }
+        let mut bad = content("x");
+        bad.slug = "andere".into();
+        bad.org_unit = "Gibt es nicht".into();
+        assert!(matches!(
+            repo.create_service(a, alice, bad).await,
+            Err(StorageError::Validation(_))
+        ));
+        repo.add_synonym(a, "Perso", "Personalausweis")
+            .await
+            .unwrap();
+        assert!(matches!(
+            repo.add_synonym(a, "perso", "Personalausweis").await,
+            Err(StorageError::Conflict(_))
+        ));
+        assert_eq!(repo.synonyms(a).await.unwrap()[0].term, "perso");
+        assert!(repo.synonyms(b).await.unwrap().is_empty());
+        let id = repo.synonyms(a).await.unwrap()[0].id;
+        assert!(!repo.delete_synonym(b, id).await.unwrap());
+        assert!(repo.delete_synonym(a, id).await.unwrap());
+        db.drop_db().await;
+    }
 }

@@ -1,9 +1,13 @@
 //! sea-orm entities, one per table. Every tenant-owned table has `tenant_id`.
 
 pub mod api_token;
+pub mod catalog_index_log;
 pub mod org_unit;
 pub mod outbox_job;
 pub mod role_grant;
+pub mod search_synonym;
+pub mod service;
+pub mod service_version;
 pub mod session;
 pub mod tenant;
 pub mod user;

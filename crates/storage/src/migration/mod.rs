@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_tenancy;
 mod m20261122_000002_identity;
 mod m20261122_000003_outbox;
+mod m20261122_000004_catalog;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_tenancy::Migration),
             Box::new(m20261122_000002_identity::Migration),
             Box::new(m20261122_000003_outbox::Migration),
+            Box::new(m20261122_000004_catalog::Migration),
         ]
     }
 }
