@@ -28,7 +28,11 @@ pub enum Command {
     /// Run the web server (and outbox workers).
     Serve,
     /// Migrate, seed the demo municipality Musterstadt (idempotent) and serve it.
-    Demo,
+    Demo {
+        /// Also create this many synthetic published services (for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        services: usize,
+    },
     /// Apply database migrations and exit.
     Migrate {
         /// Only list applied migrations.
@@ -82,9 +86,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = server::open_store(&settings).await?;
             server::run(&settings, store, false, None).await
         }
-        Command::Demo => {
+        Command::Demo { services } => {
             let store = server::open_store(&settings).await?;
-            demo::seed(&store).await?;
+            let tenant = demo::seed(&store).await?;
+            if services > 0 {
+                let started = std::time::Instant::now();
+                let n = demo::generate_services(&store, tenant, services).await?;
+                println!(
+                    "{n} synthetic services generated in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             demo::print_banner(&settings.public_url());
             server::run(&settings, store, true, Some(demo::SLUG.to_string())).await
         }

@@ -1,10 +1,15 @@
 //! The demo municipality "Musterstadt": seeded idempotently (running it
 //! twice changes nothing), with one staff user per role, password `demo`.
 
-use rathaus_domain::identity::Email;
-use rathaus_domain::{identity::Role, tenancy::TenantId};
+use anyhow::Context;
+use rathaus_domain::{
+    catalog::{Audience, I18nText, ServiceContent},
+    identity::{Email, Role},
+    tenancy::TenantId,
+};
 use rathaus_storage::{
-    Repo, Store, TransactionTrait,
+    ConnectionTrait, Repo, Store, TransactionTrait,
+    catalog::CatalogRepository,
     identity::{NewUser, UserRepository, hash_password},
     tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
 };
@@ -13,10 +18,16 @@ pub const SLUG: &str = "musterstadt";
 pub const PASSWORD: &str = "demo";
 
 /// (email, display name, role, org unit)
-pub const USERS: [(&str, &str, Role, &str); 5] = [
+pub const USERS: [(&str, &str, Role, &str); 6] = [
     (
         "redaktion@musterstadt.example",
         "Rita Redaktion",
+        Role::Editor,
+        "Hauptamt",
+    ),
+    (
+        "redaktion2@musterstadt.example",
+        "Rolf Redaktion",
         Role::Editor,
         "Hauptamt",
     ),
@@ -242,7 +253,166 @@ pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
         }
     }
     txn.commit().await?;
+    seed_catalog(store, tid).await?;
     Ok(tid)
+}
+
+/// The demo catalog in the exchange format (`rathaus.catalog/1`).
+pub const CATALOG_JSON: &str = include_str!("../demo/services.json");
+
+/// Search synonyms the Redaktion of Musterstadt maintains.
+pub const SYNONYMS: [(&str, &str); 10] = [
+    ("perso", "Personalausweis"),
+    ("ausweis", "Personalausweis"),
+    ("gewerbeschein", "Gewerbe-Anmeldung"),
+    ("kfz", "Fahrzeug"),
+    ("auto", "Fahrzeug"),
+    ("ummelden", "Wohnsitz anmelden"),
+    ("umzug", "Wohnsitz anmelden"),
+    ("hochzeit", "Eheschließung"),
+    ("pass", "Reisepass"),
+    ("müll", "Sperrmüll"),
+];
+
+async fn demo_user(
+    repo: &Repo<'_, impl ConnectionTrait>,
+    tid: TenantId,
+    email: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    Ok(repo
+        .user_by_email(tid, &Email::parse(email).expect("demo email"))
+        .await?
+        .with_context(|| format!("demo user {email} missing"))?
+        .id)
+}
+
+/// Publishes the demo services through the real workflow: written by one
+/// editor, approved by a second. Services that exist are left alone.
+pub async fn seed_catalog(store: &Store, tid: TenantId) -> anyhow::Result<usize> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        services: Vec<ServiceContent>,
+    }
+    let file: File = serde_json::from_str(CATALOG_JSON).context("demo/services.json is invalid")?;
+    let txn = store.db().begin().await?;
+    let repo = Repo(&txn);
+    let author = demo_user(&repo, tid, "redaktion@musterstadt.example").await?;
+    let approver = demo_user(&repo, tid, "redaktion2@musterstadt.example").await?;
+    let mut created = 0;
+    for content in file.services {
+        if repo.service_by_slug(tid, &content.slug).await?.is_some() {
+            continue;
+        }
+        let slug = content.slug.clone();
+        let (s, _) = repo
+            .create_service(tid, author, content)
+            .await
+            .with_context(|| format!("demo service {slug}"))?;
+        repo.submit_for_review(tid, s.id, author).await?;
+        repo.approve(tid, s.id, approver).await?;
+        created += 1;
+    }
+    if repo.synonyms(tid).await?.is_empty() {
+        for (term, expansion) in SYNONYMS {
+            repo.add_synonym(tid, term, expansion).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates `n` synthetic published services (for benchmarks), in batches.
+pub async fn generate_services(store: &Store, tid: TenantId, n: usize) -> anyhow::Result<usize> {
+    const NOUNS: [&str; 24] = [
+        "Anwohnerparkplatz",
+        "Baugenehmigung",
+        "Brennholz",
+        "Dachbegrünung",
+        "Elterngeld",
+        "Fischereischein",
+        "Grabstelle",
+        "Hausnummer",
+        "Jagdschein",
+        "Kleingarten",
+        "Lärmschutz",
+        "Marktstand",
+        "Nachbarschaftshilfe",
+        "Obstbaum",
+        "Plakatierung",
+        "Regenwasser",
+        "Schornstein",
+        "Taxikonzession",
+        "Ufermauer",
+        "Vereinsheim",
+        "Wochenmarkt",
+        "Zuschuss",
+        "Solaranlage",
+        "Spielplatz",
+    ];
+    const VERBS: [&str; 8] = [
+        "beantragen",
+        "anmelden",
+        "abmelden",
+        "verlängern",
+        "ändern",
+        "melden",
+        "genehmigen lassen",
+        "anzeigen",
+    ];
+    const TOPICS: [&str; 5] = [
+        "Bauen und Grundstücke",
+        "Umwelt und Natur",
+        "Familie und Soziales",
+        "Freizeit und Veranstaltungen",
+        "Wirtschaft und Gewerbe",
+    ];
+    let (author, approver) = {
+        let repo = store.repo();
+        (
+            demo_user(&repo, tid, "redaktion@musterstadt.example").await?,
+            demo_user(&repo, tid, "redaktion2@musterstadt.example").await?,
+        )
+    };
+    let units = store.repo().org_units(tid).await?;
+    let mut done = 0;
+    while done < n {
+        let txn = store.db().begin().await?;
+        let repo = Repo(&txn);
+        for i in done..(done + 500).min(n) {
+            let noun = NOUNS[i % NOUNS.len()];
+            let verb = VERBS[(i / NOUNS.len()) % VERBS.len()];
+            let content = ServiceContent {
+                slug: format!("generiert-{i}"),
+                leika_key: format!("99{:012}", 100_000 + i),
+                audience: vec![if i % 3 == 0 {
+                    Audience::Business
+                } else {
+                    Audience::Citizen
+                }],
+                org_unit: units[i % units.len()].name.clone(),
+                topics: vec![TOPICS[i % TOPICS.len()].to_string()],
+                title: I18nText {
+                    de: format!("{noun} {verb} (Nr. {i})"),
+                    en: String::new(),
+                },
+                summary: I18nText {
+                    de: format!("So können Sie {noun} in Musterstadt {verb}."),
+                    en: String::new(),
+                },
+                full_text: format!(
+                    "Diese Leistung betrifft {noun}. Sie können sie online oder vor Ort {verb}. Die zuständige Stelle berät Sie gern."
+                ),
+                costs: format!("{} EUR", 10 + i % 90),
+                ..Default::default()
+            };
+            let (s, _) = repo.create_service(tid, author, content).await?;
+            repo.submit_for_review(tid, s.id, author).await?;
+            repo.approve(tid, s.id, approver).await?;
+        }
+        txn.commit().await?;
+        done = (done + 500).min(n);
+    }
+    Ok(done)
 }
 
 pub fn print_banner(url: &str) {

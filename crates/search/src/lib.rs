@@ -49,6 +49,8 @@ pub struct SearchDoc {
     pub audience: Vec<String>,
     /// Topic slugs.
     pub topics: Vec<String>,
+    /// Life situation slugs.
+    pub life_situations: Vec<String>,
 }
 
 /// A search result with what a result list shows.
@@ -93,6 +95,14 @@ pub struct SearchQuery<'a> {
     pub limit: usize,
 }
 
+/// Listing without words: filters only, sorted by German title.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery<'a> {
+    pub audience: Option<&'a str>,
+    pub topic: Option<&'a str>,
+    pub life_situation: Option<&'a str>,
+}
+
 struct Fields {
     id: Field,
     tenant: Field,
@@ -102,6 +112,7 @@ struct Fields {
     body: Field,
     audience: Field,
     topic: Field,
+    life: Field,
     title_de: Field,
     title_en: Field,
     summary_de: Field,
@@ -157,6 +168,7 @@ impl CatalogIndex {
             body: sb.add_text_field("body", text),
             audience: sb.add_text_field("audience", STRING),
             topic: sb.add_text_field("topic", STRING),
+            life: sb.add_text_field("life", STRING),
             title_de: sb.add_text_field("title_de", STORED),
             title_en: sb.add_text_field("title_en", STORED),
             summary_de: sb.add_text_field("summary_de", STORED),
@@ -194,6 +206,9 @@ impl CatalogIndex {
             }
             for t in &d.topics {
                 doc.add_text(self.f.topic, t);
+            }
+            for l in &d.life_situations {
+                doc.add_text(self.f.life, l);
             }
             doc.add_text(self.f.title_de, &d.title_de);
             doc.add_text(self.f.title_en, &d.title_en);
@@ -402,6 +417,77 @@ impl CatalogIndex {
         Some(Box::new(BooleanQuery::new(clauses)))
     }
 
+    fn filters(
+        &self,
+        tenant: Uuid,
+        audience: Option<&str>,
+        topic: Option<&str>,
+        life: Option<&str>,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        let term = |field: Field, value: &str| -> (Occur, Box<dyn Query>) {
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, value),
+                    IndexRecordOption::Basic,
+                )),
+            )
+        };
+        let mut out = vec![term(self.f.tenant, &tenant.to_string())];
+        for (field, value) in [
+            (self.f.audience, audience),
+            (self.f.topic, topic),
+            (self.f.life, life),
+        ] {
+            if let Some(v) = value.filter(|s| !s.is_empty()) {
+                out.push(term(field, v));
+            }
+        }
+        out
+    }
+
+    fn hit(
+        &self,
+        searcher: &tantivy::Searcher,
+        score: f32,
+        addr: tantivy::DocAddress,
+    ) -> Result<Option<Hit>> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let Ok(id) = Uuid::parse_str(&text(self.f.id)) else {
+            return Ok(None);
+        };
+        Ok(Some(Hit {
+            id,
+            slug: text(self.f.slug),
+            title_de: text(self.f.title_de),
+            title_en: text(self.f.title_en),
+            summary_de: text(self.f.summary_de),
+            summary_en: text(self.f.summary_en),
+            score,
+        }))
+    }
+
+    /// Lists one tenant's services matching the filters, by German title.
+    pub fn list(&self, tenant: Uuid, q: &ListQuery<'_>) -> Result<Vec<Hit>> {
+        let searcher = self.reader.searcher();
+        let query = BooleanQuery::new(self.filters(tenant, q.audience, q.topic, q.life_situation));
+        let top = searcher.search(&query, &TopDocs::with_limit(100_000).order_by_score())?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            if let Some(h) = self.hit(&searcher, score, addr)? {
+                hits.push(h);
+            }
+        }
+        hits.sort_by_cached_key(|h| h.title_de.to_lowercase());
+        Ok(hits)
+    }
+
     /// Searches one tenant's published services. Every word must match
     /// (exactly, by prefix, fuzzily or through a synonym); when that finds
     /// nothing, any word may match.
@@ -477,6 +563,7 @@ mod tests {
             body: body.into(),
             audience: vec![audience.into()],
             topics: vec![topic.into()],
+            life_situations: vec!["umzug".into()],
         }
     }
 
@@ -615,6 +702,47 @@ mod tests {
         assert_eq!(
             hits.iter().map(|h| h.slug.as_str()).collect::<Vec<_>>(),
             ["bewohnerparken"]
+        );
+        let listed = idx
+            .list(
+                t,
+                &ListQuery {
+                    audience: Some("business"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            listed.iter().map(|h| h.slug.as_str()).collect::<Vec<_>>(),
+            [
+                "gewerbe-abmeldung",
+                "gewerbe-anmeldung",
+                "gewerbe-ummeldung"
+            ],
+            "sorted by title"
+        );
+        assert_eq!(
+            idx.list(
+                t,
+                &ListQuery {
+                    life_situation: Some("umzug"),
+                    ..Default::default()
+                }
+            )
+            .unwrap()
+            .len(),
+            7
+        );
+        assert!(
+            idx.list(
+                t,
+                &ListQuery {
+                    topic: Some("nix"),
+                    ..Default::default()
+                }
+            )
+            .unwrap()
+            .is_empty()
         );
         let other = Uuid::new_v4();
         assert_eq!(

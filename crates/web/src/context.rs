@@ -241,6 +241,7 @@ pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
             (m.clone(), vec![(field.to_string(), m)])
         }
         AppError::Csrf => (i18n::t(lang, "error.csrf").to_string(), vec![]),
+        AppError::Workflow(code) => (i18n::t(lang, &format!("editor.{code}")).to_string(), vec![]),
         AppError::InvalidToken => (i18n::t(lang, "error.invalid_token").to_string(), vec![]),
         AppError::InvalidJson(detail) => (
             i18n::tf(lang, "error.invalid_json", &[("detail", detail)]),

@@ -33,6 +33,9 @@ pub enum AppError {
     Validation(ValidationErrors),
     #[error("conflict on {0}")]
     Conflict(&'static str),
+    /// A refused editorial workflow step (message code).
+    #[error("workflow step refused: {0}")]
+    Workflow(&'static str),
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
     #[error("rate limited")]
@@ -57,7 +60,7 @@ impl AppError {
             AppError::LoginRequired | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Validation(_) | AppError::InvalidJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Workflow(_) => StatusCode::CONFLICT,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::NoTenant => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,6 +77,7 @@ impl AppError {
             AppError::Csrf => "csrf",
             AppError::Validation(_) => "validation",
             AppError::Conflict(_) => "conflict",
+            AppError::Workflow(_) => "workflow",
             AppError::InvalidJson(_) => "invalid_json",
             AppError::RateLimited => "rate_limited",
             AppError::NoTenant => "no_tenant",
@@ -88,6 +92,7 @@ impl From<StorageError> for AppError {
             StorageError::Validation(v) => AppError::Validation(v),
             StorageError::Conflict(field) => AppError::Conflict(field),
             StorageError::NotFound(_) => AppError::NotFound,
+            StorageError::Workflow(w) => AppError::Workflow(w.code()),
             other => AppError::internal(other),
         }
     }

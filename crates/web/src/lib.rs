@@ -9,6 +9,8 @@
 
 pub mod api;
 pub mod assets;
+pub mod catalog;
+pub mod catalog_search;
 pub mod context;
 pub mod error;
 pub mod i18n;
@@ -18,6 +20,7 @@ pub mod portal;
 pub mod security;
 pub mod sessions;
 pub mod staff;
+pub mod staff_catalog;
 pub mod views;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -63,6 +66,7 @@ pub struct Inner {
     pub config: WebConfig,
     pub tenants: context::TenantCache,
     pub limiter: security::LoginLimiter,
+    pub catalog: catalog_search::CatalogSearch,
 }
 
 /// Shared state of all handlers.
@@ -85,6 +89,7 @@ impl AppState {
             config,
             tenants: context::TenantCache::default(),
             limiter,
+            catalog: catalog_search::CatalogSearch::new(),
         }))
     }
 }
@@ -101,7 +106,9 @@ pub fn router(state: AppState) -> Router {
 
     let app = Router::new()
         .merge(portal::routes())
+        .merge(catalog::routes())
         .merge(staff::routes())
+        .merge(staff_catalog::routes())
         .nest("/api/v1", api::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(sessions)
@@ -130,6 +137,26 @@ pub async fn serve(
     state: AppState,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    match state.catalog.rebuild(&state.store).await {
+        Ok(n) => tracing::info!(
+            services = n,
+            ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "search index could not be built; search starts empty")
+        }
+    }
+    let follower_state = state.clone();
+    let follower_shutdown = shutdown.clone();
+    let follower = tokio::spawn(async move {
+        let store = follower_state.store.clone();
+        follower_state
+            .catalog
+            .follow(store, Duration::from_secs(1), follower_shutdown)
+            .await;
+    });
     let cleanup = tokio::spawn(sessions::cleanup_loop(
         state.store.clone(),
         shutdown.clone(),
@@ -150,5 +177,6 @@ pub async fn serve(
         .await;
     cleanup.abort();
     limiter_task.abort();
+    follower.abort();
     result
 }

@@ -40,12 +40,16 @@ async fn home(
         .filter(|u| u.parent_id.is_none())
         .collect();
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, ctx.t("home.title"))).await?;
+    let topics = state.catalog.topics(tenant.tenant_id());
+    let life_situations = state.catalog.life_situations(tenant.tenant_id());
     Ok((
         [CACHE],
         HomePage {
             page,
             tenant: (**tenant).clone(),
             offices,
+            topics,
+            life_situations,
         },
     ))
 }

@@ -82,6 +82,32 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A second browser, logged in as `email` (password `demo`).
+    pub async fn login_as(app: &TestApp, email: &str) -> reqwest::Client {
+        let c = client();
+        let html = c
+            .get(app.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = csrf_of(&html).unwrap();
+        let r = c
+            .post(app.url("/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", email),
+                ("password", "demo"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "login as {email}");
+        c
+    }
+
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
         let _ = (&mut self.handle).await;

@@ -3,6 +3,7 @@
 //! and on PostgreSQL when `RATHAUS_TEST_POSTGRES_URL` is set.
 
 mod api;
+mod catalog;
 mod cli;
 mod helpers;
 mod outbox_crash;

@@ -3,6 +3,7 @@
 //! in the language of `Accept-Language`.
 
 mod auth;
+pub mod catalog;
 mod org_units;
 
 use axum::{
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
         .merge(org_units::routes())
+        .merge(catalog::routes())
 }
 
 /// A caller authenticated by `Authorization: Bearer <token>`. The tenant is
