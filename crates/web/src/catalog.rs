@@ -119,7 +119,7 @@ async fn search(
                     text: &q,
                     audience: f.audience(),
                     topic: f.topic(),
-                    limit: 50,
+                    limit: 30,
                 },
                 &synonyms,
             )

@@ -44,6 +44,16 @@ pub struct CatalogSearch {
     facets: RwLock<HashMap<Uuid, FacetEntry>>,
     synonyms: RwLock<HashMap<Uuid, (Synonyms, Instant)>>,
     sync_lock: tokio::sync::Mutex<()>,
+    /// Bumped on every index change; the facet cache is valid for one generation.
+    generation: std::sync::atomic::AtomicU64,
+    facet_cache: RwLock<HashMap<Uuid, (u64, FacetLists)>>,
+}
+
+/// Topics and life situations of one tenant.
+#[derive(Clone, Default)]
+struct FacetLists {
+    topics: Vec<Facet>,
+    life_situations: Vec<Facet>,
 }
 
 const SYNONYM_TTL: Duration = Duration::from_secs(10);
@@ -79,6 +89,8 @@ impl CatalogSearch {
             facets: RwLock::new(HashMap::new()),
             synonyms: RwLock::new(HashMap::new()),
             sync_lock: tokio::sync::Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            facet_cache: RwLock::new(HashMap::new()),
         }
     }
 
@@ -107,6 +119,7 @@ impl CatalogSearch {
             total += docs.len();
         }
         self.watermark.store(head, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(total)
     }
 
@@ -154,6 +167,7 @@ impl CatalogSearch {
             }
             changed += seen.len();
             self.watermark.store(last, Ordering::SeqCst);
+            self.generation.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -226,12 +240,35 @@ impl CatalogSearch {
         out
     }
 
+    /// Facets of a tenant, computed once per index generation.
+    fn facets_of(&self, tenant: TenantId) -> FacetLists {
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some((g, lists)) = self
+            .facet_cache
+            .read()
+            .expect("facet cache lock")
+            .get(&tenant.0)
+            && *g == generation
+        {
+            return lists.clone();
+        }
+        let lists = FacetLists {
+            topics: self.facet_list(tenant, |e| &e.topics),
+            life_situations: self.facet_list(tenant, |e| &e.life_situations),
+        };
+        self.facet_cache
+            .write()
+            .expect("facet cache lock")
+            .insert(tenant.0, (generation, lists.clone()));
+        lists
+    }
+
     pub fn topics(&self, tenant: TenantId) -> Vec<Facet> {
-        self.facet_list(tenant, |e| &e.topics)
+        self.facets_of(tenant).topics
     }
 
     pub fn life_situations(&self, tenant: TenantId) -> Vec<Facet> {
-        self.facet_list(tenant, |e| &e.life_situations)
+        self.facets_of(tenant).life_situations
     }
 }
 
