@@ -101,6 +101,23 @@ test('four eyes: an edit is public only after a second editor approves (no JavaS
   await b.waitForLoadState('load');
   const inserted = (await b.locator('ins').allTextContents()).join(' ');
   assert.ok(inserted.includes(stamp), `diff marks the new text as inserted: ${inserted}`);
+  const diffUrl = b.url();
   await author.close();
   await reviewer.close();
+
+  // The diff page and the refused-approval state pass axe too (axe needs JavaScript).
+  for (const lang of ['de', 'en']) {
+    const ctx = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
+    const p = await ctx.newPage();
+    await p.goto(`${BASE_URL}/?lang=${lang}`);
+    await login(p, 'redaktion2@musterstadt.example');
+    await p.goto(diffUrl);
+    await p.screenshot({ path: shotName('/staff/diff', lang), fullPage: true });
+    let v = await axe(p);
+    assert.deepEqual(v, [], `diff ${JSON.stringify(v, null, 2)}`);
+    await p.goto(`${BASE_URL}${detail}`);
+    v = await axe(p);
+    assert.deepEqual(v, [], `detail ${JSON.stringify(v, null, 2)}`);
+    await ctx.close();
+  }
 });

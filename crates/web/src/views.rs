@@ -207,6 +207,12 @@ pub struct StaffPage {
     pub tree: Vec<(usize, OrgUnit)>,
 }
 
+impl StaffPage {
+    pub fn is_editor(&self) -> bool {
+        self.grants.iter().any(|g| g.role == rathaus_domain::identity::Role::Editor)
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "staff/catalog_list.html")]
 pub struct CatalogListPage {
