@@ -308,29 +308,22 @@ impl CatalogIndex {
                 boost(FuzzyTermQuery::new_prefix(term(f.body), 0, true), 0.3),
             ));
         }
-        let distance = if len >= 8 {
-            2
-        } else if len >= 5 {
-            1
-        } else {
-            0
+        // Typos: one edit from 5 characters, two from 8. Fuzzy matches score a
+        // constant, so the closer tier is added separately and counts more.
+        let fuzzy = |field, distance: u8, factor: f32| -> (Occur, Box<dyn Query>) {
+            (
+                Occur::Should,
+                boost(FuzzyTermQuery::new(term(field), distance, true), factor),
+            )
         };
-        if distance > 0 {
-            clauses.push((
-                Occur::Should,
-                boost(FuzzyTermQuery::new(term(f.title), distance, true), 2.0),
-            ));
-            clauses.push((
-                Occur::Should,
-                boost(
-                    FuzzyTermQuery::new(term(f.title_joined), distance, true),
-                    2.0,
-                ),
-            ));
-            clauses.push((
-                Occur::Should,
-                boost(FuzzyTermQuery::new(term(f.body), 1, true), 0.2),
-            ));
+        if len >= 5 {
+            clauses.push(fuzzy(f.title, 1, 2.0));
+            clauses.push(fuzzy(f.title_joined, 1, 2.0));
+            clauses.push(fuzzy(f.body, 1, 0.2));
+        }
+        if len >= 8 {
+            clauses.push(fuzzy(f.title, 2, 1.0));
+            clauses.push(fuzzy(f.title_joined, 2, 1.0));
         }
         Box::new(BooleanQuery::new(clauses))
     }

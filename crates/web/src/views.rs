@@ -209,7 +209,9 @@ pub struct StaffPage {
 
 impl StaffPage {
     pub fn is_editor(&self) -> bool {
-        self.grants.iter().any(|g| g.role == rathaus_domain::identity::Role::Editor)
+        self.grants
+            .iter()
+            .any(|g| g.role == rathaus_domain::identity::Role::Editor)
     }
 }
 
