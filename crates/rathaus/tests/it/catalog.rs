@@ -43,9 +43,8 @@ async fn german_search_through_api_and_page() {
         ("Gewerbeschein", "gewerbe-anmeldung"),
     ] {
         let slugs = search_slugs(&app, q, "").await;
-        assert_eq!(
-            slugs.first().map(String::as_str),
-            Some(first),
+        assert!(
+            slugs.first().is_some_and(|s| s.starts_with(first)),
             "{q}: {slugs:?}"
         );
         let (status, html) = app.get_text(&format!("/suche?q={}", urlencode(q))).await;
