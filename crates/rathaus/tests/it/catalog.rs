@@ -38,7 +38,7 @@ async fn german_search_through_api_and_page() {
     for (q, first) in [
         ("Perso", "personalausweis-beantragen"),
         ("Gewerbe anmelden", "gewerbe-anmeldung"),
-        ("hund", "hundesteuer-anmeldung"),
+        ("hund", "hundesteuer-"),
         ("Gewerbeanmledung", "gewerbe-anmeldung"),
         ("Gewerbeschein", "gewerbe-anmeldung"),
     ] {
