@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod identity;
 pub mod outbox;
+pub mod rules;
 pub mod tenancy;
 pub mod validation;
 
