@@ -98,6 +98,14 @@ pub trait UserRepository {
         role: Role,
     ) -> Result<()>;
     async fn grants(&self, tenant: TenantId, user: Uuid) -> Result<Vec<Grant>>;
+    /// The active user with this email and password, or `None`. Takes the same
+    /// time whether or not the account exists (a dummy hash is verified).
+    async fn check_password(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        password: &str,
+    ) -> Result<Option<User>>;
 }
 
 #[allow(async_fn_in_trait)]
@@ -126,6 +134,25 @@ pub trait SessionRepository {
 }
 
 impl<C: ConnectionTrait> UserRepository for Repo<'_, C> {
+    async fn check_password(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        password: &str,
+    ) -> Result<Option<User>> {
+        let user = self.user_by_email(tenant, email).await?;
+        let hash = user
+            .as_ref()
+            .map_or(dummy_hash(), |u| u.password_hash.as_str())
+            .to_string();
+        let password = password.to_string();
+        // argon2 is deliberately slow: keep it off the async workers.
+        let valid = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        Ok(user.filter(|u| valid && u.active))
+    }
+
     async fn create_user(&self, tenant: TenantId, input: &NewUser) -> Result<User> {
         let mut errs = ValidationErrors::new();
         let email = errs.check(Email::parse(&input.email));

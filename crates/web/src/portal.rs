@@ -2,7 +2,7 @@
 //! Datenschutzerklärung, Erklärung zur Barrierefreiheit), filled from the
 //! tenant's data.
 
-use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
+use axum::{Router, extract::State, response::IntoResponse, routing::get};
 use rathaus_storage::tenancy::OrgUnitRepository;
 
 use crate::{
@@ -21,10 +21,6 @@ pub fn routes() -> Router<AppState> {
         .route("/barrierefreiheit", get(accessibility))
 }
 
-/// Public pages may be cached briefly by the browser, never by shared caches
-/// (they show the logged-in state).
-const CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "private, max-age=60");
-
 async fn home(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -42,8 +38,9 @@ async fn home(
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, ctx.t("home.title"))).await?;
     let topics = state.catalog.topics(tenant.tenant_id());
     let life_situations = state.catalog.life_situations(tenant.tenant_id());
+    let headers = crate::catalog::cache_header(&page);
     Ok((
-        [CACHE],
+        headers,
         HomePage {
             page,
             tenant: (**tenant).clone(),
@@ -54,50 +51,53 @@ async fn home(
     ))
 }
 
+/// A legal page filled from the tenant's data.
+async fn legal_page<T: IntoResponse>(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &tower_sessions::Session,
+    title_key: &str,
+    view: impl FnOnce(Page, rathaus_storage::tenancy::Tenant) -> T,
+) -> Result<axum::response::Response, AppError> {
+    let tenant = (**ctx.tenant()?).clone();
+    let page = with_staff(state, ctx, session, Page::new(ctx, ctx.t(title_key))).await?;
+    let headers = crate::catalog::cache_header(&page);
+    Ok((headers, view(page, tenant)).into_response())
+}
+
 async fn impressum(
     State(state): State<AppState>,
     ctx: Ctx,
     session: tower_sessions::Session,
-) -> Result<impl IntoResponse, AppError> {
-    let tenant = (**ctx.tenant()?).clone();
-    let page = with_staff(
-        &state,
-        &ctx,
-        &session,
-        Page::new(&ctx, ctx.t("impressum.title")),
-    )
-    .await?;
-    Ok(([CACHE], ImpressumPage { page, tenant }))
+) -> Result<axum::response::Response, AppError> {
+    legal_page(&state, &ctx, &session, "impressum.title", |page, tenant| {
+        ImpressumPage { page, tenant }
+    })
+    .await
 }
 
 async fn privacy(
     State(state): State<AppState>,
     ctx: Ctx,
     session: tower_sessions::Session,
-) -> Result<impl IntoResponse, AppError> {
-    let tenant = (**ctx.tenant()?).clone();
-    let page = with_staff(
-        &state,
-        &ctx,
-        &session,
-        Page::new(&ctx, ctx.t("privacy.title")),
-    )
-    .await?;
-    Ok(([CACHE], PrivacyPage { page, tenant }))
+) -> Result<axum::response::Response, AppError> {
+    legal_page(&state, &ctx, &session, "privacy.title", |page, tenant| {
+        PrivacyPage { page, tenant }
+    })
+    .await
 }
 
 async fn accessibility(
     State(state): State<AppState>,
     ctx: Ctx,
     session: tower_sessions::Session,
-) -> Result<impl IntoResponse, AppError> {
-    let tenant = (**ctx.tenant()?).clone();
-    let page = with_staff(
+) -> Result<axum::response::Response, AppError> {
+    legal_page(
         &state,
         &ctx,
         &session,
-        Page::new(&ctx, ctx.t("accessibility.title")),
+        "accessibility.title",
+        |page, tenant| AccessibilityPage { page, tenant },
     )
-    .await?;
-    Ok(([CACHE], AccessibilityPage { page, tenant }))
+    .await
 }

@@ -9,7 +9,7 @@ use axum::{
 };
 use rathaus_domain::{ValidationErrors, identity::Email, tenancy::TenantId};
 use rathaus_storage::{
-    identity::{User, UserRepository, dummy_hash, verify_password},
+    identity::{User, UserRepository},
     tenancy::{OrgUnitRepository, as_tree},
 };
 use tower_sessions::Session;
@@ -201,19 +201,11 @@ async fn login(
     let user = state
         .store
         .repo()
-        .user_by_email(tenant.tenant_id(), &email)
+        .check_password(tenant.tenant_id(), &email, &form.password)
         .await?;
-    let hash = user
-        .as_ref()
-        .map_or(dummy_hash(), |u| u.password_hash.as_str())
-        .to_string();
-    let password = form.password.clone();
-    let valid = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
     let user = match user {
-        Some(u) if valid && u.active => u,
-        _ => {
+        Some(u) => u,
+        None => {
             tracing::info!(tenant = %tenant.slug, "failed staff login");
             return Ok(render(
                 StatusCode::UNAUTHORIZED,

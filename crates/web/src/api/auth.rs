@@ -11,7 +11,7 @@ use axum::{
 use chrono::{Duration, Utc};
 use rathaus_domain::{FieldError, ValidationErrors, identity::Email};
 use rathaus_storage::{
-    identity::{TokenRepository, UserRepository, dummy_hash, generate_token, verify_password},
+    identity::{TokenRepository, UserRepository, generate_token},
     tenancy::TenantRepository,
 };
 
@@ -69,20 +69,9 @@ async fn issue(
     let user = state
         .store
         .repo()
-        .user_by_email(tenant.tenant_id(), &email)
-        .await?;
-    let hash = user
-        .as_ref()
-        .map_or(dummy_hash(), |u| u.password_hash.as_str())
-        .to_string();
-    let password = req.password.clone();
-    let valid = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
-    let user = match user {
-        Some(u) if valid && u.active => u,
-        _ => return Err(AppError::InvalidToken),
-    };
+        .check_password(tenant.tenant_id(), &email, &req.password)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
     let token = generate_token();
     let expires_at = Utc::now() + Duration::days(TOKEN_LIFETIME_DAYS);
     let name = req.name.unwrap_or_else(|| "API".to_string());
