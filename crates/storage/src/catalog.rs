@@ -569,3 +569,27 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
         Ok(r.rows_affected > 0)
     }
 }
+
+impl crate::Store {
+    /// Approves and publishes in one transaction (status changes, pointer,
+    /// change-log row), so a publication is all or nothing.
+    pub async fn approve_service(
+        &self,
+        tenant: TenantId,
+        service: Uuid,
+        actor: Uuid,
+    ) -> Result<ServiceVersion> {
+        let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
+        let v = Repo(&txn).approve(tenant, service, actor).await?;
+        txn.commit().await?;
+        Ok(v)
+    }
+
+    /// Archives in one transaction with its change-log row.
+    pub async fn archive_service(&self, tenant: TenantId, service: Uuid) -> Result<()> {
+        let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
+        Repo(&txn).archive(tenant, service).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

@@ -476,15 +476,11 @@ async fn approve(
         id,
         "approved",
         |st, id, staff| async move {
-            let r = async {
-                let txn = rathaus_storage::TransactionTrait::begin(st.store.db()).await?;
-                rathaus_storage::Repo(&txn)
-                    .approve(staff.tenant(), id, staff.user.id)
-                    .await?;
-                txn.commit().await?;
-                Ok(())
-            }
-            .await;
+            let r = st
+                .store
+                .approve_service(staff.tenant(), id, staff.user.id)
+                .await
+                .map(|_| ());
             (staff, r)
         },
     )
@@ -538,15 +534,7 @@ async fn archive(
         id,
         "archived",
         |st, id, staff| async move {
-            let r = async {
-                let txn = rathaus_storage::TransactionTrait::begin(st.store.db()).await?;
-                rathaus_storage::Repo(&txn)
-                    .archive(staff.tenant(), id)
-                    .await?;
-                txn.commit().await?;
-                Ok(())
-            }
-            .await;
+            let r = st.store.archive_service(staff.tenant(), id).await;
             (staff, r)
         },
     )

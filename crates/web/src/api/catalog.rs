@@ -13,7 +13,7 @@ use axum::{
 use rathaus_domain::{catalog::ServiceContent, identity::Role};
 use rathaus_search::{ListQuery, SearchQuery};
 use rathaus_storage::{
-    Repo, StorageError, TransactionTrait,
+    StorageError,
     catalog::{CatalogRepository, PublishedService},
     identity::UserRepository,
 };
@@ -228,12 +228,11 @@ async fn approve(
 ) -> Result<impl IntoResponse, AppError> {
     require_editor(&state, &caller).await?;
     let id = parse_id(&id)?;
-    let txn = state.store.db().begin().await.map_err(AppError::internal)?;
-    let v = Repo(&txn)
-        .approve(caller.tenant(), id, caller.user.id)
+    let v = state
+        .store
+        .approve_service(caller.tenant(), id, caller.user.id)
         .await
         .map_err(workflow_error)?;
-    txn.commit().await.map_err(AppError::internal)?;
     Ok(after_step(&state, id, v).await)
 }
 
@@ -274,9 +273,7 @@ async fn archive(
 ) -> Result<impl IntoResponse, AppError> {
     require_editor(&state, &caller).await?;
     let id = parse_id(&id)?;
-    let txn = state.store.db().begin().await.map_err(AppError::internal)?;
-    Repo(&txn).archive(caller.tenant(), id).await?;
-    txn.commit().await.map_err(AppError::internal)?;
+    state.store.archive_service(caller.tenant(), id).await?;
     if let Err(e) = state.catalog.sync(&state.store).await {
         tracing::warn!(error = %e, "search index sync failed");
     }
