@@ -1,0 +1,540 @@
+//! FIM XDatenfelder 2.0 and 3.0.0: reads a Stammdatenschema (or a single
+//! Datenfeldgruppe / Datenfeld message) into one version-neutral model that
+//! the form builder turns into a form. Problems that make the file unusable
+//! are errors naming element and line; things an editor should look at are
+//! warnings (for the import report).
+
+use serde::Serialize;
+
+use crate::xml::{self, Node, XmlError};
+
+pub const NS_V2: &str = "urn:xoev-de:fim:standard:xdatenfelder_2";
+pub const NS_V3: &str = "urn:xoev-de:fim:standard:xdatenfelder_3.0.0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum XdfVersion {
+    V2,
+    V3,
+}
+
+/// How often an element may or must occur: `anzahl` "min:max" (`*` = unbounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cardinality {
+    pub min: u32,
+    pub max: Option<u32>,
+}
+
+impl Cardinality {
+    pub const ONE: Cardinality = Cardinality {
+        min: 1,
+        max: Some(1),
+    };
+
+    pub fn parse(s: &str) -> Option<Cardinality> {
+        let (a, b) = s.trim().split_once(':')?;
+        let min = a.trim().parse().ok()?;
+        let max = match b.trim() {
+            "*" => None,
+            n => Some(n.parse().ok()?),
+        };
+        if max.is_some_and(|m| m < min) {
+            return None;
+        }
+        Some(Cardinality { min, max })
+    }
+}
+
+/// Limits from `praezisierung` (v2: JSON text, v3: attributes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Precision {
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub min_value: Option<String>,
+    pub max_value: Option<String>,
+    pub pattern: Option<String>,
+}
+
+/// Reference to a code list (genericode).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CodeListRef {
+    pub id: String,
+    pub canonical_uri: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// v2: JavaScript (never executed; shown to the editor).
+    pub script: String,
+    /// v3: free text.
+    pub free_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    pub cardinality: Cardinality,
+    /// feldart: input, select, label, hidden, locked.
+    pub kind: String,
+    /// datentyp: text, date, bool, num, num_int, num_currency, file, obj, …
+    pub datatype: String,
+    pub precision: Precision,
+    pub code_list: Option<CodeListRef>,
+    /// inhalt: fixed content or default.
+    pub content: String,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    pub id: String,
+    pub version: String,
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    pub cardinality: Cardinality,
+    pub rules: Vec<Rule>,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    Group(Group),
+    Field(Box<Field>),
+}
+
+/// Something an editor should look at; the import still works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub line: usize,
+    pub element: String,
+    pub message: String,
+}
+
+/// A read schema: its root group plus warnings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schema {
+    pub version: XdfVersion,
+    /// The Stammdatenschema (or the message's single group/field wrapped as a group).
+    pub root: Group,
+    pub warnings: Vec<Warning>,
+}
+
+impl Schema {
+    /// All fields, depth first.
+    pub fn fields(&self) -> Vec<&Field> {
+        fn walk<'a>(g: &'a Group, out: &mut Vec<&'a Field>) {
+            for i in &g.items {
+                match i {
+                    Item::Field(f) => out.push(f),
+                    Item::Group(g) => walk(g, out),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
+    }
+
+    /// All rules (of the schema, groups and fields).
+    pub fn rules(&self) -> Vec<&Rule> {
+        fn walk<'a>(g: &'a Group, out: &mut Vec<&'a Rule>) {
+            out.extend(g.rules.iter());
+            for i in &g.items {
+                match i {
+                    Item::Field(f) => out.extend(f.rules.iter()),
+                    Item::Group(g) => walk(g, out),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
+    }
+}
+
+/// Elements that may occur at most once in their parent.
+const SINGLE: [&str; 27] = [
+    "identifikation",
+    "id",
+    "version",
+    "name",
+    "bezeichnungEingabe",
+    "bezeichnungAusgabe",
+    "beschreibung",
+    "definition",
+    "status",
+    "freigabestatus",
+    "fachlicherErsteller",
+    "versionshinweis",
+    "freigabedatum",
+    "veroeffentlichungsdatum",
+    "gueltigAb",
+    "gueltigBis",
+    "schemaelementart",
+    "hilfetextEingabe",
+    "hilfetextAusgabe",
+    "feldart",
+    "datentyp",
+    "praezisierung",
+    "inhalt",
+    "codelisteReferenz",
+    "anzahl",
+    "script",
+    "freitextRegel",
+];
+
+/// Valid `freigabestatus` codes (XDatenfelder 3 code list).
+const FREIGABESTATUS: [&str; 8] = ["1", "2", "3", "4", "5", "6", "7", "8"];
+
+struct Reader {
+    version: XdfVersion,
+    warnings: Vec<Warning>,
+}
+
+impl Reader {
+    fn warn(&mut self, n: &Node, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            line: n.line,
+            element: n.name.clone(),
+            message: message.into(),
+        });
+    }
+
+    fn check_singles(&self, n: &Node) -> Result<(), XmlError> {
+        for name in SINGLE {
+            // XDatenfelder 3 allows <inhalt> twice in a Datenfeld (fixed content and default).
+            if name == "inhalt" && self.version == XdfVersion::V3 {
+                continue;
+            }
+            let mut found = n.all(name);
+            if let (Some(_), Some(second)) = (found.next(), found.next()) {
+                return Err(second.error(format!("<{name}> may occur only once in <{}>", n.name)));
+            }
+        }
+        Ok(())
+    }
+
+    fn identification(&self, n: &Node) -> Result<(String, String), XmlError> {
+        let ident = n
+            .child("identifikation")
+            .ok_or_else(|| n.error("<identifikation> is missing"))?;
+        self.check_singles(ident)?;
+        if let Some(unknown) = ident
+            .children
+            .iter()
+            .find(|c| c.name != "id" && c.name != "version")
+        {
+            return Err(unknown.error(format!(
+                "unexpected element <{}> in <identifikation>",
+                unknown.name
+            )));
+        }
+        let id_node = ident
+            .child("id")
+            .ok_or_else(|| ident.error("<id> is missing"))?;
+        let id = id_node.text.trim().to_string();
+        if id.is_empty() {
+            return Err(id_node.error("<id> is empty"));
+        }
+        Ok((id, ident.text_of("version")))
+    }
+
+    fn common(&mut self, n: &Node) -> Result<(String, String, String, String, String), XmlError> {
+        self.check_singles(n)?;
+        let (id, version) = self.identification(n)?;
+        let name = n.text_of("name");
+        if name.is_empty() {
+            return Err(n.error("<name> is missing or empty"));
+        }
+        if let Some(fs) = n.child("freigabestatus") {
+            let code = fs.text_of("code");
+            if !FREIGABESTATUS.contains(&code.as_str()) {
+                return Err(fs.error(format!(
+                    "unknown freigabestatus code {code:?} (allowed 1 to 8)"
+                )));
+            }
+        }
+        let label = Some(n.text_of("bezeichnungEingabe"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| name.clone());
+        Ok((id, version, name, label, n.text_of("hilfetextEingabe")))
+    }
+
+    fn rules(&mut self, n: &Node) -> Result<Vec<Rule>, XmlError> {
+        let mut out = Vec::new();
+        for r in n.all("regel") {
+            self.check_singles(r)?;
+            let (id, _) = self.identification(r)?;
+            let rule = Rule {
+                id,
+                name: r.text_of("name"),
+                description: r.text_of("beschreibung"),
+                script: r.text_of(if self.version == XdfVersion::V2 {
+                    "script"
+                } else {
+                    "skript"
+                }),
+                free_text: r.text_of("freitextRegel"),
+            };
+            self.warn(
+                r,
+                format!(
+                    "rule {} ({}) must be expressed in the rule language by the Redaktion",
+                    rule.id, rule.name
+                ),
+            );
+            out.push(rule);
+        }
+        Ok(out)
+    }
+
+    fn precision(&mut self, n: &Node) -> Precision {
+        let Some(p) = n.child("praezisierung") else {
+            return Precision::default();
+        };
+        let num = |s: Option<String>| s.and_then(|v| v.trim().parse::<u32>().ok());
+        match self.version {
+            XdfVersion::V3 => Precision {
+                min_length: num(p.attr("minLength").map(String::from)),
+                max_length: num(p.attr("maxLength").map(String::from)),
+                min_value: p.attr("minValue").map(String::from),
+                max_value: p.attr("maxValue").map(String::from),
+                pattern: p.attr("pattern").map(String::from),
+            },
+            XdfVersion::V2 => {
+                let text = p.text.trim();
+                if text.is_empty() {
+                    return Precision::default();
+                }
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+                    Ok(m) => {
+                        let get = |k: &str| {
+                            m.get(k).map(|v| match v {
+                                serde_json::Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                        };
+                        Precision {
+                            min_length: num(get("minLength")),
+                            max_length: num(get("maxLength")),
+                            min_value: get("minValue"),
+                            max_value: get("maxValue"),
+                            pattern: get("pattern"),
+                        }
+                    }
+                    Err(_) => {
+                        self.warn(p, format!("praezisierung {text:?} is not JSON; ignored"));
+                        Precision::default()
+                    }
+                }
+            }
+        }
+    }
+
+    fn code_list(&self, n: &Node) -> Option<CodeListRef> {
+        let r = n.child("codelisteReferenz")?;
+        let id = r
+            .child("identifikation")
+            .map(|i| i.text_of("id"))
+            .unwrap_or_default();
+        let gc = r
+            .child("genericodeIdentification")
+            .or_else(|| r.child("genericode"))
+            .unwrap_or(r);
+        let canonical_uri = gc.text_of("canonicalIdentification");
+        let version = gc.text_of("version");
+        (!id.is_empty() || !canonical_uri.is_empty()).then_some(CodeListRef {
+            id,
+            canonical_uri,
+            version,
+        })
+    }
+
+    fn field(&mut self, n: &Node, cardinality: Cardinality) -> Result<Field, XmlError> {
+        let (id, version, name, label, help) = self.common(n)?;
+        let kind = n
+            .child("feldart")
+            .map(|f| f.text_of("code"))
+            .unwrap_or_default();
+        let datatype = n
+            .child("datentyp")
+            .map(|f| f.text_of("code"))
+            .unwrap_or_default();
+        if kind.is_empty() {
+            self.warn(n, format!("field {id} has no feldart; treated as input"));
+        }
+        let code_list = self.code_list(n);
+        if kind == "select" && code_list.is_none() {
+            self.warn(n, format!("select field {id} has no code list reference"));
+        }
+        Ok(Field {
+            precision: self.precision(n),
+            rules: self.rules(n)?,
+            content: n
+                .all("inhalt")
+                .map(|c| c.text.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .last()
+                .unwrap_or_default(),
+            kind: if kind.is_empty() {
+                "input".into()
+            } else {
+                kind
+            },
+            datatype: if datatype.is_empty() {
+                "text".into()
+            } else {
+                datatype
+            },
+            code_list,
+            id,
+            version,
+            name,
+            label,
+            help,
+            cardinality,
+        })
+    }
+
+    fn group(
+        &mut self,
+        n: &Node,
+        cardinality: Cardinality,
+        depth: usize,
+    ) -> Result<Group, XmlError> {
+        if depth > 32 {
+            return Err(n.error("groups are nested too deeply"));
+        }
+        let (id, version, name, label, help) = self.common(n)?;
+        let rules = self.rules(n)?;
+        let mut items = Vec::new();
+        for s in n.all("struktur") {
+            self.check_singles(s)?;
+            let anzahl = s.text_of("anzahl");
+            let card = Cardinality::parse(&anzahl).ok_or_else(|| {
+                s.child("anzahl").unwrap_or(s).error(format!(
+                    "invalid anzahl {anzahl:?} (expected min:max, e.g. 0:1 or 1:*)"
+                ))
+            })?;
+            let content = s
+                .child("enthaelt")
+                .ok_or_else(|| s.error("<enthaelt> is missing"))?;
+            for c in &content.children {
+                match c.name.as_str() {
+                    "datenfeld" => items.push(Item::Field(Box::new(self.field(c, card)?))),
+                    "datenfeldgruppe" => items.push(Item::Group(self.group(c, card, depth + 1)?)),
+                    other => {
+                        return Err(c.error(format!("unexpected element <{other}> in <enthaelt>")));
+                    }
+                }
+            }
+        }
+        Ok(Group {
+            id,
+            version,
+            name,
+            label,
+            help,
+            cardinality,
+            rules,
+            items,
+        })
+    }
+}
+
+/// Reads an XDatenfelder 2 or 3 message.
+pub fn parse(src: &str) -> Result<Schema, XmlError> {
+    let root = xml::parse(src)?;
+    let ns_attr = match &root.prefix {
+        Some(p) => format!("xmlns:{p}"),
+        None => "xmlns".to_string(),
+    };
+    let version = match root.attr(&ns_attr) {
+        Some(NS_V2) => XdfVersion::V2,
+        Some(NS_V3) => XdfVersion::V3,
+        Some(other) => {
+            return Err(root.error(format!(
+                "unknown namespace {other:?}; expected XDatenfelder 2 ({NS_V2}) or 3 ({NS_V3})"
+            )));
+        }
+        None => return Err(root.error("no XDatenfelder namespace")),
+    };
+    if !root.name.starts_with("xdatenfelder.") {
+        return Err(root.error("not an XDatenfelder message"));
+    }
+    let mut reader = Reader {
+        version,
+        warnings: Vec::new(),
+    };
+    let root_group = if let Some(s) = root.child("stammdatenschema") {
+        reader.group(s, Cardinality::ONE, 0)?
+    } else if let Some(g) = root.child("datenfeldgruppe") {
+        reader.group(g, Cardinality::ONE, 0)?
+    } else if let Some(f) = root.child("datenfeld") {
+        let field = reader.field(f, Cardinality::ONE)?;
+        Group {
+            id: field.id.clone(),
+            version: field.version.clone(),
+            name: field.name.clone(),
+            label: field.label.clone(),
+            help: String::new(),
+            cardinality: Cardinality::ONE,
+            rules: vec![],
+            items: vec![Item::Field(Box::new(field))],
+        }
+    } else {
+        return Err(
+            root.error("no <stammdatenschema>, <datenfeldgruppe> or <datenfeld> in the message")
+        );
+    };
+    Ok(Schema {
+        version,
+        root: root_group,
+        warnings: reader.warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cardinality() {
+        assert_eq!(
+            Cardinality::parse("0:1"),
+            Some(Cardinality {
+                min: 0,
+                max: Some(1)
+            })
+        );
+        assert_eq!(
+            Cardinality::parse("1:*"),
+            Some(Cardinality { min: 1, max: None })
+        );
+        assert_eq!(Cardinality::parse("2:1"), None);
+        assert_eq!(Cardinality::parse("x"), None);
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error_not_a_panic() {
+        for src in [
+            "",
+            "<",
+            "<a>",
+            "no xml",
+            "<xdf:x xmlns:xdf='urn:other'/>",
+            "<a><b></a>",
+        ] {
+            assert!(parse(src).is_err(), "{src:?}");
+        }
+    }
+}
