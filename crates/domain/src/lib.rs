@@ -5,6 +5,7 @@
 //! One module per domain concept, named as in the glossary of PRODUCT.md.
 
 pub mod catalog;
+pub mod forms;
 pub mod identity;
 pub mod outbox;
 pub mod rules;

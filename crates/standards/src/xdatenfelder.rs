@@ -538,3 +538,162 @@ mod tests {
         }
     }
 }
+
+/// A form built from an XDatenfelder schema, with what the editor should check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FormImport {
+    pub form: rathaus_domain::forms::FormDefinition,
+    pub report: Vec<Warning>,
+}
+
+/// Turns a read schema into a form definition: top-level groups become steps,
+/// top-level fields a first step; select fields get their entries from the
+/// matching genericode list (a missing list is a warning, the field becomes
+/// free text); cardinalities become required-ness and repeatable groups.
+pub fn to_form(schema: &Schema, code_lists: &[crate::genericode::CodeList]) -> FormImport {
+    use rathaus_domain::{
+        catalog::I18nText,
+        forms::{self, Choice, FieldDef, FieldKind, FormDefinition, GroupDef, Step},
+    };
+    let text = |s: &str| I18nText {
+        de: s.to_string(),
+        en: String::new(),
+    };
+    let mut report = schema.warnings.clone();
+
+    fn key_of(id: &str) -> String {
+        id.to_lowercase()
+    }
+
+    fn field_def(
+        f: &Field,
+        code_lists: &[crate::genericode::CodeList],
+        report: &mut Vec<Warning>,
+    ) -> FieldDef {
+        let text = |s: &str| I18nText {
+            de: s.to_string(),
+            en: String::new(),
+        };
+        let mut options = Vec::new();
+        let mut kind = match (f.kind.as_str(), f.datatype.as_str()) {
+            ("label", _) => FieldKind::Label,
+            ("select", _) => FieldKind::Select,
+            (_, "date") => FieldKind::Date,
+            (_, "bool") => FieldKind::YesNo,
+            (_, "num_int") => FieldKind::Integer,
+            (_, "num_currency") => FieldKind::Currency,
+            (_, "num") => FieldKind::Number,
+            (_, "file") => FieldKind::File,
+            _ if f.precision.max_length.is_some_and(|m| m > 200) => FieldKind::MultiLine,
+            _ => FieldKind::Text,
+        };
+        if kind == FieldKind::Select {
+            let list = f.code_list.as_ref().and_then(|r| {
+                code_lists
+                    .iter()
+                    .find(|c| !r.canonical_uri.is_empty() && c.canonical_uri == r.canonical_uri)
+            });
+            match list {
+                Some(l) => {
+                    options = l
+                        .entries
+                        .iter()
+                        .map(|(code, label)| Choice {
+                            code: code.clone(),
+                            label: label.clone(),
+                        })
+                        .collect()
+                }
+                None => {
+                    report.push(Warning {
+                        line: 0,
+                        element: "codelisteReferenz".into(),
+                        message: format!(
+                            "code list {} for field {} ({}) was not uploaded; the field accepts free text until it is",
+                            f.code_list.as_ref().map(|r| if r.canonical_uri.is_empty() { r.id.clone() } else { r.canonical_uri.clone() }).unwrap_or_default(),
+                            f.id,
+                            f.name
+                        ),
+                    });
+                    kind = FieldKind::Text;
+                }
+            }
+        }
+        let num = |s: &Option<String>| s.as_deref().and_then(|v| v.trim().parse::<f64>().ok());
+        FieldDef {
+            key: key_of(&f.id),
+            label: text(&f.label),
+            help: text(&f.help),
+            kind,
+            required: f.cardinality.min >= 1 && kind != FieldKind::Label,
+            min_length: f.precision.min_length.filter(|m| *m > 0),
+            max_length: f.precision.max_length,
+            min_value: num(&f.precision.min_value),
+            max_value: num(&f.precision.max_value),
+            options,
+            visible_if: None,
+            required_if: None,
+            checks: vec![],
+            computed: None,
+        }
+    }
+
+    fn items(
+        list: &[Item],
+        code_lists: &[crate::genericode::CodeList],
+        report: &mut Vec<Warning>,
+    ) -> Vec<forms::Item> {
+        list.iter()
+            .map(|i| match i {
+                Item::Field(f) => forms::Item::Field(field_def(f, code_lists, report)),
+                Item::Group(g) => forms::Item::Group(GroupDef {
+                    key: key_of(&g.id),
+                    label: I18nText {
+                        de: g.label.clone(),
+                        en: String::new(),
+                    },
+                    min: g.cardinality.min,
+                    max: g.cardinality.max,
+                    visible_if: None,
+                    items: items(&g.items, code_lists, report),
+                }),
+            })
+            .collect()
+    }
+
+    let mut steps = Vec::new();
+    let mut loose = Vec::new();
+    for item in &schema.root.items {
+        match item {
+            Item::Group(g) if g.cardinality.max == Some(1) => steps.push(Step {
+                key: key_of(&g.id),
+                title: text(&g.label),
+                items: items(&g.items, code_lists, &mut report),
+            }),
+            Item::Group(g) => steps.push(Step {
+                key: key_of(&g.id),
+                title: text(&g.label),
+                items: items(std::slice::from_ref(item), code_lists, &mut report),
+            }),
+            Item::Field(_) => {
+                loose.extend(items(std::slice::from_ref(item), code_lists, &mut report))
+            }
+        }
+    }
+    if !loose.is_empty() {
+        steps.insert(
+            0,
+            Step {
+                key: "allgemein".into(),
+                title: text("Allgemeine Angaben"),
+                items: loose,
+            },
+        );
+    }
+    let form = FormDefinition {
+        key: key_of(&schema.root.id),
+        title: text(&schema.root.label),
+        steps,
+    };
+    FormImport { form, report }
+}

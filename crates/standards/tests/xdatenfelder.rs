@@ -126,3 +126,82 @@ fn invalid_fixtures_give_clear_errors() {
         assert!(e.line > 0, "{f}: the error names a line");
     }
 }
+
+#[test]
+fn real_schemas_become_forms() {
+    use rathaus_domain::forms::{self, FieldKind};
+    let Some(src) = read("samples/gewerbeanmeldung/S00000009_xdatenfelder.xml") else {
+        return;
+    };
+    let schema = xdatenfelder::parse(&src).unwrap();
+    let import = xdatenfelder::to_form(&schema, &[]);
+    let count = |items: &[forms::Item]| -> usize {
+        fn c(items: &[forms::Item]) -> usize {
+            items
+                .iter()
+                .map(|i| match i {
+                    forms::Item::Field(_) => 1,
+                    forms::Item::Group(g) => c(&g.items),
+                })
+                .sum()
+        }
+        c(items)
+    };
+    let total: usize = import.form.steps.iter().map(|s| count(&s.items)).sum();
+    assert_eq!(total, 132, "every Datenfeld becomes a form field");
+    assert!(import.form.steps.len() > 1);
+    assert!(
+        import
+            .report
+            .iter()
+            .any(|w| w.message.contains("was not uploaded")),
+        "missing code lists are reported"
+    );
+    // Empty data is refused with per-field problems, and the schema is draft 2020-12.
+    let problems = forms::validate(&import.form, &serde_json::json!({}), chrono_today());
+    assert!(!problems.is_empty() && problems.iter().all(|p| p.code == "required"));
+    let js = forms::json_schema(&import.form);
+    assert_eq!(
+        js["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+
+    // Bewohnerparkausweis with its uploaded code lists: selects get entries.
+    let Some(src) = read("samples/bewohnerparken/S05000058V1.0_xdf2.xml") else {
+        return;
+    };
+    let dir = standards().unwrap().join("samples/bewohnerparken");
+    let lists: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("genericode"))
+        .map(|p| genericode::parse(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect();
+    let import = xdatenfelder::to_form(&xdatenfelder::parse(&src).unwrap(), &lists);
+    let text = serde_json::to_string(&import.form).unwrap();
+    assert!(
+        text.contains("\"kind\":\"select\""),
+        "code-list fields are selects"
+    );
+    fn selects(items: &[forms::Item]) -> Vec<&forms::FieldDef> {
+        items
+            .iter()
+            .flat_map(|i| match i {
+                forms::Item::Field(f) if f.kind == FieldKind::Select => vec![f],
+                forms::Item::Group(g) => selects(&g.items),
+                _ => vec![],
+            })
+            .collect()
+    }
+    let all: Vec<_> = import
+        .form
+        .steps
+        .iter()
+        .flat_map(|s| selects(&s.items))
+        .collect();
+    assert!(!all.is_empty() && all.iter().all(|f| !f.options.is_empty()));
+}
+
+fn chrono_today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+}
