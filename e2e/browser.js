@@ -31,8 +31,41 @@ export async function axe(page) {
     id: v.id,
     impact: v.impact,
     help: v.help,
+    nodes: v.nodes.length,
     targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
   }));
+}
+
+/// Readable report for assertion messages: one block per page, one line per rule.
+/// `failures` is a list of { path, violations } (violations as returned by `axe`).
+export function formatViolations(failures) {
+  const lines = [];
+  for (const { path, violations } of failures) {
+    lines.push(`${path}: ${violations.length} axe rule(s) violated`);
+    for (const v of violations) {
+      const more = v.nodes > v.targets.length ? ` (+${v.nodes - v.targets.length} more)` : '';
+      lines.push(`  - ${v.id} [${v.impact}] ${v.help}`);
+      lines.push(`      on: ${v.targets.join(' | ')}${more}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/// Runs axe on each path (appending `query`) and fails with a readable report listing every violation.
+export async function assertNoViolations(page, paths, { query = '', label = '', shot = null, status = () => 200 } = {}) {
+  const failures = [];
+  for (const path of paths) {
+    const url = `${BASE_URL}${path}${query ? (path.includes('?') ? '&' : '?') + query : ''}`;
+    const response = await page.goto(url);
+    if (response.status() !== status(path)) {
+      failures.push({ path, violations: [{ id: 'http-status', impact: 'n/a', help: `expected ${status(path)}, got ${response.status()}`, nodes: 0, targets: [] }] });
+      continue;
+    }
+    if (shot) await page.screenshot({ path: shot(path), fullPage: true });
+    const violations = await axe(page);
+    if (violations.length) failures.push({ path: `${path}${label ? ` (${label})` : ''}`, violations });
+  }
+  if (failures.length) throw new Error(`axe found violations:\n${formatViolations(failures)}`);
 }
 
 export async function login(page, email, password = PASSWORD) {

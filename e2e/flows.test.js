@@ -52,15 +52,22 @@ test('keyboard only: skip link first, then log in with Tab, typing and Enter', a
   await context.close();
 });
 
-test('wrong password shows an alert in German and English', async () => {
+test('wrong password: status 401 and an alert in German and English', async () => {
   const context = await browser.newContext({ locale: 'de-DE' });
   const page = await context.newPage();
-  await page.goto(`${BASE_URL}/?lang=de`);
-  await login(page, 'redaktion@musterstadt.example', 'falsch');
-  assert.match(await page.textContent('[role=alert]'), /E-Mail oder Passwort/);
-  await page.goto(`${BASE_URL}/login?lang=en`);
-  await login(page, 'redaktion@musterstadt.example', 'falsch');
-  assert.match(await page.textContent('[role=alert]'), /email or password/);
+  for (const [lang, message] of [['de', /E-Mail oder Passwort/], ['en', /email or password/]]) {
+    await page.goto(`${BASE_URL}/login?lang=${lang}`);
+    await page.fill('input[name=email]', 'redaktion@musterstadt.example');
+    await page.fill('input[name=password]', 'falsch');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/login'),
+      page.click('form[action="/login"] button[type=submit]'),
+    ]);
+    await page.waitForLoadState('load');
+    assert.equal(response.status(), 401, `${lang}: wrong password answers 401`);
+    assert.equal(await page.getAttribute('html', 'lang'), lang, `${lang}: <html lang> after the failed login`);
+    assert.match(await page.textContent('[role=alert]'), message, `${lang}: alert text`);
+  }
   await context.close();
 });
 

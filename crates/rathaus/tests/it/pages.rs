@@ -39,7 +39,7 @@ async fn public_pages_render_in_german_and_english() {
             assert!(r.headers().contains_key("referrer-policy"));
             let html = r.text().await.unwrap();
             assert!(
-                html.contains(&format!("<html lang=\"{lang}\">")),
+                html.contains(&format!("<html lang=\"{lang}\" ")),
                 "{path} {lang}: wrong lang"
             );
             assert!(html.contains(needle), "{path} {lang}: missing {needle:?}");
@@ -75,15 +75,15 @@ async fn language_follows_query_then_cookie_then_accept_language() {
         .send()
         .await
         .unwrap();
-    assert!(r.text().await.unwrap().contains("<html lang=\"en\">"));
+    assert!(r.text().await.unwrap().contains("<html lang=\"en\" "));
     let r = app.get("/impressum?lang=en").await;
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("rathaus_lang=en"), "{cookie}");
     // The cookie now wins over the (German) default.
     let (_, html) = app.get_text("/datenschutz").await;
-    assert!(html.contains("<html lang=\"en\">") && html.contains("Privacy policy"));
+    assert!(html.contains("<html lang=\"en\" ") && html.contains("Privacy policy"));
     let (_, html) = app.get_text("/?lang=de").await;
-    assert!(html.contains("<html lang=\"de\">"));
+    assert!(html.contains("<html lang=\"de\" "));
     app.stop().await;
 }
 
