@@ -79,6 +79,16 @@ pub struct FieldDef {
     /// Computed by the server from this rule; not entered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub computed: Option<String>,
+    /// A regular expression the whole (trimmed) value must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// HTML autocomplete token (`family-name`, `postal-code`, …); also the key
+    /// under which account data prefills the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autocomplete: Option<String>,
+    /// For file fields: the required document of the service this upload provides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -331,6 +341,13 @@ fn check_field(
                 push(out, "option.unknown");
             }
         }
+        FieldKind::Text | FieldKind::MultiLine
+            if f.pattern
+                .as_deref()
+                .is_some_and(|p| !pattern_matches(p, text.as_deref().unwrap_or_default())) =>
+        {
+            push(out, "pattern.mismatch");
+        }
         FieldKind::Phone => {
             let t = text.unwrap_or_default();
             let digits = t.chars().filter(|c| c.is_ascii_digit()).count();
@@ -437,6 +454,665 @@ pub fn validate(def: &FormDefinition, data: &Json, today: NaiveDate) -> Vec<Prob
     out
 }
 
+/// Validates only the items of step `step` (conditions still see all data).
+pub fn validate_step(
+    def: &FormDefinition,
+    step: usize,
+    data: &Json,
+    today: NaiveDate,
+) -> Vec<Problem> {
+    let empty = serde_json::Map::new();
+    let root = data.as_object().unwrap_or(&empty);
+    let mut scope = Scope {
+        layers: vec![root],
+        today,
+    };
+    let mut out = Vec::new();
+    if let Some(s) = def.steps.get(step) {
+        walk(&s.items, root, &mut scope, "", &mut out);
+    }
+    out
+}
+
+/// Whether `pattern` is a usable regular expression.
+pub fn pattern_valid(pattern: &str) -> bool {
+    pattern.len() <= 500 && regex::Regex::new(&format!("^(?:{pattern})$")).is_ok()
+}
+
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    use std::cell::RefCell;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Option<regex::Regex>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 1000 {
+            c.clear();
+        }
+        let re = c
+            .entry(pattern.to_string())
+            .or_insert_with(|| regex::Regex::new(&format!("^(?:{pattern})$")).ok());
+        // An unusable pattern never blocks a citizen; the editor is told on save.
+        re.as_ref().is_none_or(|r| r.is_match(text))
+    })
+}
+
+/// One visible element of a step, as the wizard renders it. Hidden fields
+/// and groups are left out; conditions are evaluated here, on the server.
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    Field {
+        path: String,
+        def: &'a FieldDef,
+        value: Json,
+        /// Required now (static or by `required_if`).
+        required: bool,
+    },
+    Group {
+        path: String,
+        def: &'a GroupDef,
+        /// Each instance's nodes, with the instance path (`hunde[1]` or `anschrift`).
+        instances: Vec<(String, Vec<Node<'a>>)>,
+        can_add: bool,
+        can_remove: bool,
+    },
+}
+
+impl Node<'_> {
+    pub fn path(&self) -> &str {
+        match self {
+            Node::Field { path, .. } | Node::Group { path, .. } => path,
+        }
+    }
+}
+
+fn layout_items<'a>(
+    items: &'a [Item],
+    data: &'a serde_json::Map<String, Json>,
+    scope: &mut Scope<'a>,
+    prefix: &str,
+    out: &mut Vec<Node<'a>>,
+) {
+    for item in items {
+        match item {
+            Item::Field(f) => {
+                if !holds(&f.visible_if, scope, true) {
+                    continue;
+                }
+                out.push(Node::Field {
+                    path: format!("{prefix}{}", f.key),
+                    def: f,
+                    value: data.get(&f.key).cloned().unwrap_or(Json::Null),
+                    required: f.kind != FieldKind::Label
+                        && f.computed.is_none()
+                        && (f.required || holds(&f.required_if, scope, false)),
+                });
+            }
+            Item::Group(g) => {
+                if !holds(&g.visible_if, scope, true) {
+                    continue;
+                }
+                let path = format!("{prefix}{}", g.key);
+                static EMPTY: std::sync::OnceLock<serde_json::Map<String, Json>> =
+                    std::sync::OnceLock::new();
+                let empty = EMPTY.get_or_init(serde_json::Map::new);
+                let mut instances: Vec<&serde_json::Map<String, Json>> = match data.get(&g.key) {
+                    Some(Json::Array(a)) => a.iter().filter_map(|x| x.as_object()).collect(),
+                    Some(Json::Object(o)) => vec![o],
+                    _ => vec![],
+                };
+                let shown_min = if g.repeatable() { g.min } else { 1 };
+                while (instances.len() as u32) < shown_min {
+                    instances.push(empty);
+                }
+                let count = instances.len() as u32;
+                let mut rendered = Vec::new();
+                for (i, inst) in instances.into_iter().enumerate() {
+                    let ipath = if g.repeatable() {
+                        format!("{path}[{i}]")
+                    } else {
+                        path.clone()
+                    };
+                    scope.layers.push(inst);
+                    let mut nodes = Vec::new();
+                    layout_items(&g.items, inst, scope, &format!("{ipath}."), &mut nodes);
+                    scope.layers.pop();
+                    rendered.push((ipath, nodes));
+                }
+                out.push(Node::Group {
+                    path,
+                    def: g,
+                    instances: rendered,
+                    can_add: g.repeatable() && g.max.is_none_or(|m| count < m),
+                    can_remove: g.repeatable() && count > g.min,
+                });
+            }
+        }
+    }
+}
+
+/// The visible nodes of step `step` for `data`.
+pub fn layout<'a>(
+    def: &'a FormDefinition,
+    step: usize,
+    data: &'a Json,
+    today: NaiveDate,
+) -> Vec<Node<'a>> {
+    static EMPTY: std::sync::OnceLock<serde_json::Map<String, Json>> = std::sync::OnceLock::new();
+    let root = data
+        .as_object()
+        .unwrap_or_else(|| EMPTY.get_or_init(serde_json::Map::new));
+    let mut scope = Scope {
+        layers: vec![root],
+        today,
+    };
+    let mut out = Vec::new();
+    if let Some(s) = def.steps.get(step) {
+        layout_items(&s.items, root, &mut scope, "", &mut out);
+    }
+    out
+}
+
+/// Every path of a visible field in `nodes` (for noticing that a change made
+/// new fields appear).
+pub fn visible_paths(nodes: &[Node<'_>]) -> Vec<String> {
+    fn walk(nodes: &[Node<'_>], out: &mut Vec<String>) {
+        for n in nodes {
+            match n {
+                Node::Field { path, .. } => out.push(path.clone()),
+                Node::Group { instances, .. } => {
+                    for (_, inner) in instances {
+                        walk(inner, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(nodes, &mut out);
+    out
+}
+
+/// One segment of a data path: `hunde[1]` is `("hunde", Some(1))`.
+fn segments(path: &str) -> Option<Vec<(&str, Option<usize>)>> {
+    path.split('.')
+        .map(|seg| match seg.find('[') {
+            Some(i) if seg.ends_with(']') => seg[i + 1..seg.len() - 1]
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n < 1000)
+                .map(|n| (&seg[..i], Some(n))),
+            Some(_) => None,
+            None => Some((seg, None)),
+        })
+        .collect()
+}
+
+fn find_item<'a>(items: &'a [Item], key: &str) -> Option<&'a Item> {
+    items.iter().find(|i| match i {
+        Item::Field(f) => f.key == key,
+        Item::Group(g) => g.key == key,
+    })
+}
+
+/// The field at a data path (`hunde[1].name`), if the definition has one.
+pub fn field_at<'a>(def: &'a FormDefinition, path: &str) -> Option<&'a FieldDef> {
+    let segs = segments(path)?;
+    let (first, _) = segs.first()?;
+    let mut items: &[Item] = &def
+        .steps
+        .iter()
+        .find(|s| find_item(&s.items, first).is_some())?
+        .items;
+    for (i, (key, _)) in segs.iter().enumerate() {
+        match find_item(items, key)? {
+            Item::Field(f) if i + 1 == segs.len() => return Some(f),
+            Item::Group(g) => items = &g.items,
+            Item::Field(_) => return None,
+        }
+    }
+    None
+}
+
+/// The step that holds the data at `path`.
+pub fn step_of(def: &FormDefinition, path: &str) -> Option<usize> {
+    let first = segments(path)?.first()?.0;
+    def.steps
+        .iter()
+        .position(|s| find_item(&s.items, first).is_some())
+}
+
+fn typed_value(kind: FieldKind, raw: &str) -> Option<Json> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    Some(match kind {
+        FieldKind::YesNo => match t {
+            "true" | "ja" => Json::Bool(true),
+            "false" | "nein" => Json::Bool(false),
+            _ => json!(t),
+        },
+        FieldKind::Number | FieldKind::Integer | FieldKind::Currency => {
+            let normal = if t.contains(',') {
+                t.replace('.', "").replace(',', ".")
+            } else {
+                t.to_string()
+            };
+            match normal.parse::<f64>() {
+                Ok(n)
+                    if n.is_finite()
+                        && kind == FieldKind::Integer
+                        && n.fract() == 0.0
+                        && n.abs() < 9e15 =>
+                {
+                    json!(n as i64)
+                }
+                Ok(n) if n.is_finite() => json!(n),
+                _ => json!(t),
+            }
+        }
+        FieldKind::Iban => json!(t.to_uppercase()),
+        _ => json!(raw.trim_end()),
+    })
+}
+
+/// Replaces the values of step `step` in `data` with the submitted form
+/// pairs (`hunde[1].name` → value). Names starting with `_` and unknown names
+/// are ignored; a pair `hunde[1]._` keeps an (empty) group instance.
+pub fn apply_step(def: &FormDefinition, step: usize, data: &mut Json, pairs: &[(String, String)]) {
+    let Some(s) = def.steps.get(step) else { return };
+    if !data.is_object() {
+        *data = json!({});
+    }
+    let root = data.as_object_mut().expect("object");
+    for item in &s.items {
+        match item {
+            Item::Field(f) => root.remove(&f.key),
+            Item::Group(g) => root.remove(&g.key),
+        };
+    }
+    for (name, raw) in pairs {
+        if name.starts_with('_') {
+            continue;
+        }
+        let Some(segs) = segments(name) else { continue };
+        if segs
+            .first()
+            .is_none_or(|(k, _)| find_item(&s.items, k).is_none())
+        {
+            continue;
+        }
+        set_path(&s.items, root, &segs, raw);
+    }
+    // Repeated instances arrive sparse after a removal; compact them.
+    fn compact(v: &mut Json) {
+        match v {
+            Json::Array(a) => {
+                a.retain(|x| !x.is_null());
+                a.iter_mut().for_each(compact);
+            }
+            Json::Object(o) => o.values_mut().for_each(compact),
+            _ => {}
+        }
+    }
+    compact(data);
+}
+
+fn set_path(
+    items: &[Item],
+    obj: &mut serde_json::Map<String, Json>,
+    segs: &[(&str, Option<usize>)],
+    raw: &str,
+) {
+    let Some(((key, index), rest)) = segs.split_first() else {
+        return;
+    };
+    match find_item(items, key) {
+        Some(Item::Field(f)) if rest.is_empty() && index.is_none() => {
+            if f.kind == FieldKind::Label || f.computed.is_some() {
+                return;
+            }
+            let Some(v) = typed_value(f.kind, raw) else {
+                return;
+            };
+            if f.kind == FieldKind::Checkboxes {
+                let entry = obj.entry(f.key.clone()).or_insert_with(|| json!([]));
+                if let Some(a) = entry.as_array_mut() {
+                    a.push(v);
+                }
+            } else {
+                obj.insert(f.key.clone(), v);
+            }
+        }
+        Some(Item::Group(g)) => {
+            let inst = if g.repeatable() {
+                let Some(i) = index else { return };
+                if g.max.is_some_and(|m| *i >= m as usize) {
+                    return;
+                }
+                let arr = obj.entry(g.key.clone()).or_insert_with(|| json!([]));
+                let Some(a) = arr.as_array_mut() else { return };
+                while a.len() <= *i {
+                    a.push(Json::Null);
+                }
+                if a[*i].is_null() {
+                    a[*i] = json!({});
+                }
+                &mut a[*i]
+            } else {
+                if index.is_some() {
+                    return;
+                }
+                obj.entry(g.key.clone()).or_insert_with(|| json!({}))
+            };
+            if let (Some(o), false) = (inst.as_object_mut(), rest.is_empty()) {
+                if rest.len() == 1 && rest[0].0 == "_" {
+                    return;
+                }
+                set_path(&g.items, o, rest, raw);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn group_array<'d>(
+    def: &FormDefinition,
+    data: &'d mut Json,
+    path: &str,
+) -> Option<(&'d mut Vec<Json>, u32, Option<u32>)> {
+    let segs = segments(path)?;
+    let (first, _) = segs.first()?;
+    let mut items: &[Item] = &def
+        .steps
+        .iter()
+        .find(|s| find_item(&s.items, first).is_some())?
+        .items;
+    let mut cur = data;
+    for (n, (key, index)) in segs.iter().enumerate() {
+        let Some(Item::Group(g)) = find_item(items, key) else {
+            return None;
+        };
+        items = &g.items;
+        let obj = cur.as_object_mut()?;
+        if n + 1 == segs.len() {
+            if !g.repeatable() || index.is_some() {
+                return None;
+            }
+            let arr = obj.entry(g.key.clone()).or_insert_with(|| json!([]));
+            if !arr.is_array() {
+                *arr = json!([]);
+            }
+            return Some((arr.as_array_mut()?, g.min, g.max));
+        }
+        let next = obj
+            .entry(g.key.clone())
+            .or_insert_with(|| if g.repeatable() { json!([]) } else { json!({}) });
+        cur = match index {
+            Some(i) => {
+                let a = next.as_array_mut()?;
+                while a.len() <= *i {
+                    a.push(json!({}));
+                }
+                &mut a[*i]
+            }
+            None => next,
+        };
+    }
+    None
+}
+
+/// Adds an empty instance to the repeatable group at `path` (`hunde`,
+/// `betriebe[0].filialen`); false when the group is full or unknown.
+pub fn add_instance(def: &FormDefinition, data: &mut Json, path: &str) -> bool {
+    if !data.is_object() {
+        *data = json!({});
+    }
+    match group_array(def, data, path) {
+        Some((a, min, max)) => {
+            while (a.len() as u32) < min {
+                a.push(json!({}));
+            }
+            if max.is_some_and(|m| a.len() as u32 >= m) {
+                return false;
+            }
+            a.push(json!({}));
+            true
+        }
+        None => false,
+    }
+}
+
+/// Removes the instance at `path` (`hunde[1]`); false when that would go
+/// below the minimum or the path is unknown.
+pub fn remove_instance(def: &FormDefinition, data: &mut Json, path: &str) -> bool {
+    let Some(open) = path.rfind('[') else {
+        return false;
+    };
+    let Ok(i) = path[open + 1..path.len().saturating_sub(1)].parse::<usize>() else {
+        return false;
+    };
+    match group_array(def, data, &path[..open]) {
+        Some((a, min, _)) if i < a.len() && a.len() as u32 > min => {
+            a.remove(i);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn computed_walk(
+    items: &[Item],
+    data: &mut serde_json::Map<String, Json>,
+    parents: &[serde_json::Map<String, Json>],
+    today: NaiveDate,
+) {
+    for item in items {
+        match item {
+            Item::Field(f) => {
+                if let Some(rule) = &f.computed {
+                    let mut layers: Vec<&serde_json::Map<String, Json>> = parents.iter().collect();
+                    layers.push(data);
+                    let value = rules::parse(rule)
+                        .map(|e| rules::eval(&e, &Scope { layers, today }))
+                        .unwrap_or(Value::Null);
+                    let v = match value {
+                        Value::Null => Json::Null,
+                        Value::Bool(b) => json!(b),
+                        Value::Num(n) => json!(n),
+                        Value::Text(t) => json!(t),
+                        other => json!(format!("{other:?}")),
+                    };
+                    data.insert(f.key.clone(), v);
+                }
+            }
+            Item::Group(g) => {
+                let Some(mut child) = data.remove(&g.key) else {
+                    continue;
+                };
+                let mut inner_parents = parents.to_vec();
+                inner_parents.push(data.clone());
+                match &mut child {
+                    Json::Array(a) => {
+                        for inst in a.iter_mut().filter_map(|x| x.as_object_mut()) {
+                            computed_walk(&g.items, inst, &inner_parents, today);
+                        }
+                    }
+                    Json::Object(o) => computed_walk(&g.items, o, &inner_parents, today),
+                    _ => {}
+                }
+                data.insert(g.key.clone(), child);
+            }
+        }
+    }
+}
+
+/// Sets every computed field from its rule.
+pub fn apply_computed(def: &FormDefinition, data: &mut Json, today: NaiveDate) {
+    if let Some(root) = data.as_object_mut() {
+        for s in &def.steps {
+            computed_walk(&s.items, root, &[], today);
+        }
+    }
+}
+
+/// Prefill hook: fills empty top-level fields whose `autocomplete` token is
+/// in `profile` (the account's data: `family-name`, `email`, …).
+pub fn prefill(def: &FormDefinition, data: &mut Json, profile: &HashMap<String, String>) {
+    if !data.is_object() {
+        *data = json!({});
+    }
+    let root = data.as_object_mut().expect("object");
+    for s in &def.steps {
+        for item in &s.items {
+            if let Item::Field(f) = item
+                && let Some(v) = f.autocomplete.as_ref().and_then(|a| profile.get(a))
+                && is_empty(root.get(&f.key))
+            {
+                root.insert(f.key.clone(), json!(v));
+            }
+        }
+    }
+}
+
+/// Data that passes [`validate`] for definitions without checks: every field
+/// filled with a plausible value (for tests, benchmarks and the API docs).
+pub fn example_data(def: &FormDefinition) -> Json {
+    fn value(f: &FieldDef) -> Option<Json> {
+        if f.kind == FieldKind::Label || f.computed.is_some() {
+            return None;
+        }
+        let mid = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
+            (Some(l), Some(h)) => ((l + h) / 2.0).floor(),
+            (Some(l), None) => l,
+            (None, Some(h)) => h.min(1.0),
+            _ => 1.0,
+        };
+        Some(match f.kind {
+            FieldKind::Select | FieldKind::Radio if !f.options.is_empty() => {
+                json!(f.options[0].code)
+            }
+            FieldKind::Checkboxes if !f.options.is_empty() => json!([f.options[0].code]),
+            FieldKind::Checkboxes => return None,
+            FieldKind::Date => json!("2020-01-31"),
+            FieldKind::Number | FieldKind::Currency => json!(mid(f.min_value, f.max_value)),
+            FieldKind::Integer => json!(mid(f.min_value, f.max_value) as i64),
+            FieldKind::YesNo => json!(true),
+            FieldKind::Email => json!("max.muster@example.org"),
+            FieldKind::Phone => json!("030 1234567"),
+            FieldKind::Iban => json!("DE89370400440532013000"),
+            FieldKind::File => json!("beispiel.pdf"),
+            _ => {
+                let candidates = [
+                    "Muster",
+                    "12345",
+                    "1",
+                    "DE",
+                    "A",
+                    "Musterstraße 1",
+                    "2020-01-31",
+                    "0123456789",
+                ];
+                let min = f.min_length.unwrap_or(0) as usize;
+                let max = f.max_length.map_or(usize::MAX, |m| m as usize);
+                let fits = |c: &str| {
+                    let n = c.chars().count();
+                    n >= min
+                        && n <= max
+                        && f.pattern.as_deref().is_none_or(|p| pattern_matches(p, c))
+                };
+                let pick = candidates.iter().find(|c| fits(c)).map(|c| c.to_string());
+                json!(pick.unwrap_or_else(|| "M".repeat(min.max(1).min(max))))
+            }
+        })
+    }
+    fn items(list: &[Item], out: &mut serde_json::Map<String, Json>) {
+        for i in list {
+            match i {
+                Item::Field(f) => {
+                    if let Some(v) = value(f) {
+                        out.insert(f.key.clone(), v);
+                    }
+                }
+                Item::Group(g) => {
+                    let mut inst = serde_json::Map::new();
+                    items(&g.items, &mut inst);
+                    if g.repeatable() {
+                        let n = g.min.max(1).min(g.max.unwrap_or(u32::MAX)) as usize;
+                        out.insert(g.key.clone(), Json::Array(vec![Json::Object(inst); n]));
+                    } else {
+                        out.insert(g.key.clone(), Json::Object(inst));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for s in &def.steps {
+        items(&s.items, &mut out);
+    }
+    Json::Object(out)
+}
+
+/// Problems of a definition an editor must fix before it can be reviewed:
+/// rules that do not parse, unusable patterns, duplicate keys, empty steps.
+pub fn lint(def: &FormDefinition) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = check_rules(def)
+        .into_iter()
+        .map(|(k, e)| (k, e.to_string()))
+        .collect();
+    fn walk(
+        items: &[Item],
+        seen: &mut std::collections::HashSet<String>,
+        prefix: &str,
+        out: &mut Vec<(String, String)>,
+    ) {
+        for i in items {
+            let key = match i {
+                Item::Field(f) => &f.key,
+                Item::Group(g) => &g.key,
+            };
+            let path = format!("{prefix}{key}");
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                out.push((path.clone(), "key must be letters, digits or _".into()));
+            }
+            if !seen.insert(key.clone()) {
+                out.push((path.clone(), "key is used twice at this level".into()));
+            }
+            match i {
+                Item::Field(f) => {
+                    if let Some(p) = &f.pattern
+                        && !pattern_valid(p)
+                    {
+                        out.push((
+                            path,
+                            format!("pattern {p:?} is not a valid regular expression"),
+                        ));
+                    }
+                }
+                Item::Group(g) => {
+                    if g.max.is_some_and(|m| m < g.min.max(1)) {
+                        out.push((path.clone(), "max must be at least min".into()));
+                    }
+                    walk(&g.items, &mut Default::default(), &format!("{path}."), out)
+                }
+            }
+        }
+    }
+    let mut seen = Default::default();
+    if def.steps.is_empty() {
+        out.push(("steps".into(), "a form needs at least one step".into()));
+    }
+    for s in &def.steps {
+        if s.items.is_empty() {
+            out.push((s.key.clone(), "step has no fields".into()));
+        }
+        walk(&s.items, &mut seen, "", &mut out);
+    }
+    out
+}
+
 fn field_schema(f: &FieldDef) -> Json {
     let mut s = match f.kind {
         FieldKind::Number | FieldKind::Currency => json!({"type": "number"}),
@@ -459,6 +1135,9 @@ fn field_schema(f: &FieldDef) -> Json {
             "enum".into(),
             json!(f.options.iter().map(|c| c.code.clone()).collect::<Vec<_>>()),
         );
+    }
+    if let Some(p) = &f.pattern {
+        o.insert("pattern".into(), json!(format!("^(?:{p})$")));
     }
     if let Some(v) = f.min_length {
         o.insert("minLength".into(), json!(v));
@@ -570,6 +1249,9 @@ mod tests {
             required_if: None,
             checks: vec![],
             computed: None,
+            pattern: None,
+            autocomplete: None,
+            document: None,
         }
     }
 

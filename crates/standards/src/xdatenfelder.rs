@@ -620,6 +620,23 @@ pub fn to_form(schema: &Schema, code_lists: &[crate::genericode::CodeList]) -> F
             }
         }
         let num = |s: &Option<String>| s.as_deref().and_then(|v| v.trim().parse::<f64>().ok());
+        // FIM files often carry prose ("Mehrfachauswahl") in `pattern`; only
+        // something that looks like and compiles as a regular expression is one.
+        let pattern = f.precision.pattern.clone().filter(|p| {
+            let looks = p.chars().any(|c| "[]\\^$(){}|*+?".contains(c));
+            let ok = looks && forms::pattern_valid(p);
+            if !ok {
+                report.push(Warning {
+                    line: 0,
+                    element: "praezisierung".into(),
+                    message: format!(
+                        "pattern {p:?} of field {} ({}) is not a regular expression; it was not applied",
+                        f.id, f.name
+                    ),
+                });
+            }
+            ok
+        });
         FieldDef {
             key: key_of(&f.id),
             label: text(&f.label),
@@ -635,6 +652,9 @@ pub fn to_form(schema: &Schema, code_lists: &[crate::genericode::CodeList]) -> F
             required_if: None,
             checks: vec![],
             computed: None,
+            pattern,
+            autocomplete: None,
+            document: None,
         }
     }
 

@@ -160,6 +160,17 @@ fn real_schemas_become_forms() {
     // Empty data is refused with per-field problems, and the schema is draft 2020-12.
     let problems = forms::validate(&import.form, &serde_json::json!({}), chrono_today());
     assert!(!problems.is_empty() && problems.iter().all(|p| p.code == "required"));
+    assert_eq!(
+        forms::lint(&import.form),
+        vec![],
+        "an imported form is usable as is"
+    );
+    let example = forms::example_data(&import.form);
+    assert_eq!(
+        forms::validate(&import.form, &example, chrono_today()),
+        vec![],
+        "generated example data is valid"
+    );
     let js = forms::json_schema(&import.form);
     assert_eq!(
         js["$schema"],
