@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod entities;
 pub mod files;
+pub mod forms;
 pub mod identity;
 pub mod migration;
 pub mod outbox;

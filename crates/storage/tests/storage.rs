@@ -102,6 +102,7 @@ async fn migration_list_is_pinned() {
             "m20261122_000002_identity",
             "m20261122_000003_outbox",
             "m20261122_000004_catalog",
+            "m20261122_000005_forms",
         ]
     );
     let db = db().await;
@@ -737,6 +738,175 @@ mod catalog {
         let id = repo.synonyms(a).await.unwrap()[0].id;
         assert!(!repo.delete_synonym(b, id).await.unwrap());
         assert!(repo.delete_synonym(a, id).await.unwrap());
+        db.drop_db().await;
+    }
+}
+
+mod forms {
+    use super::*;
+    use rathaus_domain::{
+        catalog::{I18nText, VersionStatus, WorkflowError},
+        forms::{FieldDef, FieldKind, FormDefinition, Item, Step},
+    };
+    use rathaus_storage::forms::FormRepository;
+
+    fn def(label: &str) -> FormDefinition {
+        let f: FieldDef = serde_json::from_value(serde_json::json!({
+            "key": "name", "label": {"de": label, "en": "Name"}, "kind": "text", "required": true
+        }))
+        .unwrap();
+        assert_eq!(f.kind, FieldKind::Text);
+        FormDefinition {
+            key: "test".into(),
+            title: I18nText {
+                de: "Test".into(),
+                en: String::new(),
+            },
+            steps: vec![Step {
+                key: "s".into(),
+                title: I18nText::default(),
+                items: vec![Item::Field(f)],
+            }],
+        }
+    }
+
+    async fn setup(db: &TestDb, slug: &str) -> (TenantId, uuid::Uuid, uuid::Uuid) {
+        let repo = db.store.repo();
+        let t = repo
+            .create_tenant(&tenant_input(slug))
+            .await
+            .unwrap()
+            .tenant_id();
+        let mk = |e: &str| NewUser {
+            email: e.into(),
+            display_name: e.into(),
+            password_hash: "x".into(),
+        };
+        let a = repo.create_user(t, &mk("a@example.org")).await.unwrap().id;
+        let b = repo.create_user(t, &mk("b@example.org")).await.unwrap().id;
+        (t, a, b)
+    }
+
+    #[tokio::test]
+    async fn form_versions_follow_four_eyes_and_never_change_once_published() {
+        let db = db().await;
+        let repo = db.store.repo();
+        let (t, alice, bob) = setup(&db, "stadt-a").await;
+        let (form, v1) = db
+            .store
+            .create_form(t, alice, "test-form", None, &def("Name"), None)
+            .await
+            .unwrap();
+        assert_eq!((v1.number, v1.status()), (1, VersionStatus::Draft));
+        assert!(repo.published_form(t, form.id).await.unwrap().is_none());
+        repo.submit_form(t, form.id, alice).await.unwrap();
+        assert!(matches!(
+            db.store.approve_form(t, form.id, alice).await,
+            Err(StorageError::Workflow(WorkflowError::OwnApproval))
+        ));
+        db.store.approve_form(t, form.id, bob).await.unwrap();
+        let (_, published) = repo.published_form(t, form.id).await.unwrap().unwrap();
+        assert_eq!(published.id, v1.id);
+
+        // Editing makes version 2; version 1 stays as it was until 2 is approved.
+        let v2 = repo
+            .save_form_draft(t, form.id, bob, &def("Familienname"), None)
+            .await
+            .unwrap();
+        assert_eq!(v2.number, 2);
+        let (_, still) = repo.published_form(t, form.id).await.unwrap().unwrap();
+        assert_eq!(still.definition, v1.definition);
+        repo.submit_form(t, form.id, bob).await.unwrap();
+        repo.reject_form(t, form.id, alice, "Hilfetext fehlt").await.unwrap();
+        repo.submit_form(t, form.id, bob).await.unwrap();
+        db.store.approve_form(t, form.id, alice).await.unwrap();
+        let statuses: Vec<_> = repo
+            .form_versions(t, form.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| (v.number, v.status()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [(2, VersionStatus::Published), (1, VersionStatus::Superseded)]
+        );
+        let old = repo.form_version(t, v1.id).await.unwrap().unwrap();
+        assert_eq!(old.definition, v1.definition, "a published version never changes");
+
+        // A broken definition is refused with the path of the problem.
+        let mut bad = def("x");
+        if let Item::Field(f) = &mut bad.steps[0].items[0] {
+            f.visible_if = Some("name ==".into());
+        }
+        match repo.save_form_draft(t, form.id, alice, &bad, None).await {
+            Err(StorageError::Validation(e)) => assert_eq!(e.0[0].field, "name"),
+            other => panic!("{other:?}"),
+        }
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
+    async fn forms_and_drafts_are_tenant_scoped_and_drafts_expire() {
+        let db = db().await;
+        let repo = db.store.repo();
+        let (a, alice, _) = setup(&db, "stadt-a").await;
+        let (b, bert, _) = setup(&db, "stadt-b").await;
+        let (form, v1) = db
+            .store
+            .create_form(a, alice, "test-form", None, &def("Name"), None)
+            .await
+            .unwrap();
+        assert!(repo.form(b, form.id).await.unwrap().is_none());
+        assert!(repo.form_version(b, v1.id).await.unwrap().is_none());
+        assert!(matches!(
+            repo.save_form_draft(b, form.id, bert, &def("x"), None).await,
+            Err(StorageError::NotFound(_))
+        ));
+        // The same key in another tenant is fine, twice in one is not.
+        db.store
+            .create_form(b, bert, "test-form", None, &def("Name"), None)
+            .await
+            .unwrap();
+        assert!(matches!(
+            db.store
+                .create_form(a, alice, "test-form", None, &def("Name"), None)
+                .await,
+            Err(StorageError::Conflict("key"))
+        ));
+
+        let later = chrono::Utc::now() + chrono::Duration::days(30);
+        let (draft, token) = repo
+            .create_draft(a, v1.id, &serde_json::json!({"name": "Muster"}), later)
+            .await
+            .unwrap();
+        assert!(!draft.token_hash.contains(&token), "only the hash is stored");
+        let found = repo.draft_by_token(a, &token).await.unwrap().unwrap();
+        assert_eq!(found.data()["name"], "Muster");
+        assert!(
+            repo.draft_by_token(b, &token).await.unwrap().is_none(),
+            "another tenant cannot resume it"
+        );
+        assert!(matches!(
+            repo.update_draft(b, draft.id, &serde_json::json!({}), 1, later).await,
+            Err(StorageError::NotFound(_))
+        ));
+        repo.update_draft(a, draft.id, &serde_json::json!({"name": "Neu"}), 1, later)
+            .await
+            .unwrap();
+        assert_eq!(
+            repo.draft_by_token(a, &token).await.unwrap().unwrap().step,
+            1
+        );
+        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+        repo.update_draft(a, draft.id, &serde_json::json!({}), 1, past)
+            .await
+            .unwrap();
+        assert!(
+            repo.draft_by_token(a, &token).await.unwrap().is_none(),
+            "an expired draft cannot be resumed"
+        );
+        assert_eq!(repo.purge_expired_drafts(chrono::Utc::now()).await.unwrap(), 1);
         db.drop_db().await;
     }
 }

@@ -2,6 +2,9 @@
 
 pub mod api_token;
 pub mod catalog_index_log;
+pub mod form;
+pub mod form_draft;
+pub mod form_version;
 pub mod org_unit;
 pub mod outbox_job;
 pub mod role_grant;

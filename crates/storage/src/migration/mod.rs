@@ -9,6 +9,7 @@ mod m20261122_000001_tenancy;
 mod m20261122_000002_identity;
 mod m20261122_000003_outbox;
 mod m20261122_000004_catalog;
+mod m20261122_000005_forms;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_identity::Migration),
             Box::new(m20261122_000003_outbox::Migration),
             Box::new(m20261122_000004_catalog::Migration),
+            Box::new(m20261122_000005_forms::Migration),
         ]
     }
 }
