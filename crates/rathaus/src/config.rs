@@ -28,6 +28,8 @@ pub struct Settings {
     pub workers: u32,
     pub worker_lease_secs: u64,
     pub login_attempts_per_minute: u32,
+    /// Days an applicant's unsent draft is kept after its last change.
+    pub draft_days: u32,
 }
 
 impl Default for Settings {
@@ -44,6 +46,7 @@ impl Default for Settings {
             workers: 1,
             worker_lease_secs: 60,
             login_attempts_per_minute: 10,
+            draft_days: 30,
         }
     }
 }

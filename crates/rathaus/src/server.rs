@@ -90,6 +90,7 @@ pub async fn run(
     web.demo_mode = demo_mode;
     web.default_tenant = settings.default_tenant.clone().or(default_tenant);
     web.login_attempts_per_minute = settings.login_attempts_per_minute;
+    web.draft_days = settings.draft_days.clamp(1, 365);
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

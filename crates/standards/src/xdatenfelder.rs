@@ -285,13 +285,18 @@ impl Reader {
                 }),
                 free_text: r.text_of("freitextRegel"),
             };
-            self.warn(
-                r,
+            self.warn(r, {
+                let text = [&rule.free_text, &rule.description, &rule.script]
+                    .into_iter()
+                    .find(|t| !t.trim().is_empty())
+                    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default();
+                let short: String = text.chars().take(300).collect();
                 format!(
-                    "rule {} ({}) must be expressed in the rule language by the Redaktion",
+                    "rule {} ({}) must be expressed in the rule language by the Redaktion: {short}",
                     rule.id, rule.name
-                ),
-            );
+                )
+            });
             out.push(rule);
         }
         Ok(out)
@@ -716,4 +721,36 @@ pub fn to_form(schema: &Schema, code_lists: &[crate::genericode::CodeList]) -> F
         steps,
     };
     FormImport { form, report }
+}
+
+/// A file that could not be read during an import, with where and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}, line {}, element <{}>: {}", error.line, error.element, error.message)]
+pub struct ImportError {
+    pub file: String,
+    pub error: XmlError,
+}
+
+/// Reads an XDatenfelder schema and the genericode lists uploaded with it
+/// (name, content) and builds the form with its import report. A code list
+/// that cannot be read fails the import naming that file.
+pub fn import(
+    schema_name: &str,
+    schema_xml: &str,
+    code_lists: &[(String, String)],
+) -> Result<FormImport, ImportError> {
+    let schema = parse(schema_xml).map_err(|error| ImportError {
+        file: schema_name.to_string(),
+        error,
+    })?;
+    let lists = code_lists
+        .iter()
+        .map(|(name, src)| {
+            crate::genericode::parse(src).map_err(|error| ImportError {
+                file: name.clone(),
+                error,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(to_form(&schema, &lists))
 }

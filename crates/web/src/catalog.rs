@@ -10,7 +10,7 @@ use axum::{
 };
 use rathaus_domain::catalog::{Audience, ServiceContent, slugify};
 use rathaus_search::{Hit, ListQuery, SearchQuery};
-use rathaus_storage::catalog::CatalogRepository;
+use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
 use tower_sessions::Session;
 
 use crate::{
@@ -334,9 +334,16 @@ async fn service_page(
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, &title)).await?;
     let headers = cache_header(&page);
     let sections = sections(&p.content);
+    let form_url = state
+        .store
+        .repo()
+        .published_form_for_service(tenant.tenant_id(), p.service.id)
+        .await?
+        .map(|_| format!("/leistungen/{slug}/antrag"));
     Ok((
         headers,
         ServicePage {
+            form_url,
             page,
             title_lang: (english && p.content.title.en.is_empty()).then_some("de"),
             summary: p.content.summary.get(english).to_string(),

@@ -243,6 +243,10 @@ pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
         AppError::Csrf => (i18n::t(lang, "error.csrf").to_string(), vec![]),
         AppError::Workflow(code) => (i18n::t(lang, &format!("editor.{code}")).to_string(), vec![]),
         AppError::InvalidToken => (i18n::t(lang, "error.invalid_token").to_string(), vec![]),
+        AppError::BadFile(detail) => (
+            i18n::tf(lang, "error.invalid_file", &[("detail", detail)]),
+            vec![],
+        ),
         AppError::InvalidJson(detail) => (
             i18n::tf(lang, "error.invalid_json", &[("detail", detail)]),
             vec![],

@@ -38,6 +38,9 @@ pub enum AppError {
     Workflow(&'static str),
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
+    /// An uploaded file (FIM schema, code list) that cannot be read; the detail names file, line and element.
+    #[error("invalid file: {0}")]
+    BadFile(String),
     #[error("rate limited")]
     RateLimited,
     #[error("no tenant configured")]
@@ -59,7 +62,9 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::LoginRequired | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Validation(_) | AppError::InvalidJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::InvalidJson(_) | AppError::BadFile(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Conflict(_) | AppError::Workflow(_) => StatusCode::CONFLICT,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::NoTenant => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,6 +84,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Workflow(_) => "workflow",
             AppError::InvalidJson(_) => "invalid_json",
+            AppError::BadFile(_) => "invalid_file",
             AppError::RateLimited => "rate_limited",
             AppError::NoTenant => "no_tenant",
             AppError::Internal { .. } => "internal",

@@ -13,6 +13,8 @@ pub mod catalog;
 pub mod catalog_search;
 pub mod context;
 pub mod error;
+pub mod form_render;
+pub mod forms;
 pub mod i18n;
 pub mod metrics;
 pub mod ops;
@@ -21,6 +23,7 @@ pub mod security;
 pub mod sessions;
 pub mod staff;
 pub mod staff_catalog;
+pub mod staff_forms;
 pub mod views;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -43,6 +46,8 @@ pub struct WebConfig {
     pub default_tenant: Option<String>,
     /// Login attempts per account and minute (per client address: three times as many).
     pub login_attempts_per_minute: u32,
+    /// Days an applicant's unsent draft is kept after its last change.
+    pub draft_days: u32,
 }
 
 impl WebConfig {
@@ -52,6 +57,7 @@ impl WebConfig {
             demo_mode: false,
             default_tenant: None,
             login_attempts_per_minute: 10,
+            draft_days: 30,
         }
     }
 
@@ -109,6 +115,11 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::routes())
         .merge(staff::routes())
         .merge(staff_catalog::routes())
+        .merge(
+            forms::routes()
+                .merge(staff_forms::routes())
+                .layer(DefaultBodyLimit::max(3 * forms::MAX_UPLOAD_BYTES)),
+        )
         .nest("/api/v1", api::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(sessions)

@@ -83,6 +83,13 @@ pub async fn cleanup_loop(store: Store, mut shutdown: watch::Receiver<bool>) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
         }
+        // Expired form drafts go the same way (they hold personal data).
+        use rathaus_storage::forms::FormRepository;
+        match store.repo().purge_expired_drafts(chrono::Utc::now()).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired form drafts removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "draft cleanup failed"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(600)) => {}
             _ = shutdown.changed() => return,

@@ -47,7 +47,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A staff member with the Redaktion role in some org unit.
-async fn editor(state: &AppState, staff: &StaffUser) -> Result<(), AppError> {
+pub(crate) async fn editor(state: &AppState, staff: &StaffUser) -> Result<(), AppError> {
     let grants = state
         .store
         .repo()
@@ -60,7 +60,11 @@ async fn editor(state: &AppState, staff: &StaffUser) -> Result<(), AppError> {
     }
 }
 
-async fn staff_page(ctx: &Ctx, staff: &StaffUser, title: &str) -> Result<Page, AppError> {
+pub(crate) async fn staff_page(
+    ctx: &Ctx,
+    staff: &StaffUser,
+    title: &str,
+) -> Result<Page, AppError> {
     let mut page = Page::new(ctx, title);
     page.staff = Some(staff.user.email.clone());
     page.csrf = Some(csrf_token(&staff.session).await?);

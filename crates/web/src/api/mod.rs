@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod catalog;
+pub mod forms;
 mod org_units;
 
 use axum::{
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(org_units::routes())
         .merge(catalog::routes())
+        .merge(forms::routes())
 }
 
 /// A caller authenticated by `Authorization: Bearer <token>`. The tenant is

@@ -1,0 +1,706 @@
+//! The public form wizard (C2): one step per page, a review page, drafts
+//! with a resume link. Everything works without JavaScript: a step is
+//! re-evaluated by the server when it is submitted. `wizard.js` only asks
+//! the server to re-evaluate the current step and swaps the fields in.
+
+use std::collections::HashMap;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{FromRequest, Path, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use chrono::{Duration, Utc};
+use rathaus_domain::{
+    forms::{self, FormDefinition, Problem},
+    tenancy::TenantId,
+};
+use rathaus_storage::{
+    catalog::CatalogRepository,
+    forms::{FormDraft, FormRepository, FormVersion},
+};
+use serde_json::Value as Json;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    context::Ctx,
+    error::AppError,
+    form_render::{self, RenderCtx},
+    i18n::{self, Lang},
+    security::{csrf_token, verify_csrf},
+    staff::with_staff,
+    views::{FormReviewPage, FormSavedPage, FormStartPage, FormStepPage, Page, ReviewSection},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/leistungen/{slug}/antrag", get(start).post(create_draft))
+        .route("/antrag/{token}", get(resume))
+        .route(
+            "/antrag/{token}/schritt/{n}",
+            get(step_page).post(step_post),
+        )
+        .route("/antrag/{token}/schritt/{n}/aktualisieren", post(refresh))
+        .route("/antrag/{token}/pruefen", get(review))
+        .route("/antrag/{token}/gespeichert", get(saved))
+}
+
+/// Largest accepted upload.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+fn today() -> chrono::NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn no_store(mut r: Response) -> Response {
+    // Drafts hold personal data: never cache them anywhere.
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The published form of a service, by the service's slug.
+async fn form_of_service(
+    state: &AppState,
+    tenant: TenantId,
+    slug: &str,
+) -> Result<
+    (
+        rathaus_storage::catalog::PublishedService,
+        FormVersion,
+        FormDefinition,
+    ),
+    AppError,
+> {
+    let repo = state.store.repo();
+    let service = repo
+        .published_by_slug(tenant, slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (_, version) = repo
+        .published_form_for_service(tenant, service.service.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let def = version.definition().ok_or(AppError::NotFound)?;
+    Ok((service, version, def))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let (service, _, def) = form_of_service(&state, tenant, &slug).await?;
+    let english = ctx.lang == Lang::En;
+    let mut page = with_staff(
+        &state,
+        &ctx,
+        &session,
+        Page::new(&ctx, def.title.get(english)),
+    )
+    .await?;
+    page.csrf = Some(csrf_token(&session).await?);
+    Ok(FormStartPage {
+        page,
+        slug,
+        service_title: service.content.title.get(english).to_string(),
+        steps: def
+            .steps
+            .iter()
+            .map(|s| s.title.get(english).to_string())
+            .collect(),
+        draft_days: state.config.draft_days,
+    }
+    .into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfOnly {
+    csrf_token: Option<String>,
+}
+
+async fn create_draft(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let f: CsrfOnly = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
+    verify_csrf(&session, f.csrf_token.as_deref()).await?;
+    let tenant = ctx.tenant()?.tenant_id();
+    let (_, version, def) = form_of_service(&state, tenant, &slug).await?;
+    let mut data = serde_json::json!({});
+    forms::apply_computed(&def, &mut data, today());
+    let expires = Utc::now() + Duration::days(state.config.draft_days.into());
+    let (_, token) = state
+        .store
+        .repo()
+        .create_draft(tenant, version.id, &data, expires)
+        .await?;
+    Ok(Redirect::to(&format!("/antrag/{token}/schritt/1")).into_response())
+}
+
+/// A draft with its form.
+struct Loaded {
+    tenant: TenantId,
+    draft: FormDraft,
+    def: FormDefinition,
+    data: Json,
+}
+
+async fn load(state: &AppState, ctx: &Ctx, token: &str) -> Result<Loaded, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    if token.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    let repo = state.store.repo();
+    let draft = repo
+        .draft_by_token(tenant, token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let version = repo
+        .form_version(tenant, draft.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let def = version.definition().ok_or(AppError::NotFound)?;
+    let data = draft.data();
+    Ok(Loaded {
+        tenant,
+        draft,
+        def,
+        data,
+    })
+}
+
+fn step_index(def: &FormDefinition, n: &str) -> Result<usize, AppError> {
+    n.parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1 && *n <= def.steps.len())
+        .map(|n| n - 1)
+        .ok_or(AppError::NotFound)
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let l = load(&state, &ctx, &token).await?;
+    let step = (l.draft.step.max(0) as usize).min(l.def.steps.len().saturating_sub(1));
+    Ok(no_store(
+        Redirect::to(&format!("/antrag/{token}/schritt/{}", step + 1)).into_response(),
+    ))
+}
+
+/// Words the problems of one step for the page.
+fn worded(def: &FormDefinition, problems: &[Problem], lang: Lang) -> Vec<(String, String)> {
+    problems
+        .iter()
+        .map(|p| (p.path.clone(), form_render::problem_text(def, p, lang)))
+        .collect()
+}
+
+struct StepView<'a> {
+    token: &'a str,
+    step: usize,
+    problems: Vec<(String, String)>,
+    notice: Option<&'static str>,
+    status: StatusCode,
+}
+
+async fn render_step(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    l: &Loaded,
+    v: StepView<'_>,
+) -> Result<Response, AppError> {
+    let english = ctx.lang == Lang::En;
+    let def = &l.def;
+    let nodes = forms::layout(def, v.step, &l.data, today());
+    let errors: HashMap<String, String> = v.problems.iter().cloned().collect();
+    let deps = form_render::rule_dependencies(def);
+    let mut fields = String::new();
+    form_render::render_nodes(
+        &mut fields,
+        &RenderCtx {
+            lang: ctx.lang,
+            errors: &errors,
+            deps: &deps,
+        },
+        &nodes,
+    );
+    let step_title = def.steps[v.step].title.get(english).to_string();
+    let title = if v.problems.is_empty() {
+        format!("{step_title} – {}", def.title.get(english))
+    } else {
+        format!(
+            "{}{step_title} – {}",
+            ctx.t("wizard.error_prefix"),
+            def.title.get(english)
+        )
+    };
+    let mut page = with_staff(state, ctx, session, Page::new(ctx, &title)).await?;
+    page.csrf = Some(csrf_token(session).await?);
+    let has_file = def_has_file(&def.steps[v.step].items);
+    let shown = forms::visible_paths(&nodes).join(",");
+    Ok(no_store(
+        (
+            v.status,
+            FormStepPage {
+                page,
+                form_title: def.title.get(english).to_string(),
+                step_title,
+                number: v.step + 1,
+                total: def.steps.len(),
+                action: format!("/antrag/{}/schritt/{}", v.token, v.step + 1),
+                refresh: format!("/antrag/{}/schritt/{}/aktualisieren", v.token, v.step + 1),
+                fields,
+                errors: v
+                    .problems
+                    .iter()
+                    .map(|(p, m)| (form_render::field_id(p), m.clone()))
+                    .collect(),
+                notice: v.notice.map(|k| ctx.t(k).to_string()),
+                multipart: has_file,
+                shown,
+                preview: false,
+            },
+        )
+            .into_response(),
+    ))
+}
+
+fn def_has_file(items: &[forms::Item]) -> bool {
+    items.iter().any(|i| match i {
+        forms::Item::Field(f) => f.kind == forms::FieldKind::File,
+        forms::Item::Group(g) => def_has_file(&g.items),
+    })
+}
+
+async fn step_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((token, n)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let l = load(&state, &ctx, &token).await?;
+    let step = step_index(&l.def, &n)?;
+    render_step(
+        &state,
+        &ctx,
+        &session,
+        &l,
+        StepView {
+            token: &token,
+            step,
+            problems: vec![],
+            notice: None,
+            status: StatusCode::OK,
+        },
+    )
+    .await
+}
+
+/// A submitted step: text pairs plus uploaded files (multipart), CSRF-checked.
+pub struct StepBody {
+    pub pairs: Vec<(String, String)>,
+    /// (data path, original file name, content)
+    pub files: Vec<(String, String, Bytes)>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for StepBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let session = req
+            .extensions()
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("session layer missing"))?;
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let mut pairs = Vec::new();
+        let mut files = Vec::new();
+        if multipart {
+            let mut mp = axum::extract::Multipart::from_request(req, state)
+                .await
+                .map_err(|_| AppError::Csrf)?;
+            while let Some(field) = mp.next_field().await.map_err(|_| {
+                AppError::Validation(
+                    rathaus_domain::FieldError::new("body", "file.too_large").into(),
+                )
+            })? {
+                let name = field.name().unwrap_or_default().to_string();
+                if let Some(path) = name.strip_prefix("_file:") {
+                    let file_name = field.file_name().unwrap_or_default().to_string();
+                    let data = field.bytes().await.map_err(|_| {
+                        AppError::Validation(
+                            rathaus_domain::FieldError::new("body", "file.too_large").into(),
+                        )
+                    })?;
+                    if !data.is_empty() {
+                        files.push((path.to_string(), file_name, data));
+                    }
+                } else {
+                    let text = field.text().await.map_err(|_| AppError::Csrf)?;
+                    pairs.push((name, text));
+                }
+            }
+        } else {
+            let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+                AppError::Validation(rathaus_domain::FieldError::new("body", "too_long").into())
+            })?;
+            pairs = serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::Csrf)?;
+        }
+        let token = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf_token")
+            .map(|(_, v)| v.as_str());
+        verify_csrf(&session, token).await?;
+        Ok(StepBody { pairs, files })
+    }
+}
+
+/// The type of an upload from its first bytes (never from its name).
+pub fn sniff(content: &[u8]) -> Option<&'static str> {
+    if content.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if content.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+/// A file name safe to show and store: no paths, no control characters.
+fn safe_name(name: &str, mime: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let mut clean: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !"<>:\"|?*".contains(*c))
+        .take(100)
+        .collect();
+    if clean.trim().trim_matches('.').is_empty() {
+        clean = "datei".into();
+    }
+    let ext = match mime {
+        "application/pdf" => ".pdf",
+        "image/png" => ".png",
+        _ => ".jpg",
+    };
+    if !clean.to_lowercase().ends_with(ext)
+        && !(ext == ".jpg" && clean.to_lowercase().ends_with(".jpeg"))
+    {
+        clean.push_str(ext);
+    }
+    clean
+}
+
+/// Stores uploaded files; returns pairs that reference them, and problems.
+async fn store_files(
+    state: &AppState,
+    tenant: TenantId,
+    def: &FormDefinition,
+    files: Vec<(String, String, Bytes)>,
+) -> Result<(Vec<(String, String)>, Vec<Problem>), AppError> {
+    let mut pairs = Vec::new();
+    let mut problems = Vec::new();
+    for (path, name, content) in files {
+        if forms::field_at(def, &path).is_none_or(|f| f.kind != forms::FieldKind::File) {
+            continue;
+        }
+        if content.len() > MAX_UPLOAD_BYTES {
+            problems.push(Problem {
+                path,
+                code: "file.too_large",
+                message: None,
+            });
+            continue;
+        }
+        let Some(mime) = sniff(&content) else {
+            problems.push(Problem {
+                path,
+                code: "file.type",
+                message: None,
+            });
+            continue;
+        };
+        let id = Uuid::now_v7();
+        state
+            .files
+            .put(tenant, &format!("uploads/{id}"), content)
+            .await
+            .map_err(AppError::internal)?;
+        pairs.push((path, format!("{id}/{}", safe_name(&name, mime))));
+    }
+    Ok((pairs, problems))
+}
+
+async fn step_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path((token, n)): Path<(String, String)>,
+    body: StepBody,
+) -> Result<Response, AppError> {
+    let mut l = load(&state, &ctx, &token).await?;
+    let step = step_index(&l.def, &n)?;
+    let action = body
+        .pairs
+        .iter()
+        .find(|(k, _)| k == "_action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| "next".into());
+    let shown_before: Option<Vec<String>> =
+        body.pairs
+            .iter()
+            .find(|(k, _)| k == "_shown")
+            .map(|(_, v)| {
+                v.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            });
+    let (mut pairs, upload_problems) = store_files(&state, l.tenant, &l.def, body.files).await?;
+    // A new upload replaces the kept reference of the same field.
+    let replaced: Vec<String> = pairs.iter().map(|(p, _)| p.clone()).collect();
+    pairs.extend(
+        body.pairs
+            .into_iter()
+            .filter(|(k, _)| !replaced.contains(k)),
+    );
+    forms::apply_step(&l.def, step, &mut l.data, &pairs);
+    let mut next_step = step;
+    let mut view_notice = None;
+    let mut problems: Vec<Problem> = upload_problems;
+    match action.as_str() {
+        a if a.starts_with("add:") => {
+            forms::add_instance(&l.def, &mut l.data, &a[4..]);
+        }
+        a if a.starts_with("remove:") => {
+            forms::remove_instance(&l.def, &mut l.data, &a[7..]);
+        }
+        "back" | "save" => {}
+        _ => {
+            forms::apply_computed(&l.def, &mut l.data, today());
+            let shown_now = forms::visible_paths(&forms::layout(&l.def, step, &l.data, today()));
+            let appeared = shown_before
+                .as_ref()
+                .is_some_and(|before| shown_now.iter().any(|p| !before.contains(p)));
+            if appeared {
+                view_notice = Some("wizard.new_fields");
+            } else if problems.is_empty() {
+                problems = forms::validate_step(&l.def, step, &l.data, today());
+                if problems.is_empty() {
+                    next_step = step + 1;
+                }
+            }
+        }
+    }
+    forms::apply_computed(&l.def, &mut l.data, today());
+    let expires = Utc::now() + Duration::days(state.config.draft_days.into());
+    let stored_step = if action == "back" {
+        step.saturating_sub(1)
+    } else {
+        next_step.min(l.def.steps.len() - 1)
+    };
+    state
+        .store
+        .repo()
+        .update_draft(l.tenant, l.draft.id, &l.data, stored_step as i32, expires)
+        .await?;
+    let to = |s: String| Ok(no_store(Redirect::to(&s).into_response()));
+    match action.as_str() {
+        "save" => to(format!("/antrag/{token}/gespeichert")),
+        "back" if step == 0 => to(format!("/antrag/{token}/schritt/1")),
+        "back" => to(format!("/antrag/{token}/schritt/{step}")),
+        _ if next_step > step && next_step >= l.def.steps.len() => {
+            to(format!("/antrag/{token}/pruefen"))
+        }
+        _ if next_step > step => to(format!("/antrag/{token}/schritt/{}", next_step + 1)),
+        _ => {
+            let worded = worded(&l.def, &problems, ctx.lang);
+            let status = if worded.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            render_step(
+                &state,
+                &ctx,
+                &session,
+                &l,
+                StepView {
+                    token: &token,
+                    step,
+                    problems: worded,
+                    notice: view_notice,
+                    status,
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// Re-evaluates a step for the script: saves the entered values and returns
+/// the step's fields as an HTML fragment (no error messages yet).
+async fn refresh(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((token, n)): Path<(String, String)>,
+    body: StepBody,
+) -> Result<Response, AppError> {
+    let mut l = load(&state, &ctx, &token).await?;
+    let step = step_index(&l.def, &n)?;
+    forms::apply_step(&l.def, step, &mut l.data, &body.pairs);
+    forms::apply_computed(&l.def, &mut l.data, today());
+    let expires = Utc::now() + Duration::days(state.config.draft_days.into());
+    state
+        .store
+        .repo()
+        .update_draft(l.tenant, l.draft.id, &l.data, step as i32, expires)
+        .await?;
+    let nodes = forms::layout(&l.def, step, &l.data, today());
+    let deps = form_render::rule_dependencies(&l.def);
+    let mut html = String::new();
+    form_render::render_nodes(
+        &mut html,
+        &RenderCtx {
+            lang: ctx.lang,
+            errors: &HashMap::new(),
+            deps: &deps,
+        },
+        &nodes,
+    );
+    let shown = forms::visible_paths(&nodes).join(",");
+    html.push_str(&format!(
+        "<input type=\"hidden\" name=\"_shown\" value=\"{}\">",
+        form_render::esc(&shown)
+    ));
+    Ok(no_store(Html(html).into_response()))
+}
+
+async fn review(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let l = load(&state, &ctx, &token).await?;
+    let english = ctx.lang == Lang::En;
+    let problems = forms::validate(&l.def, &l.data, today());
+    let mut sections = Vec::new();
+    for (i, s) in l.def.steps.iter().enumerate() {
+        let nodes = forms::layout(&l.def, i, &l.data, today());
+        let mut rows = Vec::new();
+        form_render::review_rows(&l.def, &nodes, ctx.lang, &mut rows);
+        sections.push(ReviewSection {
+            title: s.title.get(english).to_string(),
+            href: format!("/antrag/{token}/schritt/{}", i + 1),
+            rows,
+        });
+    }
+    let errors = problems
+        .iter()
+        .map(|p| {
+            let step = forms::step_of(&l.def, &p.path).unwrap_or(0);
+            (
+                format!(
+                    "/antrag/{token}/schritt/{}#{}",
+                    step + 1,
+                    form_render::field_id(&p.path)
+                ),
+                form_render::problem_text(&l.def, p, ctx.lang),
+            )
+        })
+        .collect::<Vec<_>>();
+    let title = format!(
+        "{}{} – {}",
+        if errors.is_empty() {
+            ""
+        } else {
+            ctx.t("wizard.error_prefix")
+        },
+        ctx.t("wizard.review_title"),
+        l.def.title.get(english)
+    );
+    let mut page = with_staff(&state, &ctx, &session, Page::new(&ctx, &title)).await?;
+    page.csrf = Some(csrf_token(&session).await?);
+    Ok(no_store(
+        FormReviewPage {
+            page,
+            form_title: l.def.title.get(english).to_string(),
+            sections,
+            errors,
+            token: token.clone(),
+            expires: l.draft.expires_at.format("%d.%m.%Y").to_string(),
+        }
+        .into_response(),
+    ))
+}
+
+async fn saved(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let l = load(&state, &ctx, &token).await?;
+    let english = ctx.lang == Lang::En;
+    let page = with_staff(
+        &state,
+        &ctx,
+        &session,
+        Page::new(&ctx, ctx.t("wizard.saved_title")),
+    )
+    .await?;
+    let base = state.config.public_url.trim_end_matches('/');
+    Ok(no_store(
+        FormSavedPage {
+            page,
+            form_title: l.def.title.get(english).to_string(),
+            link: format!("{base}/antrag/{token}"),
+            expires: i18n::tf(
+                ctx.lang,
+                "wizard.expires",
+                &[("date", &l.draft.expires_at.format("%d.%m.%Y").to_string())],
+            ),
+        }
+        .into_response(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_typed_by_content() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Some("image/png"));
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
+        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
+        assert_eq!(
+            safe_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
+            "Nachweis.pdf"
+        );
+        assert_eq!(safe_name("../../etc/passwd", "image/png"), "passwd.png");
+        assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
+        assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
+    }
+}
