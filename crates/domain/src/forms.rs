@@ -183,7 +183,8 @@ fn to_value(j: &Json) -> Value {
         Json::Number(n) => n.as_f64().map_or(Value::Null, Value::Num),
         Json::String(s) => Value::Text(s.clone()),
         Json::Array(a) => Value::List(a.iter().map(to_value).collect()),
-        Json::Object(_) => Value::Null,
+        // A group instance counts as present (`count(hunde)` = number of dogs).
+        Json::Object(_) => Value::Bool(true),
     }
 }
 
@@ -712,7 +713,7 @@ fn typed_value(kind: FieldKind, raw: &str) -> Option<Json> {
                 _ => json!(t),
             }
         }
-        FieldKind::Iban => json!(t.to_uppercase()),
+        FieldKind::Iban => json!(t.split_whitespace().collect::<String>().to_uppercase()),
         _ => json!(raw.trim_end()),
     })
 }
@@ -920,6 +921,7 @@ fn computed_walk(
                     let v = match value {
                         Value::Null => Json::Null,
                         Value::Bool(b) => json!(b),
+                        Value::Num(n) if n.fract() == 0.0 && n.abs() < 9e15 => json!(n as i64),
                         Value::Num(n) => json!(n),
                         Value::Text(t) => json!(t),
                         other => json!(format!("{other:?}")),

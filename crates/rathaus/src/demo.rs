@@ -254,7 +254,104 @@ pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
     }
     txn.commit().await?;
     seed_catalog(store, tid).await?;
+    seed_forms(store, tid).await?;
     Ok(tid)
+}
+
+/// The real FIM Stammdatenschemata of the demo (see `demo/fim/README.md`).
+const FIM_GEWERBE: (&str, &str) = (
+    "S00000009_xdatenfelder.xml",
+    include_str!("../../../demo/fim/gewerbeanmeldung/S00000009_xdatenfelder.xml"),
+);
+const FIM_PARKEN: (&str, &str) = (
+    "S05000058V1.0_xdf2.xml",
+    include_str!("../../../demo/fim/bewohnerparken/S05000058V1.0_xdf2.xml"),
+);
+const FIM_PARKEN_LISTS: [(&str, &str); 6] = [
+    (
+        "C05000073_genericode.xml",
+        include_str!("../../../demo/fim/bewohnerparken/C05000073_genericode.xml"),
+    ),
+    (
+        "C05000103_genericode.xml",
+        include_str!("../../../demo/fim/bewohnerparken/C05000103_genericode.xml"),
+    ),
+    (
+        "C05000108_genericode.xml",
+        include_str!("../../../demo/fim/bewohnerparken/C05000108_genericode.xml"),
+    ),
+    (
+        "C05000112_genericode.xml",
+        include_str!("../../../demo/fim/bewohnerparken/C05000112_genericode.xml"),
+    ),
+    (
+        "C05000125_genericode.xml",
+        include_str!("../../../demo/fim/bewohnerparken/C05000125_genericode.xml"),
+    ),
+    (
+        "C60000016_genericode.xml",
+        include_str!("../../../demo/fim/bewohnerparken/C60000016_genericode.xml"),
+    ),
+];
+/// Forms written in the JSON format (`docs/forms-format.md`).
+const JSON_FORMS: [(&str, &str, &str); 0] = []; // TEMP until demo/forms exist
+
+/// Imports the demo forms and attaches them to their services, through the
+/// same import and four-eyes review as the editor UI: redaktion@ imports,
+/// redaktion2@ approves. Forms that exist are left alone.
+pub async fn seed_forms(store: &Store, tid: TenantId) -> anyhow::Result<usize> {
+    use rathaus_domain::forms::FormDefinition;
+    use rathaus_standards::xdatenfelder;
+    use rathaus_storage::forms::FormRepository;
+
+    let mut defs: Vec<(String, String, FormDefinition, Option<serde_json::Value>)> = Vec::new();
+    let gewerbe = xdatenfelder::import(FIM_GEWERBE.0, FIM_GEWERBE.1, &[])?;
+    defs.push((
+        "gewerbe-anmeldung".into(),
+        "gewerbe-anmeldung".into(),
+        gewerbe.form,
+        Some(serde_json::to_value(&gewerbe.report)?),
+    ));
+    let lists: Vec<(String, String)> = FIM_PARKEN_LISTS
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    let parken = xdatenfelder::import(FIM_PARKEN.0, FIM_PARKEN.1, &lists)?;
+    defs.push((
+        "bewohnerparkausweis".into(),
+        "bewohnerparkausweis".into(),
+        parken.form,
+        Some(serde_json::to_value(&parken.report)?),
+    ));
+    for (key, service, json) in JSON_FORMS {
+        let def: FormDefinition =
+            serde_json::from_str(json).with_context(|| format!("demo form {key} is invalid"))?;
+        defs.push((key.into(), service.into(), def, None));
+    }
+
+    let txn = store.db().begin().await?;
+    let repo = Repo(&txn);
+    let author = demo_user(&repo, tid, "redaktion@musterstadt.example").await?;
+    let approver = demo_user(&repo, tid, "redaktion2@musterstadt.example").await?;
+    let mut created = 0;
+    for (key, service, def, report) in defs {
+        if repo.form_by_key(tid, &key).await?.is_some() {
+            continue;
+        }
+        let service = repo
+            .service_by_slug(tid, &service)
+            .await?
+            .with_context(|| format!("demo service {service} missing"))?;
+        let (form, _) = repo
+            .create_form(tid, author, &key, Some(service.id), &def, report.as_ref())
+            .await
+            .with_context(|| format!("demo form {key}"))?;
+        repo.submit_form(tid, form.id, author).await?;
+        repo.approve_form(tid, form.id, approver).await?;
+        created += 1;
+    }
+    txn.commit().await?;
+    Ok(created)
 }
 
 /// The demo catalog in the exchange format (`rathaus.catalog/1`).

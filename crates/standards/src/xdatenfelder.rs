@@ -566,8 +566,19 @@ pub fn to_form(schema: &Schema, code_lists: &[crate::genericode::CodeList]) -> F
     };
     let mut report = schema.warnings.clone();
 
+    /// A data key from a FIM id: lowercase, anything but letters, digits and
+    /// `_` becomes `_` (S05000058 uses ids like `F00-4cb0dd14-…`).
     fn key_of(id: &str) -> String {
         id.to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     }
 
     fn field_def(

@@ -189,6 +189,11 @@ fn real_schemas_become_forms() {
         .map(|p| genericode::parse(&std::fs::read_to_string(p).unwrap()).unwrap())
         .collect();
     let import = xdatenfelder::to_form(&xdatenfelder::parse(&src).unwrap(), &lists);
+    assert_eq!(
+        forms::lint(&import.form),
+        vec![],
+        "an imported form is usable as is"
+    );
     let text = serde_json::to_string(&import.form).unwrap();
     assert!(
         text.contains("\"kind\":\"select\""),

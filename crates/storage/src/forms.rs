@@ -112,7 +112,11 @@ pub trait FormRepository {
     async fn form_version(&self, tenant: TenantId, id: Uuid) -> Result<Option<FormVersion>>;
     async fn forms_overview(&self, tenant: TenantId) -> Result<Vec<FormOverview>>;
     /// The published version of a form.
-    async fn published_form(&self, tenant: TenantId, form: Uuid) -> Result<Option<(Form, FormVersion)>>;
+    async fn published_form(
+        &self,
+        tenant: TenantId,
+        form: Uuid,
+    ) -> Result<Option<(Form, FormVersion)>>;
     /// The published form attached to a service.
     async fn published_form_for_service(
         &self,
@@ -156,7 +160,9 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     }
 
     async fn require_form(&self, tenant: TenantId, id: Uuid) -> Result<Form> {
-        self.form(tenant, id).await?.ok_or(StorageError::NotFound("form"))
+        self.form(tenant, id)
+            .await?
+            .ok_or(StorageError::NotFound("form"))
     }
 
     async fn set_form_status(
@@ -266,9 +272,11 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
                     .one(self.0)
                     .await?
                     .flatten();
-                Ok(new_form_version(tenant, id, max.unwrap_or(0) + 1, author, json, report)
-                    .insert(self.0)
-                    .await?)
+                Ok(
+                    new_form_version(tenant, id, max.unwrap_or(0) + 1, author, json, report)
+                        .insert(self.0)
+                        .await?,
+                )
             }
         }
     }
@@ -421,7 +429,11 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
             .collect())
     }
 
-    async fn published_form(&self, tenant: TenantId, id: Uuid) -> Result<Option<(Form, FormVersion)>> {
+    async fn published_form(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<(Form, FormVersion)>> {
         let Some(f) = self.form(tenant, id).await? else {
             return Ok(None);
         };
@@ -531,7 +543,12 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
 
 impl crate::Store {
     /// Approves in one transaction (supersede old, publish new, move the pointer).
-    pub async fn approve_form(&self, tenant: TenantId, form: Uuid, actor: Uuid) -> Result<FormVersion> {
+    pub async fn approve_form(
+        &self,
+        tenant: TenantId,
+        form: Uuid,
+        actor: Uuid,
+    ) -> Result<FormVersion> {
         let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
         let v = Repo(&txn).approve_form(tenant, form, actor).await?;
         txn.commit().await?;

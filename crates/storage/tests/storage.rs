@@ -817,7 +817,9 @@ mod forms {
         let (_, still) = repo.published_form(t, form.id).await.unwrap().unwrap();
         assert_eq!(still.definition, v1.definition);
         repo.submit_form(t, form.id, bob).await.unwrap();
-        repo.reject_form(t, form.id, alice, "Hilfetext fehlt").await.unwrap();
+        repo.reject_form(t, form.id, alice, "Hilfetext fehlt")
+            .await
+            .unwrap();
         repo.submit_form(t, form.id, bob).await.unwrap();
         db.store.approve_form(t, form.id, alice).await.unwrap();
         let statuses: Vec<_> = repo
@@ -829,10 +831,16 @@ mod forms {
             .collect();
         assert_eq!(
             statuses,
-            [(2, VersionStatus::Published), (1, VersionStatus::Superseded)]
+            [
+                (2, VersionStatus::Published),
+                (1, VersionStatus::Superseded)
+            ]
         );
         let old = repo.form_version(t, v1.id).await.unwrap().unwrap();
-        assert_eq!(old.definition, v1.definition, "a published version never changes");
+        assert_eq!(
+            old.definition, v1.definition,
+            "a published version never changes"
+        );
 
         // A broken definition is refused with the path of the problem.
         let mut bad = def("x");
@@ -860,7 +868,8 @@ mod forms {
         assert!(repo.form(b, form.id).await.unwrap().is_none());
         assert!(repo.form_version(b, v1.id).await.unwrap().is_none());
         assert!(matches!(
-            repo.save_form_draft(b, form.id, bert, &def("x"), None).await,
+            repo.save_form_draft(b, form.id, bert, &def("x"), None)
+                .await,
             Err(StorageError::NotFound(_))
         ));
         // The same key in another tenant is fine, twice in one is not.
@@ -880,7 +889,10 @@ mod forms {
             .create_draft(a, v1.id, &serde_json::json!({"name": "Muster"}), later)
             .await
             .unwrap();
-        assert!(!draft.token_hash.contains(&token), "only the hash is stored");
+        assert!(
+            !draft.token_hash.contains(&token),
+            "only the hash is stored"
+        );
         let found = repo.draft_by_token(a, &token).await.unwrap().unwrap();
         assert_eq!(found.data()["name"], "Muster");
         assert!(
@@ -888,7 +900,8 @@ mod forms {
             "another tenant cannot resume it"
         );
         assert!(matches!(
-            repo.update_draft(b, draft.id, &serde_json::json!({}), 1, later).await,
+            repo.update_draft(b, draft.id, &serde_json::json!({}), 1, later)
+                .await,
             Err(StorageError::NotFound(_))
         ));
         repo.update_draft(a, draft.id, &serde_json::json!({"name": "Neu"}), 1, later)
@@ -906,7 +919,10 @@ mod forms {
             repo.draft_by_token(a, &token).await.unwrap().is_none(),
             "an expired draft cannot be resumed"
         );
-        assert_eq!(repo.purge_expired_drafts(chrono::Utc::now()).await.unwrap(), 1);
+        assert_eq!(
+            repo.purge_expired_drafts(chrono::Utc::now()).await.unwrap(),
+            1
+        );
         db.drop_db().await;
     }
 }

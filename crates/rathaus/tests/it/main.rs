@@ -5,6 +5,7 @@
 mod api;
 mod catalog;
 mod cli;
+mod forms;
 mod helpers;
 mod outbox_crash;
 mod pages;

@@ -1,0 +1,759 @@
+//! Smart forms end to end: FIM import through the API and the editor UI,
+//! four-eyes publishing, JSON Schema and validation endpoints, and the
+//! public wizard without JavaScript (steps, conditions, repeatable groups,
+//! uploads checked by content, review page, drafts with resume link).
+
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::helpers::{OTHER_HOST, TestApp, client, csrf_of};
+
+const FIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/fim");
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(format!("{FIM}/{rel}")).unwrap()
+}
+
+async fn token(app: &TestApp, email: &str) -> String {
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": email, "password": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn parken_upload(key: &str) -> Form {
+    let mut form = Form::new()
+        .part(
+            "schema",
+            Part::text(read("bewohnerparken/S05000058V1.0_xdf2.xml"))
+                .file_name("S05000058V1.0_xdf2.xml"),
+        )
+        .text("key", key.to_string())
+        .text("service", "bewohnerparkausweis");
+    for c in [
+        "C05000073",
+        "C05000103",
+        "C05000108",
+        "C05000112",
+        "C05000125",
+        "C60000016",
+    ] {
+        let name = format!("{c}_genericode.xml");
+        form = form.part(
+            "codelist",
+            Part::text(read(&format!("bewohnerparken/{name}"))).file_name(name),
+        );
+    }
+    form
+}
+
+#[tokio::test]
+async fn fim_import_publish_schema_and_validate_through_the_api() {
+    let app = TestApp::spawn().await;
+    let alice = token(&app, "redaktion@musterstadt.example").await;
+    let bob = token(&app, "redaktion2@musterstadt.example").await;
+    let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
+    let c = &app.client;
+
+    // Only editors import.
+    let r = c
+        .post(app.url("/api/v1/forms/import"))
+        .bearer_auth(&clerk)
+        .multipart(parken_upload("parken-test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Bewohnerparkausweis with its six code lists.
+    let r = c
+        .post(app.url("/api/v1/forms/import"))
+        .bearer_auth(&alice)
+        .multipart(parken_upload("parken-test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "draft");
+    assert_eq!(body["service"], "bewohnerparkausweis");
+    let def = body["definition"].to_string();
+    assert!(
+        def.contains("\"kind\":\"select\""),
+        "code lists become selects"
+    );
+    assert!(body["report"].is_array());
+
+    // Not public before review; four eyes.
+    assert_eq!(app.get("/api/v1/forms/parken-test").await.status(), 404);
+    let r = c
+        .get(app.url("/api/v1/forms/parken-test/draft"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(app.url("/api/v1/forms/parken-test/submit"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(app.url("/api/v1/forms/parken-test/approve"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "nobody approves their own change");
+    let r = c
+        .post(app.url("/api/v1/forms/parken-test/approve"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Public definition, JSON Schema, validation.
+    let published: Value = app
+        .get("/api/v1/forms/parken-test")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(published["format"], "rathaus.form/1");
+    assert_eq!(published["version"], 1);
+    let schema: Value = app
+        .get("/api/v1/forms/parken-test/schema")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+
+    let r = c
+        .post(app.url("/api/v1/forms/parken-test/validate"))
+        .header("accept-language", "de")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["valid"], false);
+    let first = &v["errors"][0];
+    assert_eq!(first["code"], "required");
+    assert!(first["path"].as_str().unwrap().len() > 1);
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("Bitte füllen Sie"),
+        "{first}"
+    );
+    assert!(
+        first["messages"]["en"].as_str().unwrap().contains("please")
+            || first["messages"]["en"].as_str().unwrap().contains("Please"),
+        "{first}"
+    );
+    let r = c
+        .post(app.url("/api/v1/forms/parken-test/validate?lang=en"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fill in"),
+        "{v}"
+    );
+
+    let def: rathaus_domain::forms::FormDefinition =
+        serde_json::from_value(published["definition"].clone()).unwrap();
+    let example = rathaus_domain::forms::example_data(&def);
+    let r = c
+        .post(app.url("/api/v1/forms/parken-test/validate"))
+        .json(&example)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = c
+        .post(app.url("/api/v1/forms/parken-test/validate"))
+        .json(&json!([1, 2]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    // The Gewerbe-Anmeldung as a raw XML body: missing code lists are reported.
+    let r = c
+        .post(app.url("/api/v1/forms/import?key=gewerbe-test"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/xml")
+        .body(read("gewerbeanmeldung/S00000009_xdatenfelder.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["report"].to_string().contains("was not uploaded"));
+
+    // A broken file: a clear error naming the line, never a 500.
+    let r = c
+        .post(app.url("/api/v1/forms/import"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/xml")
+        .body("<xdf:xdatenfelder.stammdatenschema.0102 xmlns:xdf=\"urn:xoev-de:fim:standard:xdatenfelder_2\">\n<xdf:stammdatenschema></oops>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "invalid_file");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("line"),
+        "{e}"
+    );
+
+    // Another tenant sees nothing of it.
+    let r = c
+        .get(app.url("/api/v1/forms/parken-test"))
+        .header("host", OTHER_HOST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+/// A small form with a condition, a repeatable group, a computed value and an upload.
+fn test_form() -> Value {
+    json!({
+      "format": "rathaus.form/1",
+      "key": "hunde-test",
+      "service": "hundesteuer-anmeldung",
+      "definition": {
+        "key": "hunde_test", "title": {"de": "Hunde testen", "en": "Test dogs"},
+        "steps": [
+          {"key": "halter", "title": {"de": "Halter", "en": "Holder"}, "items": [
+            {"type": "field", "key": "familienname", "label": {"de": "Familienname", "en": "Family name"}, "kind": "text", "required": true, "autocomplete": "family-name"},
+            {"type": "field", "key": "lastschrift", "label": {"de": "Lastschrift", "en": "Direct debit"}, "kind": "yes_no", "required": true},
+            {"type": "field", "key": "iban", "label": {"de": "IBAN", "en": "IBAN"}, "kind": "iban", "visible_if": "lastschrift == true", "required_if": "lastschrift == true"}
+          ]},
+          {"key": "hunde", "title": {"de": "Hunde", "en": "Dogs"}, "items": [
+            {"type": "group", "key": "hunde", "label": {"de": "Hund", "en": "Dog"}, "min": 1, "max": 3, "items": [
+              {"type": "field", "key": "name", "label": {"de": "Name", "en": "Name"}, "kind": "text", "required": true, "max_length": 20},
+              {"type": "field", "key": "rasse", "label": {"de": "Rasse", "en": "Breed"}, "kind": "select", "required": true,
+               "options": [{"code": "mischling", "label": "Mischling"}, {"code": "pitbull", "label": "Pitbull-Terrier"}]},
+              {"type": "field", "key": "nachweis", "label": {"de": "Sachkundenachweis", "en": "Proof of competence"}, "kind": "file", "required_if": "rasse == 'pitbull'"}
+            ]},
+            {"type": "field", "key": "anzahl", "label": {"de": "Anzahl Hunde", "en": "Number of dogs"}, "kind": "integer", "computed": "count(hunde)"}
+          ]}
+        ]
+      }
+    })
+}
+
+async fn publish_test_form(app: &TestApp) {
+    let alice = token(app, "redaktion@musterstadt.example").await;
+    let bob = token(app, "redaktion2@musterstadt.example").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/forms"))
+        .bearer_auth(&alice)
+        .json(&test_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    for (who, step) in [(&alice, "submit"), (&bob, "approve")] {
+        let r = app
+            .client
+            .post(app.url(&format!("/api/v1/forms/hunde-test/{step}")))
+            .bearer_auth(who)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no redirect: {}", r.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn shown(html: &str) -> String {
+    let start = html.find("name=\"_shown\" value=\"").unwrap() + "name=\"_shown\" value=\"".len();
+    let rest = &html[start..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn the_wizard_works_without_javascript() {
+    let app = TestApp::spawn().await;
+    publish_test_form(&app).await;
+    let browser = client();
+    let get = |path: String| {
+        let b = browser.clone();
+        let url = app.url(&path);
+        async move {
+            let r = b.get(url).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.text().await.unwrap())
+        }
+    };
+
+    // The service page links to the form; starting makes a draft.
+    let (_, page) = get("/leistungen/hundesteuer-anmeldung".into()).await;
+    assert!(page.contains("/leistungen/hundesteuer-anmeldung/antrag"));
+    let (s, start) = get("/leistungen/hundesteuer-anmeldung/antrag".into()).await;
+    assert_eq!(s, 200);
+    let csrf = csrf_of(&start).unwrap();
+    let r = browser
+        .post(app.url("/leistungen/hundesteuer-anmeldung/antrag"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let step1 = location(&r);
+    assert!(step1.ends_with("/schritt/1"), "{step1}");
+    let base = step1.trim_end_matches("/schritt/1").to_string();
+    let token = base.trim_start_matches("/antrag/").to_string();
+
+    let (s, html) = get(step1.clone()).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("autocomplete=\"family-name\""));
+    assert!(
+        html.contains("<legend class=\"kern-label\">Lastschrift"),
+        "yes/no is a fieldset with legend"
+    );
+    assert!(
+        !html.contains("name=\"iban\""),
+        "the IBAN is hidden until direct debit is chosen"
+    );
+
+    // Choosing direct debit makes the IBAN appear: the step is shown again, not failed.
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let b = browser.clone();
+        let url = app.url(&path);
+        async move { b.post(url).form(&form).send().await.unwrap() }
+    };
+    let r = post(
+        step1.clone(),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("_shown", shown(&html)),
+            ("familienname", "".into()),
+            ("lastschrift", "true".into()),
+            ("_action", "next".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("weitere Felder"), "{html}");
+    assert!(html.contains("name=\"iban\""));
+
+    // Now errors: summary at the top linking to the fields, messages beside them.
+    let r = post(
+        step1.clone(),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("_shown", shown(&html)),
+            ("familienname", "".into()),
+            ("lastschrift", "true".into()),
+            ("iban", "DE00 1234".into()),
+            ("_action", "next".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<title>Fehler: "),
+        "the title says there are errors"
+    );
+    assert!(html.contains("href=\"#f-familienname\""));
+    assert!(html.contains("href=\"#f-iban\""));
+    assert!(html.contains("Diese IBAN ist nicht gültig"));
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert!(
+        html.contains("value=\"DE001234\""),
+        "entered values stay (IBAN normalised)"
+    );
+
+    let r = post(
+        step1.clone(),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("_shown", shown(&html)),
+            ("familienname", "Muster".into()),
+            ("lastschrift", "true".into()),
+            ("iban", "DE89 3704 0044 0532 0130 00".into()),
+            ("_action", "next".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let step2 = location(&r);
+    assert!(step2.ends_with("/schritt/2"));
+
+    // Repeatable group: add a second dog, then fail on the second dog's upload.
+    let (_, html) = get(step2.clone()).await;
+    assert!(html.contains("name=\"hunde[0].name\""));
+    assert!(!html.contains("name=\"hunde[1].name\""));
+    let r = post(
+        step2.clone(),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("_shown", shown(&html)),
+            ("hunde[0]._", "".into()),
+            ("hunde[0].name", "Bello".into()),
+            ("hunde[0].rasse", "mischling".into()),
+            ("_action", "add:hunde".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("value=\"Bello\""));
+    assert!(html.contains("name=\"hunde[1].name\""));
+    assert!(html.contains("Hund 2"));
+    let r = post(
+        step2.clone(),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("_shown", shown(&html)),
+            ("hunde[0]._", "".into()),
+            ("hunde[0].name", "Bello".into()),
+            ("hunde[0].rasse", "mischling".into()),
+            ("hunde[1]._", "".into()),
+            ("hunde[1].name", "Rex".into()),
+            ("hunde[1].rasse", "pitbull".into()),
+            ("_action", "next".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Sachkundenachweis (Hund 2)"),
+        "the message names field and instance"
+    );
+    assert!(html.contains("href=\"#f-hunde-1-nachweis\""));
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+
+    // Uploads are checked by content, not by name.
+    let upload = |content: Vec<u8>, name: &'static str| {
+        Form::new()
+            .text("csrf_token", csrf.clone())
+            .text("hunde[0]._", "")
+            .text("hunde[0].name", "Bello")
+            .text("hunde[0].rasse", "mischling")
+            .text("hunde[1]._", "")
+            .text("hunde[1].name", "Rex")
+            .text("hunde[1].rasse", "pitbull")
+            .text("_action", "next")
+            .part(
+                "_file:hunde[1].nachweis",
+                Part::bytes(content).file_name(name),
+            )
+    };
+    let r = browser
+        .post(app.url(&step2))
+        .multipart(upload(
+            b"MZ\x90\x00 not really a pdf".to_vec(),
+            "nachweis.pdf",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Dieser Dateityp ist nicht erlaubt")
+    );
+    let r = browser
+        .post(app.url(&step2))
+        .multipart(upload(
+            b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n".to_vec(),
+            "../Nachweis Rex.pdf",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).ends_with("/pruefen"));
+
+    // The review page shows what will be sent, with the computed count.
+    let (s, html) = get(format!("{base}/pruefen")).await;
+    assert_eq!(s, 200);
+    for expected in [
+        "Muster",
+        "DE89370400440532013000",
+        "Bello",
+        "Rex",
+        "Pitbull-Terrier",
+        "Nachweis Rex.pdf",
+        "Anzahl Hunde",
+        ">2<",
+    ] {
+        assert!(html.contains(expected), "review lacks {expected}: {html}");
+    }
+    assert!(!html.contains("id=\"error-summary\""), "nothing missing");
+    assert!(
+        html.contains(&format!("href=\"{base}/schritt/2\"")),
+        "each step can be changed"
+    );
+
+    // Removing an instance works without JavaScript.
+    let (_, html) = get(step2.clone()).await;
+    assert!(html.contains("value=\"remove:hunde[1]\""));
+
+    // Save and resume: the link works in another browser; another tenant cannot use it.
+    let r = post(
+        step2.clone(),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("hunde[0]._", "".into()),
+            ("hunde[0].name", "Bello".into()),
+            ("hunde[0].rasse", "mischling".into()),
+            ("_action", "save".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).ends_with("/gespeichert"));
+    let (_, saved) = get(format!("{base}/gespeichert")).await;
+    assert!(saved.contains(&format!("/antrag/{token}")));
+    assert!(saved.contains("gespeichert bis zum"));
+    let other = client();
+    let r = other.get(app.url(&base)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).ends_with("/schritt/2"));
+    let r = other
+        .get(app.url(&format!("{base}/schritt/2")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("value=\"Bello\"") && !html.contains("value=\"Rex\""));
+    let r = other
+        .get(app.url(&base))
+        .header("host", OTHER_HOST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(get("/antrag/rh_unknown/schritt/1".into()).await.0, 404);
+
+    // The script's endpoint re-evaluates a step and returns only its fields.
+    let r = post(
+        format!("{base}/schritt/1/aktualisieren"),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("familienname", "Muster".into()),
+            ("lastschrift", "false".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let fragment = r.text().await.unwrap();
+    assert!(!fragment.contains("<html") && !fragment.contains("name=\"iban\""));
+    assert!(fragment.contains("name=\"familienname\""));
+
+    // Without the CSRF token nothing is changed.
+    let r = post(step1.clone(), vec![("familienname", "X".into())]).await;
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn editors_import_edit_preview_and_publish_in_the_browser() {
+    let app = TestApp::spawn().await;
+    let alice = TestApp::login_as(&app, "redaktion@musterstadt.example").await;
+    let bob = TestApp::login_as(&app, "redaktion2@musterstadt.example").await;
+    let html = alice
+        .get(app.url("/staff/forms/import"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html).unwrap();
+
+    // A broken file gets a clear message on the page.
+    let r = alice
+        .post(app.url("/staff/forms/import"))
+        .multipart(
+            Form::new()
+                .text("csrf_token", csrf.clone())
+                .part("schema", Part::text("<kaputt").file_name("kaputt.xml")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("kaputt.xml"));
+
+    let upload = parken_upload("parken-ui").text("csrf_token", csrf.clone());
+    let r = alice
+        .post(app.url("/staff/forms/import"))
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let detail = location(&r);
+    let id = detail
+        .trim_start_matches("/staff/forms/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = alice
+        .get(app.url(&detail))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Importiert als Entwurf"));
+    assert!(html.contains("Importbericht"));
+
+    // Change a label and a rule; a broken rule is refused with its position.
+    let field_path = {
+        let start = html.find(&format!("/staff/forms/{id}/items/")).unwrap()
+            + format!("/staff/forms/{id}/items/").len();
+        let rest = &html[start..];
+        rest[..rest.find('"').unwrap()].to_string()
+    };
+    let item_url = app.url(&format!("/staff/forms/{id}/items/{field_path}"));
+    let page = alice
+        .get(&item_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page).unwrap();
+    let r = alice
+        .post(&item_url)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("label_de", "Geänderte Beschriftung"),
+            ("visible_if", "a =="),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = alice
+        .post(&item_url)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("label_de", "Geänderte Beschriftung"),
+            ("label_en", "Changed label"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    // The preview shows the change as the public would see it.
+    let html = alice
+        .get(app.url(&format!("/staff/forms/{id}/preview/1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Vorschau"));
+
+    // Submit, refuse own approval, approve as the second editor.
+    let html = alice
+        .get(app.url(&format!("/staff/forms/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html).unwrap();
+    let r = alice
+        .post(app.url(&format!("/staff/forms/{id}/submit")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = alice
+        .post(app.url(&format!("/staff/forms/{id}/approve")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let html = bob
+        .get(app.url(&format!("/staff/forms/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let bob_csrf = csrf_of(&html).unwrap();
+    let r = bob
+        .post(app.url(&format!("/staff/forms/{id}/approve")))
+        .form(&[("csrf_token", bob_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let published: Value = app
+        .get("/api/v1/forms/parken-ui")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        published["definition"]
+            .to_string()
+            .contains("Geänderte Beschriftung")
+    );
+
+    // Citizens without a staff role cannot reach the editor.
+    let clerk = TestApp::login_as(&app, "sachbearbeitung@musterstadt.example").await;
+    let r = clerk.get(app.url("/staff/forms")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}
