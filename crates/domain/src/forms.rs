@@ -1382,6 +1382,153 @@ mod tests {
         assert_eq!(field_paths(&def)["rasse"], "hunde.rasse");
     }
 
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_step_is_applied_from_form_pairs() {
+        let def = hundesteuer();
+        let mut data = json!({"familienname": "Alt", "hunde": [{"name": "weg"}]});
+        apply_step(
+            &def,
+            1,
+            &mut data,
+            &pairs(&[
+                ("csrf_token", "x"),
+                ("_action", "next"),
+                ("hunde[0]._", ""),
+                ("hunde[0].name", "Bello"),
+                ("hunde[0].rasse", "mischling"),
+                ("hunde[2].name", "Rex"),
+                ("hunde[9].name", "zu viele"),
+                ("unbekannt", "x"),
+                ("familienname", "nicht in diesem Schritt"),
+            ]),
+        );
+        // Other steps stay; the step's old values are replaced; sparse instances are compacted;
+        // instances beyond max and unknown names are ignored.
+        assert_eq!(
+            data,
+            json!({"familienname": "Alt", "hunde": [{"name": "Bello", "rasse": "mischling"}, {"name": "Rex"}]})
+        );
+        assert!(add_instance(&def, &mut data, "hunde"));
+        assert_eq!(data["hunde"].as_array().unwrap().len(), 3);
+        assert!(!add_instance(&def, &mut data, "hunde"), "max is 3");
+        assert!(remove_instance(&def, &mut data, "hunde[0]"));
+        assert_eq!(data["hunde"][0]["name"], "Rex");
+        assert!(remove_instance(&def, &mut data, "hunde[1]"));
+        assert!(!remove_instance(&def, &mut data, "hunde[0]"), "min is 1");
+        assert!(
+            !add_instance(&def, &mut data, "familienname"),
+            "not a group"
+        );
+    }
+
+    #[test]
+    fn layout_shows_what_the_rules_allow() {
+        let mut def = hundesteuer();
+        let mut extra = field("lastschrift_iban", FieldKind::Iban, false);
+        extra.visible_if = Some("lastschrift == true".into());
+        extra.required_if = Some("lastschrift == true".into());
+        def.steps[0]
+            .items
+            .push(Item::Field(field("lastschrift", FieldKind::YesNo, true)));
+        def.steps[0].items.push(Item::Field(extra));
+        let today = today();
+        let hidden = json!({"lastschrift": false});
+        let paths = visible_paths(&layout(&def, 0, &hidden, today));
+        assert!(!paths.contains(&"lastschrift_iban".to_string()));
+        let mut data = json!({});
+        apply_step(&def, 0, &mut data, &pairs(&[("lastschrift", "true")]));
+        assert_eq!(data["lastschrift"], json!(true));
+        let nodes = layout(&def, 0, &data, today);
+        let shown = nodes
+            .iter()
+            .find(|n| n.path() == "lastschrift_iban")
+            .unwrap();
+        assert!(matches!(shown, Node::Field { required: true, .. }));
+        // A repeatable group shows at least its minimum of instances, with add/remove allowed as the bounds say.
+        let nodes = layout(&def, 1, &data, today);
+        match &nodes[0] {
+            Node::Group {
+                instances,
+                can_add,
+                can_remove,
+                ..
+            } => {
+                assert_eq!(instances.len(), 1);
+                assert_eq!(instances[0].0, "hunde[0]");
+                assert!(*can_add && !*can_remove);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(field_at(&def, "hunde[0].rasse").unwrap().key, "rasse");
+        assert_eq!(step_of(&def, "hunde[2].name"), Some(1));
+        assert!(field_at(&def, "hunde[x].rasse").is_none());
+    }
+
+    #[test]
+    fn numbers_computed_values_and_prefill() {
+        let mut def = hundesteuer();
+        let mut betrag = field("betrag", FieldKind::Currency, false);
+        betrag.min_value = Some(0.0);
+        let mut anzahl = field("anzahl", FieldKind::Integer, false);
+        anzahl.computed = Some("count(hunde)".into());
+        def.steps[1].items.push(Item::Field(betrag));
+        def.steps[1].items.push(Item::Field(anzahl));
+        if let Item::Field(f) = &mut def.steps[0].items[0] {
+            f.autocomplete = Some("family-name".into());
+        }
+        let mut data = json!({});
+        apply_step(
+            &def,
+            1,
+            &mut data,
+            &pairs(&[
+                ("hunde[0].name", "A"),
+                ("hunde[1].name", "B"),
+                ("betrag", "1.234,50"),
+            ]),
+        );
+        assert_eq!(data["betrag"], json!(1234.5), "German number format");
+        apply_computed(&def, &mut data, today());
+        assert_eq!(data["anzahl"], json!(2));
+        let profile = HashMap::from([("family-name".to_string(), "Muster".to_string())]);
+        prefill(&def, &mut data, &profile);
+        assert_eq!(data["familienname"], "Muster");
+        data["familienname"] = json!("Eigen");
+        prefill(&def, &mut data, &profile);
+        assert_eq!(data["familienname"], "Eigen", "prefill never overwrites");
+    }
+
+    #[test]
+    fn lint_names_what_an_editor_must_fix() {
+        let mut def = hundesteuer();
+        def.steps[0]
+            .items
+            .push(Item::Field(field("familienname", FieldKind::Text, false)));
+        let mut bad = field("plz", FieldKind::Text, false);
+        bad.pattern = Some("[0-9".into());
+        bad.visible_if = Some("a ==".into());
+        def.steps[0].items.push(Item::Field(bad));
+        let problems: Vec<String> = lint(&def).into_iter().map(|(p, _)| p).collect();
+        assert!(
+            problems.contains(&"familienname".to_string()),
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems.iter().filter(|p| *p == "plz").count(),
+            2,
+            "{problems:?}"
+        );
+        assert!(lint(&hundesteuer()).is_empty());
+        let example = example_data(&hundesteuer());
+        assert_eq!(validate(&hundesteuer(), &example, today()), vec![]);
+    }
+
     fn arb_json() -> impl Strategy<Value = Json> {
         let leaf = prop_oneof![
             Just(Json::Null),
@@ -1416,6 +1563,25 @@ mod tests {
         #[test]
         fn validation_never_panics_on_any_json(data in arb_json()) {
             let _ = validate(&hundesteuer(), &data, today());
+        }
+
+        #[test]
+        fn applying_any_pairs_never_panics_and_keeps_data_valid_json(
+            entries in prop::collection::vec((
+                prop::sample::select(vec!["hunde", "hunde[0]", "hunde[1].name", "hunde[x].name", "hunde[99].rasse",
+                    "hunde[0]._", "hunde.name", "familienname", "iban", "a.b.c", "[0]", "hunde[0].name[1]", ""]),
+                ".{0,12}"), 0..12),
+            step in 0usize..3,
+        ) {
+            let def = hundesteuer();
+            let mut data = json!({"familienname": "x"});
+            let pairs: Vec<(String, String)> = entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            apply_step(&def, step, &mut data, &pairs);
+            prop_assert!(data.is_object());
+            let n = data.get("hunde").and_then(|h| h.as_array()).map_or(0, |a| a.len());
+            prop_assert!(n <= 3, "never more instances than max");
+            let _ = validate(&def, &data, today());
+            let _ = layout(&def, step, &data, today());
         }
 
         #[test]
