@@ -402,9 +402,9 @@ fn safe_name(name: &str, mime: &str) -> String {
         "image/png" => ".png",
         _ => ".jpg",
     };
-    if !clean.to_lowercase().ends_with(ext)
-        && !(ext == ".jpg" && clean.to_lowercase().ends_with(".jpeg"))
-    {
+    let lower = clean.to_lowercase();
+    let has_ext = lower.ends_with(ext) || (ext == ".jpg" && lower.ends_with(".jpeg"));
+    if !has_ext {
         clean.push_str(ext);
     }
     clean
