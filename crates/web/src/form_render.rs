@@ -225,11 +225,24 @@ fn render_field(
     let id = field_id(path);
     let name = esc(path);
     let label = text(&f.label, lang);
-    let has_help = !f.help.de.trim().is_empty();
+    let document = f
+        .document
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| esc(&i18n::tf(lang, "wizard.document", &[("document", d)])))
+        .or_else(|| (f.kind == FieldKind::File).then(|| esc(i18n::t(lang, "wizard.file_hint"))));
+    let has_help = !f.help.de.trim().is_empty() || document.is_some();
     let help = has_help.then(|| {
+        let mut parts = Vec::new();
+        if !f.help.de.trim().is_empty() {
+            parts.push(text(&f.help, lang));
+        }
+        if let Some(d) = &document {
+            parts.push(d.clone());
+        }
         format!(
             "<div class=\"kern-hint\" id=\"{id}-hint\">{}</div>",
-            text(&f.help, lang)
+            parts.join(" ")
         )
     });
     let error = rc.errors.get(path);
