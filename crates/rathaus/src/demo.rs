@@ -294,7 +294,18 @@ const FIM_PARKEN_LISTS: [(&str, &str); 6] = [
     ),
 ];
 /// Forms written in the JSON format (`docs/forms-format.md`).
-const JSON_FORMS: [(&str, &str, &str); 0] = []; // TEMP until demo/forms exist
+const JSON_FORMS: [(&str, &str, &str); 2] = [
+    (
+        "hundesteuer-anmeldung",
+        "hundesteuer-anmeldung",
+        include_str!("../../../demo/forms/hundesteuer-anmeldung.json"),
+    ),
+    (
+        "brunnenbohrung-anzeigen",
+        "brunnenbohrung-anzeigen",
+        include_str!("../../../demo/forms/brunnenbohrung-anzeige.json"),
+    ),
+];
 
 /// Imports the demo forms and attaches them to their services, through the
 /// same import and four-eyes review as the editor UI: redaktion@ imports,
