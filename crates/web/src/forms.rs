@@ -131,10 +131,14 @@ async fn create_draft(
     ctx: Ctx,
     session: Session,
     Path(slug): Path<String>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let f: CsrfOnly = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
     verify_csrf(&session, f.csrf_token.as_deref()).await?;
+    if !state.limiter.check_draft(Some(peer.ip())) {
+        return Err(AppError::RateLimited);
+    }
     let tenant = ctx.tenant()?.tenant_id();
     let (_, version, def) = form_of_service(&state, tenant, &slug).await?;
     let mut data = serde_json::json!({});

@@ -122,6 +122,8 @@ fn form_field_of(msg: &str) -> String {
 pub struct LoginLimiter {
     by_account: DefaultKeyedRateLimiter<String>,
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// New form drafts per client address (anonymous writes to the database).
+    drafts: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl LoginLimiter {
@@ -131,6 +133,9 @@ impl LoginLimiter {
         Self {
             by_account: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute)),
             by_ip: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_ip)),
+            drafts: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(20).expect("non-zero"),
+            )),
         }
     }
 
@@ -141,9 +146,15 @@ impl LoginLimiter {
         ip_ok && account_ok
     }
 
+    /// Counts a new form draft; false when the address must wait.
+    pub fn check_draft(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_none_or(|ip| self.drafts.check_key(&ip).is_ok())
+    }
+
     pub fn forget_old(&self) {
         self.by_account.retain_recent();
         self.by_ip.retain_recent();
+        self.drafts.retain_recent();
     }
 }
 

@@ -757,3 +757,35 @@ async fn editors_import_edit_preview_and_publish_in_the_browser() {
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn anonymous_draft_creation_is_rate_limited() {
+    let app = TestApp::spawn().await;
+    let browser = client();
+    let page = browser
+        .get(app.url("/leistungen/hundesteuer-anmeldung/antrag"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page).unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        let r = browser
+            .post(app.url("/leistungen/hundesteuer-anmeldung/antrag"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&429));
+    app.stop().await;
+}
