@@ -653,9 +653,15 @@ pub fn to_form(schema: &Schema, code_lists: &[crate::genericode::CodeList]) -> F
             }
             ok
         });
+        // A label field shows its fixed content (`inhalt`), not its name.
+        let shown = if kind == FieldKind::Label && !f.content.trim().is_empty() {
+            &f.content
+        } else {
+            &f.label
+        };
         FieldDef {
             key: key_of(&f.id),
-            label: text(&f.label),
+            label: text(shown),
             help: text(&f.help),
             kind,
             required: f.cardinality.min >= 1 && kind != FieldKind::Label,
