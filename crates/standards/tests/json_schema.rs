@@ -12,9 +12,13 @@ fn read(rel: &str) -> String {
 }
 
 fn gewerbe() -> FormDefinition {
-    xdatenfelder::import("S00000009", &read("gewerbeanmeldung/S00000009_xdatenfelder.xml"), &[])
-        .unwrap()
-        .form
+    xdatenfelder::import(
+        "S00000009",
+        &read("gewerbeanmeldung/S00000009_xdatenfelder.xml"),
+        &[],
+    )
+    .unwrap()
+    .form
 }
 
 fn parken() -> FormDefinition {
@@ -22,12 +26,21 @@ fn parken() -> FormDefinition {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().contains("genericode"))
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
         .collect();
     assert_eq!(lists.len(), 6);
-    xdatenfelder::import("S05000058", &read("bewohnerparken/S05000058V1.0_xdf2.xml"), &lists)
-        .unwrap()
-        .form
+    xdatenfelder::import(
+        "S05000058",
+        &read("bewohnerparken/S05000058V1.0_xdf2.xml"),
+        &lists,
+    )
+    .unwrap()
+    .form
 }
 
 fn today() -> chrono::NaiveDate {
@@ -36,17 +49,31 @@ fn today() -> chrono::NaiveDate {
 
 fn check(def: &FormDefinition) -> (jsonschema::Validator, Value) {
     let schema = forms::json_schema(def);
-    jsonschema::meta::validate(&schema).unwrap_or_else(|e| panic!("not a valid 2020-12 schema: {e}"));
+    jsonschema::meta::validate(&schema)
+        .unwrap_or_else(|e| panic!("not a valid 2020-12 schema: {e}"));
     let validator = jsonschema::draft202012::new(&schema).unwrap();
     let example = forms::example_data(def);
-    assert_eq!(forms::validate(def, &example, today()), vec![], "the server accepts the example");
-    let errors: Vec<String> = validator.iter_errors(&example).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "the schema accepts the example: {errors:?}");
+    assert_eq!(
+        forms::validate(def, &example, today()),
+        vec![],
+        "the server accepts the example"
+    );
+    let errors: Vec<String> = validator
+        .iter_errors(&example)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the schema accepts the example: {errors:?}"
+    );
     (validator, example)
 }
 
 fn first_required(schema: &Value) -> String {
-    schema["required"][0].as_str().expect("a required property").to_string()
+    schema["required"][0]
+        .as_str()
+        .expect("a required property")
+        .to_string()
 }
 
 #[test]
@@ -55,8 +82,14 @@ fn gewerbe_anmeldung_schema() {
     let (validator, example) = check(&def);
     let schema = forms::json_schema(&def);
     let mut broken = example.clone();
-    broken.as_object_mut().unwrap().remove(&first_required(&schema));
-    assert!(!validator.is_valid(&broken), "a missing required field is rejected");
+    broken
+        .as_object_mut()
+        .unwrap()
+        .remove(&first_required(&schema));
+    assert!(
+        !validator.is_valid(&broken),
+        "a missing required field is rejected"
+    );
     assert!(!validator.is_valid(&json!([])), "data must be an object");
 }
 
@@ -79,7 +112,10 @@ fn bewohnerparkausweis_schema_with_code_lists() {
         false
     }
     let mut path = Vec::new();
-    assert!(enum_path(&schema, &mut path), "code-list fields have an enum");
+    assert!(
+        enum_path(&schema, &mut path),
+        "code-list fields have an enum"
+    );
     let mut broken = example.clone();
     let mut cur = &mut broken;
     for (i, k) in path.iter().enumerate() {
@@ -89,7 +125,10 @@ fn bewohnerparkausweis_schema_with_code_lists() {
             cur = &mut cur[k];
         }
     }
-    assert!(!validator.is_valid(&broken), "a value outside the code list is rejected");
+    assert!(
+        !validator.is_valid(&broken),
+        "a value outside the code list is rejected"
+    );
     assert!(
         !forms::validate(&def, &broken, today()).is_empty(),
         "and the server agrees"
