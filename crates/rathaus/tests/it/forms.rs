@@ -622,6 +622,40 @@ async fn editors_import_edit_preview_and_publish_in_the_browser() {
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("kaputt.xml"));
 
+    // The Gewerbe-Anmeldung through the UI as well: its report names the missing code lists.
+    let r = alice
+        .post(app.url("/staff/forms/import"))
+        .multipart(
+            Form::new()
+                .text("csrf_token", csrf.clone())
+                .text("key", "gewerbe-ui")
+                .part(
+                    "schema",
+                    Part::text(read("gewerbeanmeldung/S00000009_xdatenfelder.xml"))
+                        .file_name("S00000009_xdatenfelder.xml"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = alice
+        .get(app.url(&location(&r)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("was not uploaded"),
+        "the report lists missing code lists"
+    );
+    assert!(
+        html.contains("f00000152"),
+        "the structure shows what became what"
+    );
+
     let upload = parken_upload("parken-ui").text("csrf_token", csrf.clone());
     let r = alice
         .post(app.url("/staff/forms/import"))
