@@ -4,6 +4,9 @@
 //! the types defined here; invalid values cannot be constructed (`parse`).
 //! One module per domain concept, named as in the glossary of PRODUCT.md.
 
+pub mod applications;
+pub mod audit;
+pub mod cases;
 pub mod catalog;
 pub mod forms;
 pub mod identity;
