@@ -12,16 +12,31 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// The prefix of a tenant: the first two letters of its slug, upper case
-    /// (`musterstadt` → `MS` is configured; derived it is `MU`).
-    pub fn prefix_for(slug: &str) -> String {
-        let p: String = slug
-            .chars()
-            .filter(|c| c.is_ascii_alphabetic())
-            .take(2)
+    /// The prefix of a tenant from its name: the initial, plus the initial of
+    /// a common place-name ending (`Stadt Musterstadt` → `MS`, `Gemeinde
+    /// Nachbardorf` → `ND`), else the first two letters.
+    pub fn prefix_for(name: &str) -> String {
+        let word = name
+            .split_whitespace()
+            .find(|w| !matches!(w.to_lowercase().as_str(), "stadt" | "gemeinde" | "markt" | "landkreis" | "kreis" | "amt"))
+            .unwrap_or(name);
+        let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
+        let lower: String = letters.iter().collect::<String>().to_lowercase();
+        let Some(first) = letters.first() else {
+            return "RH".into();
+        };
+        const ENDINGS: [&str; 9] = ["stadt", "dorf", "burg", "berg", "hausen", "heim", "feld", "bach", "hagen"];
+        let second = ENDINGS
+            .iter()
+            .find(|e| lower.ends_with(*e) && lower.len() > e.len())
+            .and_then(|e| e.chars().next())
+            .or_else(|| letters.get(1).copied());
+        let p: String = [Some(*first), second]
+            .into_iter()
+            .flatten()
             .collect::<String>()
-            .to_ascii_uppercase();
-        if p.len() == 2 { p } else { "RH".into() }
+            .to_uppercase();
+        if p.chars().count() == 2 && p.chars().all(|c| c.is_ascii_uppercase()) { p } else { "RH".into() }
     }
 
     /// Reads `MS-2026-000123` (case-insensitive, surrounding space ignored).
@@ -86,7 +101,10 @@ mod tests {
         ] {
             assert_eq!(Reference::parse(bad), None, "{bad}");
         }
-        assert_eq!(Reference::prefix_for("musterstadt"), "MU");
+        assert_eq!(Reference::prefix_for("Stadt Musterstadt"), "MS");
+        assert_eq!(Reference::prefix_for("Gemeinde Nachbardorf"), "ND");
+        assert_eq!(Reference::prefix_for("Köln"), "RH", "non-ASCII initials fall back");
+        assert_eq!(Reference::prefix_for("Bonn"), "BO");
         assert_eq!(Reference::prefix_for("1"), "RH");
         assert!(parse_idempotency_key("short").is_none());
         assert!(parse_idempotency_key("a b c d e f g h").is_none());
