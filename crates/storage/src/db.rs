@@ -108,6 +108,20 @@ impl Store {
         &self.db
     }
 
+    /// A transaction that will write: on SQLite it takes the write lock at
+    /// `BEGIN` (IMMEDIATE), so a transaction that reads first and writes later
+    /// waits for the lock (busy timeout) instead of failing with "database is
+    /// locked" when it upgrades. On PostgreSQL a normal transaction.
+    pub async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
     /// Repositories on the shared connection (each call its own transaction).
     pub fn repo(&self) -> Repo<'_, DatabaseConnection> {
         Repo(&self.db)

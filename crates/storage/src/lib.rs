@@ -7,6 +7,7 @@
 //! * file storage through object_store ([`files`]),
 //! * the outbox and its workers ([`outbox`]).
 
+pub mod applications;
 pub mod catalog;
 pub mod entities;
 pub mod files;

@@ -103,6 +103,7 @@ async fn migration_list_is_pinned() {
             "m20261122_000003_outbox",
             "m20261122_000004_catalog",
             "m20261122_000005_forms",
+            "m20261122_000006_applications",
         ]
     );
     let db = db().await;
@@ -923,6 +924,208 @@ mod forms {
             repo.purge_expired_drafts(chrono::Utc::now()).await.unwrap(),
             1
         );
+        db.drop_db().await;
+    }
+}
+
+mod applications {
+    use super::*;
+    use rathaus_domain::{
+        catalog::I18nText,
+        forms::{FormDefinition, Item, Step},
+    };
+    use rathaus_storage::ConnectionTrait;
+    use rathaus_storage::applications::{NewApplication, NewFile};
+
+    async fn setup(db: &TestDb, slug: &str) -> (TenantId, uuid::Uuid, uuid::Uuid) {
+        let repo = db.store.repo();
+        let t = repo
+            .create_tenant(&tenant_input(slug))
+            .await
+            .unwrap()
+            .tenant_id();
+        let unit = repo
+            .create_org_unit(t, &unit("office", "Bürgerbüro", None))
+            .await
+            .unwrap()
+            .id;
+        let author = repo
+            .create_user(
+                t,
+                &NewUser {
+                    email: "a@example.org".into(),
+                    display_name: "A".into(),
+                    password_hash: "x".into(),
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let def = FormDefinition {
+            key: "f".into(),
+            title: I18nText::default(),
+            steps: vec![Step {
+                key: "s".into(),
+                title: I18nText::default(),
+                items: vec![Item::Field(
+                    serde_json::from_value(
+                        serde_json::json!({"key": "name", "label": {"de": "Name"}, "kind": "text"}),
+                    )
+                    .unwrap(),
+                )],
+            }],
+        };
+        let (_, version) = db
+            .store
+            .create_form(t, author, "test", None, &def, None)
+            .await
+            .unwrap();
+        (t, unit, version.id)
+    }
+
+    fn new_app(
+        t: TenantId,
+        unit: uuid::Uuid,
+        version: uuid::Uuid,
+        key: Option<&str>,
+    ) -> NewApplication {
+        NewApplication {
+            tenant: t,
+            prefix: "MS".into(),
+            service_id: None,
+            form_version_id: version,
+            data: serde_json::json!({"name": "Muster"}),
+            idempotency_key: key.map(String::from),
+            files: vec![NewFile {
+                field_path: "nachweis".into(),
+                file_key: "uploads/x".into(),
+                name: "nachweis.pdf".into(),
+                mime: "application/pdf".into(),
+                size: 10,
+                sha256: "0".repeat(64),
+            }],
+            org_unit_id: unit,
+            draft_id: None,
+            actor: "applicant".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn submissions_are_numbered_idempotent_and_audited() {
+        let db = db().await;
+        let repo = db.store.repo();
+        let (a, unit, version) = setup(&db, "stadt-a").await;
+        let (b, unit_b, version_b) = setup(&db, "stadt-b").await;
+        let year = chrono::Utc::now().format("%Y").to_string();
+
+        let first = db
+            .store
+            .submit_application(new_app(a, unit, version, Some("key-0000001")))
+            .await
+            .unwrap();
+        assert!(first.created);
+        assert_eq!(first.application.reference, format!("MS-{year}-000001"));
+        assert_eq!(
+            first.case.status(),
+            rathaus_domain::cases::CaseStatus::Received
+        );
+        let token = first.access_token.clone().unwrap();
+        // The same key again: the same application, no new number, no token.
+        let again = db
+            .store
+            .submit_application(new_app(a, unit, version, Some("key-0000001")))
+            .await
+            .unwrap();
+        assert!(!again.created && again.access_token.is_none());
+        assert_eq!(again.application.id, first.application.id);
+        let second = db
+            .store
+            .submit_application(new_app(a, unit, version, None))
+            .await
+            .unwrap();
+        assert_eq!(second.application.reference, format!("MS-{year}-000002"));
+        // Another tenant counts on its own.
+        let other = db
+            .store
+            .submit_application(new_app(b, unit_b, version_b, Some("key-0000001")))
+            .await
+            .unwrap();
+        assert_eq!(other.application.reference, format!("MS-{year}-000001"));
+
+        // The access token opens only its own application in its own tenant.
+        let found = repo
+            .application_by_access_token(a, &token)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, first.application.id);
+        assert!(
+            repo.application_by_access_token(b, &token)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(repo.application_files(a, found.id).await.unwrap().len(), 1);
+        assert_eq!(
+            repo.application_by_reference(a, &format!("ms-{year}-000002"))
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            second.application.id
+        );
+
+        // The audit chain holds; changing one row breaks it there.
+        let (n, broken) = repo.verify_audit(a).await.unwrap();
+        assert_eq!((n, broken), (2, None));
+        let entries = repo.audit_of_case(a, second.case.id).await.unwrap();
+        assert_eq!(entries[0].action, "received");
+        db.store
+            .db()
+            .execute_unprepared(&format!(
+                "UPDATE audit_log SET actor = 'someone else' WHERE id = {}",
+                entries[0].id
+            ))
+            .await
+            .unwrap();
+        let (_, broken) = repo.verify_audit(a).await.unwrap();
+        assert_eq!(broken.unwrap().id, entries[0].id);
+        assert_eq!(
+            repo.verify_audit(b).await.unwrap().1,
+            None,
+            "tenant B untouched"
+        );
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_submissions_get_distinct_numbers() {
+        let db = db().await;
+        let (a, unit, version) = setup(&db, "stadt-a").await;
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let store = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .submit_application(new_app(
+                        a,
+                        unit,
+                        version,
+                        Some(&format!("parallel-{i:04}")),
+                    ))
+                    .await
+                    .unwrap()
+                    .application
+                    .seq
+            }));
+        }
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap());
+        }
+        seqs.sort();
+        assert_eq!(seqs, (1..=16).collect::<Vec<i64>>());
+        assert_eq!(db.store.repo().verify_audit(a).await.unwrap(), (16, None));
         db.drop_db().await;
     }
 }

@@ -1,6 +1,11 @@
 //! sea-orm entities, one per table. Every tenant-owned table has `tenant_id`.
 
 pub mod api_token;
+pub mod application;
+pub mod application_file;
+pub mod audit_entry;
+pub mod audit_head;
+pub mod case;
 pub mod catalog_index_log;
 pub mod form;
 pub mod form_draft;

@@ -10,6 +10,7 @@ mod m20261122_000002_identity;
 mod m20261122_000003_outbox;
 mod m20261122_000004_catalog;
 mod m20261122_000005_forms;
+mod m20261122_000006_applications;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_outbox::Migration),
             Box::new(m20261122_000004_catalog::Migration),
             Box::new(m20261122_000005_forms::Migration),
+            Box::new(m20261122_000006_applications::Migration),
         ]
     }
 }

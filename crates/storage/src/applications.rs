@@ -1,0 +1,396 @@
+//! Applications (C3), their cases (C5) and the hash-chained audit log.
+//!
+//! A submission is one transaction: the application with its reference
+//! number, its files' metadata, the case in the responsible org unit's inbox,
+//! the first audit entry, the outbox job for the receipt and notifications,
+//! and the removal of the draft. Only after commit does the applicant see
+//! "received".
+
+use chrono::{Datelike, SecondsFormat, Utc};
+use rathaus_domain::{
+    applications::Reference,
+    audit::{self, EntryFields},
+    cases::CaseStatus,
+    tenancy::TenantId,
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ConnectionTrait, QueryOrder, QuerySelect,
+    prelude::*,
+    sea_query::{ExprTrait, OnConflict},
+};
+
+use crate::{
+    Repo, Result, StorageError, Store,
+    entities::{application, application_file, audit_entry, audit_head, case, form_draft},
+    identity::{generate_token, token_hash},
+    outbox::OutboxRepository,
+};
+
+pub type Application = application::Model;
+pub type ApplicationFile = application_file::Model;
+pub type Case = case::Model;
+pub type AuditEntry = audit_entry::Model;
+
+impl case::Model {
+    pub fn status(&self) -> CaseStatus {
+        CaseStatus::parse(&self.status).unwrap_or(CaseStatus::Received)
+    }
+}
+
+impl application::Model {
+    pub fn data(&self) -> serde_json::Value {
+        serde_json::from_str(&self.data).unwrap_or_else(|_| serde_json::json!({}))
+    }
+}
+
+/// Metadata of a file that is already in object storage.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub field_path: String,
+    pub file_key: String,
+    pub name: String,
+    pub mime: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// Everything a submission writes.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub tenant: TenantId,
+    /// Reference prefix (`MS`).
+    pub prefix: String,
+    pub service_id: Option<Uuid>,
+    pub form_version_id: Uuid,
+    pub data: serde_json::Value,
+    pub idempotency_key: Option<String>,
+    pub files: Vec<NewFile>,
+    /// The org unit whose inbox receives the case (routing is decided before).
+    pub org_unit_id: Uuid,
+    /// The draft this submission came from; removed in the same transaction.
+    pub draft_id: Option<Uuid>,
+    /// Who submitted, for the audit log (`applicant`, `api:<user id>`).
+    pub actor: String,
+}
+
+/// The result of a submission.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub application: Application,
+    pub case: Case,
+    /// The applicant's access token: only when this call created the application.
+    pub access_token: Option<String>,
+    pub created: bool,
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// Appends an audit entry for `case`. Updating the tenant's head row first
+    /// serialises concurrent appenders (a row lock on PostgreSQL, the write
+    /// lock on SQLite), so the chain never forks.
+    pub async fn append_audit(
+        &self,
+        tenant: TenantId,
+        case_id: Uuid,
+        actor: &str,
+        action: &str,
+        detail: &serde_json::Value,
+    ) -> Result<AuditEntry> {
+        audit_head::Entity::insert(audit_head::ActiveModel {
+            tenant_id: Set(tenant.0),
+            entries: Set(0),
+            last_hash: Set(audit::GENESIS.to_string()),
+        })
+        .on_conflict(
+            OnConflict::column(audit_head::Column::TenantId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(self.0)
+        .await?;
+        audit_head::Entity::update_many()
+            .col_expr(
+                audit_head::Column::Entries,
+                Expr::col(audit_head::Column::Entries).add(1),
+            )
+            .filter(audit_head::Column::TenantId.eq(tenant.0))
+            .exec(self.0)
+            .await?;
+        let head = audit_head::Entity::find_by_id(tenant.0)
+            .one(self.0)
+            .await?
+            .ok_or(StorageError::NotFound("audit head"))?;
+        let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+        let detail = detail.to_string();
+        let tenant_s = tenant.0.to_string();
+        let case_s = case_id.to_string();
+        let hash = audit::entry_hash(
+            &head.last_hash,
+            &EntryFields {
+                tenant: &tenant_s,
+                case: &case_s,
+                actor,
+                action,
+                detail: &detail,
+                at: &at,
+            },
+        );
+        let entry = audit_entry::ActiveModel {
+            tenant_id: Set(tenant.0),
+            case_id: Set(case_id),
+            actor: Set(actor.to_string()),
+            action: Set(action.to_string()),
+            detail: Set(detail),
+            at: Set(at),
+            prev_hash: Set(head.last_hash.clone()),
+            hash: Set(hash.clone()),
+            ..Default::default()
+        }
+        .insert(self.0)
+        .await?;
+        audit_head::Entity::update_many()
+            .col_expr(audit_head::Column::LastHash, Expr::value(hash))
+            .filter(audit_head::Column::TenantId.eq(tenant.0))
+            .exec(self.0)
+            .await?;
+        Ok(entry)
+    }
+
+    pub async fn application_by_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+    ) -> Result<Option<Application>> {
+        Ok(application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant.0))
+            .filter(application::Column::IdempotencyKey.eq(key))
+            .one(self.0)
+            .await?)
+    }
+
+    /// The application an access token opens (the applicant's link).
+    pub async fn application_by_access_token(
+        &self,
+        tenant: TenantId,
+        token: &str,
+    ) -> Result<Option<Application>> {
+        Ok(application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant.0))
+            .filter(application::Column::AccessTokenHash.eq(token_hash(token)))
+            .one(self.0)
+            .await?)
+    }
+
+    pub async fn application_by_reference(
+        &self,
+        tenant: TenantId,
+        reference: &str,
+    ) -> Result<Option<Application>> {
+        Ok(application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant.0))
+            .filter(application::Column::Reference.eq(reference.trim().to_ascii_uppercase()))
+            .one(self.0)
+            .await?)
+    }
+
+    pub async fn case_of(&self, tenant: TenantId, application: Uuid) -> Result<Option<Case>> {
+        Ok(case::Entity::find()
+            .filter(case::Column::TenantId.eq(tenant.0))
+            .filter(case::Column::ApplicationId.eq(application))
+            .one(self.0)
+            .await?)
+    }
+
+    pub async fn application_files(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+    ) -> Result<Vec<ApplicationFile>> {
+        Ok(application_file::Entity::find()
+            .filter(application_file::Column::TenantId.eq(tenant.0))
+            .filter(application_file::Column::ApplicationId.eq(application))
+            .order_by_asc(application_file::Column::FieldPath)
+            .all(self.0)
+            .await?)
+    }
+
+    /// A case's audit entries, oldest first.
+    pub async fn audit_of_case(&self, tenant: TenantId, case_id: Uuid) -> Result<Vec<AuditEntry>> {
+        Ok(audit_entry::Entity::find()
+            .filter(audit_entry::Column::TenantId.eq(tenant.0))
+            .filter(audit_entry::Column::CaseId.eq(case_id))
+            .order_by_asc(audit_entry::Column::Id)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Checks a tenant's whole chain; returns (entries checked, first broken entry).
+    pub async fn verify_audit(&self, tenant: TenantId) -> Result<(usize, Option<AuditEntry>)> {
+        let entries = audit_entry::Entity::find()
+            .filter(audit_entry::Column::TenantId.eq(tenant.0))
+            .order_by_asc(audit_entry::Column::Id)
+            .all(self.0)
+            .await?;
+        let tenant_s = tenant.0.to_string();
+        let cases: Vec<String> = entries.iter().map(|e| e.case_id.to_string()).collect();
+        let broken = audit::first_broken(entries.iter().zip(&cases).map(|(e, c)| {
+            (
+                e.prev_hash.as_str(),
+                e.hash.as_str(),
+                EntryFields {
+                    tenant: &tenant_s,
+                    case: c,
+                    actor: &e.actor,
+                    action: &e.action,
+                    detail: &e.detail,
+                    at: &e.at,
+                },
+            )
+        }));
+        // A deleted last entry leaves the head pointing past the chain.
+        let head = audit_head::Entity::find_by_id(tenant.0).one(self.0).await?;
+        let broken = broken.or_else(|| match (&head, entries.last()) {
+            (Some(h), Some(last)) if h.last_hash != last.hash => Some(entries.len() - 1),
+            (Some(h), None) if h.last_hash != audit::GENESIS => Some(0),
+            _ => None,
+        });
+        let n = entries.len();
+        Ok((n, broken.and_then(|i| entries.into_iter().nth(i))))
+    }
+}
+
+impl Store {
+    /// Submits an application in one transaction (see the module docs). With
+    /// an idempotency key that was used before, returns that application
+    /// unchanged (`created: false`).
+    pub async fn submit_application(&self, new: NewApplication) -> Result<Submitted> {
+        for _ in 0..5 {
+            match self.try_submit(&new).await {
+                Err(StorageError::Db(e))
+                    if matches!(
+                        e.sql_err(),
+                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                    ) =>
+                {
+                    // A concurrent submission took the number or the key: look again.
+                    continue;
+                }
+                other => return other,
+            }
+        }
+        Err(StorageError::Conflict("reference"))
+    }
+
+    async fn try_submit(&self, new: &NewApplication) -> Result<Submitted> {
+        let tenant = new.tenant;
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        if let Some(key) = &new.idempotency_key
+            && let Some(existing) = repo.application_by_key(tenant, key).await?
+        {
+            let case = repo
+                .case_of(tenant, existing.id)
+                .await?
+                .ok_or(StorageError::NotFound("case"))?;
+            txn.commit().await?;
+            return Ok(Submitted {
+                application: existing,
+                case,
+                access_token: None,
+                created: false,
+            });
+        }
+        let now = Utc::now();
+        let year = now.year();
+        let app_id = Uuid::now_v7();
+        let case_id = Uuid::now_v7();
+        // The first audit append locks the tenant's head row: from here on,
+        // submissions of this tenant are serialised, so MAX(seq) + 1 is free.
+        repo.append_audit(
+            tenant,
+            case_id,
+            &new.actor,
+            "received",
+            &serde_json::json!({ "application": app_id, "org_unit": new.org_unit_id, "files": new.files.len() }),
+        )
+        .await?;
+        let max: Option<i64> = application::Entity::find()
+            .select_only()
+            .column_as(application::Column::Seq.max(), "max")
+            .filter(application::Column::TenantId.eq(tenant.0))
+            .filter(application::Column::Year.eq(year))
+            .into_tuple()
+            .one(&txn)
+            .await?
+            .flatten();
+        let reference = Reference {
+            prefix: new.prefix.clone(),
+            year,
+            seq: max.unwrap_or(0) + 1,
+        };
+        let token = generate_token();
+        let application = application::ActiveModel {
+            id: Set(app_id),
+            tenant_id: Set(tenant.0),
+            reference: Set(reference.to_string()),
+            year: Set(year),
+            seq: Set(reference.seq),
+            service_id: Set(new.service_id),
+            form_version_id: Set(new.form_version_id),
+            data: Set(new.data.to_string()),
+            idempotency_key: Set(new.idempotency_key.clone()),
+            access_token_hash: Set(token_hash(&token)),
+            submitted_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        for f in &new.files {
+            application_file::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tenant.0),
+                application_id: Set(app_id),
+                field_path: Set(f.field_path.clone()),
+                file_key: Set(f.file_key.clone()),
+                name: Set(f.name.clone()),
+                mime: Set(f.mime.clone()),
+                size: Set(f.size),
+                sha256: Set(f.sha256.clone()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let case = case::ActiveModel {
+            id: Set(case_id),
+            tenant_id: Set(tenant.0),
+            application_id: Set(app_id),
+            org_unit_id: Set(new.org_unit_id),
+            status: Set(CaseStatus::Received.code().to_string()),
+            assignee_id: Set(None),
+            due_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        repo.enqueue(
+            Some(tenant),
+            "application.received",
+            &serde_json::json!({ "application": app_id, "reference": reference.to_string() }),
+        )
+        .await?;
+        if let Some(d) = new.draft_id {
+            form_draft::Entity::delete_many()
+                .filter(form_draft::Column::TenantId.eq(tenant.0))
+                .filter(form_draft::Column::Id.eq(d))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(Submitted {
+            application,
+            case,
+            access_token: Some(token),
+            created: true,
+        })
+    }
+}
