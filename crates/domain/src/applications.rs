@@ -18,14 +18,21 @@ impl Reference {
     pub fn prefix_for(name: &str) -> String {
         let word = name
             .split_whitespace()
-            .find(|w| !matches!(w.to_lowercase().as_str(), "stadt" | "gemeinde" | "markt" | "landkreis" | "kreis" | "amt"))
+            .find(|w| {
+                !matches!(
+                    w.to_lowercase().as_str(),
+                    "stadt" | "gemeinde" | "markt" | "landkreis" | "kreis" | "amt"
+                )
+            })
             .unwrap_or(name);
         let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
         let lower: String = letters.iter().collect::<String>().to_lowercase();
         let Some(first) = letters.first() else {
             return "RH".into();
         };
-        const ENDINGS: [&str; 9] = ["stadt", "dorf", "burg", "berg", "hausen", "heim", "feld", "bach", "hagen"];
+        const ENDINGS: [&str; 9] = [
+            "stadt", "dorf", "burg", "berg", "hausen", "heim", "feld", "bach", "hagen",
+        ];
         let second = ENDINGS
             .iter()
             .find(|e| lower.ends_with(*e) && lower.len() > e.len())
@@ -36,7 +43,11 @@ impl Reference {
             .flatten()
             .collect::<String>()
             .to_uppercase();
-        if p.chars().count() == 2 && p.chars().all(|c| c.is_ascii_uppercase()) { p } else { "RH".into() }
+        if p.chars().count() == 2 && p.chars().all(|c| c.is_ascii_uppercase()) {
+            p
+        } else {
+            "RH".into()
+        }
     }
 
     /// Reads `MS-2026-000123` (case-insensitive, surrounding space ignored).
@@ -103,7 +114,11 @@ mod tests {
         }
         assert_eq!(Reference::prefix_for("Stadt Musterstadt"), "MS");
         assert_eq!(Reference::prefix_for("Gemeinde Nachbardorf"), "ND");
-        assert_eq!(Reference::prefix_for("Köln"), "RH", "non-ASCII initials fall back");
+        assert_eq!(
+            Reference::prefix_for("Köln"),
+            "RH",
+            "non-ASCII initials fall back"
+        );
         assert_eq!(Reference::prefix_for("Bonn"), "BO");
         assert_eq!(Reference::prefix_for("1"), "RH");
         assert!(parse_idempotency_key("short").is_none());

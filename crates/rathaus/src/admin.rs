@@ -33,6 +33,8 @@ pub enum AdminCommand {
     RevokeToken(RevokeToken),
     /// Show outbox job counts.
     OutboxStatus,
+    /// Check every tenant's audit chain; names the first changed or missing entry.
+    VerifyAudit,
     /// Put a dead outbox job back into the queue.
     OutboxRequeue { id: i64 },
     /// Enqueue diagnostic jobs (`diagnostics.sleep`) to check that workers run.
@@ -365,6 +367,27 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
                 bail!(
                     "--id: kein aktives Token {0} in dieser Kommune / no active token {0} in this tenant",
                     a.id
+                );
+            }
+        }
+        AdminCommand::VerifyAudit => {
+            let mut broken = 0;
+            for t in repo.tenants().await? {
+                let (n, first) = repo.verify_audit(t.tenant_id()).await?;
+                match first {
+                    None => println!("{}	ok	{n} entries", t.slug),
+                    Some(e) => {
+                        broken += 1;
+                        println!(
+                            "{}	BROKEN	entry {} (case {}, action {}, at {}) does not match the chain / Eintrag passt nicht zur Kette",
+                            t.slug, e.id, e.case_id, e.action, e.at
+                        );
+                    }
+                }
+            }
+            if broken > 0 {
+                bail!(
+                    "Das Prüfprotokoll von {broken} Kommune(n) wurde verändert / the audit log of {broken} tenant(s) was changed"
                 );
             }
         }

@@ -25,6 +25,31 @@ impl JobHandler for Sleep {
     }
 }
 
+/// `application.received {"application", "reference"}`: the hook for what
+/// follows a submission (receipt PDF, notification email, delivery). For now
+/// it records the event in the log, so the job completes instead of
+/// dead-lettering.
+pub struct ApplicationReceived;
+
+#[async_trait::async_trait]
+impl JobHandler for ApplicationReceived {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        tracing::info!(
+            reference = payload
+                .get("reference")
+                .and_then(|r| r.as_str())
+                .unwrap_or(""),
+            "application received"
+        );
+        Ok(())
+    }
+}
+
 pub fn handlers() -> Handlers {
-    Handlers::new().with("diagnostics.sleep", Sleep)
+    Handlers::new()
+        .with("diagnostics.sleep", Sleep)
+        .with("application.received", ApplicationReceived)
 }

@@ -47,6 +47,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/antrag/{token}/schritt/{n}/aktualisieren", post(refresh))
         .route("/antrag/{token}/pruefen", get(review))
+        .route("/antrag/{token}/absenden", post(submit))
+        .route("/antrag/eingang/{access}", get(received))
         .route("/antrag/{token}/gespeichert", get(saved))
 }
 
@@ -606,6 +608,16 @@ async fn review(
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let l = load(&state, &ctx, &token).await?;
+    render_review(&state, &ctx, &session, &token, &l).await
+}
+
+async fn render_review(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    token: &str,
+    l: &Loaded,
+) -> Result<Response, AppError> {
     let english = ctx.lang == Lang::En;
     let problems = forms::validate(&l.def, &l.data, today());
     let mut sections = Vec::new();
@@ -643,19 +655,236 @@ async fn review(
         ctx.t("wizard.review_title"),
         l.def.title.get(english)
     );
-    let mut page = with_staff(&state, &ctx, &session, Page::new(&ctx, &title)).await?;
-    page.csrf = Some(csrf_token(&session).await?);
+    let mut page = with_staff(state, ctx, session, Page::new(ctx, &title)).await?;
+    page.csrf = Some(csrf_token(session).await?);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok(no_store(
-        FormReviewPage {
+        (
+            status,
+            FormReviewPage {
+                page,
+                form_title: l.def.title.get(english).to_string(),
+                sections,
+                errors,
+                token: token.to_string(),
+                expires: l.draft.expires_at.format("%d.%m.%Y").to_string(),
+                idempotency_key: format!("draft-{}", l.draft.id),
+            },
+        )
+            .into_response(),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct SubmitForm {
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+fn submitted_key(token: &str) -> String {
+    format!("submitted:{}", rathaus_storage::identity::token_hash(token))
+}
+
+/// Every visible file field's value, with its path.
+fn file_values(def: &FormDefinition, data: &Json) -> Vec<(String, String)> {
+    fn walk(nodes: &[forms::Node<'_>], out: &mut Vec<(String, String)>) {
+        for n in nodes {
+            match n {
+                forms::Node::Field {
+                    path, def, value, ..
+                } => {
+                    if def.kind == forms::FieldKind::File
+                        && let Some(v) = value.as_str()
+                    {
+                        out.push((path.clone(), v.to_string()));
+                    }
+                }
+                forms::Node::Group { instances, .. } => {
+                    for (_, inner) in instances {
+                        walk(inner, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for i in 0..def.steps.len() {
+        walk(&forms::layout(def, i, data, today()), &mut out);
+    }
+    out
+}
+
+/// Sends the application: validated again on the server, then written in one
+/// transaction (application, files, case, audit entry, outbox job; the draft
+/// goes). A second click or a retry finds the same application.
+async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+    form: crate::security::CsrfForm<SubmitForm>,
+) -> Result<Response, AppError> {
+    if let Some(access) = session.get::<String>(&submitted_key(&token)).await? {
+        return Ok(no_store(
+            Redirect::to(&format!("/antrag/eingang/{access}")).into_response(),
+        ));
+    }
+    let l = load(&state, &ctx, &token).await?;
+    if !forms::validate(&l.def, &l.data, today()).is_empty() {
+        return render_review(&state, &ctx, &session, &token, &l).await;
+    }
+    let tenant = ctx.tenant()?.clone();
+    let repo = state.store.repo();
+    let version = repo
+        .form_version(l.tenant, l.draft.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form_row = repo
+        .form(l.tenant, version.form_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Routing: the service's responsible org unit, else the tenant's central intake.
+    let unit = match form_row.service_id {
+        Some(s) => repo.published(l.tenant, s).await?.map(|p| p.org_unit.id),
+        None => None,
+    };
+    let unit = match unit {
+        Some(u) => u,
+        None => {
+            use rathaus_storage::tenancy::OrgUnitRepository;
+            repo.org_units(l.tenant)
+                .await?
+                .into_iter()
+                .find(|u| u.parent_id.is_none())
+                .map(|u| u.id)
+                .ok_or_else(|| AppError::internal("tenant has no org unit for the intake"))?
+        }
+    };
+    let mut files = Vec::new();
+    for (path, value) in file_values(&l.def, &l.data) {
+        let Some((id, name)) = value.split_once('/') else {
+            continue;
+        };
+        let key = format!("uploads/{id}");
+        let Some(bytes) = state
+            .files
+            .get(l.tenant, &key)
+            .await
+            .map_err(AppError::internal)?
+        else {
+            continue;
+        };
+        use sha2::Digest;
+        files.push(rathaus_storage::applications::NewFile {
+            field_path: path,
+            file_key: key,
+            name: name.to_string(),
+            mime: sniff(&bytes)
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+            size: bytes.len() as i64,
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+        });
+    }
+    let key = rathaus_domain::applications::parse_idempotency_key(&form.form.idempotency_key)
+        .unwrap_or_else(|| format!("draft-{}", l.draft.id));
+    let submitted = state
+        .store
+        .submit_application(rathaus_storage::applications::NewApplication {
+            tenant: l.tenant,
+            prefix: rathaus_domain::applications::Reference::prefix_for(&tenant.name),
+            service_id: form_row.service_id,
+            form_version_id: version.id,
+            data: l.data.clone(),
+            idempotency_key: Some(key),
+            files,
+            org_unit_id: unit,
+            draft_id: Some(l.draft.id),
+            actor: "applicant".into(),
+        })
+        .await?;
+    let Some(access) = submitted.access_token else {
+        // Submitted before from elsewhere: the draft is gone, the link was shown there.
+        return Err(AppError::NotFound);
+    };
+    session.insert(&submitted_key(&token), &access).await?;
+    Ok(no_store(
+        Redirect::to(&format!("/antrag/eingang/{access}")).into_response(),
+    ))
+}
+
+/// The confirmation of receipt (Eingangsbestätigung) behind the applicant's access link.
+async fn received(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(access): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    if access.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    let repo = state.store.repo();
+    let app = repo
+        .application_by_access_token(tenant, &access)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let case = repo
+        .case_of(tenant, app.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let version = repo
+        .form_version(tenant, app.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let def = version.definition().ok_or(AppError::NotFound)?;
+    use rathaus_storage::tenancy::OrgUnitRepository;
+    let unit = repo.org_unit(tenant, case.org_unit_id).await?;
+    let files = repo.application_files(tenant, app.id).await?;
+    let english = ctx.lang == Lang::En;
+    let page = with_staff(
+        &state,
+        &ctx,
+        &session,
+        Page::new(&ctx, ctx.t("submitted.title")),
+    )
+    .await?;
+    let base = state.config.public_url.trim_end_matches('/');
+    Ok(no_store(
+        crate::views::SubmittedPage {
             page,
-            form_title: l.def.title.get(english).to_string(),
-            sections,
-            errors,
-            token: token.clone(),
-            expires: l.draft.expires_at.format("%d.%m.%Y").to_string(),
+            reference: app.reference.clone(),
+            form_title: def.title.get(english).to_string(),
+            submitted_at: app
+                .submitted_at
+                .with_timezone(&chrono_tz_berlin())
+                .format("%d.%m.%Y, %H:%M Uhr")
+                .to_string(),
+            org_unit: unit.map(|u| u.name).unwrap_or_default(),
+            status: ctx
+                .t(&format!("case_status.{}", case.status().code()))
+                .to_string(),
+            files: files
+                .into_iter()
+                .map(|f| format!("{} ({} KB)", f.name, (f.size + 1023) / 1024))
+                .collect(),
+            link: format!("{base}/antrag/eingang/{access}"),
         }
         .into_response(),
     ))
+}
+
+/// Central European time for display (UTC+1, UTC+2 in summer; no tz database needed).
+fn chrono_tz_berlin() -> chrono::FixedOffset {
+    use chrono::Datelike;
+    let now = Utc::now();
+    // Last Sunday of March to last Sunday of October, approximately by month.
+    let summer = (4..=10).contains(&now.month());
+    chrono::FixedOffset::east_opt(if summer { 7200 } else { 3600 }).expect("offset")
 }
 
 async fn saved(

@@ -464,6 +464,8 @@ pub struct FormReviewPage {
     pub errors: Vec<(String, String)>,
     pub token: String,
     pub expires: String,
+    /// Sent with the submit button: a double click makes one application.
+    pub idempotency_key: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -556,4 +558,17 @@ pub struct FormJsonPage {
     pub id: uuid::Uuid,
     pub json: String,
     pub problems: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "forms/submitted.html")]
+pub struct SubmittedPage {
+    pub page: Page,
+    pub reference: String,
+    pub form_title: String,
+    pub submitted_at: String,
+    pub org_unit: String,
+    pub status: String,
+    pub files: Vec<String>,
+    pub link: String,
 }

@@ -823,3 +823,161 @@ async fn anonymous_draft_creation_is_rate_limited() {
     assert_eq!(statuses.last(), Some(&429));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn submitting_makes_one_application_with_a_case_and_an_audit_chain() {
+    let app = TestApp::spawn().await;
+    publish_test_form(&app).await;
+    let browser = client();
+    let page = browser
+        .get(app.url("/leistungen/hundesteuer-anmeldung/antrag"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page).unwrap();
+    let r = browser
+        .post(app.url("/leistungen/hundesteuer-anmeldung/antrag"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let base = location(&r).trim_end_matches("/schritt/1").to_string();
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let b = browser.clone();
+        let url = app.url(&path);
+        async move { b.post(url).form(&form).send().await.unwrap() }
+    };
+    let r = post(
+        format!("{base}/schritt/1"),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("familienname", "Muster".into()),
+            ("lastschrift", "false".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = post(
+        format!("{base}/schritt/2"),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("hunde[0]._", "".into()),
+            ("hunde[0].name", "Bello".into()),
+            ("hunde[0].rasse", "mischling".into()),
+        ],
+    )
+    .await;
+    assert!(location(&r).ends_with("/pruefen"));
+    let review = browser
+        .get(app.url(&format!("{base}/pruefen")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(review.contains(&format!("action=\"{base}/absenden\"")));
+    let key = {
+        let start = review.find("name=\"idempotency_key\" value=\"").unwrap()
+            + "name=\"idempotency_key\" value=\"".len();
+        review[start..start + review[start..].find('"').unwrap()].to_string()
+    };
+
+    // A double click: two posts, one application.
+    let mut locations = Vec::new();
+    for _ in 0..2 {
+        let r = post(
+            format!("{base}/absenden"),
+            vec![
+                ("csrf_token", csrf.clone()),
+                ("idempotency_key", key.clone()),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        locations.push(location(&r));
+    }
+    assert_eq!(locations[0], locations[1]);
+    assert!(locations[0].starts_with("/antrag/eingang/rh_"));
+    let (status, html) = {
+        let r = client().get(app.url(&locations[0])).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(status, 200, "the access link works without the session");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert!(html.contains(&format!("MS-{year}-000001")), "{html}");
+    assert!(html.contains("Steueramt"), "routed to the service's office");
+    assert!(html.contains("Eingegangen"));
+    // The draft is gone; the case is in the Steueramt's inbox; the audit chain holds.
+    let r = browser
+        .get(app.url(&format!("{base}/schritt/1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let repo = app.db.as_ref().unwrap().store.repo();
+    let tenant = rathaus_storage::tenancy::TenantRepository::tenant_by_slug(&repo, "musterstadt")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id();
+    let application = repo
+        .application_by_reference(tenant, &format!("MS-{year}-000001"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(application.data()["hunde"][0]["name"], "Bello");
+    let case = repo.case_of(tenant, application.id).await.unwrap().unwrap();
+    let unit =
+        rathaus_storage::tenancy::OrgUnitRepository::org_unit(&repo, tenant, case.org_unit_id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(unit.name, "Steueramt");
+    assert_eq!(repo.verify_audit(tenant).await.unwrap(), (1, None));
+    assert!(
+        repo.application_by_reference(tenant, &format!("MS-{year}-000002"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // `rathaus admin verify-audit` passes untouched and names a changed entry.
+    let db_url = app.db.as_ref().unwrap().url.clone();
+    let verify = || {
+        crate::cli::bin()
+            .env("RATHAUS_DATA_DIR", std::env::temp_dir())
+            .env("RATHAUS_DATABASE_URL", &db_url)
+            .args(["admin", "verify-audit"])
+            .output()
+            .unwrap()
+    };
+    let out = verify();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("musterstadt\tok\t1 entries"));
+    let entry = repo.audit_of_case(tenant, case.id).await.unwrap().remove(0);
+    rathaus_storage::ConnectionTrait::execute_unprepared(
+        app.db.as_ref().unwrap().store.db(),
+        &format!(
+            "UPDATE audit_log SET detail = '{{}}' WHERE id = {}",
+            entry.id
+        ),
+    )
+    .await
+    .unwrap();
+    let out = verify();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("BROKEN\tentry {}", entry.id)),
+        "{stdout}"
+    );
+    app.stop().await;
+}
