@@ -394,3 +394,205 @@ impl Store {
         })
     }
 }
+
+/// Filters of a case inbox.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    /// Only these statuses; empty: all open ones.
+    pub statuses: Vec<CaseStatus>,
+    /// Only cases assigned to this user.
+    pub assignee: Option<Uuid>,
+    /// Only unassigned cases.
+    pub unassigned: bool,
+    /// Reference number (exact, case-insensitive).
+    pub reference: Option<String>,
+    /// Keyset: cases created before this (created_at, id).
+    pub before: Option<(chrono::DateTime<Utc>, Uuid)>,
+    pub limit: u64,
+}
+
+/// A row of an inbox.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub case: Case,
+    pub application: Application,
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// Cases in the given org units, newest first, by keyset.
+    pub async fn inbox(
+        &self,
+        tenant: TenantId,
+        units: &[Uuid],
+        q: &InboxQuery,
+    ) -> Result<Vec<InboxRow>> {
+        let mut find = case::Entity::find()
+            .filter(case::Column::TenantId.eq(tenant.0))
+            .filter(case::Column::OrgUnitId.is_in(units.iter().copied()));
+        let statuses: Vec<&str> = if q.statuses.is_empty() {
+            CaseStatus::ALL
+                .iter()
+                .filter(|s| s.is_open())
+                .map(|s| s.code())
+                .collect()
+        } else {
+            q.statuses.iter().map(|s| s.code()).collect()
+        };
+        find = find.filter(case::Column::Status.is_in(statuses));
+        if let Some(a) = q.assignee {
+            find = find.filter(case::Column::AssigneeId.eq(a));
+        }
+        if q.unassigned {
+            find = find.filter(case::Column::AssigneeId.is_null());
+        }
+        if let Some(r) = &q.reference {
+            let Some(app) = self.application_by_reference(tenant, r).await? else {
+                return Ok(vec![]);
+            };
+            find = find.filter(case::Column::ApplicationId.eq(app.id));
+        }
+        if let Some((at, id)) = q.before {
+            find = find.filter(
+                sea_orm::Condition::any()
+                    .add(case::Column::CreatedAt.lt(at))
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(case::Column::CreatedAt.eq(at))
+                            .add(case::Column::Id.lt(id)),
+                    ),
+            );
+        }
+        let cases = find
+            .order_by_desc(case::Column::CreatedAt)
+            .order_by_desc(case::Column::Id)
+            .limit(q.limit.clamp(1, 200))
+            .all(self.0)
+            .await?;
+        let apps: std::collections::HashMap<Uuid, Application> = application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant.0))
+            .filter(application::Column::Id.is_in(cases.iter().map(|c| c.application_id)))
+            .all(self.0)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        Ok(cases
+            .into_iter()
+            .filter_map(|c| {
+                let a = apps.get(&c.application_id)?.clone();
+                Some(InboxRow {
+                    case: c,
+                    application: a,
+                })
+            })
+            .collect())
+    }
+
+    pub async fn case(&self, tenant: TenantId, id: Uuid) -> Result<Option<Case>> {
+        Ok(case::Entity::find_by_id(id)
+            .filter(case::Column::TenantId.eq(tenant.0))
+            .one(self.0)
+            .await?)
+    }
+
+    pub async fn application(&self, tenant: TenantId, id: Uuid) -> Result<Option<Application>> {
+        Ok(application::Entity::find_by_id(id)
+            .filter(application::Column::TenantId.eq(tenant.0))
+            .one(self.0)
+            .await?)
+    }
+}
+
+/// Why a case action is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error(transparent)]
+    Transition(#[from] rathaus_domain::cases::TransitionError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<sea_orm::DbErr> for CaseError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        CaseError::Storage(e.into())
+    }
+}
+
+/// What a clerk does to a case.
+#[derive(Debug, Clone)]
+pub enum CaseChange {
+    /// Take the case (and start working on it).
+    Claim,
+    Status(rathaus_domain::cases::CaseAction),
+    Note(String),
+    Forward(Uuid),
+}
+
+impl Store {
+    /// Applies a clerk's change to a case in one transaction with its audit entry.
+    pub async fn change_case(
+        &self,
+        tenant: TenantId,
+        case_id: Uuid,
+        actor: (Uuid, &str),
+        change: CaseChange,
+    ) -> std::result::Result<Case, CaseError> {
+        use rathaus_domain::cases::{CaseAction, transition};
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let c = repo
+            .case(tenant, case_id)
+            .await?
+            .ok_or(StorageError::NotFound("case"))?;
+        let status = c.status();
+        let mut am: case::ActiveModel = c.clone().into();
+        let (action, detail) = match &change {
+            CaseChange::Claim => {
+                let next = if status == CaseStatus::Received {
+                    transition(status, CaseAction::Start)?
+                } else if status.is_open() {
+                    status
+                } else {
+                    return Err(rathaus_domain::cases::TransitionError {
+                        from: status,
+                        action: CaseAction::Start,
+                    }
+                    .into());
+                };
+                am.assignee_id = Set(Some(actor.0));
+                am.status = Set(next.code().to_string());
+                (
+                    "claimed",
+                    serde_json::json!({ "assignee": actor.0, "status": next.code() }),
+                )
+            }
+            CaseChange::Status(a) => {
+                let next = transition(status, *a)?;
+                am.status = Set(next.code().to_string());
+                (
+                    "status",
+                    serde_json::json!({ "from": status.code(), "to": next.code() }),
+                )
+            }
+            CaseChange::Note(text) => ("note", serde_json::json!({ "text": text })),
+            CaseChange::Forward(unit) => {
+                use crate::tenancy::OrgUnitRepository;
+                if repo.org_unit(tenant, *unit).await?.is_none() {
+                    return Err(StorageError::NotFound("org unit").into());
+                }
+                am.org_unit_id = Set(*unit);
+                am.assignee_id = Set(None);
+                (
+                    "forwarded",
+                    serde_json::json!({ "from": c.org_unit_id, "to": unit }),
+                )
+            }
+        };
+        am.updated_at = Set(Utc::now());
+        let updated = am.update(&txn).await?;
+        repo.append_audit(tenant, case_id, actor.1, action, &detail)
+            .await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+}

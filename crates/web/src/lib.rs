@@ -22,6 +22,7 @@ pub mod portal;
 pub mod security;
 pub mod sessions;
 pub mod staff;
+pub mod staff_cases;
 pub mod staff_catalog;
 pub mod staff_forms;
 pub mod views;
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::routes())
         .merge(staff::routes())
         .merge(staff_catalog::routes())
+        .merge(staff_cases::routes())
         .merge(
             forms::routes()
                 .merge(staff_forms::routes())

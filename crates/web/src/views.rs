@@ -78,6 +78,14 @@ impl Page {
         self.t(&format!("role.{}", grant.role.code()))
     }
 
+    pub fn case_status(&self, code: &str) -> &'static str {
+        self.t(&format!("case_status.{code}"))
+    }
+
+    pub fn case_action(&self, code: &str) -> &'static str {
+        self.t(&format!("cases.action.{code}"))
+    }
+
     pub fn status_label(&self, code: &str) -> &'static str {
         self.t(&format!("editor.status.{code}"))
     }
@@ -214,6 +222,12 @@ impl StaffPage {
         self.grants
             .iter()
             .any(|g| g.role == rathaus_domain::identity::Role::Editor)
+    }
+
+    pub fn is_clerk(&self) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role == rathaus_domain::identity::Role::Clerk)
     }
 }
 
@@ -571,4 +585,64 @@ pub struct SubmittedPage {
     pub status: String,
     pub files: Vec<String>,
     pub link: String,
+}
+
+pub struct CaseInboxRow {
+    pub id: uuid::Uuid,
+    pub reference: String,
+    pub service: String,
+    pub submitted: String,
+    pub status: &'static str,
+    pub assignee: String,
+    pub org_unit: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/cases.html")]
+pub struct CaseInboxPage {
+    pub page: Page,
+    pub rows: Vec<CaseInboxRow>,
+    pub status: String,
+    pub mine: bool,
+    pub unassigned: bool,
+    pub q: String,
+    /// Link to the next (older) page, already HTML-escaped.
+    pub next: Option<String>,
+    pub statuses: Vec<&'static str>,
+}
+
+pub struct CaseAuditRow {
+    pub at: String,
+    pub actor: String,
+    pub text: String,
+}
+
+pub struct CaseFileRow {
+    pub href: String,
+    pub name: String,
+    pub size_kb: i64,
+    pub field: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/case.html")]
+pub struct CaseDetailPage {
+    pub page: Page,
+    pub id: uuid::Uuid,
+    pub reference: String,
+    pub form_title: String,
+    pub service: String,
+    pub submitted: String,
+    pub status: &'static str,
+    pub assignee: String,
+    pub mine: bool,
+    pub open: bool,
+    pub org_unit: String,
+    pub sections: Vec<(String, Vec<(String, String)>)>,
+    pub files: Vec<CaseFileRow>,
+    pub history: Vec<CaseAuditRow>,
+    /// (action code, label key suffix) of the status changes possible now.
+    pub actions: Vec<(&'static str, &'static str)>,
+    pub units: Vec<(uuid::Uuid, String)>,
+    pub error: Option<String>,
 }

@@ -271,13 +271,25 @@ fn test_form() -> Value {
 }
 
 async fn publish_test_form(app: &TestApp) {
+    publish_test_form_for(app, "hundesteuer-anmeldung").await
+}
+
+async fn publish_test_form_for(app: &TestApp, service: &str) {
     let alice = token(app, "redaktion@musterstadt.example").await;
     let bob = token(app, "redaktion2@musterstadt.example").await;
+    let mut form = test_form();
+    form["service"] = json!(service);
+    let key = if service == "hundesteuer-anmeldung" {
+        "hunde-test".to_string()
+    } else {
+        format!("test-{service}")
+    };
+    form["key"] = json!(key);
     let r = app
         .client
         .post(app.url("/api/v1/forms"))
         .bearer_auth(&alice)
-        .json(&test_form())
+        .json(&form)
         .send()
         .await
         .unwrap();
@@ -285,7 +297,7 @@ async fn publish_test_form(app: &TestApp) {
     for (who, step) in [(&alice, "submit"), (&bob, "approve")] {
         let r = app
             .client
-            .post(app.url(&format!("/api/v1/forms/hunde-test/{step}")))
+            .post(app.url(&format!("/api/v1/forms/{key}/{step}")))
             .bearer_auth(who)
             .send()
             .await
@@ -979,5 +991,200 @@ async fn submitting_makes_one_application_with_a_case_and_an_audit_chain() {
         stdout.contains(&format!("BROKEN\tentry {}", entry.id)),
         "{stdout}"
     );
+    app.stop().await;
+}
+
+/// Fills and sends the test form of `service` without JavaScript; returns the confirmation page.
+async fn submit_test_application(app: &TestApp, service: &str) -> String {
+    let browser = client();
+    let start = format!("/leistungen/{service}/antrag");
+    let page = browser
+        .get(app.url(&start))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page).unwrap();
+    let r = browser
+        .post(app.url(&start))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let base = location(&r).trim_end_matches("/schritt/1").to_string();
+    for (step, form) in [
+        (
+            "1",
+            vec![("familienname", "Muster"), ("lastschrift", "false")],
+        ),
+        (
+            "2",
+            vec![("hunde[0].name", "Bello"), ("hunde[0].rasse", "mischling")],
+        ),
+    ] {
+        let mut f = vec![("csrf_token", csrf.as_str())];
+        f.extend(form);
+        let r = browser
+            .post(app.url(&format!("{base}/schritt/{step}")))
+            .form(&f)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+    }
+    let r = browser
+        .post(app.url(&format!("{base}/absenden")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    browser
+        .get(app.url(&location(&r)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn reference_in(html: &str) -> String {
+    let start = html.find("id=\"reference\">").unwrap() + "id=\"reference\">".len();
+    html[start..start + html[start..].find('<').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn clerks_work_cases_of_their_org_units_only() {
+    let app = TestApp::spawn().await;
+    publish_test_form_for(&app, "gewerbe-anmeldung").await;
+    let confirmation = submit_test_application(&app, "gewerbe-anmeldung").await;
+    let reference = reference_in(&confirmation);
+    assert!(
+        confirmation.contains("Gewerbeanmeldungen"),
+        "routed to the service's office"
+    );
+
+    let clerk = TestApp::login_as(&app, "sachbearbeitung@musterstadt.example").await;
+    let get = |c: &reqwest::Client, path: String| {
+        let c = c.clone();
+        let url = app.url(&path);
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // The inbox of Gewerbe includes its sub-unit Gewerbeanmeldungen.
+    let (s, inbox) = get(&clerk, "/staff/cases".into()).await;
+    assert_eq!(s, 200);
+    assert!(inbox.contains(&reference), "{inbox}");
+    let (_, found) = get(
+        &clerk,
+        format!("/staff/cases?q={}", reference.to_lowercase()),
+    )
+    .await;
+    assert!(found.contains(&reference));
+    let (_, none) = get(&clerk, "/staff/cases?q=MS-1999-000001".into()).await;
+    assert!(none.contains("id=\"no-cases\""));
+    let case_path = {
+        let start = inbox.find("href=\"/staff/cases/").unwrap() + "href=\"".len();
+        inbox[start..start + inbox[start..].find('"').unwrap()].to_string()
+    };
+    let (_, page) = get(&clerk, case_path.clone()).await;
+    assert!(page.contains("Bello") && page.contains("Eingegangen"));
+    let csrf = csrf_of(&page).unwrap();
+    let post = |path: String, form: Vec<(&'static str, &'static str)>| {
+        let c = clerk.clone();
+        let url = app.url(&path);
+        let csrf = csrf.clone();
+        async move {
+            let mut f: Vec<(&str, &str)> = vec![("csrf_token", csrf.as_str())];
+            f.extend(form);
+            c.post(url).form(&f).send().await.unwrap()
+        }
+    };
+    assert_eq!(
+        post(format!("{case_path}/claim"), vec![]).await.status(),
+        303
+    );
+    let (_, page) = get(&clerk, case_path.clone()).await;
+    assert!(page.contains("In Bearbeitung"));
+    assert!(
+        page.contains("Sachbearbeitung") || page.contains("sachbearbeitung"),
+        "assignee shown"
+    );
+    assert_eq!(
+        post(
+            format!("{case_path}/status"),
+            vec![("action", "request_documents")]
+        )
+        .await
+        .status(),
+        303
+    );
+    // An impossible step is refused with a clear message, not a 500.
+    let r = post(format!("{case_path}/status"), vec![("action", "decide")]).await;
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("„Entscheiden“ ist im Stand „Warten auf Unterlagen“ nicht möglich")
+    );
+    for a in ["documents_received", "decide"] {
+        assert_eq!(
+            post(format!("{case_path}/status"), vec![("action", a)])
+                .await
+                .status(),
+            303
+        );
+    }
+    assert_eq!(
+        post(
+            format!("{case_path}/note"),
+            vec![("text", "Gewerbeschein erstellt.")]
+        )
+        .await
+        .status(),
+        303
+    );
+    let (_, page) = get(&clerk, case_path.clone()).await;
+    assert!(page.contains("Entschieden"));
+    assert!(page.contains("Vermerk: Gewerbeschein erstellt."));
+    assert!(
+        page.contains("Warten auf Unterlagen → In Bearbeitung"),
+        "history names the steps"
+    );
+    let repo = app.db.as_ref().unwrap().store.repo();
+    let tenant = rathaus_storage::tenancy::TenantRepository::tenant_by_slug(&repo, "musterstadt")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id();
+    assert_eq!(repo.verify_audit(tenant).await.unwrap(), (6, None));
+
+    // A case of another office (Hundesteuer → Steueramt) is invisible to this clerk.
+    publish_test_form_for(&app, "hundesteuer-anmeldung").await;
+    let other = reference_in(&submit_test_application(&app, "hundesteuer-anmeldung").await);
+    let other_app = repo
+        .application_by_reference(tenant, &other)
+        .await
+        .unwrap()
+        .unwrap();
+    let other_case = repo.case_of(tenant, other_app.id).await.unwrap().unwrap();
+    assert_eq!(
+        get(&clerk, format!("/staff/cases/{}", other_case.id))
+            .await
+            .0,
+        404
+    );
+    let (_, inbox) = get(&clerk, "/staff/cases".into()).await;
+    assert!(!inbox.contains(&other));
+
+    // An editor without the clerk role gets 403.
+    let editor = TestApp::login_as(&app, "redaktion@musterstadt.example").await;
+    assert_eq!(get(&editor, "/staff/cases".into()).await.0, 403);
     app.stop().await;
 }

@@ -174,6 +174,7 @@ pub(crate) async fn store_definition(
             if service.is_some() {
                 repo.attach_form(tenant, form.id, service).await?;
             }
+            let form = repo.form(tenant, form.id).await?.unwrap_or(form);
             Ok((form, version, false))
         }
         None => {
