@@ -141,17 +141,18 @@ async fn inbox(
     let mut out = Vec::new();
     for r in &rows {
         let service = match r.application.service_id {
-            Some(s) => {
-                if !services.contains_key(&s) {
+            Some(s) => match services.get(&s) {
+                Some(t) => t.clone(),
+                None => {
                     let title = repo
                         .published(tenant, s)
                         .await?
                         .map(|p| p.content.title.de)
                         .unwrap_or_default();
-                    services.insert(s, title);
+                    services.insert(s, title.clone());
+                    title
                 }
-                services[&s].clone()
-            }
+            },
             None => String::new(),
         };
         out.push(CaseInboxRow {
