@@ -90,8 +90,26 @@ for (const lang of ['de', 'en']) {
     assert.match(page.url(), /\/pruefen$/, 'after the last step comes the review');
     assert.ok(await page.locator('.review-section').count() >= total);
     await check(page, 'review', failures);
-    await page.goto(page.url().replace(/\/pruefen$/, '/gespeichert'));
+    const reviewUrl = page.url();
+    await page.goto(reviewUrl.replace(/\/pruefen$/, '/gespeichert'));
     await check(page, 'saved page', failures);
+
+    // Send it: the confirmation page, then the clerk's inbox and case page.
+    await page.goto(reviewUrl);
+    await Promise.all([page.waitForLoadState('load'), page.click('#submit-application')]);
+    assert.match(page.url(), /\/antrag\/eingang\/rh_/);
+    const reference = (await page.textContent('#reference')).trim();
+    assert.match(reference, /^MS-\d{4}-\d{6}$/);
+    await check(page, 'confirmation of receipt', failures);
+    await login(page, 'sachbearbeitung@musterstadt.example');
+    await page.goto(`${BASE_URL}/staff/cases?lang=${lang}&q=${reference}`);
+    await check(page, 'case inbox', failures);
+    await Promise.all([page.waitForLoadState('load'), page.click(`a:text("${reference}")`)]);
+    await check(page, 'case page', failures);
+    await Promise.all([page.waitForLoadState('load'), page.click('#claim')]);
+    await Promise.all([page.waitForLoadState('load'), page.click('#action-request_documents')]);
+    assert.match(await page.textContent('#case-status'), lang === 'de' ? /Warten auf Unterlagen/ : /Awaiting documents/);
+    await check(page, 'case page after actions', failures);
     await context.close();
     assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
   });
