@@ -718,6 +718,28 @@ fn file_values(def: &FormDefinition, data: &Json) -> Vec<(String, String)> {
     out
 }
 
+/// Routing: the service's responsible org unit, else the tenant's central
+/// intake (its first top-level org unit).
+pub(crate) async fn route(
+    state: &AppState,
+    tenant: TenantId,
+    service: Option<Uuid>,
+) -> Result<Uuid, AppError> {
+    let repo = state.store.repo();
+    if let Some(s) = service
+        && let Some(p) = repo.published(tenant, s).await?
+    {
+        return Ok(p.org_unit.id);
+    }
+    use rathaus_storage::tenancy::OrgUnitRepository;
+    repo.org_units(tenant)
+        .await?
+        .into_iter()
+        .find(|u| u.parent_id.is_none())
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::internal("tenant has no org unit for the intake"))
+}
+
 /// Sends the application: validated again on the server, then written in one
 /// transaction (application, files, case, audit entry, outbox job; the draft
 /// goes). A second click or a retry finds the same application.
@@ -747,23 +769,7 @@ async fn submit(
         .form(l.tenant, version.form_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    // Routing: the service's responsible org unit, else the tenant's central intake.
-    let unit = match form_row.service_id {
-        Some(s) => repo.published(l.tenant, s).await?.map(|p| p.org_unit.id),
-        None => None,
-    };
-    let unit = match unit {
-        Some(u) => u,
-        None => {
-            use rathaus_storage::tenancy::OrgUnitRepository;
-            repo.org_units(l.tenant)
-                .await?
-                .into_iter()
-                .find(|u| u.parent_id.is_none())
-                .map(|u| u.id)
-                .ok_or_else(|| AppError::internal("tenant has no org unit for the intake"))?
-        }
-    };
+    let unit = route(&state, l.tenant, form_row.service_id).await?;
     let mut files = Vec::new();
     for (path, value) in file_values(&l.def, &l.data) {
         let Some((id, name)) = value.split_once('/') else {

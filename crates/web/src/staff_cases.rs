@@ -53,9 +53,19 @@ pub fn routes() -> Router<AppState> {
 /// The org units whose cases this clerk works: units with a clerk grant and
 /// everything below them.
 async fn clerk_units(state: &AppState, staff: &StaffUser) -> Result<HashSet<Uuid>, AppError> {
+    units_of_clerk(state, staff.tenant(), staff.user.id).await
+}
+
+/// The org units a user works cases in: clerk grants plus everything below;
+/// `Forbidden` for users without a clerk grant.
+pub async fn units_of_clerk(
+    state: &AppState,
+    tenant: TenantId,
+    user: Uuid,
+) -> Result<HashSet<Uuid>, AppError> {
     let repo = state.store.repo();
     let granted: Vec<Uuid> = repo
-        .grants(staff.tenant(), staff.user.id)
+        .grants(tenant, user)
         .await?
         .into_iter()
         .filter(|g| g.role == Role::Clerk)
@@ -64,7 +74,7 @@ async fn clerk_units(state: &AppState, staff: &StaffUser) -> Result<HashSet<Uuid
     if granted.is_empty() {
         return Err(AppError::Forbidden);
     }
-    let units = repo.org_units(staff.tenant()).await?;
+    let units = repo.org_units(tenant).await?;
     let mut out: HashSet<Uuid> = granted.into_iter().collect();
     loop {
         let before = out.len();
@@ -480,7 +490,7 @@ async fn apply(
     }
 }
 
-fn action_code(a: CaseAction) -> &'static str {
+pub fn action_code(a: CaseAction) -> &'static str {
     match a {
         CaseAction::Start => "start",
         CaseAction::RequestDocuments => "request_documents",

@@ -1188,3 +1188,155 @@ async fn clerks_work_cases_of_their_org_units_only() {
     assert_eq!(get(&editor, "/staff/cases".into()).await.0, 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_whole_loop_through_the_api() {
+    let app = TestApp::spawn().await;
+    publish_test_form_for(&app, "gewerbe-anmeldung").await;
+    let c = &app.client;
+    let data = json!({"familienname": "Muster", "lastschrift": false, "hunde": [{"name": "Bello", "rasse": "mischling"}]});
+    let send = |key: &'static str, data: Value| {
+        c.post(app.url("/api/v1/applications"))
+            .header("idempotency-key", key)
+            .json(&json!({"form": "test-gewerbe-anmeldung", "data": data}))
+            .send()
+    };
+    let r = send("api-key-000001", data.clone()).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let first: Value = r.json().await.unwrap();
+    let reference = first["reference"].as_str().unwrap().to_string();
+    let access = first["access_token"].as_str().unwrap().to_string();
+    assert!(first["status_url"].as_str().unwrap().ends_with(&access));
+    let r = send("api-key-000001", data.clone()).await.unwrap();
+    assert_eq!(r.status(), 200, "a retry with the same key");
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["reference"], reference.as_str());
+    assert_eq!(again["created"], false);
+    assert!(again.get("access_token").is_none());
+    let r = send("api-key-000002", json!({"hunde": []})).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    let paths: Vec<&str> = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"familienname") && paths.contains(&"hunde"),
+        "{e}"
+    );
+    let r = send("kurz", data.clone()).await.unwrap();
+    assert_eq!(r.status(), 422);
+
+    // The applicant reads it with the access token; a wrong token sees nothing.
+    let r = c
+        .get(app.url(&format!("/api/v1/applications/{reference}")))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got: Value = r.json().await.unwrap();
+    assert_eq!(got["data"]["hunde"][0]["name"], "Bello");
+    assert_eq!(got["org_unit"], "Gewerbeanmeldungen");
+    let r = c
+        .get(app.url(&format!("/api/v1/applications/{reference}")))
+        .bearer_auth("rh_0000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The clerk works it through the API.
+    let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
+    let cases: Value = c
+        .get(app.url(&format!("/api/v1/cases?reference={reference}")))
+        .bearer_auth(&clerk)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = cases["cases"][0]["id"].as_str().unwrap().to_string();
+    let act = |path: &str, body: Value| {
+        c.post(app.url(&format!("/api/v1/cases/{id}/{path}")))
+            .bearer_auth(&clerk)
+            .json(&body)
+            .send()
+    };
+    let r = act("claim", json!({})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "in_progress");
+    assert_eq!(
+        act("status", json!({"action": "request_documents"}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = act("status", json!({"action": "decide"})).await.unwrap();
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "case.transition");
+    assert_eq!(
+        act("notes", json!({"text": "Rückfrage telefonisch geklärt."}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        act("notes", json!({"text": "  "})).await.unwrap().status(),
+        422
+    );
+    let audit: Value = c
+        .get(app.url(&format!("/api/v1/cases/{id}/audit")))
+        .bearer_auth(&clerk)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = audit["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["received", "claimed", "status", "note"]);
+    for w in entries.windows(2) {
+        assert_eq!(
+            w[1]["prev_hash"], w[0]["hash"],
+            "each entry hashes the one before"
+        );
+    }
+    let mine: Value = c
+        .get(app.url("/api/v1/cases?mine=true&status=awaiting_documents"))
+        .bearer_auth(&clerk)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["cases"].as_array().unwrap().len(), 1);
+    // A clerk token also reads the application; an editor token cannot list cases.
+    let r = c
+        .get(app.url(&format!("/api/v1/applications/{reference}")))
+        .bearer_auth(&clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let editor = token(&app, "redaktion@musterstadt.example").await;
+    let r = c
+        .get(app.url("/api/v1/cases"))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}

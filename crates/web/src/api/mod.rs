@@ -2,6 +2,7 @@
 //! `{"error": {"status", "code", "message", "fields": [{"field", "message"}]}}`
 //! in the language of `Accept-Language`.
 
+mod applications;
 mod auth;
 pub mod catalog;
 pub mod forms;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .merge(org_units::routes())
         .merge(catalog::routes())
         .merge(forms::routes())
+        .merge(applications::routes())
 }
 
 /// A caller authenticated by `Authorization: Bearer <token>`. The tenant is

@@ -1,0 +1,443 @@
+//! Applications and cases API.
+//!
+//! - `POST /applications` (public; `Idempotency-Key` header): submit data for a
+//!   published form → reference and access token. Validated like the wizard.
+//! - `GET /applications/{reference}`: with the applicant's access token as
+//!   bearer, or a clerk token for cases in the clerk's org units.
+//! - `GET /cases` (clerk token): the inbox with `status`, `mine`, `unassigned`,
+//!   `reference`, `before` (cursor), `limit`.
+//! - `POST /cases/{id}/claim`, `/status {"action"}`, `/notes {"text"}`,
+//!   `/forward {"org_unit"}`; `GET /cases/{id}/audit`.
+
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use rathaus_domain::{
+    applications::{Reference, parse_idempotency_key},
+    cases::{CaseAction, CaseStatus},
+    forms,
+    tenancy::TenantId,
+};
+use rathaus_storage::{
+    applications::{Application, Case, CaseChange, CaseError, InboxQuery, NewApplication},
+    forms::FormRepository,
+    identity::TokenRepository,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ApiJson, ApiUser, forms::find_form};
+use crate::{AppState, context::Ctx, error::AppError, staff_cases::units_of_clerk};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/applications", post(submit))
+        .route("/applications/{reference}", get(one))
+        .route("/cases", get(inbox))
+        .route("/cases/{id}/claim", post(claim))
+        .route("/cases/{id}/status", post(status))
+        .route("/cases/{id}/notes", post(note))
+        .route("/cases/{id}/forward", post(forward))
+        .route("/cases/{id}/audit", get(audit))
+}
+
+#[derive(serde::Deserialize)]
+struct SubmitBody {
+    /// Form id or key.
+    form: String,
+    data: Value,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.clone();
+    let tid = tenant.tenant_id();
+    if !state.limiter.check_draft(Some(peer.ip())) {
+        return Err(AppError::RateLimited);
+    }
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(parse_idempotency_key)
+                .ok_or_else(|| {
+                    AppError::Validation(
+                        rathaus_domain::FieldError::new(
+                            "idempotency_key",
+                            "idempotency_key.invalid",
+                        )
+                        .into(),
+                    )
+                })?,
+        ),
+    };
+    let form = find_form(&state, tid, &body.form).await?;
+    let (form, version) = state
+        .store
+        .repo()
+        .published_form(tid, form.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let def = version.definition().ok_or(AppError::NotFound)?;
+    if !body.data.is_object() {
+        return Err(AppError::InvalidJson(
+            ctx.t("forms.data_object").to_string(),
+        ));
+    }
+    let today = Utc::now().date_naive();
+    let mut data = body.data;
+    forms::apply_computed(&def, &mut data, today);
+    let problems = forms::validate(&def, &data, today);
+    if !problems.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": {
+                    "status": 422, "code": "validation", "message": ctx.t("error.text_422"),
+                    "fields": super::forms::problems_json(&def, &problems, ctx.lang),
+                }
+            })),
+        )
+            .into_response());
+    }
+    let unit = crate::forms::route(&state, tid, form.service_id).await?;
+    let submitted = state
+        .store
+        .submit_application(NewApplication {
+            tenant: tid,
+            prefix: Reference::prefix_for(&tenant.name),
+            service_id: form.service_id,
+            form_version_id: version.id,
+            data,
+            idempotency_key: key,
+            files: vec![],
+            org_unit_id: unit,
+            draft_id: None,
+            actor: "applicant:api".into(),
+        })
+        .await?;
+    let base = state.config.public_url.trim_end_matches('/');
+    let mut body = json!({
+        "reference": submitted.application.reference,
+        "status": submitted.case.status().code(),
+        "created": submitted.created,
+    });
+    if let Some(t) = &submitted.access_token {
+        body["access_token"] = json!(t);
+        body["status_url"] = json!(format!("{base}/antrag/eingang/{t}"));
+    }
+    Ok((
+        if submitted.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(body),
+    )
+        .into_response())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+async fn application_json(
+    state: &AppState,
+    tenant: TenantId,
+    app: &Application,
+    case: &Case,
+) -> Result<Value, AppError> {
+    use rathaus_storage::tenancy::OrgUnitRepository;
+    let repo = state.store.repo();
+    let unit = repo.org_unit(tenant, case.org_unit_id).await?;
+    let files = repo.application_files(tenant, app.id).await?;
+    Ok(json!({
+        "reference": app.reference,
+        "status": case.status().code(),
+        "submitted_at": app.submitted_at,
+        "org_unit": unit.map(|u| u.name),
+        "data": app.data(),
+        "files": files.iter().map(|f| json!({"field": f.field_path, "name": f.name, "mime": f.mime, "size": f.size, "sha256": f.sha256})).collect::<Vec<_>>(),
+    }))
+}
+
+/// With the access token (applicant) or a clerk token of the responsible units.
+async fn one(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> Result<Response, AppError> {
+    let token = bearer(&headers).ok_or(AppError::InvalidToken)?;
+    let repo = state.store.repo();
+    let tenant = ctx.tenant()?.tenant_id();
+    // A staff token?
+    if let Some((tok, user)) = repo.authenticate_token(token).await? {
+        let tid = TenantId(user.tenant_id);
+        let _ = tok;
+        let units = units_of_clerk(&state, tid, user.id).await?;
+        let app = repo
+            .application_by_reference(tid, &reference)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let case = repo.case_of(tid, app.id).await?.ok_or(AppError::NotFound)?;
+        if !units.contains(&case.org_unit_id) {
+            return Err(AppError::NotFound);
+        }
+        return Ok(Json(application_json(&state, tid, &app, &case).await?).into_response());
+    }
+    let app = repo
+        .application_by_access_token(tenant, token)
+        .await?
+        .filter(|a| a.reference.eq_ignore_ascii_case(reference.trim()))
+        .ok_or(AppError::NotFound)?;
+    let case = repo
+        .case_of(tenant, app.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(application_json(&state, tenant, &app, &case).await?).into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+struct InboxParams {
+    status: Option<String>,
+    #[serde(default)]
+    mine: bool,
+    #[serde(default)]
+    unassigned: bool,
+    reference: Option<String>,
+    before: Option<String>,
+    limit: Option<u64>,
+}
+
+fn case_json(r: &rathaus_storage::applications::InboxRow) -> Value {
+    json!({
+        "id": r.case.id,
+        "reference": r.application.reference,
+        "status": r.case.status().code(),
+        "assignee": r.case.assignee_id,
+        "org_unit": r.case.org_unit_id,
+        "service": r.application.service_id,
+        "submitted_at": r.application.submitted_at,
+        "due_at": r.case.due_at,
+    })
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Query(p): Query<InboxParams>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    let units: Vec<Uuid> = units_of_clerk(&state, tenant, caller.user.id)
+        .await?
+        .into_iter()
+        .collect();
+    let statuses = match p.status.as_deref() {
+        None | Some("") => vec![],
+        Some(s) => vec![CaseStatus::parse(s).ok_or_else(|| {
+            AppError::Validation(rathaus_domain::FieldError::new("status", "option.unknown").into())
+        })?],
+    };
+    let before = match p.before.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(
+            c.split_once('_')
+                .and_then(|(at, id)| {
+                    Some((
+                        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+                        Uuid::parse_str(id).ok()?,
+                    ))
+                })
+                .ok_or_else(|| {
+                    AppError::Validation(
+                        rathaus_domain::FieldError::new("before", "cursor.invalid").into(),
+                    )
+                })?,
+        ),
+    };
+    let limit = p.limit.unwrap_or(50).clamp(1, 200);
+    let rows = state
+        .store
+        .repo()
+        .inbox(
+            tenant,
+            &units,
+            &InboxQuery {
+                statuses,
+                assignee: p.mine.then_some(caller.user.id),
+                unassigned: p.unassigned,
+                reference: p.reference.filter(|r| !r.trim().is_empty()),
+                before,
+                limit,
+            },
+        )
+        .await?;
+    let next = (rows.len() as u64 == limit).then(|| {
+        let c = &rows[rows.len() - 1].case;
+        format!(
+            "{}_{}",
+            c.created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            c.id
+        )
+    });
+    Ok(
+        Json(json!({ "cases": rows.iter().map(case_json).collect::<Vec<_>>(), "next": next }))
+            .into_response(),
+    )
+}
+
+async fn change(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &ApiUser,
+    id: &str,
+    change: CaseChange,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    let units = units_of_clerk(state, tenant, caller.user.id).await?;
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    let case = state
+        .store
+        .repo()
+        .case(tenant, id)
+        .await?
+        .filter(|c| units.contains(&c.org_unit_id))
+        .ok_or(AppError::NotFound)?;
+    let actor = format!("user:{}", caller.user.id);
+    match state
+        .store
+        .change_case(tenant, case.id, (caller.user.id, &actor), change)
+        .await
+    {
+        Ok(c) => Ok(Json(json!({
+            "id": c.id, "status": c.status().code(), "assignee": c.assignee_id, "org_unit": c.org_unit_id
+        }))
+        .into_response()),
+        Err(CaseError::Transition(t)) => {
+            let message = crate::i18n::tf(
+                ctx.lang,
+                "cases.refused",
+                &[
+                    (
+                        "action",
+                        ctx.t(&format!("cases.action.{}", crate::staff_cases::action_code(t.action))),
+                    ),
+                    ("status", ctx.t(&format!("case_status.{}", t.from.code()))),
+                ],
+            );
+            Ok((
+                StatusCode::CONFLICT,
+                Json(json!({"error": {"status": 409, "code": "case.transition", "message": message}})),
+            )
+                .into_response())
+        }
+        Err(CaseError::Storage(e)) => Err(e.into()),
+    }
+}
+
+async fn claim(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    change(&state, &ctx, &caller, &id, CaseChange::Claim).await
+}
+
+#[derive(serde::Deserialize)]
+struct StatusBody {
+    action: CaseAction,
+}
+
+async fn status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StatusBody>,
+) -> Result<Response, AppError> {
+    change(&state, &ctx, &caller, &id, CaseChange::Status(body.action)).await
+}
+
+#[derive(serde::Deserialize)]
+struct NoteBody {
+    text: String,
+}
+
+async fn note(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> Result<Response, AppError> {
+    let text = rathaus_domain::validation::required_text("text", &body.text, 4000)
+        .map_err(|e| AppError::Validation(e.into()))?;
+    change(&state, &ctx, &caller, &id, CaseChange::Note(text)).await
+}
+
+#[derive(serde::Deserialize)]
+struct ForwardBody {
+    org_unit: Uuid,
+}
+
+async fn forward(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ForwardBody>,
+) -> Result<Response, AppError> {
+    change(
+        &state,
+        &ctx,
+        &caller,
+        &id,
+        CaseChange::Forward(body.org_unit),
+    )
+    .await
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    let units = units_of_clerk(&state, tenant, caller.user.id).await?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let repo = state.store.repo();
+    let case = repo
+        .case(tenant, id)
+        .await?
+        .filter(|c| units.contains(&c.org_unit_id))
+        .ok_or(AppError::NotFound)?;
+    let entries = repo.audit_of_case(tenant, case.id).await?;
+    Ok(Json(json!({
+        "case": case.id,
+        "entries": entries.iter().map(|e| json!({
+            "id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
+            "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null),
+            "prev_hash": e.prev_hash, "hash": e.hash,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
