@@ -30,6 +30,8 @@ pub struct Settings {
     pub login_attempts_per_minute: u32,
     /// Days an applicant's unsent draft is kept after its last change.
     pub draft_days: u32,
+    /// New drafts and API submissions per client address and minute.
+    pub submits_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -47,6 +49,7 @@ impl Default for Settings {
             worker_lease_secs: 60,
             login_attempts_per_minute: 10,
             draft_days: 30,
+            submits_per_minute: 20,
         }
     }
 }

@@ -91,6 +91,7 @@ pub async fn run(
     web.default_tenant = settings.default_tenant.clone().or(default_tenant);
     web.login_attempts_per_minute = settings.login_attempts_per_minute;
     web.draft_days = settings.draft_days.clamp(1, 365);
+    web.submits_per_minute = settings.submits_per_minute.max(1);
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -49,6 +49,8 @@ pub struct WebConfig {
     pub login_attempts_per_minute: u32,
     /// Days an applicant's unsent draft is kept after its last change.
     pub draft_days: u32,
+    /// New drafts and API submissions per client address and minute.
+    pub submits_per_minute: u32,
 }
 
 impl WebConfig {
@@ -59,6 +61,7 @@ impl WebConfig {
             default_tenant: None,
             login_attempts_per_minute: 10,
             draft_days: 30,
+            submits_per_minute: 20,
         }
     }
 
@@ -89,7 +92,10 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store, files: FileStore, config: WebConfig) -> Self {
-        let limiter = security::LoginLimiter::new(config.login_attempts_per_minute);
+        let limiter = security::LoginLimiter::with_submits(
+            config.login_attempts_per_minute,
+            config.submits_per_minute,
+        );
         Self(Arc::new(Inner {
             store,
             files,

@@ -128,13 +128,18 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(per_minute: u32) -> Self {
+        Self::with_submits(per_minute, 20)
+    }
+
+    /// With a limit for new drafts and API submissions per client address and minute.
+    pub fn with_submits(per_minute: u32, submits_per_minute: u32) -> Self {
         let per_minute = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
         let per_ip = NonZeroU32::new(per_minute.get().saturating_mul(3)).expect("non-zero");
         Self {
             by_account: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute)),
             by_ip: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_ip)),
             drafts: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
-                NonZeroU32::new(20).expect("non-zero"),
+                NonZeroU32::new(submits_per_minute.max(1)).expect("non-zero"),
             )),
         }
     }

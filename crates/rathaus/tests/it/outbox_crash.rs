@@ -80,3 +80,114 @@ async fn kill_9_during_the_outbox_loses_no_job() {
     std::fs::remove_dir_all(dir).ok();
     db.drop_db().await;
 }
+
+/// SIGKILL of the server during a submission load: every reference number a
+/// client received is in the database afterwards, and the audit chain holds.
+#[tokio::test]
+async fn kill_9_during_submissions_loses_no_received_application() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+
+    let (dir, db) = crate::cli::fresh_env().await;
+    let mut server = bin()
+        .env("RATHAUS_DATA_DIR", &dir)
+        .env("RATHAUS_DATABASE_URL", &db.url)
+        .env("RATHAUS_LISTEN", "127.0.0.1:0")
+        .env("RATHAUS_SUBMITS_PER_MINUTE", "1000000")
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = server.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.split("is running at ").nth(1) {
+                let _ = tx.send(url.trim().to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(90))
+        .expect("server announces its address");
+    let data = serde_json::json!({
+        "vorname": "Erika", "familienname": "Mustermann", "geburtsdatum": "1980-05-17",
+        "anschrift": {"strasse": "Hauptstraße", "hausnummer": "1", "plz": "12345", "ort": "Musterstadt"},
+        "hunde": [{"name": "Bello", "rasse": "mischling", "wurfdatum": "2021-03-01", "haltung_seit": "2021-06-01"}],
+        "ermaessigung": false, "lastschrift": false, "richtigkeit": true
+    });
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..8 {
+        let (url, data, received, stop) =
+            (url.clone(), data.clone(), received.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                let r = http
+                    .post(format!("{url}/api/v1/applications"))
+                    .header("idempotency-key", format!("crash-{c}-{i:06}"))
+                    .json(&serde_json::json!({"form": "hundesteuer-anmeldung", "data": data}))
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => {
+                        let body: serde_json::Value = r.json().await.unwrap_or_default();
+                        if let Some(reference) = body["reference"].as_str() {
+                            received.lock().unwrap().push(reference.to_string());
+                        }
+                    }
+                    Ok(r) => assert!(
+                        r.status().is_server_error() || r.status() == 429,
+                        "unexpected {}",
+                        r.status()
+                    ),
+                    Err(_) => break, // the server is gone
+                }
+            }
+        }));
+    }
+    let started = std::time::Instant::now();
+    while received.lock().unwrap().len() < 60 {
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill().unwrap(); // SIGKILL, in the middle of the load
+    server.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for c in clients {
+        let _ = c.await;
+    }
+    let received = received.lock().unwrap().clone();
+    assert!(received.len() >= 60);
+
+    // Every reference any client received survived; the numbers have no duplicates.
+    let repo = db.store.repo();
+    let tenant = rathaus_storage::tenancy::TenantRepository::tenant_by_slug(&repo, "musterstadt")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id();
+    for reference in &received {
+        assert!(
+            repo.application_by_reference(tenant, reference)
+                .await
+                .unwrap()
+                .is_some(),
+            "{reference} was confirmed to a client but is lost"
+        );
+    }
+    let mut unique = received.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), received.len(), "no number was given twice");
+    let (entries, broken) = repo.verify_audit(tenant).await.unwrap();
+    assert!(entries >= received.len());
+    assert!(broken.is_none(), "the audit chain holds after the crash");
+    db.drop_db().await;
+}
