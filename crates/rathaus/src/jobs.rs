@@ -48,8 +48,25 @@ impl JobHandler for ApplicationReceived {
     }
 }
 
+/// Mailbox events (a message or document request from the office, an
+/// applicant's answer): the hook for email notifications, logged for now.
+pub struct MailboxEvent;
+
+#[async_trait::async_trait]
+impl JobHandler for MailboxEvent {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        tracing::info!(kind = %job.kind, message = %payload["message"], "mailbox event");
+        Ok(())
+    }
+}
+
 pub fn handlers() -> Handlers {
     Handlers::new()
         .with("diagnostics.sleep", Sleep)
         .with("application.received", ApplicationReceived)
+        .with("mailbox.office_message", MailboxEvent)
+        .with("mailbox.applicant_answer", MailboxEvent)
 }

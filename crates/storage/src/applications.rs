@@ -22,7 +22,7 @@ use sea_orm::{
 
 use crate::{
     Repo, Result, StorageError, Store,
-    entities::{application, application_file, audit_entry, audit_head, case, form_draft},
+    entities::{application, application_file, audit_entry, audit_head, case, form_draft, message},
     identity::{generate_token, token_hash},
     outbox::OutboxRepository,
 };
@@ -31,6 +31,7 @@ pub type Application = application::Model;
 pub type ApplicationFile = application_file::Model;
 pub type Case = case::Model;
 pub type AuditEntry = audit_entry::Model;
+pub type Message = message::Model;
 
 impl case::Model {
     pub fn status(&self) -> CaseStatus {
@@ -355,6 +356,7 @@ impl Store {
                 mime: Set(f.mime.clone()),
                 size: Set(f.size),
                 sha256: Set(f.sha256.clone()),
+                message_id: Set(None),
             }
             .insert(&txn)
             .await?;
@@ -594,5 +596,214 @@ impl Store {
             .await?;
         txn.commit().await?;
         Ok(updated)
+    }
+}
+
+/// A message the office writes into an application's mailbox.
+#[derive(Debug, Clone)]
+pub struct OfficeMessage {
+    pub body: String,
+    /// Set for a document request (Nachforderung): the documents, one per line.
+    pub requested_documents: Option<String>,
+    pub due_date: Option<chrono::NaiveDate>,
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// The thread of an application, oldest first.
+    pub async fn messages(&self, tenant: TenantId, application: Uuid) -> Result<Vec<Message>> {
+        Ok(message::Entity::find()
+            .filter(message::Column::TenantId.eq(tenant.0))
+            .filter(message::Column::ApplicationId.eq(application))
+            .order_by_asc(message::Column::CreatedAt)
+            .order_by_asc(message::Column::Id)
+            .all(self.0)
+            .await?)
+    }
+
+    /// Files that came with messages of an application.
+    pub async fn message_files(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+    ) -> Result<Vec<ApplicationFile>> {
+        Ok(application_file::Entity::find()
+            .filter(application_file::Column::TenantId.eq(tenant.0))
+            .filter(application_file::Column::ApplicationId.eq(application))
+            .filter(application_file::Column::MessageId.is_not_null())
+            .all(self.0)
+            .await?)
+    }
+
+    /// Marks the office's (or the applicant's) unread messages as read now;
+    /// the first opening of an office message is its Bekanntgabe.
+    pub async fn mark_read(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+        from_office: bool,
+    ) -> Result<u64> {
+        Ok(message::Entity::update_many()
+            .col_expr(message::Column::ReadAt, Expr::value(Utc::now()))
+            .filter(message::Column::TenantId.eq(tenant.0))
+            .filter(message::Column::ApplicationId.eq(application))
+            .filter(message::Column::FromOffice.eq(from_office))
+            .filter(message::Column::ReadAt.is_null())
+            .exec(self.0)
+            .await?
+            .rows_affected)
+    }
+}
+
+impl Store {
+    /// The office writes to the applicant; a document request also moves the
+    /// case to "awaiting documents". Message, status, audit entry and the
+    /// notification job are one transaction.
+    pub async fn office_message(
+        &self,
+        tenant: TenantId,
+        case_id: Uuid,
+        author: (Uuid, &str),
+        msg: OfficeMessage,
+    ) -> std::result::Result<Message, CaseError> {
+        use rathaus_domain::cases::{CaseAction, transition};
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let c = repo
+            .case(tenant, case_id)
+            .await?
+            .ok_or(StorageError::NotFound("case"))?;
+        let request = msg.requested_documents.is_some();
+        if request {
+            let next = transition(c.status(), CaseAction::RequestDocuments)?;
+            let mut am: case::ActiveModel = c.clone().into();
+            am.status = Set(next.code().to_string());
+            am.updated_at = Set(Utc::now());
+            am.update(&txn).await?;
+        } else if !c.status().is_open() {
+            return Err(rathaus_domain::cases::TransitionError {
+                from: c.status(),
+                action: CaseAction::Start,
+            }
+            .into());
+        }
+        let m = message::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            application_id: Set(c.application_id),
+            kind: Set(if request {
+                "document_request"
+            } else {
+                "message"
+            }
+            .into()),
+            from_office: Set(true),
+            author_id: Set(Some(author.0)),
+            body: Set(msg.body),
+            requested_documents: Set(msg.requested_documents),
+            due_date: Set(msg.due_date),
+            created_at: Set(Utc::now()),
+            read_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        repo.append_audit(
+            tenant,
+            case_id,
+            author.1,
+            if request {
+                "documents_requested"
+            } else {
+                "message_sent"
+            },
+            &serde_json::json!({ "message": m.id, "due": m.due_date }),
+        )
+        .await?;
+        repo.enqueue(
+            Some(tenant),
+            "mailbox.office_message",
+            &serde_json::json!({ "message": m.id, "application": c.application_id }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(m)
+    }
+
+    /// The applicant answers (through the access link); files are already
+    /// stored. An answer to a document request returns the case to the clerk.
+    pub async fn applicant_answer(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+        body: String,
+        files: Vec<NewFile>,
+    ) -> std::result::Result<Message, CaseError> {
+        use rathaus_domain::cases::{CaseAction, CaseStatus, transition};
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let c = repo
+            .case_of(tenant, application)
+            .await?
+            .ok_or(StorageError::NotFound("case"))?;
+        if !c.status().is_open() {
+            return Err(rathaus_domain::cases::TransitionError {
+                from: c.status(),
+                action: CaseAction::DocumentsReceived,
+            }
+            .into());
+        }
+        let m = message::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            application_id: Set(application),
+            kind: Set("answer".into()),
+            from_office: Set(false),
+            author_id: Set(None),
+            body: Set(body),
+            requested_documents: Set(None),
+            due_date: Set(None),
+            created_at: Set(Utc::now()),
+            read_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        for f in &files {
+            application_file::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tenant.0),
+                application_id: Set(application),
+                field_path: Set(f.field_path.clone()),
+                file_key: Set(f.file_key.clone()),
+                name: Set(f.name.clone()),
+                mime: Set(f.mime.clone()),
+                size: Set(f.size),
+                sha256: Set(f.sha256.clone()),
+                message_id: Set(Some(m.id)),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        if c.status() == CaseStatus::AwaitingDocuments {
+            let next = transition(c.status(), CaseAction::DocumentsReceived)?;
+            let mut am: case::ActiveModel = c.clone().into();
+            am.status = Set(next.code().to_string());
+            am.updated_at = Set(Utc::now());
+            am.update(&txn).await?;
+        }
+        repo.append_audit(
+            tenant,
+            c.id,
+            "applicant",
+            "answered",
+            &serde_json::json!({ "message": m.id, "files": files.len() }),
+        )
+        .await?;
+        repo.enqueue(
+            Some(tenant),
+            "mailbox.applicant_answer",
+            &serde_json::json!({ "message": m.id, "case": c.id }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(m)
     }
 }

@@ -49,6 +49,11 @@ pub fn routes() -> Router<AppState> {
         .route("/antrag/{token}/pruefen", get(review))
         .route("/antrag/{token}/absenden", post(submit))
         .route("/antrag/eingang/{access}", get(received))
+        .route("/antrag/eingang/{access}/antwort", post(answer))
+        .route(
+            "/antrag/eingang/{access}/dateien/{file}",
+            get(applicant_file),
+        )
         .route("/antrag/{token}/gespeichert", get(saved))
 }
 
@@ -824,11 +829,17 @@ async fn submit(
 }
 
 /// The confirmation of receipt (Eingangsbestätigung) behind the applicant's access link.
+#[derive(serde::Deserialize, Default)]
+struct MsgQuery {
+    msg: Option<String>,
+}
+
 async fn received(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
     Path(access): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<MsgQuery>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.tenant_id();
     if access.len() > 100 {
@@ -851,14 +862,21 @@ async fn received(
     use rathaus_storage::tenancy::OrgUnitRepository;
     let unit = repo.org_unit(tenant, case.org_unit_id).await?;
     let files = repo.application_files(tenant, app.id).await?;
+    // Opening the page is the Bekanntgabe of the office's messages.
+    repo.mark_read(tenant, app.id, true).await?;
+    let messages = repo.messages(tenant, app.id).await?;
+    let thread = thread_rows(&messages, &files, |f| {
+        format!("/antrag/eingang/{access}/dateien/{}", f.id)
+    });
     let english = ctx.lang == Lang::En;
-    let page = with_staff(
+    let mut page = with_staff(
         &state,
         &ctx,
         &session,
         Page::new(&ctx, ctx.t("submitted.title")),
     )
     .await?;
+    page.csrf = Some(csrf_token(&session).await?);
     let base = state.config.public_url.trim_end_matches('/');
     Ok(no_store(
         crate::views::SubmittedPage {
@@ -876,9 +894,18 @@ async fn received(
                 .to_string(),
             files: files
                 .into_iter()
+                .filter(|f| f.message_id.is_none())
                 .map(|f| format!("{} ({} KB)", f.name, (f.size + 1023) / 1024))
                 .collect(),
             link: format!("{base}/antrag/eingang/{access}"),
+            access: access.clone(),
+            thread,
+            open: case.status().is_open(),
+            notice: q
+                .msg
+                .as_deref()
+                .filter(|m| *m == "sent")
+                .map(|_| ctx.t("mailbox.sent").to_string()),
         }
         .into_response(),
     ))
@@ -942,4 +969,162 @@ mod tests {
         assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
         assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
     }
+}
+
+fn local_time(t: chrono::DateTime<Utc>) -> String {
+    t.with_timezone(&chrono_tz_berlin())
+        .format("%d.%m.%Y, %H:%M")
+        .to_string()
+}
+
+/// The thread as rows for either side; `href` links a file.
+pub(crate) fn thread_rows(
+    messages: &[rathaus_storage::applications::Message],
+    files: &[rathaus_storage::applications::ApplicationFile],
+    href: impl Fn(&rathaus_storage::applications::ApplicationFile) -> String,
+) -> Vec<crate::views::ThreadRow> {
+    messages
+        .iter()
+        .map(|m| crate::views::ThreadRow {
+            from_office: m.from_office,
+            kind: match m.kind.as_str() {
+                "document_request" => "document_request",
+                "answer" => "answer",
+                _ => "message",
+            },
+            at: local_time(m.created_at),
+            body: m.body.clone(),
+            documents: m
+                .requested_documents
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .map(|l| l.trim().trim_start_matches("- ").to_string())
+                .filter(|l| !l.is_empty())
+                .collect(),
+            due: m
+                .due_date
+                .map(|d| d.format("%d.%m.%Y").to_string())
+                .unwrap_or_default(),
+            read_at: m.read_at.map(local_time).unwrap_or_default(),
+            files: files
+                .iter()
+                .filter(|f| f.message_id == Some(m.id))
+                .map(|f| (href(f), f.name.clone()))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The applicant answers with text and files (multipart, CSRF-checked).
+async fn answer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(access): Path<String>,
+    body: StepBody,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    if access.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    let app = state
+        .store
+        .repo()
+        .application_by_access_token(tenant, &access)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let text = body
+        .pairs
+        .iter()
+        .find(|(k, _)| k == "body")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let mut checked = Vec::new();
+    for (_, name, content) in body.files {
+        if content.len() > MAX_UPLOAD_BYTES {
+            return Err(AppError::Validation(
+                rathaus_domain::FieldError::new("file", "file.too_large").into(),
+            ));
+        }
+        let mime = sniff(&content).ok_or_else(|| {
+            AppError::Validation(rathaus_domain::FieldError::new("file", "file.type").into())
+        })?;
+        checked.push((name, mime, content));
+    }
+    if text.is_empty() && checked.is_empty() {
+        return Err(AppError::Validation(
+            rathaus_domain::FieldError::new("body", "required").into(),
+        ));
+    }
+    let mut files = Vec::new();
+    for (name, mime, content) in checked {
+        use sha2::Digest;
+        let id = Uuid::now_v7();
+        let key = format!("uploads/{id}");
+        let sha = hex::encode(sha2::Sha256::digest(&content));
+        let size = content.len() as i64;
+        state
+            .files
+            .put(tenant, &key, content)
+            .await
+            .map_err(AppError::internal)?;
+        files.push(rathaus_storage::applications::NewFile {
+            field_path: "antwort".into(),
+            file_key: key,
+            name: safe_name(&name, mime),
+            mime: mime.to_string(),
+            size,
+            sha256: sha,
+        });
+    }
+    match state
+        .store
+        .applicant_answer(tenant, app.id, text, files)
+        .await
+    {
+        Ok(_) => Ok(no_store(
+            Redirect::to(&format!("/antrag/eingang/{access}?msg=sent")).into_response(),
+        )),
+        Err(rathaus_storage::applications::CaseError::Transition(_)) => {
+            Err(AppError::Conflict("status"))
+        }
+        Err(rathaus_storage::applications::CaseError::Storage(e)) => Err(e.into()),
+    }
+}
+
+/// A file of the application or its answers, for the applicant.
+async fn applicant_file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((access, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let repo = state.store.repo();
+    let app = repo
+        .application_by_access_token(tenant, &access)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let file = Uuid::parse_str(&file).map_err(|_| AppError::NotFound)?;
+    let f = repo
+        .application_files(tenant, app.id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == file)
+        .ok_or(AppError::NotFound)?;
+    let bytes = state
+        .files
+        .get(tenant, &f.file_key)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
+    Ok(no_store(
+        (
+            [
+                (header::CONTENT_TYPE, f.mime.clone()),
+                (header::CONTENT_DISPOSITION, "attachment".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+    ))
 }

@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/cases/{id}/status", post(status))
         .route("/staff/cases/{id}/note", post(note))
         .route("/staff/cases/{id}/forward", post(forward))
+        .route("/staff/cases/{id}/message", post(message))
 }
 
 /// The org units whose cases this clerk works: units with a clerk grant and
@@ -276,6 +277,9 @@ fn audit_text(
             unit("from"),
             unit("to")
         ),
+        "documents_requested" | "message_sent" | "answered" => {
+            ctx.t(&format!("cases.audit.{action}")).to_string()
+        }
         other => other.to_string(),
     }
 }
@@ -363,6 +367,13 @@ async fn render_detail(
         Some(s) => repo.published(tenant, s).await?.map(|p| p.content.title.de),
         None => None,
     };
+    // Reading the applicant's answers here marks them read.
+    repo.mark_read(tenant, app.id, false).await?;
+    let answer_files = repo.message_files(tenant, app.id).await?;
+    let thread =
+        crate::forms::thread_rows(&repo.messages(tenant, app.id).await?, &answer_files, |f| {
+            format!("/staff/cases/{}/files/{}", c.id, f.id)
+        });
     let mut page = staff_page(ctx, staff, &app.reference).await?;
     page.title = format!("{} – {}", app.reference, ctx.t("cases.title"));
     Ok((
@@ -390,6 +401,7 @@ async fn render_detail(
             files,
             history,
             actions,
+            thread,
             units: all_units
                 .into_iter()
                 .filter(|u| u.id != c.org_unit_id)
@@ -558,6 +570,74 @@ async fn note(
     let text = rathaus_domain::validation::required_text("note", &f.form.text, 4000)
         .map_err(|e| AppError::Validation(e.into()))?;
     apply(&state, &ctx, &staff, &id, CaseChange::Note(text)).await
+}
+
+#[derive(serde::Deserialize)]
+struct MessageForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    documents: String,
+    #[serde(default)]
+    due: String,
+}
+
+async fn message(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    f: CsrfForm<MessageForm>,
+) -> Result<Response, AppError> {
+    let c = load_case(&state, &staff, &id).await?;
+    let body = rathaus_domain::validation::required_text("body", &f.form.body, 8000)
+        .map_err(|e| AppError::Validation(e.into()))?;
+    let documents = Some(f.form.documents.trim().to_string()).filter(|d| !d.is_empty());
+    let due = match f.form.due.trim() {
+        "" => None,
+        d => Some(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()
+                .filter(|d| *d >= Utc::now().date_naive())
+                .ok_or_else(|| {
+                    AppError::Validation(
+                        rathaus_domain::FieldError::new("due", "date.invalid").into(),
+                    )
+                })?,
+        ),
+    };
+    let actor = format!("user:{}", staff.user.id);
+    match state
+        .store
+        .office_message(
+            staff.tenant(),
+            c.id,
+            (staff.user.id, &actor),
+            rathaus_storage::applications::OfficeMessage {
+                body,
+                requested_documents: documents,
+                due_date: due,
+            },
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/cases/{}", c.id)).into_response()),
+        Err(CaseError::Transition(t)) => {
+            let msg = crate::i18n::tf(
+                ctx.lang,
+                "cases.refused",
+                &[
+                    (
+                        "action",
+                        ctx.t(&format!("cases.action.{}", action_code(t.action))),
+                    ),
+                    ("status", ctx.t(&format!("case_status.{}", t.from.code()))),
+                ],
+            );
+            render_detail(&state, &ctx, &staff, c, Some(msg)).await
+        }
+        Err(CaseError::Storage(e)) => Err(e.into()),
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -585,6 +585,10 @@ pub struct SubmittedPage {
     pub status: String,
     pub files: Vec<String>,
     pub link: String,
+    pub access: String,
+    pub thread: Vec<ThreadRow>,
+    pub open: bool,
+    pub notice: Option<String>,
 }
 
 pub struct CaseInboxRow {
@@ -643,6 +647,21 @@ pub struct CaseDetailPage {
     pub history: Vec<CaseAuditRow>,
     /// (action code, label key suffix) of the status changes possible now.
     pub actions: Vec<(&'static str, &'static str)>,
+    pub thread: Vec<ThreadRow>,
     pub units: Vec<(uuid::Uuid, String)>,
     pub error: Option<String>,
+}
+
+/// One message of a mailbox thread as shown to either side.
+pub struct ThreadRow {
+    pub from_office: bool,
+    pub kind: &'static str,
+    pub at: String,
+    pub body: String,
+    pub documents: Vec<String>,
+    pub due: String,
+    /// When the other side opened it ("" = not yet).
+    pub read_at: String,
+    /// (link, name) of files that came with it.
+    pub files: Vec<(String, String)>,
 }

@@ -1340,3 +1340,160 @@ async fn the_whole_loop_through_the_api() {
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn document_request_answered_through_the_access_link() {
+    let app = TestApp::spawn().await;
+    publish_test_form_for(&app, "gewerbe-anmeldung").await;
+    let confirmation = submit_test_application(&app, "gewerbe-anmeldung").await;
+    let reference = reference_in(&confirmation);
+    let link = {
+        let start = confirmation.find("id=\"access-link\"").unwrap();
+        let v = confirmation[start..].find("value=\"").unwrap() + start + "value=\"".len();
+        confirmation[v..v + confirmation[v..].find('"').unwrap()].to_string()
+    };
+    let access_path = link
+        .trim_start_matches(&format!("http://{}", app.addr))
+        .to_string();
+    assert!(confirmation.contains("Noch keine Nachrichten."));
+
+    // The clerk asks for a document with a deadline.
+    let clerk = TestApp::login_as(&app, "sachbearbeitung@musterstadt.example").await;
+    let inbox = clerk
+        .get(app.url(&format!("/staff/cases?q={reference}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let case_path = {
+        let start = inbox.find("href=\"/staff/cases/").unwrap() + "href=\"".len();
+        inbox[start..start + inbox[start..].find('"').unwrap()].to_string()
+    };
+    let page = clerk
+        .get(app.url(&case_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page).unwrap();
+    clerk
+        .post(app.url(&format!("{case_path}/claim")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let due = (chrono::Utc::now() + chrono::Duration::days(14))
+        .format("%Y-%m-%d")
+        .to_string();
+    let r = clerk
+        .post(app.url(&format!("{case_path}/message")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("body", "Bitte reichen Sie noch den Mietvertrag nach."),
+            (
+                "documents",
+                "Mietvertrag der Betriebsräume\nPersonalausweis (Kopie)",
+            ),
+            ("due", due.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = clerk
+        .get(app.url(&case_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Warten auf Unterlagen"));
+    assert!(page.contains("Noch nicht geöffnet"));
+
+    // The applicant opens the link (Bekanntgabe), sees the request and answers with a PDF.
+    let applicant = client();
+    let html = applicant
+        .get(app.url(&access_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Mietvertrag der Betriebsräume")
+            && html.contains("Nachforderung von Unterlagen")
+    );
+    let csrf_a = csrf_of(&html).unwrap();
+    let bad = applicant
+        .post(app.url(&format!("{access_path}/antwort")))
+        .multipart(
+            Form::new()
+                .text("csrf_token", csrf_a.clone())
+                .text("body", "Anbei")
+                .part(
+                    "_file:antwort",
+                    Part::bytes(b"MZ not a pdf".to_vec()).file_name("vertrag.pdf"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422, "uploads are checked by content");
+    let r = applicant
+        .post(app.url(&format!("{access_path}/antwort")))
+        .multipart(
+            Form::new()
+                .text("csrf_token", csrf_a.clone())
+                .text("body", "Anbei der Mietvertrag.")
+                .part(
+                    "_file:antwort",
+                    Part::bytes(b"%PDF-1.7\n1 0 obj\n".to_vec()).file_name("Mietvertrag.pdf"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = applicant
+        .get(app.url(&location(&r)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Ihre Nachricht ist angekommen.") && html.contains("Mietvertrag.pdf"));
+
+    // Back with the clerk: read time of the request, the answer and its file, status in progress.
+    let page = clerk
+        .get(app.url(&case_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Geöffnet am"),
+        "the clerk sees when the request was opened"
+    );
+    assert!(page.contains("Anbei der Mietvertrag.") && page.contains("In Bearbeitung"));
+    let file_href = {
+        let start = page.find("/files/").unwrap();
+        let begin = page[..start].rfind('"').unwrap() + 1;
+        page[begin..start + page[start..].find('"').unwrap()].to_string()
+    };
+    let r = clerk.get(app.url(&file_href)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let history = page.contains("Unterlagen nachgefordert")
+        && page.contains("Antwort der antragstellenden Person");
+    assert!(history, "both steps are in the history");
+    app.stop().await;
+}

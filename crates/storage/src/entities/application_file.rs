@@ -16,6 +16,8 @@ pub struct Model {
     pub mime: String,
     pub size: i64,
     pub sha256: String,
+    /// The mailbox message the file came with (an applicant's answer); none for the application's own files.
+    pub message_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

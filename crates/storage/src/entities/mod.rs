@@ -10,6 +10,7 @@ pub mod catalog_index_log;
 pub mod form;
 pub mod form_draft;
 pub mod form_version;
+pub mod message;
 pub mod org_unit;
 pub mod outbox_job;
 pub mod role_grant;

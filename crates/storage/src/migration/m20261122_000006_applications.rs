@@ -49,6 +49,7 @@ enum ApplicationFiles {
     Mime,
     Size,
     Sha256,
+    MessageId,
 }
 
 #[derive(DeriveIden)]
@@ -63,6 +64,22 @@ enum Cases {
     DueAt,
     CreatedAt,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Messages {
+    Table,
+    Id,
+    TenantId,
+    ApplicationId,
+    Kind,
+    FromOffice,
+    AuthorId,
+    Body,
+    RequestedDocuments,
+    DueDate,
+    CreatedAt,
+    ReadAt,
 }
 
 #[derive(DeriveIden)]
@@ -190,6 +207,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(ApplicationFiles::Mime, 60))
                     .col(big_integer(ApplicationFiles::Size))
                     .col(string_len(ApplicationFiles::Sha256, 64))
+                    .col(uuid_null(ApplicationFiles::MessageId))
                     .foreign_key(&mut fk(
                         "fk_application_files_application",
                         (ApplicationFiles::Table, ApplicationFiles::ApplicationId),
@@ -259,6 +277,42 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
+                    .table(Messages::Table)
+                    .col(pk_uuid(Messages::Id))
+                    .col(uuid(Messages::TenantId))
+                    .col(uuid(Messages::ApplicationId))
+                    .col(string_len(Messages::Kind, 30))
+                    .col(boolean(Messages::FromOffice))
+                    .col(uuid_null(Messages::AuthorId))
+                    .col(text(Messages::Body))
+                    .col(text_null(Messages::RequestedDocuments))
+                    .col(date_null(Messages::DueDate))
+                    .col(timestamp_with_time_zone(Messages::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Messages::ReadAt))
+                    .foreign_key(&mut fk(
+                        "fk_messages_application",
+                        (Messages::Table, Messages::ApplicationId),
+                        (Applications::Table, Applications::Id),
+                        true,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "ix_messages_application",
+                Messages::Table,
+                vec![
+                    Alias::new("tenant_id"),
+                    Alias::new("application_id"),
+                    Alias::new("created_at"),
+                ],
+                false,
+            ))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table(AuditHeads::Table)
                     .col(pk_uuid(AuditHeads::TenantId))
                     .col(big_integer(AuditHeads::Entries))
@@ -302,6 +356,7 @@ impl MigrationTrait for Migration {
         for t in [
             AuditLog::Table.into_iden(),
             AuditHeads::Table.into_iden(),
+            Messages::Table.into_iden(),
             Cases::Table.into_iden(),
             ApplicationFiles::Table.into_iden(),
             Applications::Table.into_iden(),
