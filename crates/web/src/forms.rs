@@ -951,26 +951,6 @@ async fn saved(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uploads_are_typed_by_content() {
-        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Some("image/png"));
-        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
-        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
-        assert_eq!(
-            safe_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
-            "Nachweis.pdf"
-        );
-        assert_eq!(safe_name("../../etc/passwd", "image/png"), "passwd.png");
-        assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
-        assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
-    }
-}
-
 fn local_time(t: chrono::DateTime<Utc>) -> String {
     t.with_timezone(&chrono_tz_berlin())
         .format("%d.%m.%Y, %H:%M")
@@ -1127,4 +1107,24 @@ async fn applicant_file(
         )
             .into_response(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_typed_by_content() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Some("image/png"));
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
+        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
+        assert_eq!(
+            safe_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
+            "Nachweis.pdf"
+        );
+        assert_eq!(safe_name("../../etc/passwd", "image/png"), "passwd.png");
+        assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
+        assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
+    }
 }
