@@ -51,6 +51,10 @@ pub fn routes() -> Router<AppState> {
         .route("/antrag/eingang/{access}", get(received))
         .route("/antrag/eingang/{access}/antwort", post(answer))
         .route(
+            "/antrag/eingang/{access}/eingangsbestaetigung.pdf",
+            get(receipt_pdf),
+        )
+        .route(
             "/antrag/eingang/{access}/dateien/{file}",
             get(applicant_file),
         )
@@ -1104,6 +1108,94 @@ async fn applicant_file(
                 (header::CONTENT_DISPOSITION, "attachment".to_string()),
             ],
             bytes,
+        )
+            .into_response(),
+    ))
+}
+
+/// The confirmation of receipt as PDF/A, typeset from the stored application.
+async fn receipt_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(access): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant_row = ctx.tenant()?.clone();
+    let tenant = tenant_row.tenant_id();
+    let repo = state.store.repo();
+    let app = repo
+        .application_by_access_token(tenant, &access)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let case = repo
+        .case_of(tenant, app.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let version = repo
+        .form_version(tenant, app.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let def = version.definition().ok_or(AppError::NotFound)?;
+    use rathaus_storage::tenancy::OrgUnitRepository;
+    let office = repo
+        .org_unit(tenant, case.org_unit_id)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    let fees = match app.service_id {
+        Some(s) => repo
+            .published(tenant, s)
+            .await?
+            .map(|p| p.content.costs)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let data = app.data();
+    let mut sections = Vec::new();
+    for (i, s) in def.steps.iter().enumerate() {
+        let nodes = forms::layout(&def, i, &data, today());
+        let mut rows = Vec::new();
+        form_render::review_rows(&def, &nodes, Lang::De, &mut rows);
+        sections.push((s.title.de.clone(), rows));
+    }
+    let files = repo
+        .application_files(tenant, app.id)
+        .await?
+        .into_iter()
+        .filter(|f| f.message_id.is_none())
+        .map(|f| f.name)
+        .collect();
+    let receipt = rathaus_documents::Receipt {
+        municipality: tenant_row.name.clone(),
+        office,
+        reference: app.reference.clone(),
+        form_title: def.title.de.clone(),
+        submitted_at: format!("{} Uhr", local_time(app.submitted_at)),
+        sections,
+        files,
+        fees,
+        next_steps: i18n::t(Lang::De, "submitted.next").to_string(),
+        date: app
+            .submitted_at
+            .with_timezone(&chrono_tz_berlin())
+            .date_naive(),
+    };
+    let pdf = tokio::task::spawn_blocking(move || rathaus_documents::receipt_pdf(&receipt))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    Ok(no_store(
+        (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "inline; filename=\"Eingangsbestaetigung-{}.pdf\"",
+                        app.reference
+                    ),
+                ),
+            ],
+            pdf,
         )
             .into_response(),
     ))

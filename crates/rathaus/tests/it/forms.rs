@@ -923,6 +923,19 @@ async fn submitting_makes_one_application_with_a_case_and_an_audit_chain() {
     assert!(html.contains(&format!("MS-{year}-000001")), "{html}");
     assert!(html.contains("Steueramt"), "routed to the service's office");
     assert!(html.contains("Eingegangen"));
+    // The receipt as PDF/A, from the access link.
+    let r = client()
+        .get(app.url(&format!("{}/eingangsbestaetigung.pdf", locations[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let raw = String::from_utf8_lossy(&pdf);
+    assert!(raw.contains("pdfaid"), "PDF/A metadata");
+    assert!(raw.contains(&format!("MS-{year}-000001")));
     // The draft is gone; the case is in the Steueramt's inbox; the audit chain holds.
     let r = browser
         .get(app.url(&format!("{base}/schritt/1")))
