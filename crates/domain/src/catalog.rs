@@ -175,6 +175,9 @@ pub struct ServiceContent {
     pub deadlines: String,
     #[serde(default)]
     pub processing_time: String,
+    /// Processing deadline in calendar days after receipt: a case's due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_days: Option<u32>,
     #[serde(default)]
     pub procedure: String,
     #[serde(default)]

@@ -37,6 +37,13 @@ impl case::Model {
     pub fn status(&self) -> CaseStatus {
         CaseStatus::parse(&self.status).unwrap_or(CaseStatus::Received)
     }
+
+    /// Open and past its due date.
+    pub fn overdue(&self, now: chrono::DateTime<Utc>) -> bool {
+        self.status().is_open()
+            && !matches!(self.status(), CaseStatus::Decided)
+            && self.due_at.is_some_and(|d| d < now)
+    }
 }
 
 impl application::Model {
@@ -73,6 +80,8 @@ pub struct NewApplication {
     pub draft_id: Option<Uuid>,
     /// Who submitted, for the audit log (`applicant`, `api:<user id>`).
     pub actor: String,
+    /// The service's processing deadline in days: the case's due date.
+    pub due_days: Option<u32>,
 }
 
 /// The result of a submission.
@@ -368,7 +377,7 @@ impl Store {
             org_unit_id: Set(new.org_unit_id),
             status: Set(CaseStatus::Received.code().to_string()),
             assignee_id: Set(None),
-            due_at: Set(None),
+            due_at: Set(new.due_days.map(|d| now + chrono::Duration::days(d.into()))),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -406,6 +415,8 @@ pub struct InboxQuery {
     pub assignee: Option<Uuid>,
     /// Only unassigned cases.
     pub unassigned: bool,
+    /// Only open cases past their due date.
+    pub overdue: bool,
     /// Reference number (exact, case-insensitive).
     pub reference: Option<String>,
     /// Keyset: cases created before this (created_at, id).
@@ -446,6 +457,9 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         }
         if q.unassigned {
             find = find.filter(case::Column::AssigneeId.is_null());
+        }
+        if q.overdue {
+            find = find.filter(case::Column::DueAt.lt(Utc::now()));
         }
         if let Some(r) = &q.reference {
             let Some(app) = self.application_by_reference(tenant, r).await? else {

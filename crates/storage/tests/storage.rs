@@ -1007,6 +1007,7 @@ mod applications {
             org_unit_id: unit,
             draft_id: None,
             actor: "applicant".into(),
+            due_days: Some(14),
         }
     }
 

@@ -728,24 +728,25 @@ fn file_values(def: &FormDefinition, data: &Json) -> Vec<(String, String)> {
 }
 
 /// Routing: the service's responsible org unit, else the tenant's central
-/// intake (its first top-level org unit).
+/// intake (its first top-level org unit); with the service's processing
+/// deadline in days.
 pub(crate) async fn route(
     state: &AppState,
     tenant: TenantId,
     service: Option<Uuid>,
-) -> Result<Uuid, AppError> {
+) -> Result<(Uuid, Option<u32>), AppError> {
     let repo = state.store.repo();
     if let Some(s) = service
         && let Some(p) = repo.published(tenant, s).await?
     {
-        return Ok(p.org_unit.id);
+        return Ok((p.org_unit.id, p.content.processing_days));
     }
     use rathaus_storage::tenancy::OrgUnitRepository;
     repo.org_units(tenant)
         .await?
         .into_iter()
         .find(|u| u.parent_id.is_none())
-        .map(|u| u.id)
+        .map(|u| (u.id, None))
         .ok_or_else(|| AppError::internal("tenant has no org unit for the intake"))
 }
 
@@ -778,7 +779,7 @@ async fn submit(
         .form(l.tenant, version.form_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let unit = route(&state, l.tenant, form_row.service_id).await?;
+    let (unit, due_days) = route(&state, l.tenant, form_row.service_id).await?;
     let mut files = Vec::new();
     for (path, value) in file_values(&l.def, &l.data) {
         let Some((id, name)) = value.split_once('/') else {
@@ -820,6 +821,7 @@ async fn submit(
             org_unit_id: unit,
             draft_id: Some(l.draft.id),
             actor: "applicant".into(),
+            due_days,
         })
         .await?;
     let Some(access) = submitted.access_token else {

@@ -99,6 +99,8 @@ struct InboxParams {
     #[serde(default)]
     unassigned: Option<String>,
     #[serde(default)]
+    overdue: Option<String>,
+    #[serde(default)]
     q: String,
     #[serde(default)]
     before: String,
@@ -135,6 +137,7 @@ async fn inbox(
         statuses: CaseStatus::parse(&p.status).into_iter().collect(),
         assignee: p.mine.is_some().then_some(staff.user.id),
         unassigned: p.unassigned.is_some(),
+        overdue: p.overdue.is_some(),
         reference: Some(p.q.trim().to_string()).filter(|r| !r.is_empty()),
         before: parse_before(&p.before),
         limit: page_size,
@@ -185,6 +188,12 @@ async fn inbox(
                 .get(&r.case.org_unit_id)
                 .cloned()
                 .unwrap_or_default(),
+            due: r
+                .case
+                .due_at
+                .map(|d| d.format("%d.%m.%Y").to_string())
+                .unwrap_or_default(),
+            overdue: r.case.overdue(Utc::now()),
         });
     }
     let next = (rows.len() as u64 == page_size).then(|| {
@@ -205,6 +214,9 @@ async fn inbox(
         if p.unassigned.is_some() {
             params.push("unassigned=1".into());
         }
+        if p.overdue.is_some() {
+            params.push("overdue=1".into());
+        }
         format!("/staff/cases?{}", params.join("&amp;"))
     });
     let page = staff_page(&ctx, &staff, ctx.t("cases.title")).await?;
@@ -214,6 +226,7 @@ async fn inbox(
         status: p.status,
         mine: p.mine.is_some(),
         unassigned: p.unassigned.is_some(),
+        overdue: p.overdue.is_some(),
         q: p.q,
         next,
         statuses: CaseStatus::ALL.iter().map(|s| s.code()).collect(),
@@ -397,6 +410,11 @@ async fn render_detail(
             mine: c.assignee_id == Some(staff.user.id),
             open: status.is_open(),
             org_unit: unit_names.get(&c.org_unit_id).cloned().unwrap_or_default(),
+            due: c
+                .due_at
+                .map(|d| d.format("%d.%m.%Y").to_string())
+                .unwrap_or_default(),
+            overdue: c.overdue(Utc::now()),
             sections,
             files,
             history,

@@ -127,6 +127,8 @@ pub struct ServiceForm {
     #[serde(default)]
     pub processing_time: String,
     #[serde(default)]
+    pub processing_days: String,
+    #[serde(default)]
     pub procedure: String,
     #[serde(default)]
     pub legal_basis: String,
@@ -187,6 +189,12 @@ impl ServiceForm {
             costs: self.costs,
             deadlines: self.deadlines,
             processing_time: self.processing_time,
+            processing_days: self
+                .processing_days
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d)),
             procedure: self.procedure,
             legal_basis: self.legal_basis,
             notes: self.notes,

@@ -599,6 +599,8 @@ pub struct CaseInboxRow {
     pub status: &'static str,
     pub assignee: String,
     pub org_unit: String,
+    pub due: String,
+    pub overdue: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -609,6 +611,7 @@ pub struct CaseInboxPage {
     pub status: String,
     pub mine: bool,
     pub unassigned: bool,
+    pub overdue: bool,
     pub q: String,
     /// Link to the next (older) page, already HTML-escaped.
     pub next: Option<String>,
@@ -642,6 +645,8 @@ pub struct CaseDetailPage {
     pub mine: bool,
     pub open: bool,
     pub org_unit: String,
+    pub due: String,
+    pub overdue: bool,
     pub sections: Vec<(String, Vec<(String, String)>)>,
     pub files: Vec<CaseFileRow>,
     pub history: Vec<CaseAuditRow>,

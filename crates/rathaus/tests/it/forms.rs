@@ -1107,6 +1107,16 @@ async fn clerks_work_cases_of_their_org_units_only() {
     };
     let (_, page) = get(&clerk, case_path.clone()).await;
     assert!(page.contains("Bello") && page.contains("Eingegangen"));
+    // The due date follows the service's processing deadline (14 days for the Gewerbe-Anmeldung).
+    let due = (chrono::Utc::now() + chrono::Duration::days(14))
+        .format("%d.%m.%Y")
+        .to_string();
+    assert!(
+        page.contains(&format!("id=\"case-due\">{due}")),
+        "due date {due}"
+    );
+    let (_, overdue) = get(&clerk, "/staff/cases?overdue=1".into()).await;
+    assert!(!overdue.contains(&reference), "not overdue yet");
     let csrf = csrf_of(&page).unwrap();
     let post = |path: String, form: Vec<(&'static str, &'static str)>| {
         let c = clerk.clone();

@@ -111,7 +111,7 @@ async fn submit(
         )
             .into_response());
     }
-    let unit = crate::forms::route(&state, tid, form.service_id).await?;
+    let (unit, due_days) = crate::forms::route(&state, tid, form.service_id).await?;
     let submitted = state
         .store
         .submit_application(NewApplication {
@@ -125,6 +125,7 @@ async fn submit(
             org_unit_id: unit,
             draft_id: None,
             actor: "applicant:api".into(),
+            due_days,
         })
         .await?;
     let base = state.config.public_url.trim_end_matches('/');
@@ -221,6 +222,8 @@ struct InboxParams {
     mine: bool,
     #[serde(default)]
     unassigned: bool,
+    #[serde(default)]
+    overdue: bool,
     reference: Option<String>,
     before: Option<String>,
     limit: Option<u64>,
@@ -236,6 +239,7 @@ fn case_json(r: &rathaus_storage::applications::InboxRow) -> Value {
         "service": r.application.service_id,
         "submitted_at": r.application.submitted_at,
         "due_at": r.case.due_at,
+        "overdue": r.case.overdue(Utc::now()),
     })
 }
 
@@ -283,6 +287,7 @@ async fn inbox(
                 statuses,
                 assignee: p.mine.then_some(caller.user.id),
                 unassigned: p.unassigned,
+                overdue: p.overdue,
                 reference: p.reference.filter(|r| !r.trim().is_empty()),
                 before,
                 limit,
