@@ -503,21 +503,29 @@ async fn apply(
     {
         Ok(_) => Ok(Redirect::to(&format!("/staff/cases/{}", c.id)).into_response()),
         Err(CaseError::Transition(t)) => {
-            let msg = crate::i18n::tf(
-                ctx.lang,
-                "cases.refused",
-                &[
-                    (
-                        "action",
-                        ctx.t(&format!("cases.action.{}", action_code(t.action))),
-                    ),
-                    ("status", ctx.t(&format!("case_status.{}", t.from.code()))),
-                ],
-            );
+            let msg = refused_message(ctx.lang, &t);
             render_detail(state, ctx, staff, c, Some(msg)).await
         }
         Err(CaseError::Storage(e)) => Err(e.into()),
     }
+}
+
+/// Why a case step was refused, naming the step and the status, in the page language.
+pub fn refused_message(lang: Lang, t: &rathaus_domain::cases::TransitionError) -> String {
+    crate::i18n::tf(
+        lang,
+        "cases.refused",
+        &[
+            (
+                "action",
+                crate::i18n::t(lang, &format!("cases.action.{}", action_code(t.action))),
+            ),
+            (
+                "status",
+                crate::i18n::t(lang, &format!("case_status.{}", t.from.code())),
+            ),
+        ],
+    )
 }
 
 pub fn action_code(a: CaseAction) -> &'static str {
@@ -641,17 +649,7 @@ async fn message(
     {
         Ok(_) => Ok(Redirect::to(&format!("/staff/cases/{}", c.id)).into_response()),
         Err(CaseError::Transition(t)) => {
-            let msg = crate::i18n::tf(
-                ctx.lang,
-                "cases.refused",
-                &[
-                    (
-                        "action",
-                        ctx.t(&format!("cases.action.{}", action_code(t.action))),
-                    ),
-                    ("status", ctx.t(&format!("case_status.{}", t.from.code()))),
-                ],
-            );
+            let msg = refused_message(ctx.lang, &t);
             render_detail(&state, &ctx, &staff, c, Some(msg)).await
         }
         Err(CaseError::Storage(e)) => Err(e.into()),

@@ -337,17 +337,7 @@ async fn change(
         }))
         .into_response()),
         Err(CaseError::Transition(t)) => {
-            let message = crate::i18n::tf(
-                ctx.lang,
-                "cases.refused",
-                &[
-                    (
-                        "action",
-                        ctx.t(&format!("cases.action.{}", crate::staff_cases::action_code(t.action))),
-                    ),
-                    ("status", ctx.t(&format!("case_status.{}", t.from.code()))),
-                ],
-            );
+            let message = crate::staff_cases::refused_message(ctx.lang, &t);
             Ok((
                 StatusCode::CONFLICT,
                 Json(json!({"error": {"status": 409, "code": "case.transition", "message": message}})),
