@@ -1,5 +1,5 @@
 //! Documents as PDF/A-2b, typeset with typst (used as a library, no CLI):
-//! the confirmation of receipt (Eingangsbestätigung) now; Bescheide next.
+//! the confirmation of receipt (Eingangsbestätigung) and decisions (Bescheide).
 //!
 //! Texts from applications are never spliced into typst markup: every value
 //! becomes a typst string literal (`#"…"`), so nothing an applicant types is
@@ -120,6 +120,64 @@ fn receipt_markup(r: &Receipt) -> String {
         lit(&r.next_steps)
     ));
     m
+}
+
+/// What a Bescheid shows. The body is the filled template (plain text;
+/// paragraphs separated by blank lines).
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    pub municipality: String,
+    pub office: String,
+    pub reference: String,
+    pub title: String,
+    /// Recipient's name and address lines (may be empty).
+    pub recipient: Vec<String>,
+    pub body: String,
+    pub clerk: String,
+    pub date: NaiveDate,
+}
+
+fn decision_markup(d: &Decision) -> String {
+    let mut m = String::new();
+    m.push_str(&format!(
+        "#set document(title: {t}, author: {a})\n#set page(paper: \"a4\", margin: (x: 2.2cm, y: 2cm), footer: context align(right, text(size: 8pt)[{re} · Seite #counter(page).display() von #counter(page).final().first()]))\n#set text(font: \"Libertinus Serif\", lang: \"de\", size: 11pt)\n#set par(justify: false)\n",
+        t = &lit(&d.title)[1..],
+        a = &lit(&d.municipality)[1..],
+        re = lit(&d.reference),
+    ));
+    m.push_str(&format!(
+        "#grid(columns: (1fr, auto), gutter: 1em,\n  [#text(size: 9pt)[{} · {}]\n\n",
+        lit(&d.municipality),
+        lit(&d.office)
+    ));
+    for line in &d.recipient {
+        m.push_str(&format!("{} \\\n", lit(line)));
+    }
+    m.push_str(&format!(
+        "],\n  table(columns: 2, stroke: none, inset: (x: 0pt, y: 2pt), column-gutter: 8pt,\n    [Aktenzeichen], [{}],\n    [Datum], [{}],\n    [Bearbeitet von], [{}],\n  ))\n\n#v(1.5em)\n= {}\n\n",
+        lit(&d.reference),
+        lit(&d.date.format("%d.%m.%Y").to_string()),
+        lit(&d.clerk),
+        lit(&d.title),
+    ));
+    for para in d.body.replace("\r\n", "\n").split("\n\n") {
+        let lines: Vec<String> = para.lines().map(lit).collect();
+        if lines.is_empty() {
+            continue;
+        }
+        m.push_str(&lines.join(" \\\n"));
+        m.push_str("\n\n");
+    }
+    m.push_str(&format!(
+        "#v(1em)\n#text(size: 8.5pt)[Dieser Bescheid wurde elektronisch erstellt und ist ohne Unterschrift gültig. Er wurde Ihnen über das Postfach von {} bekannt gegeben.]\n",
+        lit(&d.municipality)
+    ));
+    m
+}
+
+/// A Bescheid as PDF/A-2b.
+pub fn decision_pdf(d: &Decision) -> Result<Vec<u8>, DocumentError> {
+    render(decision_markup(d), d.date)
 }
 
 struct Fonts {
@@ -273,6 +331,25 @@ mod tests {
             text.contains("MS-2026-000001"),
             "the reference is in the metadata title"
         );
+    }
+
+    #[test]
+    fn decision_is_a_pdf_a_and_text_stays_text() {
+        let d = Decision {
+            municipality: "Stadt Musterstadt".into(),
+            office: "Ordnungsamt".into(),
+            reference: "MS-2026-000002".into(),
+            title: "Bescheid über Ihre Gewerbe-Anmeldung".into(),
+            recipient: vec!["Max #Muster".into(), "Hauptstr. 1, 48143 Musterstadt".into()],
+            body: "Sehr geehrter Herr Muster,\n\nIhrem Antrag wird *stattgegeben* #panic(\"x\").\nZeile 2\n\nMit freundlichen Grüßen".into(),
+            clerk: "Sachbearbeitung".into(),
+            date: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+        };
+        let m = decision_markup(&d);
+        assert!(m.contains("#\"Ihrem Antrag wird *stattgegeben* #panic(\\\"x\\\").\""));
+        let pdf = decision_pdf(&d).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(String::from_utf8_lossy(&pdf).contains("pdfaid"), "PDF/A metadata");
     }
 
     #[test]

@@ -659,6 +659,58 @@ fn find_item<'a>(items: &'a [Item], key: &str) -> Option<&'a Item> {
     })
 }
 
+/// The stored value at a data path (`hunde[1].name`, `inhaber.plz`).
+pub fn value_at<'d>(data: &'d Json, path: &str) -> Option<&'d Json> {
+    let mut cur = data;
+    for (key, index) in segments(path)? {
+        cur = cur.get(key)?;
+        if let Some(i) = index {
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur)
+}
+
+/// A stored value as German text: option labels instead of codes, dates as
+/// `31.01.2026`, yes/no as Ja/Nein, lists joined by commas.
+pub fn value_text_de(field: Option<&FieldDef>, v: &Json) -> String {
+    let label = |c: String| {
+        field
+            .and_then(|f| f.options.iter().find(|o| o.code == c))
+            .map_or(c, |o| o.label.clone())
+    };
+    match v {
+        Json::Null => String::new(),
+        Json::Bool(b) => if *b { "Ja" } else { "Nein" }.to_string(),
+        Json::Number(n) => {
+            if field.is_some_and(|f| f.kind == FieldKind::Currency) {
+                n.as_f64()
+                    .map(|x| format!("{x:.2} €").replace('.', ","))
+                    .unwrap_or_else(|| n.to_string())
+            } else {
+                n.to_string().replace('.', ",")
+            }
+        }
+        Json::String(s) => {
+            if field.is_some_and(|f| f.kind == FieldKind::Date)
+                && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            {
+                return d.format("%d.%m.%Y").to_string();
+            }
+            if field.is_some_and(|f| f.kind == FieldKind::File) {
+                return s.split_once('/').map_or(s.clone(), |(_, n)| n.to_string());
+            }
+            label(s.clone())
+        }
+        Json::Array(a) => a
+            .iter()
+            .map(|x| value_text_de(field, x))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Json::Object(_) => String::new(),
+    }
+}
+
 /// The field at a data path (`hunde[1].name`), if the definition has one.
 pub fn field_at<'a>(def: &'a FormDefinition, path: &str) -> Option<&'a FieldDef> {
     let segs = segments(path)?;
@@ -962,22 +1014,67 @@ pub fn apply_computed(def: &FormDefinition, data: &mut Json, today: NaiveDate) {
     }
 }
 
-/// Prefill hook: fills empty top-level fields whose `autocomplete` token is
-/// in `profile` (the account's data: `family-name`, `email`, …).
+/// Prefill hook: fills empty fields whose `autocomplete` token is in
+/// `profile` (the account's data: `family-name`, `email`, …). Each token
+/// fills its first field in document order (the applicant comes before a
+/// representative); plain groups are entered, repeatable groups only in their
+/// first instance. Values already given are never overwritten.
 pub fn prefill(def: &FormDefinition, data: &mut Json, profile: &HashMap<String, String>) {
+    fn walk(
+        items: &[Item],
+        obj: &mut serde_json::Map<String, Json>,
+        profile: &HashMap<String, String>,
+        used: &mut std::collections::HashSet<String>,
+    ) {
+        for item in items {
+            match item {
+                Item::Field(f) => {
+                    let Some(token) = f.autocomplete.as_ref() else {
+                        continue;
+                    };
+                    if used.contains(token) || f.computed.is_some() {
+                        continue;
+                    }
+                    let Some(v) = profile.get(token).filter(|v| !v.trim().is_empty()) else {
+                        continue;
+                    };
+                    used.insert(token.clone());
+                    if is_empty(obj.get(&f.key)) {
+                        obj.insert(f.key.clone(), json!(v));
+                    }
+                }
+                Item::Group(g) => {
+                    if g.repeatable() {
+                        let entry = obj.entry(g.key.clone()).or_insert_with(|| json!([]));
+                        let Some(arr) = entry.as_array_mut() else {
+                            continue;
+                        };
+                        if arr.is_empty() {
+                            if g.min == 0 {
+                                continue;
+                            }
+                            arr.push(json!({}));
+                        }
+                        if let Some(first) = arr[0].as_object_mut() {
+                            walk(&g.items, first, profile, used);
+                        }
+                    } else {
+                        let entry = obj.entry(g.key.clone()).or_insert_with(|| json!({}));
+                        if let Some(inner) = entry.as_object_mut() {
+                            walk(&g.items, inner, profile, used);
+                        }
+                    }
+                }
+            }
+        }
+    }
     if !data.is_object() {
         *data = json!({});
     }
     let root = data.as_object_mut().expect("object");
+    let mut used = std::collections::HashSet::new();
     for s in &def.steps {
-        for item in &s.items {
-            if let Item::Field(f) = item
-                && let Some(v) = f.autocomplete.as_ref().and_then(|a| profile.get(a))
-                && is_empty(root.get(&f.key))
-            {
-                root.insert(f.key.clone(), json!(v));
-            }
-        }
+        walk(&s.items, root, profile, &mut used);
     }
 }
 

@@ -675,9 +675,28 @@ pub fn to_form(schema: &Schema, code_lists: &[crate::genericode::CodeList]) -> F
             checks: vec![],
             computed: None,
             pattern,
-            autocomplete: None,
+            autocomplete: autocomplete_of(&f.name),
             document: None,
         }
+    }
+
+    /// The autocomplete token of a FIM Baukasten field by its name (the same
+    /// names recur across Stammdatenschemata: Familienname, Postleitzahl, …);
+    /// it makes the field fillable by the browser and by account data.
+    fn autocomplete_of(name: &str) -> Option<String> {
+        let token = match name.trim().to_lowercase().as_str() {
+            "familienname" | "nachname" => "family-name",
+            "vorname" | "vornamen" => "given-name",
+            "straße" | "strasse" => "address-line1",
+            "hausnummer" => "address-line2",
+            "postleitzahl" | "plz" => "postal-code",
+            "ort" | "wohnort" => "address-level2",
+            "telefon" | "telefonnummer" => "tel",
+            "e-mail" | "e-mail-adresse" | "email" => "email",
+            "geburtsdatum" => "bday",
+            _ => return None,
+        };
+        Some(token.to_string())
     }
 
     fn items(

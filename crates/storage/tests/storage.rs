@@ -104,6 +104,7 @@ async fn migration_list_is_pinned() {
             "m20261122_000004_catalog",
             "m20261122_000005_forms",
             "m20261122_000006_applications",
+            "m20261122_000007_accounts_decisions",
         ]
     );
     let db = db().await;

@@ -18,6 +18,10 @@ pub struct Model {
     /// SHA-256 (hex) of the applicant's access token.
     pub access_token_hash: String,
     pub submitted_at: DateTimeUtc,
+    /// The citizen account the application belongs to (None: access link only).
+    pub citizen_id: Option<Uuid>,
+    /// Where notifications go: the account's address or the form's email field.
+    pub notify_email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

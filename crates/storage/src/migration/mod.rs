@@ -11,6 +11,7 @@ mod m20261122_000003_outbox;
 mod m20261122_000004_catalog;
 mod m20261122_000005_forms;
 mod m20261122_000006_applications;
+mod m20261122_000007_accounts_decisions;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_catalog::Migration),
             Box::new(m20261122_000005_forms::Migration),
             Box::new(m20261122_000006_applications::Migration),
+            Box::new(m20261122_000007_accounts_decisions::Migration),
         ]
     }
 }
