@@ -349,7 +349,10 @@ mod tests {
         assert!(m.contains("#\"Ihrem Antrag wird *stattgegeben* #panic(\\\"x\\\").\""));
         let pdf = decision_pdf(&d).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
-        assert!(String::from_utf8_lossy(&pdf).contains("pdfaid"), "PDF/A metadata");
+        assert!(
+            String::from_utf8_lossy(&pdf).contains("pdfaid"),
+            "PDF/A metadata"
+        );
     }
 
     #[test]

@@ -46,15 +46,27 @@ impl Variant {
 /// The named placeholders a template may use, with their German description
 /// (shown in the template editor).
 pub const PLACEHOLDERS: [(&str, &str); 10] = [
-    ("aktenzeichen", "Aktenzeichen (Vorgangsnummer), z. B. MS-2026-000123"),
+    (
+        "aktenzeichen",
+        "Aktenzeichen (Vorgangsnummer), z. B. MS-2026-000123",
+    ),
     ("datum", "Datum des Bescheids"),
     ("eingang", "Eingangsdatum des Antrags"),
     ("leistung", "Name der Verwaltungsleistung"),
     ("behoerde", "Name der Kommune"),
     ("stelle", "Zuständige Organisationseinheit"),
-    ("name", "Name der antragstellenden Person (aus dem Formular)"),
-    ("anschrift", "Anschrift der antragstellenden Person (aus dem Formular)"),
-    ("begruendung", "Begründung/Text, den die Sachbearbeitung beim Entscheiden eingibt"),
+    (
+        "name",
+        "Name der antragstellenden Person (aus dem Formular)",
+    ),
+    (
+        "anschrift",
+        "Anschrift der antragstellenden Person (aus dem Formular)",
+    ),
+    (
+        "begruendung",
+        "Begründung/Text, den die Sachbearbeitung beim Entscheiden eingibt",
+    ),
     ("sachbearbeitung", "Name der entscheidenden Person"),
 ];
 

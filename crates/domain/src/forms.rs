@@ -1303,6 +1303,35 @@ pub fn json_schema(def: &FormDefinition) -> Json {
     s
 }
 
+/// Every input field with its data path (first instance of repeatable
+/// groups: `hunde[0].name`) and German label, in document order: for
+/// placeholders in Bescheid templates and for routing rules.
+pub fn field_list(def: &FormDefinition) -> Vec<(String, String)> {
+    fn walk(items: &[Item], prefix: &str, out: &mut Vec<(String, String)>) {
+        for i in items {
+            match i {
+                Item::Field(f) if f.kind != FieldKind::Label => {
+                    out.push((format!("{prefix}{}", f.key), f.label.de.clone()));
+                }
+                Item::Field(_) => {}
+                Item::Group(g) => {
+                    let p = if g.repeatable() {
+                        format!("{prefix}{}[0].", g.key)
+                    } else {
+                        format!("{prefix}{}.", g.key)
+                    };
+                    walk(&g.items, &p, out)
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for s in &def.steps {
+        walk(&s.items, "", &mut out);
+    }
+    out
+}
+
 /// Every field key with its path, for reports.
 pub fn field_paths(def: &FormDefinition) -> HashMap<String, String> {
     fn walk(items: &[Item], prefix: &str, out: &mut HashMap<String, String>) {

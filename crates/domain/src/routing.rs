@@ -134,7 +134,10 @@ mod tests {
     fn patterns_are_checked() {
         assert!(check_pattern("481*, 48200-48299").is_ok());
         assert_eq!(check_pattern(" , ").unwrap_err().code, "routing.empty");
-        assert_eq!(check_pattern("48200-4829").unwrap_err().code, "routing.range");
+        assert_eq!(
+            check_pattern("48200-4829").unwrap_err().code,
+            "routing.range"
+        );
         assert_eq!(check_pattern("*").unwrap_err().code, "routing.everything");
     }
 

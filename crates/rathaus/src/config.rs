@@ -32,6 +32,12 @@ pub struct Settings {
     pub draft_days: u32,
     /// New drafts and API submissions per client address and minute.
     pub submits_per_minute: u32,
+    /// SMTP server for notifications (`smtp://host:25`, `smtps://user:pw@host`,
+    /// `smtp://host:587?tls=required`); empty: emails are written as `.eml`
+    /// files into `<data_dir>/mails`.
+    pub smtp_url: Option<String>,
+    /// Sender of notifications.
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -50,6 +56,8 @@ impl Default for Settings {
             login_attempts_per_minute: 10,
             draft_days: 30,
             submits_per_minute: 20,
+            smtp_url: None,
+            mail_from: "Serviceportal <noreply@localhost>".into(),
         }
     }
 }
@@ -70,6 +78,11 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("db_max_connections", &self.db_max_connections)
             .field("workers", &self.workers)
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(rathaus_storage::redact_url),
+            )
+            .field("mail_from", &self.mail_from)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +130,10 @@ impl Settings {
             .clone()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| self.data_dir.join("files").display().to_string())
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mails")
     }
 
     pub fn public_url(&self) -> String {

@@ -1,9 +1,20 @@
 //! Handlers for outbox job kinds. Later capabilities register theirs here
-//! (search index updates, emails, deliveries to Fachverfahren).
+//! (search index updates, emails, deliveries to Fachverfahren). Emails go
+//! through the outbox, so a mail server that is down delays them, never loses
+//! them.
 
 use std::time::Duration;
 
-use rathaus_storage::outbox::{ClaimedJob, Handlers, JobHandler};
+use rathaus_domain::{
+    notifications::{self, Event},
+    tenancy::TenantId,
+};
+use rathaus_storage::{
+    Store,
+    outbox::{ClaimedJob, Handlers, JobHandler},
+    tenancy::TenantRepository,
+};
+use uuid::Uuid;
 
 /// `diagnostics.sleep {"ms": N}`: waits N milliseconds. Used by operators to
 /// check that workers run, and by the crash test.
@@ -25,11 +36,140 @@ impl JobHandler for Sleep {
     }
 }
 
-/// `application.received {"application", "reference"}`: the hook for what
-/// follows a submission (receipt PDF, notification email, delivery). For now
-/// it records the event in the log, so the job completes instead of
-/// dead-lettering.
-pub struct ApplicationReceived;
+/// Where emails go: an SMTP server (`smtp://host:port`, `smtps://…`,
+/// `smtp://…?tls=required`, with `user:password@` when needed) or, without
+/// one, `.eml` files in a folder (the demo: read them in `data/mails/`).
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(lettre::AsyncSmtpTransport<lettre::Tokio1Executor>),
+    Files(std::path::PathBuf),
+}
+
+impl Mailer {
+    pub fn from_settings(
+        smtp_url: Option<&str>,
+        mail_dir: std::path::PathBuf,
+    ) -> anyhow::Result<Self> {
+        match smtp_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => Ok(Self::Smtp(
+                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.trim())
+                    .map_err(|e| {
+                        anyhow::anyhow!("RATHAUS_SMTP_URL is not a usable SMTP address: {e}")
+                    })?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            )),
+            None => Ok(Self::Files(mail_dir)),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Smtp(_) => "smtp".into(),
+            Self::Files(dir) => format!("files in {}", dir.display()),
+        }
+    }
+
+    async fn send(&self, message: lettre::Message) -> Result<(), String> {
+        use lettre::AsyncTransport;
+        match self {
+            Self::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("SMTP: {e}")),
+            Self::Files(dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| format!("mail folder {}: {e}", dir.display()))?;
+                lettre::AsyncFileTransport::<lettre::Tokio1Executor>::new(dir)
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("mail file: {e}"))
+            }
+        }
+    }
+}
+
+/// What the notification jobs need besides the database.
+#[derive(Clone)]
+pub struct Notifier {
+    pub store: Store,
+    pub mailer: Mailer,
+    /// Public address of the portal, for links.
+    pub public_url: String,
+    /// Sender address (`Name <address>`).
+    pub from: String,
+}
+
+impl Notifier {
+    async fn mail(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
+        let message = lettre::Message::builder()
+            .from(
+                self.from
+                    .parse()
+                    .map_err(|e| format!("sender address {:?}: {e}", self.from))?,
+            )
+            .to(to.parse().map_err(|e| format!("recipient address: {e}"))?)
+            .subject(subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| format!("building the email: {e}"))?;
+        self.mailer.send(message).await
+    }
+
+    /// Notifies the applicant of an application about `event`.
+    async fn notify(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+        event: Event,
+        access_token: Option<&str>,
+    ) -> Result<(), String> {
+        let repo = self.store.repo();
+        let app = repo
+            .application(tenant, application)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("application not found")?;
+        let Some(to) = app.notify_email.clone() else {
+            tracing::info!(reference = %app.reference, event = event.code(), "no address to notify");
+            return Ok(());
+        };
+        let tenant_name = repo
+            .tenant(tenant)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        let base = self.public_url.trim_end_matches('/');
+        let link = match (app.citizen_id, access_token) {
+            (Some(_), _) => format!("{base}/konto/antraege/{}", app.reference),
+            (None, Some(token)) => format!("{base}/antrag/eingang/{token}"),
+            // Without an account, later emails point to the page that explains
+            // how to open the application (the link came with the receipt).
+            (None, None) => format!("{base}/antrag/zugang?az={}", app.reference),
+        };
+        let (subject, body) = notifications::email(event, &tenant_name, &app.reference, &link);
+        self.mail(&to, &subject, body).await?;
+        tracing::info!(reference = %app.reference, event = event.code(), "notification sent");
+        Ok(())
+    }
+}
+
+fn uuid_of(payload: &serde_json::Value, key: &str) -> Result<Uuid, String> {
+    payload
+        .get(key)
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| format!("payload has no {key}"))
+}
+
+/// `application.received {"application", "reference", "access_token"?}`:
+/// the receipt email. Without an account it carries the access link; the
+/// token is removed from the job once the email is out.
+pub struct ApplicationReceived(pub Notifier);
 
 #[async_trait::async_trait]
 impl JobHandler for ApplicationReceived {
@@ -37,20 +177,29 @@ impl JobHandler for ApplicationReceived {
         let payload = job
             .payload_json()
             .map_err(|e| format!("invalid payload: {e}"))?;
-        tracing::info!(
-            reference = payload
-                .get("reference")
-                .and_then(|r| r.as_str())
-                .unwrap_or(""),
-            "application received"
-        );
+        let tenant = job.tenant().ok_or("job without tenant")?;
+        let app = uuid_of(&payload, "application")?;
+        let token = payload.get("access_token").and_then(|t| t.as_str());
+        self.0.notify(tenant, app, Event::Received, token).await?;
+        if token.is_some() {
+            let mut scrubbed = payload.clone();
+            if let Some(o) = scrubbed.as_object_mut() {
+                o.remove("access_token");
+            }
+            self.0
+                .store
+                .replace_job_payload(job.id, &scrubbed)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         Ok(())
     }
 }
 
-/// Mailbox events (a message or document request from the office, an
-/// applicant's answer): the hook for email notifications, logged for now.
-pub struct MailboxEvent;
+/// Mailbox events: the office wrote, requested documents or decided →
+/// email to the applicant; the applicant answered → the case is back in the
+/// clerk's inbox (shown there; staff are not emailed per answer).
+pub struct MailboxEvent(pub Notifier);
 
 #[async_trait::async_trait]
 impl JobHandler for MailboxEvent {
@@ -58,15 +207,89 @@ impl JobHandler for MailboxEvent {
         let payload = job
             .payload_json()
             .map_err(|e| format!("invalid payload: {e}"))?;
-        tracing::info!(kind = %job.kind, message = %payload["message"], "mailbox event");
+        let tenant = job.tenant().ok_or("job without tenant")?;
+        if job.kind == "mailbox.applicant_answer" {
+            tracing::info!(message = %payload["message"], "applicant answered; case back in the inbox");
+            return Ok(());
+        }
+        let message_id = uuid_of(&payload, "message")?;
+        let m = self
+            .0
+            .store
+            .repo()
+            .message(tenant, message_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("message not found")?;
+        let event = match m.kind.as_str() {
+            "document_request" => Event::DocumentsRequested,
+            "decision" => Event::Decision,
+            _ => Event::Message,
+        };
+        self.0.notify(tenant, m.application_id, event, None).await
+    }
+}
+
+/// `account.confirm {"citizen", "token"}`: the email confirming a new
+/// citizen account; the token is removed from the job once sent.
+pub struct AccountConfirm(pub Notifier);
+
+#[async_trait::async_trait]
+impl JobHandler for AccountConfirm {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let tenant = job.tenant().ok_or("job without tenant")?;
+        let Some(token) = payload.get("token").and_then(|t| t.as_str()) else {
+            // Already sent (scrubbed) — nothing to do.
+            return Ok(());
+        };
+        let citizen = uuid_of(&payload, "citizen")?;
+        let repo = self.0.store.repo();
+        let Some(c) = repo
+            .citizen(tenant, citizen)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let tenant_name = repo
+            .tenant(tenant)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        let link = format!(
+            "{}/konto/bestaetigen/{token}",
+            self.0.public_url.trim_end_matches('/')
+        );
+        let body = format!(
+            "Guten Tag,\n\nbitte bestätigen Sie Ihr Konto im Serviceportal von {tenant_name} mit diesem Link:\n{link}\n\n\
+             Wenn Sie kein Konto angelegt haben, ignorieren Sie diese E-Mail.\n\n\
+             Please confirm your account with the link above.\n\n-- \n{tenant_name}\n"
+        );
+        self.0
+            .mail(&c.email, &format!("Konto bestätigen – {tenant_name}"), body)
+            .await?;
+        self.0
+            .store
+            .replace_job_payload(job.id, &serde_json::json!({ "citizen": citizen }))
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 }
 
-pub fn handlers() -> Handlers {
+pub fn handlers(notifier: Notifier) -> Handlers {
     Handlers::new()
         .with("diagnostics.sleep", Sleep)
-        .with("application.received", ApplicationReceived)
-        .with("mailbox.office_message", MailboxEvent)
-        .with("mailbox.applicant_answer", MailboxEvent)
+        .with(
+            "application.received",
+            ApplicationReceived(notifier.clone()),
+        )
+        .with("mailbox.office_message", MailboxEvent(notifier.clone()))
+        .with("mailbox.decision", MailboxEvent(notifier.clone()))
+        .with("mailbox.applicant_answer", MailboxEvent(notifier.clone()))
+        .with("account.confirm", AccountConfirm(notifier))
 }

@@ -46,6 +46,16 @@ pub fn worker_id(n: u32) -> String {
     )
 }
 
+/// The notification sender of this process (SMTP or mail files).
+pub fn notifier(settings: &Settings, store: &Store) -> anyhow::Result<jobs::Notifier> {
+    Ok(jobs::Notifier {
+        store: store.clone(),
+        mailer: jobs::Mailer::from_settings(settings.smtp_url.as_deref(), settings.mail_dir())?,
+        public_url: settings.public_url(),
+        from: settings.mail_from.clone(),
+    })
+}
+
 pub fn worker_config(settings: &Settings, n: u32) -> WorkerConfig {
     let mut cfg = WorkerConfig::new(worker_id(n));
     cfg.lease = Duration::from_secs(settings.worker_lease_secs.max(1));
@@ -98,9 +108,15 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal();
 
+    let notifier = notifier(settings, &store)?;
+    tracing::info!(mail = notifier.mailer.describe(), "notifications");
     let mut workers = Vec::new();
     for n in 0..settings.workers {
-        let worker = Worker::new(store.clone(), jobs::handlers(), worker_config(settings, n));
+        let worker = Worker::new(
+            store.clone(),
+            jobs::handlers(notifier.clone()),
+            worker_config(settings, n),
+        );
         workers.push(tokio::spawn(worker.run(shutdown.clone())));
     }
     tracing::info!(%addr, database = %rathaus_storage::redact_url(&settings.database_url()), files = files.describe(), "rathaus is listening");
@@ -119,8 +135,13 @@ pub async fn run(
 /// Runs only outbox workers (a dedicated worker instance).
 pub async fn run_worker(settings: &Settings, store: Store, drain: bool) -> anyhow::Result<()> {
     let count = settings.workers.max(1);
+    let notifier = notifier(settings, &store)?;
     if drain {
-        let worker = Worker::new(store.clone(), jobs::handlers(), worker_config(settings, 0));
+        let worker = Worker::new(
+            store.clone(),
+            jobs::handlers(notifier.clone()),
+            worker_config(settings, 0),
+        );
         let n = worker.drain().await?;
         println!("{n} job(s) processed");
         return Ok(());
@@ -128,7 +149,11 @@ pub async fn run_worker(settings: &Settings, store: Store, drain: bool) -> anyho
     let shutdown = shutdown_signal();
     let mut handles = Vec::new();
     for n in 0..count {
-        let worker = Worker::new(store.clone(), jobs::handlers(), worker_config(settings, n));
+        let worker = Worker::new(
+            store.clone(),
+            jobs::handlers(notifier.clone()),
+            worker_config(settings, n),
+        );
         handles.push(tokio::spawn(worker.run(shutdown.clone())));
     }
     for h in handles {

@@ -82,6 +82,10 @@ pub struct NewApplication {
     pub actor: String,
     /// The service's processing deadline in days: the case's due date.
     pub due_days: Option<u32>,
+    /// The account submitting (None: access link only).
+    pub citizen_id: Option<Uuid>,
+    /// Where notifications go (the account's or the form's address).
+    pub notify_email: Option<String>,
 }
 
 /// The result of a submission.
@@ -351,6 +355,8 @@ impl Store {
             idempotency_key: Set(new.idempotency_key.clone()),
             access_token_hash: Set(token_hash(&token)),
             submitted_at: Set(now),
+            citizen_id: Set(new.citizen_id),
+            notify_email: Set(new.notify_email.clone()),
         }
         .insert(&txn)
         .await?;
@@ -383,12 +389,15 @@ impl Store {
         }
         .insert(&txn)
         .await?;
-        repo.enqueue(
-            Some(tenant),
-            "application.received",
-            &serde_json::json!({ "application": app_id, "reference": reference.to_string() }),
-        )
-        .await?;
+        // Without an account, the receipt email is the applicant's copy of the
+        // access link: the token travels in the job and is scrubbed once sent.
+        let mut payload =
+            serde_json::json!({ "application": app_id, "reference": reference.to_string() });
+        if new.citizen_id.is_none() && new.notify_email.is_some() {
+            payload["access_token"] = serde_json::json!(token);
+        }
+        repo.enqueue(Some(tenant), "application.received", &payload)
+            .await?;
         if let Some(d) = new.draft_id {
             form_draft::Entity::delete_many()
                 .filter(form_draft::Column::TenantId.eq(tenant.0))
@@ -648,8 +657,9 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .await?)
     }
 
-    /// Marks the office's (or the applicant's) unread messages as read now;
-    /// the first opening of an office message is its Bekanntgabe.
+    /// Marks the office's (or the applicant's) unread messages as read now.
+    /// Decisions are not: their Bekanntgabe is the opening of the Bescheid
+    /// itself ([`Store::open_decision`]).
     pub async fn mark_read(
         &self,
         tenant: TenantId,
@@ -661,6 +671,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .filter(message::Column::TenantId.eq(tenant.0))
             .filter(message::Column::ApplicationId.eq(application))
             .filter(message::Column::FromOffice.eq(from_office))
+            .filter(message::Column::Kind.ne("decision"))
             .filter(message::Column::ReadAt.is_null())
             .exec(self.0)
             .await?
@@ -819,5 +830,176 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(m)
+    }
+}
+
+/// A decision to record: the rendered Bescheid is already stored as a file.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    pub variant: rathaus_domain::decisions::Variant,
+    pub title: String,
+    pub file: NewFile,
+}
+
+impl Store {
+    /// The clerk decides: the case moves to "decided", the Bescheid is a
+    /// message of kind `decision` with the PDF attached, the audit log names
+    /// variant and the PDF's SHA-256, and the notification job is queued — one
+    /// transaction.
+    pub async fn decide(
+        &self,
+        tenant: TenantId,
+        case_id: Uuid,
+        author: (Uuid, &str),
+        decision: NewDecision,
+    ) -> std::result::Result<Message, CaseError> {
+        use rathaus_domain::cases::{CaseAction, transition};
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let c = repo
+            .case(tenant, case_id)
+            .await?
+            .ok_or(StorageError::NotFound("case"))?;
+        let next = transition(c.status(), CaseAction::Decide)?;
+        let now = Utc::now();
+        let mut am: case::ActiveModel = c.clone().into();
+        am.status = Set(next.code().to_string());
+        am.updated_at = Set(now);
+        am.update(&txn).await?;
+        let m = message::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            application_id: Set(c.application_id),
+            kind: Set("decision".into()),
+            from_office: Set(true),
+            author_id: Set(Some(author.0)),
+            body: Set(decision.title.clone()),
+            requested_documents: Set(None),
+            due_date: Set(None),
+            created_at: Set(now),
+            read_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        let f = &decision.file;
+        application_file::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            application_id: Set(c.application_id),
+            field_path: Set(f.field_path.clone()),
+            file_key: Set(f.file_key.clone()),
+            name: Set(f.name.clone()),
+            mime: Set(f.mime.clone()),
+            size: Set(f.size),
+            sha256: Set(f.sha256.clone()),
+            message_id: Set(Some(m.id)),
+        }
+        .insert(&txn)
+        .await?;
+        repo.append_audit(
+            tenant,
+            case_id,
+            author.1,
+            "decided",
+            &serde_json::json!({
+                "variant": decision.variant.code(),
+                "message": m.id,
+                "sha256": f.sha256,
+            }),
+        )
+        .await?;
+        repo.enqueue(
+            Some(tenant),
+            "mailbox.decision",
+            &serde_json::json!({ "message": m.id, "application": c.application_id }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(m)
+    }
+
+    /// The applicant opens a Bescheid: the first opening is its Bekanntgabe,
+    /// recorded on the message and in the audit log. Returns the time of the
+    /// first opening.
+    pub async fn open_decision(
+        &self,
+        tenant: TenantId,
+        message_id: Uuid,
+    ) -> Result<chrono::DateTime<Utc>> {
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let m = message::Entity::find_by_id(message_id)
+            .filter(message::Column::TenantId.eq(tenant.0))
+            .filter(message::Column::Kind.eq("decision"))
+            .one(&txn)
+            .await?
+            .ok_or(StorageError::NotFound("decision"))?;
+        if let Some(at) = m.read_at {
+            txn.commit().await?;
+            return Ok(at);
+        }
+        let now = Utc::now();
+        let application = m.application_id;
+        let mut am: message::ActiveModel = m.into();
+        am.read_at = Set(Some(now));
+        am.update(&txn).await?;
+        if let Some(c) = repo.case_of(tenant, application).await? {
+            repo.append_audit(
+                tenant,
+                c.id,
+                "applicant",
+                "decision_opened",
+                &serde_json::json!({ "message": message_id }),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(now)
+    }
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// The applications of a citizen account, newest first, with their cases.
+    pub async fn applications_of_citizen(
+        &self,
+        tenant: TenantId,
+        citizen: Uuid,
+    ) -> Result<Vec<(Application, Option<Case>)>> {
+        let apps = application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant.0))
+            .filter(application::Column::CitizenId.eq(citizen))
+            .order_by_desc(application::Column::SubmittedAt)
+            .limit(500)
+            .all(self.0)
+            .await?;
+        let mut out = Vec::with_capacity(apps.len());
+        for a in apps {
+            let c = self.case_of(tenant, a.id).await?;
+            out.push((a, c));
+        }
+        Ok(out)
+    }
+
+    /// A decision message of an application.
+    pub async fn decision_message(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Message>> {
+        Ok(message::Entity::find_by_id(id)
+            .filter(message::Column::TenantId.eq(tenant.0))
+            .filter(message::Column::ApplicationId.eq(application))
+            .filter(message::Column::Kind.eq("decision"))
+            .one(self.0)
+            .await?)
+    }
+
+    /// A message by id within the tenant.
+    pub async fn message(&self, tenant: TenantId, id: Uuid) -> Result<Option<Message>> {
+        Ok(message::Entity::find_by_id(id)
+            .filter(message::Column::TenantId.eq(tenant.0))
+            .one(self.0)
+            .await?)
     }
 }

@@ -7,8 +7,10 @@
 //! * file storage through object_store ([`files`]),
 //! * the outbox and its workers ([`outbox`]).
 
+pub mod accounts;
 pub mod applications;
 pub mod catalog;
+pub mod decisions;
 pub mod entities;
 pub mod files;
 pub mod forms;

@@ -172,6 +172,20 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Replaces a job's payload, e.g. to remove a secret once it was used
+    /// (the access link in a receipt email).
+    pub async fn replace_job_payload(&self, id: i64, payload: &serde_json::Value) -> Result<()> {
+        outbox_job::Entity::update_many()
+            .col_expr(
+                outbox_job::Column::Payload,
+                Expr::value(payload.to_string()),
+            )
+            .filter(outbox_job::Column::Id.eq(id))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
     /// Marks a claimed job done. False when the lease was lost meanwhile.
     pub async fn complete_job(&self, worker: &str, id: i64) -> Result<bool> {
         let res = outbox_job::Entity::update_many()

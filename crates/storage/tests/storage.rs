@@ -1009,6 +1009,8 @@ mod applications {
             draft_id: None,
             actor: "applicant".into(),
             due_days: Some(14),
+            citizen_id: None,
+            notify_email: Some("max@example.org".into()),
         }
     }
 
@@ -1128,6 +1130,321 @@ mod applications {
         seqs.sort();
         assert_eq!(seqs, (1..=16).collect::<Vec<i64>>());
         assert_eq!(db.store.repo().verify_audit(a).await.unwrap(), (16, None));
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
+    async fn a_decision_is_delivered_and_its_opening_recorded_once() {
+        use rathaus_domain::{cases::CaseStatus, decisions::Variant};
+        use rathaus_storage::applications::{CaseChange, CaseError, NewDecision};
+        let db = db().await;
+        let repo = db.store.repo();
+        let (a, unit, version) = setup(&db, "stadt-a").await;
+        let sub = db
+            .store
+            .submit_application(new_app(a, unit, version, None))
+            .await
+            .unwrap();
+        let clerk = uuid::Uuid::now_v7();
+        let file = |n: &str| NewFile {
+            field_path: "bescheid".into(),
+            file_key: format!("decisions/{n}.pdf"),
+            name: "Bescheid.pdf".into(),
+            mime: "application/pdf".into(),
+            size: 100,
+            sha256: "a".repeat(64),
+        };
+        let decision = |n: &str| NewDecision {
+            variant: Variant::Approval,
+            title: "Bescheid".into(),
+            file: file(n),
+        };
+        // Not before the case is worked on.
+        let early = db
+            .store
+            .decide(a, sub.case.id, (clerk, "user:x"), decision("0"))
+            .await;
+        assert!(matches!(early, Err(CaseError::Transition(_))));
+        db.store
+            .change_case(a, sub.case.id, (clerk, "user:x"), CaseChange::Claim)
+            .await
+            .unwrap();
+        let m = db
+            .store
+            .decide(a, sub.case.id, (clerk, "user:x"), decision("1"))
+            .await
+            .unwrap();
+        assert_eq!(m.kind, "decision");
+        assert_eq!(
+            repo.case(a, sub.case.id).await.unwrap().unwrap().status(),
+            CaseStatus::Decided
+        );
+        let files = repo.message_files(a, sub.application.id).await.unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].message_id, Some(m.id));
+        // Reading the thread is not the Bekanntgabe of a Bescheid…
+        repo.mark_read(a, sub.application.id, true).await.unwrap();
+        assert!(
+            repo.message(a, m.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .read_at
+                .is_none()
+        );
+        // …opening it is, once.
+        let first = db.store.open_decision(a, m.id).await.unwrap();
+        let again = db.store.open_decision(a, m.id).await.unwrap();
+        assert_eq!(first, again);
+        assert!(
+            db.store
+                .open_decision(a, uuid::Uuid::now_v7())
+                .await
+                .is_err()
+        );
+        let actions: Vec<String> = repo
+            .audit_of_case(a, sub.case.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            ["received", "claimed", "decided", "decision_opened"]
+        );
+        assert_eq!(repo.verify_audit(a).await.unwrap(), (4, None));
+        // Decided once: a second decision is refused.
+        assert!(matches!(
+            db.store
+                .decide(a, sub.case.id, (clerk, "user:x"), decision("2"))
+                .await,
+            Err(CaseError::Transition(_))
+        ));
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
+    async fn the_receipt_job_carries_the_access_token_only_without_account() {
+        use rathaus_storage::outbox::OutboxRepository;
+        let db = db().await;
+        let (a, unit, version) = setup(&db, "stadt-a").await;
+        let anon = db
+            .store
+            .submit_application(new_app(a, unit, version, None))
+            .await
+            .unwrap();
+        let citizen = db
+            .store
+            .repo()
+            .create_citizen(
+                a,
+                &Email::parse("c@example.org").unwrap(),
+                "ein langes Passwort",
+                "tok",
+            )
+            .await
+            .unwrap();
+        let mut with_account = new_app(a, unit, version, None);
+        with_account.citizen_id = Some(citizen.id);
+        with_account.notify_email = Some(citizen.email.clone());
+        db.store.submit_application(with_account).await.unwrap();
+        let rows = db
+            .store
+            .db()
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.store.db().get_database_backend(),
+                "SELECT id FROM outbox_jobs WHERE kind = 'application.received' ORDER BY id",
+            ))
+            .await
+            .unwrap();
+        let mut payloads = Vec::new();
+        for r in rows {
+            let id: i64 = r.try_get("", "id").unwrap();
+            let job = db.store.repo().job(id).await.unwrap().unwrap();
+            payloads.push(serde_json::from_str::<serde_json::Value>(&job.payload).unwrap());
+        }
+        assert_eq!(payloads.len(), 2);
+        assert_eq!(
+            payloads[0]["access_token"],
+            anon.access_token.unwrap().as_str()
+        );
+        assert!(payloads[1].get("access_token").is_none());
+        db.drop_db().await;
+    }
+}
+
+mod accounts {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[tokio::test]
+    async fn accounts_are_confirmed_once_and_isolated_per_tenant() {
+        let db = db().await;
+        let repo = db.store.repo();
+        let a = repo
+            .create_tenant(&tenant_input("stadt-a"))
+            .await
+            .unwrap()
+            .tenant_id();
+        let b = repo
+            .create_tenant(&tenant_input("stadt-b"))
+            .await
+            .unwrap()
+            .tenant_id();
+        let email = Email::parse("Erika@Example.org").unwrap();
+        let c = repo
+            .create_citizen(a, &email, "ein langes Passwort", "token-1")
+            .await
+            .unwrap();
+        assert!(!c.confirmed());
+        assert!(matches!(
+            repo.create_citizen(a, &email, "noch ein Passwort!", "token-2")
+                .await,
+            Err(StorageError::Conflict("email"))
+        ));
+        // The same address may have an account in another municipality.
+        repo.create_citizen(b, &email, "ein langes Passwort", "token-3")
+            .await
+            .unwrap();
+        assert!(
+            repo.confirm_citizen(b, "token-1").await.unwrap().is_none(),
+            "other tenant"
+        );
+        assert!(repo.confirm_citizen(a, "wrong").await.unwrap().is_none());
+        assert!(
+            repo.confirm_citizen(a, "token-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .confirmed()
+        );
+        assert!(
+            repo.confirm_citizen(a, "token-1").await.unwrap().is_none(),
+            "used up"
+        );
+        assert!(
+            repo.check_citizen_password(a, &email, "falsch")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let logged = repo
+            .check_citizen_password(a, &email, "ein langes Passwort")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(logged.last_login_at.is_some());
+        let saved = repo
+            .save_profile(
+                a,
+                c.id,
+                &HashMap::from([
+                    ("family-name".to_string(), "Mustermann".to_string()),
+                    ("postal-code".to_string(), " 48143 ".to_string()),
+                    ("is_admin".to_string(), "true".to_string()),
+                ]),
+            )
+            .await
+            .unwrap();
+        let p = saved.profile_map();
+        assert_eq!(p.get("family-name").unwrap(), "Mustermann");
+        assert_eq!(p.get("postal-code").unwrap(), "48143");
+        assert!(!p.contains_key("is_admin"), "only profile fields are kept");
+        assert!(repo.citizen(b, c.id).await.unwrap().is_none());
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
+    async fn templates_fall_back_and_routing_rules_keep_their_order() {
+        use rathaus_domain::decisions::Variant;
+        let db = db().await;
+        let repo = db.store.repo();
+        let a = repo
+            .create_tenant(&tenant_input("stadt-a"))
+            .await
+            .unwrap()
+            .tenant_id();
+        let b = repo
+            .create_tenant(&tenant_input("stadt-b"))
+            .await
+            .unwrap()
+            .tenant_id();
+        let service = uuid::Uuid::now_v7();
+        assert!(
+            repo.decision_template(a, Some(service), Variant::Approval)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        db.store
+            .save_decision_template(a, None, Variant::Approval, "Allgemein", "Text", "x")
+            .await
+            .unwrap();
+        assert_eq!(
+            repo.decision_template(a, Some(service), Variant::Approval)
+                .await
+                .unwrap()
+                .unwrap()
+                .title,
+            "Allgemein"
+        );
+        db.store
+            .save_decision_template(a, Some(service), Variant::Approval, "Eigen", "Text", "x")
+            .await
+            .unwrap();
+        db.store
+            .save_decision_template(a, Some(service), Variant::Approval, "Eigen 2", "Text", "y")
+            .await
+            .unwrap();
+        let t = repo
+            .decision_template(a, Some(service), Variant::Approval)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((t.title.as_str(), t.updated_by.as_str()), ("Eigen 2", "y"));
+        assert_eq!(repo.service_templates(a, service).await.unwrap().len(), 1);
+        assert!(
+            repo.decision_template(a, Some(service), Variant::Rejection)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            repo.decision_template(b, Some(service), Variant::Approval)
+                .await
+                .unwrap()
+                .is_none(),
+            "other tenant"
+        );
+        let u1 = repo
+            .create_org_unit(a, &unit("office", "Mitte", None))
+            .await
+            .unwrap()
+            .id;
+        let u2 = repo
+            .create_org_unit(a, &unit("office", "Land", None))
+            .await
+            .unwrap()
+            .id;
+        let rules = vec![
+            ("plz".to_string(), "48143-48155".to_string(), u1),
+            ("plz".to_string(), "481*".to_string(), u2),
+        ];
+        db.store
+            .replace_routing_rules(a, service, &rules)
+            .await
+            .unwrap();
+        db.store
+            .replace_routing_rules(a, service, &rules)
+            .await
+            .unwrap();
+        let got = repo.routing_rules(a, service).await.unwrap();
+        assert_eq!(
+            got.iter().map(|r| r.org_unit_id).collect::<Vec<_>>(),
+            vec![u1, u2]
+        );
+        assert!(repo.routing_rules(b, service).await.unwrap().is_empty());
         db.drop_db().await;
     }
 }

@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
             get(applicant_file),
         )
         .route("/antrag/{token}/gespeichert", get(saved))
+        .route("/antrag/zugang", get(access_help))
 }
 
 /// Largest accepted upload.
@@ -66,6 +67,10 @@ pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 
 fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
+}
+
+pub(crate) fn no_store_response(r: Response) -> Response {
+    no_store(r)
 }
 
 fn no_store(mut r: Response) -> Response {
@@ -153,6 +158,12 @@ async fn create_draft(
     let tenant = ctx.tenant()?.tenant_id();
     let (_, version, def) = form_of_service(&state, tenant, &slug).await?;
     let mut data = serde_json::json!({});
+    // Logged in: the account's profile prefills the form.
+    if let Some(c) = crate::accounts::current_citizen(&state, &ctx, &session).await? {
+        let mut profile = c.profile_map();
+        profile.insert("email".into(), c.email.clone());
+        forms::prefill(&def, &mut data, &profile);
+    }
     forms::apply_computed(&def, &mut data, today());
     let expires = Utc::now() + Duration::days(state.config.draft_days.into());
     let (_, token) = state
@@ -402,6 +413,10 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
 }
 
 /// A file name safe to show and store: no paths, no control characters.
+pub(crate) fn safe_file_name(name: &str, mime: &str) -> String {
+    safe_name(name, mime)
+}
+
 fn safe_name(name: &str, mime: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let mut clean: String = base
@@ -734,12 +749,27 @@ pub(crate) async fn route(
     state: &AppState,
     tenant: TenantId,
     service: Option<Uuid>,
+    data: &Json,
 ) -> Result<(Uuid, Option<u32>), AppError> {
     let repo = state.store.repo();
     if let Some(s) = service
         && let Some(p) = repo.published(tenant, s).await?
     {
-        return Ok((p.org_unit.id, p.content.processing_days));
+        // Zuständigkeitsprüfung: the service's rules on the form values first.
+        let rules: Vec<rathaus_domain::routing::Rule<Uuid>> = repo
+            .routing_rules(tenant, s)
+            .await?
+            .into_iter()
+            .map(|r| rathaus_domain::routing::Rule {
+                field: r.field,
+                pattern: r.pattern,
+                target: r.org_unit_id,
+            })
+            .collect();
+        let unit = rathaus_domain::routing::route(&rules, data)
+            .copied()
+            .unwrap_or(p.org_unit.id);
+        return Ok((unit, p.content.processing_days));
     }
     use rathaus_storage::tenancy::OrgUnitRepository;
     repo.org_units(tenant)
@@ -760,10 +790,8 @@ async fn submit(
     Path(token): Path<String>,
     form: crate::security::CsrfForm<SubmitForm>,
 ) -> Result<Response, AppError> {
-    if let Some(access) = session.get::<String>(&submitted_key(&token)).await? {
-        return Ok(no_store(
-            Redirect::to(&format!("/antrag/eingang/{access}")).into_response(),
-        ));
+    if let Some(target) = session.get::<String>(&submitted_key(&token)).await? {
+        return Ok(no_store(Redirect::to(&target).into_response()));
     }
     let l = load(&state, &ctx, &token).await?;
     if !forms::validate(&l.def, &l.data, today()).is_empty() {
@@ -779,7 +807,12 @@ async fn submit(
         .form(l.tenant, version.form_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (unit, due_days) = route(&state, l.tenant, form_row.service_id).await?;
+    let (unit, due_days) = route(&state, l.tenant, form_row.service_id, &l.data).await?;
+    let citizen = crate::accounts::current_citizen(&state, &ctx, &session).await?;
+    let notify_email = match &citizen {
+        Some(c) => Some(c.email.clone()),
+        None => rathaus_domain::decisions::email_from_form(&l.def, &l.data),
+    };
     let mut files = Vec::new();
     for (path, value) in file_values(&l.def, &l.data) {
         let Some((id, name)) = value.split_once('/') else {
@@ -822,22 +855,63 @@ async fn submit(
             draft_id: Some(l.draft.id),
             actor: "applicant".into(),
             due_days,
+            citizen_id: citizen.as_ref().map(|c| c.id),
+            notify_email,
         })
         .await?;
-    let Some(access) = submitted.access_token else {
+    let target = match (&citizen, submitted.access_token) {
+        (Some(_), _) => format!(
+            "/konto/antraege/{}?msg=received",
+            submitted.application.reference
+        ),
+        (None, Some(access)) => format!("/antrag/eingang/{access}"),
         // Submitted before from elsewhere: the draft is gone, the link was shown there.
-        return Err(AppError::NotFound);
+        (None, None) => return Err(AppError::NotFound),
     };
-    session.insert(&submitted_key(&token), &access).await?;
-    Ok(no_store(
-        Redirect::to(&format!("/antrag/eingang/{access}")).into_response(),
-    ))
+    session.insert(&submitted_key(&token), &target).await?;
+    Ok(no_store(Redirect::to(&target).into_response()))
 }
 
 /// The confirmation of receipt (Eingangsbestätigung) behind the applicant's access link.
 #[derive(serde::Deserialize, Default)]
 struct MsgQuery {
     msg: Option<String>,
+}
+
+/// How an applicant reaches an application: the access link, or the
+/// account it was submitted from (`reference`).
+pub(crate) enum Access {
+    Link(String),
+    Account(rathaus_storage::accounts::Citizen, String),
+}
+
+impl Access {
+    fn base(&self) -> String {
+        match self {
+            Access::Link(a) => format!("/antrag/eingang/{a}"),
+            Access::Account(_, r) => format!("/konto/antraege/{r}"),
+        }
+    }
+}
+
+async fn resolve(
+    state: &AppState,
+    tenant: TenantId,
+    access: &Access,
+) -> Result<rathaus_storage::applications::Application, AppError> {
+    let repo = state.store.repo();
+    match access {
+        Access::Link(a) if a.len() <= 100 => repo
+            .application_by_access_token(tenant, a)
+            .await?
+            .ok_or(AppError::NotFound),
+        Access::Link(_) => Err(AppError::NotFound),
+        Access::Account(c, reference) => repo
+            .application_by_reference(tenant, reference)
+            .await?
+            .filter(|a| a.citizen_id == Some(c.id))
+            .ok_or(AppError::NotFound),
+    }
 }
 
 async fn received(
@@ -847,15 +921,21 @@ async fn received(
     Path(access): Path<String>,
     axum::extract::Query(q): axum::extract::Query<MsgQuery>,
 ) -> Result<Response, AppError> {
+    show_application(&state, &ctx, &session, Access::Link(access), q.msg).await
+}
+
+/// The applicant's page of one application: receipt data, status, mailbox.
+pub(crate) async fn show_application(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    access: Access,
+    msg: Option<String>,
+) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.tenant_id();
-    if access.len() > 100 {
-        return Err(AppError::NotFound);
-    }
     let repo = state.store.repo();
-    let app = repo
-        .application_by_access_token(tenant, &access)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let app = resolve(state, tenant, &access).await?;
+    let base = access.base();
     let case = repo
         .case_of(tenant, app.id)
         .await?
@@ -871,19 +951,17 @@ async fn received(
     // Opening the page is the Bekanntgabe of the office's messages.
     repo.mark_read(tenant, app.id, true).await?;
     let messages = repo.messages(tenant, app.id).await?;
-    let thread = thread_rows(&messages, &files, |f| {
-        format!("/antrag/eingang/{access}/dateien/{}", f.id)
-    });
+    let thread = thread_rows(&messages, &files, |f| format!("{base}/dateien/{}", f.id));
     let english = ctx.lang == Lang::En;
     let mut page = with_staff(
-        &state,
-        &ctx,
-        &session,
-        Page::new(&ctx, ctx.t("submitted.title")),
+        state,
+        ctx,
+        session,
+        Page::new(ctx, ctx.t("submitted.title")),
     )
     .await?;
-    page.csrf = Some(csrf_token(&session).await?);
-    let base = state.config.public_url.trim_end_matches('/');
+    page.csrf = Some(csrf_token(session).await?);
+    let public = state.config.public_url.trim_end_matches('/');
     Ok(no_store(
         crate::views::SubmittedPage {
             page,
@@ -903,15 +981,18 @@ async fn received(
                 .filter(|f| f.message_id.is_none())
                 .map(|f| format!("{} ({} KB)", f.name, (f.size + 1023) / 1024))
                 .collect(),
-            link: format!("{base}/antrag/eingang/{access}"),
-            access: access.clone(),
+            link: match &access {
+                Access::Link(a) => Some(format!("{public}/antrag/eingang/{a}")),
+                Access::Account(..) => None,
+            },
+            base,
             thread,
             open: case.status().is_open(),
-            notice: q
-                .msg
-                .as_deref()
-                .filter(|m| *m == "sent")
-                .map(|_| ctx.t("mailbox.sent").to_string()),
+            notice: match msg.as_deref() {
+                Some("sent") => Some(ctx.t("mailbox.sent").to_string()),
+                Some("received") => Some(ctx.t("account.received").to_string()),
+                _ => None,
+            },
         }
         .into_response(),
     ))
@@ -976,6 +1057,7 @@ pub(crate) fn thread_rows(
             kind: match m.kind.as_str() {
                 "document_request" => "document_request",
                 "answer" => "answer",
+                "decision" => "decision",
                 _ => "message",
             },
             at: local_time(m.created_at),
@@ -1009,16 +1091,18 @@ async fn answer(
     Path(access): Path<String>,
     body: StepBody,
 ) -> Result<Response, AppError> {
+    answer_as(&state, &ctx, Access::Link(access), body).await
+}
+
+/// The applicant's answer, through either way of access.
+pub(crate) async fn answer_as(
+    state: &AppState,
+    ctx: &Ctx,
+    access: Access,
+    body: StepBody,
+) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.tenant_id();
-    if access.len() > 100 {
-        return Err(AppError::NotFound);
-    }
-    let app = state
-        .store
-        .repo()
-        .application_by_access_token(tenant, &access)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let app = resolve(state, tenant, &access).await?;
     let text = body
         .pairs
         .iter()
@@ -1069,7 +1153,7 @@ async fn answer(
         .await
     {
         Ok(_) => Ok(no_store(
-            Redirect::to(&format!("/antrag/eingang/{access}?msg=sent")).into_response(),
+            Redirect::to(&format!("{}?msg=sent", access.base())).into_response(),
         )),
         Err(rathaus_storage::applications::CaseError::Transition(_)) => {
             Err(AppError::Conflict("status"))
@@ -1084,19 +1168,32 @@ async fn applicant_file(
     ctx: Ctx,
     Path((access, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
+    file_as(&state, &ctx, Access::Link(access), &file).await
+}
+
+/// A file for the applicant. Opening a Bescheid is its Bekanntgabe: the
+/// first download records the time, which the clerk sees.
+pub(crate) async fn file_as(
+    state: &AppState,
+    ctx: &Ctx,
+    access: Access,
+    file: &str,
+) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.tenant_id();
     let repo = state.store.repo();
-    let app = repo
-        .application_by_access_token(tenant, &access)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let file = Uuid::parse_str(&file).map_err(|_| AppError::NotFound)?;
+    let app = resolve(state, tenant, &access).await?;
+    let file = Uuid::parse_str(file).map_err(|_| AppError::NotFound)?;
     let f = repo
         .application_files(tenant, app.id)
         .await?
         .into_iter()
         .find(|f| f.id == file)
         .ok_or(AppError::NotFound)?;
+    if let Some(m) = f.message_id
+        && repo.decision_message(tenant, app.id, m).await?.is_some()
+    {
+        state.store.open_decision(tenant, m).await?;
+    }
     let bytes = state
         .files
         .get(tenant, &f.file_key)
@@ -1121,13 +1218,18 @@ async fn receipt_pdf(
     ctx: Ctx,
     Path(access): Path<String>,
 ) -> Result<Response, AppError> {
+    receipt_as(&state, &ctx, Access::Link(access)).await
+}
+
+pub(crate) async fn receipt_as(
+    state: &AppState,
+    ctx: &Ctx,
+    access: Access,
+) -> Result<Response, AppError> {
     let tenant_row = ctx.tenant()?.clone();
     let tenant = tenant_row.tenant_id();
     let repo = state.store.repo();
-    let app = repo
-        .application_by_access_token(tenant, &access)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let app = resolve(state, tenant, &access).await?;
     let case = repo
         .case_of(tenant, app.id)
         .await?
@@ -1221,4 +1323,26 @@ mod tests {
         assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
         assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
     }
+}
+
+/// Where emails without an access link point: how to open an application.
+async fn access_help(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    ctx.tenant()?;
+    let page = with_staff(
+        &state,
+        &ctx,
+        &session,
+        Page::new(&ctx, ctx.t("access_help.title")),
+    )
+    .await?;
+    let reference = q
+        .get("az")
+        .map(|r| r.trim().to_string())
+        .filter(|r| r.len() <= 30 && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    Ok(crate::views::AccessHelpPage { page, reference }.into_response())
 }

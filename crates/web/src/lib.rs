@@ -7,6 +7,7 @@
 //! database), [`assets`] (vendored KERN UX and own CSS), [`metrics`], and the
 //! areas [`portal`], [`staff`], [`api`], [`ops`].
 
+pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod catalog;
@@ -24,6 +25,7 @@ pub mod sessions;
 pub mod staff;
 pub mod staff_cases;
 pub mod staff_catalog;
+pub mod staff_decisions;
 pub mod staff_forms;
 pub mod views;
 
@@ -123,9 +125,11 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes())
         .merge(staff_catalog::routes())
         .merge(staff_cases::routes())
+        .merge(staff_decisions::routes())
         .merge(
             forms::routes()
                 .merge(staff_forms::routes())
+                .merge(accounts::routes())
                 .layer(DefaultBodyLimit::max(3 * forms::MAX_UPLOAD_BYTES)),
         )
         .nest("/api/v1", api::routes())

@@ -99,6 +99,9 @@ pub async fn with_staff(
     if let Some(user) = current_user(state, ctx, session).await? {
         page.staff = Some(user.email);
         page.csrf = Some(csrf_token(session).await?);
+    } else if let Some(c) = crate::accounts::current_citizen(state, ctx, session).await? {
+        page.citizen = Some(c.email);
+        page.csrf = Some(csrf_token(session).await?);
     }
     Ok(page)
 }

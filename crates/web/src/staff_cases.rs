@@ -235,7 +235,7 @@ async fn inbox(
 }
 
 /// The case if it lies in one of the clerk's units (else: not found).
-async fn load_case(
+pub(crate) async fn load_case(
     state: &AppState,
     staff: &StaffUser,
     id: &str,
@@ -290,14 +290,26 @@ fn audit_text(
             unit("from"),
             unit("to")
         ),
-        "documents_requested" | "message_sent" | "answered" => {
+        "decided" => format!(
+            "{} ({})",
+            ctx.t("cases.audit.decided"),
+            ctx.t(&format!(
+                "templates.variant_{}",
+                detail
+                    .get("variant")
+                    .and_then(|v| v.as_str())
+                    .filter(|v| *v == "approval" || *v == "rejection")
+                    .unwrap_or("approval")
+            ))
+        ),
+        "documents_requested" | "message_sent" | "answered" | "decision_opened" => {
             ctx.t(&format!("cases.audit.{action}")).to_string()
         }
         other => other.to_string(),
     }
 }
 
-async fn render_detail(
+pub(crate) async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
@@ -368,7 +380,6 @@ async fn render_detail(
     let actions: Vec<(&'static str, &'static str)> = [
         (CaseAction::RequestDocuments, "request_documents"),
         (CaseAction::DocumentsReceived, "documents_received"),
-        (CaseAction::Decide, "decide"),
         (CaseAction::Close, "close"),
         (CaseAction::Cancel, "cancel"),
     ]
@@ -425,6 +436,7 @@ async fn render_detail(
                 .filter(|u| u.id != c.org_unit_id)
                 .map(|u| (u.id, u.name))
                 .collect(),
+            can_decide: transition(status, CaseAction::Decide).is_ok(),
             error,
         },
     )
@@ -568,7 +580,12 @@ async fn status(
         "start" => CaseAction::Start,
         "request_documents" => CaseAction::RequestDocuments,
         "documents_received" => CaseAction::DocumentsReceived,
-        "decide" => CaseAction::Decide,
+        // A decision is issued with its Bescheid (the decide form).
+        "decide" => {
+            return Err(AppError::Validation(
+                rathaus_domain::FieldError::new("action", "decide.needs_bescheid").into(),
+            ));
+        }
         "close" => CaseAction::Close,
         "cancel" => CaseAction::Cancel,
         _ => {

@@ -25,6 +25,8 @@ pub struct Page {
     pub staff: Option<String>,
     /// CSRF token for forms in the layout (logout).
     pub csrf: Option<String>,
+    /// Email of the logged-in citizen (shows "Mein Konto" and logout).
+    pub citizen: Option<String>,
 }
 
 impl Page {
@@ -40,6 +42,7 @@ impl Page {
             path: ctx.path.clone(),
             staff: None,
             csrf: None,
+            citizen: None,
         }
     }
 
@@ -222,6 +225,12 @@ impl StaffPage {
         self.grants
             .iter()
             .any(|g| g.role == rathaus_domain::identity::Role::Editor)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role == rathaus_domain::identity::Role::TenantAdmin)
     }
 
     pub fn is_clerk(&self) -> bool {
@@ -584,8 +593,10 @@ pub struct SubmittedPage {
     pub org_unit: String,
     pub status: String,
     pub files: Vec<String>,
-    pub link: String,
-    pub access: String,
+    /// The access link to show (applicants without an account).
+    pub link: Option<String>,
+    /// Path prefix of this application's pages (access link or account).
+    pub base: String,
     pub thread: Vec<ThreadRow>,
     pub open: bool,
     pub notice: Option<String>,
@@ -654,6 +665,8 @@ pub struct CaseDetailPage {
     pub actions: Vec<(&'static str, &'static str)>,
     pub thread: Vec<ThreadRow>,
     pub units: Vec<(uuid::Uuid, String)>,
+    /// The case may be decided now (shows the Bescheid form).
+    pub can_decide: bool,
     pub error: Option<String>,
 }
 
@@ -669,4 +682,108 @@ pub struct ThreadRow {
     pub read_at: String,
     /// (link, name) of files that came with it.
     pub files: Vec<(String, String)>,
+}
+
+pub struct AccountField {
+    pub name: String,
+    pub label: String,
+    pub kind: &'static str,
+    pub autocomplete: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+    pub hint: Option<String>,
+}
+
+/// Register, log in and profile: one form layout.
+#[derive(Template, WebTemplate)]
+#[template(path = "account/form.html")]
+pub struct AccountFormPage {
+    pub page: Page,
+    pub intro: String,
+    pub action: String,
+    pub fields: Vec<AccountField>,
+    pub submit: String,
+    pub summary: Option<String>,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+    pub links: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/notice.html")]
+pub struct AccountNoticePage {
+    pub page: Page,
+    pub text: String,
+    pub link: Option<(String, String)>,
+}
+
+pub struct AccountRow {
+    pub reference: String,
+    pub title: String,
+    pub submitted: String,
+    pub status: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/home.html")]
+pub struct AccountHomePage {
+    pub page: Page,
+    pub email: String,
+    pub rows: Vec<AccountRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "forms/access_help.html")]
+pub struct AccessHelpPage {
+    pub page: Page,
+    pub reference: Option<String>,
+}
+
+pub struct TemplateListRow {
+    pub id: String,
+    pub title: String,
+    /// Per variant (approval, rejection): the service has its own template.
+    pub own: Vec<bool>,
+    pub rules: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/templates.html")]
+pub struct TemplateListPage {
+    pub page: Page,
+    pub rows: Vec<TemplateListRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/template_edit.html")]
+pub struct TemplateEditPage {
+    pub page: Page,
+    pub action: String,
+    pub service: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub placeholders: Vec<(String, String)>,
+    pub fields: Vec<(String, String)>,
+    pub saved_by: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Default, Clone)]
+pub struct RoutingRow {
+    pub field: String,
+    pub pattern: String,
+    pub org_unit: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/routing.html")]
+pub struct RoutingPage {
+    pub page: Page,
+    pub action: String,
+    pub service: String,
+    pub default_unit: String,
+    pub rows: Vec<RoutingRow>,
+    pub units: Vec<(String, String)>,
+    pub fields: Vec<(String, String)>,
+    pub error: Option<String>,
 }

@@ -7,7 +7,12 @@
 //! - `GET /cases` (clerk token): the inbox with `status`, `mine`, `unassigned`,
 //!   `reference`, `before` (cursor), `limit`.
 //! - `POST /cases/{id}/claim`, `/status {"action"}`, `/notes {"text"}`,
-//!   `/forward {"org_unit"}`; `GET /cases/{id}/audit`.
+//!   `/forward {"org_unit"}`, `/messages {"body", "requested_documents"?,
+//!   "due_date"?}`, `/decide {"variant", "reason"}`; `GET /cases/{id}/audit`.
+//! - Applicant (access token): `GET /applications/{reference}` (with the
+//!   mailbox), `POST /applications/{reference}/messages {"body", "files"?:
+//!   [{"name", "content" (base64)}]}`, `GET /applications/{reference}/files/{id}`
+//!   (opening a Bescheid records its Bekanntgabe).
 
 use axum::{
     Json, Router,
@@ -38,6 +43,16 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/applications", post(submit))
         .route("/applications/{reference}", get(one))
+        .route(
+            "/applications/{reference}/messages",
+            post(applicant_message),
+        )
+        .route(
+            "/applications/{reference}/files/{file}",
+            get(applicant_file),
+        )
+        .route("/cases/{id}/messages", post(office_message))
+        .route("/cases/{id}/decide", post(decide))
         .route("/cases", get(inbox))
         .route("/cases/{id}/claim", post(claim))
         .route("/cases/{id}/status", post(status))
@@ -111,7 +126,8 @@ async fn submit(
         )
             .into_response());
     }
-    let (unit, due_days) = crate::forms::route(&state, tid, form.service_id).await?;
+    let (unit, due_days) = crate::forms::route(&state, tid, form.service_id, &data).await?;
+    let notify_email = rathaus_domain::decisions::email_from_form(&def, &data);
     let submitted = state
         .store
         .submit_application(NewApplication {
@@ -126,6 +142,8 @@ async fn submit(
             draft_id: None,
             actor: "applicant:api".into(),
             due_days,
+            citizen_id: None,
+            notify_email,
         })
         .await?;
     let base = state.config.public_url.trim_end_matches('/');
@@ -168,13 +186,29 @@ async fn application_json(
     let repo = state.store.repo();
     let unit = repo.org_unit(tenant, case.org_unit_id).await?;
     let files = repo.application_files(tenant, app.id).await?;
+    let mut all_files = files.clone();
+    all_files.extend(repo.message_files(tenant, app.id).await?);
+    let messages = repo.messages(tenant, app.id).await?;
+    let file_json = |f: &rathaus_storage::applications::ApplicationFile| json!({"id": f.id, "field": f.field_path, "name": f.name, "mime": f.mime, "size": f.size, "sha256": f.sha256});
     Ok(json!({
         "reference": app.reference,
         "status": case.status().code(),
+        "case": case.id,
         "submitted_at": app.submitted_at,
         "org_unit": unit.map(|u| u.name),
         "data": app.data(),
-        "files": files.iter().map(|f| json!({"field": f.field_path, "name": f.name, "mime": f.mime, "size": f.size, "sha256": f.sha256})).collect::<Vec<_>>(),
+        "files": files.iter().filter(|f| f.message_id.is_none()).map(file_json).collect::<Vec<_>>(),
+        "messages": messages.iter().map(|m| json!({
+            "id": m.id,
+            "kind": m.kind,
+            "from_office": m.from_office,
+            "body": m.body,
+            "requested_documents": m.requested_documents.as_deref().map(|d| d.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>()),
+            "due_date": m.due_date,
+            "created_at": m.created_at,
+            "read_at": m.read_at,
+            "files": all_files.iter().filter(|f| f.message_id == Some(m.id)).map(file_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     }))
 }
 
@@ -369,6 +403,12 @@ async fn status(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, AppError> {
+    if body.action == CaseAction::Decide {
+        // A decision is issued with its Bescheid: POST /cases/{id}/decide.
+        return Err(AppError::Validation(
+            rathaus_domain::FieldError::new("action", "decide.needs_bescheid").into(),
+        ));
+    }
     change(&state, &ctx, &caller, &id, CaseChange::Status(body.action)).await
 }
 
@@ -435,4 +475,287 @@ async fn audit(
         })).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// The applicant of an application by access token (bearer).
+async fn applicant_app(
+    state: &AppState,
+    tenant: TenantId,
+    headers: &HeaderMap,
+    reference: &str,
+) -> Result<Application, AppError> {
+    let token = bearer(headers).ok_or(AppError::InvalidToken)?;
+    if token.len() > 100 {
+        return Err(AppError::InvalidToken);
+    }
+    state
+        .store
+        .repo()
+        .application_by_access_token(tenant, token)
+        .await?
+        .filter(|a| a.reference.eq_ignore_ascii_case(reference.trim()))
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(serde::Deserialize)]
+struct UploadBody {
+    name: String,
+    /// Base64 (standard alphabet).
+    content: String,
+}
+
+#[derive(serde::Deserialize)]
+struct AnswerBody {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    files: Vec<UploadBody>,
+}
+
+/// The applicant answers (text and files; files are typed by content).
+async fn applicant_message(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    ApiJson(body): ApiJson<AnswerBody>,
+) -> Result<Response, AppError> {
+    use base64::Engine;
+    use sha2::Digest;
+    let tenant = ctx.tenant()?.tenant_id();
+    let app = applicant_app(&state, tenant, &headers, &reference).await?;
+    let text = body.body.trim().to_string();
+    if text.chars().count() > 8000 {
+        return Err(AppError::Validation(
+            rathaus_domain::FieldError::new("body", "too_long").into(),
+        ));
+    }
+    if body.files.len() > 10 {
+        return Err(AppError::Validation(
+            rathaus_domain::FieldError::new("files", "too_long").into(),
+        ));
+    }
+    let mut checked = Vec::new();
+    for (i, f) in body.files.into_iter().enumerate() {
+        let field = format!("files[{i}].content");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(f.content.trim())
+            .map_err(|_| {
+                AppError::Validation(rathaus_domain::FieldError::new(&field, "file.base64").into())
+            })?;
+        if bytes.len() > crate::forms::MAX_UPLOAD_BYTES {
+            return Err(AppError::Validation(
+                rathaus_domain::FieldError::new(&field, "file.too_large").into(),
+            ));
+        }
+        let mime = crate::forms::sniff(&bytes).ok_or_else(|| {
+            AppError::Validation(rathaus_domain::FieldError::new(&field, "file.type").into())
+        })?;
+        checked.push((f.name, mime, bytes));
+    }
+    if text.is_empty() && checked.is_empty() {
+        return Err(AppError::Validation(
+            rathaus_domain::FieldError::new("body", "required").into(),
+        ));
+    }
+    let mut files = Vec::new();
+    for (name, mime, bytes) in checked {
+        let key = format!("uploads/{}", Uuid::now_v7());
+        let sha = hex::encode(sha2::Sha256::digest(&bytes));
+        let size = bytes.len() as i64;
+        state
+            .files
+            .put(tenant, &key, bytes.into())
+            .await
+            .map_err(AppError::internal)?;
+        files.push(rathaus_storage::applications::NewFile {
+            field_path: "antwort".into(),
+            file_key: key,
+            name: crate::forms::safe_file_name(&name, mime),
+            mime: mime.to_string(),
+            size,
+            sha256: sha,
+        });
+    }
+    match state
+        .store
+        .applicant_answer(tenant, app.id, text, files)
+        .await
+    {
+        Ok(m) => Ok((
+            StatusCode::CREATED,
+            Json(json!({ "id": m.id, "kind": m.kind })),
+        )
+            .into_response()),
+        Err(CaseError::Transition(t)) => Ok(refused(&ctx, &t)),
+        Err(CaseError::Storage(e)) => Err(e.into()),
+    }
+}
+
+fn refused(ctx: &Ctx, t: &rathaus_domain::cases::TransitionError) -> Response {
+    let message = crate::staff_cases::refused_message(ctx.lang, t);
+    (
+        StatusCode::CONFLICT,
+        Json(json!({"error": {"status": 409, "code": "case.transition", "message": message}})),
+    )
+        .into_response()
+}
+
+/// A file of the application for the applicant; the first download of a
+/// Bescheid is its Bekanntgabe.
+async fn applicant_file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path((reference, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let app = applicant_app(&state, tenant, &headers, &reference).await?;
+    let file = Uuid::parse_str(&file).map_err(|_| AppError::NotFound)?;
+    let repo = state.store.repo();
+    let f = repo
+        .application_files(tenant, app.id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == file)
+        .ok_or(AppError::NotFound)?;
+    if let Some(m) = f.message_id
+        && repo.decision_message(tenant, app.id, m).await?.is_some()
+    {
+        state.store.open_decision(tenant, m).await?;
+    }
+    let bytes = state
+        .files
+        .get(tenant, &f.file_key)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, f.mime.clone()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The clerk's case (in the caller's org units).
+async fn clerk_case(state: &AppState, caller: &ApiUser, id: &str) -> Result<Case, AppError> {
+    let tenant = caller.tenant();
+    let units = units_of_clerk(state, tenant, caller.user.id).await?;
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    state
+        .store
+        .repo()
+        .case(tenant, id)
+        .await?
+        .filter(|c| units.contains(&c.org_unit_id))
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(serde::Deserialize)]
+struct OfficeMessageBody {
+    body: String,
+    /// Documents requested (a document request moves the case to awaiting documents).
+    #[serde(default)]
+    requested_documents: Vec<String>,
+    due_date: Option<chrono::NaiveDate>,
+}
+
+async fn office_message(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<OfficeMessageBody>,
+) -> Result<Response, AppError> {
+    let case = clerk_case(&state, &caller, &id).await?;
+    let text = rathaus_domain::validation::required_text("body", &body.body, 8000)
+        .map_err(|e| AppError::Validation(e.into()))?;
+    if body.due_date.is_some_and(|d| d < Utc::now().date_naive()) {
+        return Err(AppError::Validation(
+            rathaus_domain::FieldError::new("due_date", "date.invalid").into(),
+        ));
+    }
+    let docs: Vec<String> = body
+        .requested_documents
+        .iter()
+        .map(|d| d.trim().replace('\n', " "))
+        .filter(|d| !d.is_empty())
+        .collect();
+    let actor = format!("user:{}", caller.user.id);
+    match state
+        .store
+        .office_message(
+            caller.tenant(),
+            case.id,
+            (caller.user.id, &actor),
+            rathaus_storage::applications::OfficeMessage {
+                body: text,
+                requested_documents: (!docs.is_empty()).then(|| docs.join("\n")),
+                due_date: body.due_date,
+            },
+        )
+        .await
+    {
+        Ok(m) => Ok((
+            StatusCode::CREATED,
+            Json(json!({ "id": m.id, "kind": m.kind })),
+        )
+            .into_response()),
+        Err(CaseError::Transition(t)) => Ok(refused(&ctx, &t)),
+        Err(CaseError::Storage(e)) => Err(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DecideBody {
+    /// `approval` or `rejection`.
+    variant: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Decides with a Bescheid from the service's template (PDF/A into the mailbox).
+async fn decide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecideBody>,
+) -> Result<Response, AppError> {
+    let tenant_name = ctx.tenant()?.name.clone();
+    let case = clerk_case(&state, &caller, &id).await?;
+    let variant = rathaus_domain::decisions::Variant::parse(&body.variant).ok_or_else(|| {
+        AppError::Validation(rathaus_domain::FieldError::new("variant", "option.unknown").into())
+    })?;
+    if body.reason.chars().count() > 20_000 {
+        return Err(AppError::Validation(
+            rathaus_domain::FieldError::new("reason", "too_long").into(),
+        ));
+    }
+    let actor = format!("user:{}", caller.user.id);
+    match crate::staff_decisions::issue_decision(
+        &state,
+        &tenant_name,
+        caller.tenant(),
+        &case,
+        variant,
+        &body.reason,
+        (caller.user.id, &actor, &caller.user.display_name),
+    )
+    .await?
+    {
+        Ok(()) => {
+            let c = state
+                .store
+                .repo()
+                .case(caller.tenant(), case.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok(Json(json!({ "id": c.id, "status": c.status().code() })).into_response())
+        }
+        Err(t) => Ok(refused(&ctx, &t)),
+    }
 }
