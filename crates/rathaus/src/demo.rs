@@ -255,6 +255,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
     txn.commit().await?;
     seed_catalog(store, tid).await?;
     seed_forms(store, tid).await?;
+    seed_accounts_and_templates(store, tid).await?;
     Ok(tid)
 }
 
@@ -523,6 +524,79 @@ pub async fn generate_services(store: &Store, tid: TenantId, n: usize) -> anyhow
     Ok(done)
 }
 
+/// The demo citizen account (confirmed, with profile data that prefills forms).
+pub const CITIZEN: &str = "buerger@musterstadt.example";
+
+/// A confirmed citizen account and Bescheid templates for the
+/// Gewerbe-Anmeldung. Existing ones are left alone.
+pub async fn seed_accounts_and_templates(store: &Store, tid: TenantId) -> anyhow::Result<()> {
+    use rathaus_domain::decisions::Variant;
+    let repo = store.repo();
+    let email = Email::parse(CITIZEN).expect("demo email");
+    if repo.citizen_by_email(tid, &email).await?.is_none() {
+        let c = repo
+            .create_citizen(tid, &email, PASSWORD, "demo-confirmation")
+            .await?;
+        repo.confirm_citizen(tid, "demo-confirmation").await?;
+        let profile = [
+            ("given-name", "Erika"),
+            ("family-name", "Musterfrau"),
+            ("bday", "1984-05-17"),
+            ("address-line1", "Lindenweg"),
+            ("address-line2", "7"),
+            ("postal-code", "63571"),
+            ("address-level2", "Musterstadt"),
+            ("tel", "06051 98765"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        repo.save_profile(tid, c.id, &profile).await?;
+    }
+    if let Some(service) = repo.service_by_slug(tid, "gewerbe-anmeldung").await?
+        && repo.service_templates(tid, service.id).await?.is_empty()
+    {
+        store
+            .save_decision_template(
+                tid,
+                Some(service.id),
+                Variant::Approval,
+                "Empfangsbestätigung Ihrer Gewerbeanzeige (§ 15 Abs. 1 GewO)",
+                "Sehr geehrte Damen und Herren,\n\n\
+                 hiermit bestätigen wir den Empfang Ihrer Gewerbeanzeige vom {{eingang}} \
+                 (Aktenzeichen {{aktenzeichen}}) für {{name}}, {{anschrift}}.\n\n\
+                 {{begruendung}}\n\n\
+                 Die Empfangsbestätigung berechtigt zum Beginn des angezeigten Gewerbes; \
+                 sie ist keine Genehmigung. Erlaubnispflichtige Tätigkeiten dürfen erst mit der \
+                 Erlaubnis ausgeübt werden.\n\n\
+                 Gebühr: 26,00 EUR nach der Verwaltungskostensatzung der Stadt Musterstadt.\n\n\
+                 Rechtsbehelfsbelehrung: Gegen diesen Bescheid kann innerhalb eines Monats nach \
+                 Bekanntgabe Widerspruch erhoben werden, schriftlich oder zur Niederschrift bei \
+                 {{behoerde}}, {{stelle}}.\n\n\
+                 Mit freundlichen Grüßen\n{{sachbearbeitung}}",
+                "demo",
+            )
+            .await?;
+        store
+            .save_decision_template(
+                tid,
+                Some(service.id),
+                Variant::Rejection,
+                "Zurückweisung Ihrer Gewerbeanzeige",
+                "Sehr geehrte Damen und Herren,\n\n\
+                 Ihre Gewerbeanzeige vom {{eingang}} (Aktenzeichen {{aktenzeichen}}) kann nicht \
+                 bestätigt werden.\n\nBegründung:\n{{begruendung}}\n\n\
+                 Rechtsbehelfsbelehrung: Gegen diesen Bescheid kann innerhalb eines Monats nach \
+                 Bekanntgabe Widerspruch erhoben werden, schriftlich oder zur Niederschrift bei \
+                 {{behoerde}}, {{stelle}}.\n\n\
+                 Mit freundlichen Grüßen\n{{sachbearbeitung}}",
+                "demo",
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 pub fn print_banner(url: &str) {
     println!();
     println!("  Demo-Kommune „Musterstadt“ / demo municipality \"Musterstadt\"");
@@ -531,5 +605,7 @@ pub fn print_banner(url: &str) {
     for (email, _, role, unit) in USERS {
         println!("    {email:<40} {} ({unit})", role.german_name());
     }
+    println!("  Citizen account:  {url}/konto   {CITIZEN} (password / Passwort: {PASSWORD})");
+    println!("  Emails:           written as .eml files into the data dir's mails/ folder");
     println!();
 }

@@ -114,7 +114,13 @@ impl Notifier {
             .to(to.parse().map_err(|e| format!("recipient address: {e}"))?)
             .subject(subject)
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(body)
+            .body(
+                lettre::message::Body::new_with_encoding(
+                    body,
+                    lettre::message::header::ContentTransferEncoding::QuotedPrintable,
+                )
+                .map_err(|e| format!("encoding the email: {e:?}"))?,
+            )
             .map_err(|e| format!("building the email: {e}"))?;
         self.mailer.send(message).await
     }

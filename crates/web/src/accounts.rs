@@ -215,9 +215,12 @@ async fn register(
     let csrf = csrf_token(&session).await?;
     let mut errs = ValidationErrors::new();
     let email = errs.check(Email::parse(&form.email));
-    if let Some(e) = &email
-        && let Err(fe) = rathaus_domain::identity::check_new_password(&form.password, e)
-    {
+    // The password is checked even when the address is not yet valid, so
+    // that every problem is named at once.
+    let for_check = email
+        .clone()
+        .unwrap_or_else(|| Email::parse("nobody@invalid.example").expect("valid"));
+    if let Err(fe) = rathaus_domain::identity::check_new_password(&form.password, &for_check) {
         errs.push(fe);
     }
     if form.password != form.password_repeat {

@@ -7,6 +7,7 @@ mod catalog;
 mod cli;
 mod forms;
 mod helpers;
+mod notifications;
 mod outbox_crash;
 mod pages;
 mod staff;
