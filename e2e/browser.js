@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 // Shared helpers: Debian chromium through playwright-core (never a downloaded browser).
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
@@ -78,4 +79,64 @@ export async function login(page, email, password = PASSWORD) {
 export function shotName(path, lang, suffix = '') {
   const base = path === '/' ? 'home' : path.replace(/^\//, '').replace(/[^a-z0-9]+/gi, '_');
   return `${SCREENSHOTS}${base}${suffix}.${lang}.png`;
+}
+
+// Wizard helpers shared by the form and loop walks.
+
+export async function check(page, label, failures) {
+  const violations = await axe(page);
+  if (violations.length) failures.push({ path: label, violations });
+}
+
+export async function start(page, slug, lang = 'de') {
+  await page.goto(`${BASE_URL}/leistungen/${slug}?lang=${lang}`);
+  await Promise.all([page.waitForLoadState('load'), page.click(`a[href="/leistungen/${slug}/antrag"]`)]);
+  await Promise.all([page.waitForLoadState('load'), page.click('form[action$="/antrag"] button[type=submit]')]);
+  assert.match(page.url(), /\/antrag\/rh_[0-9a-f]+\/schritt\/1$/, `${slug}: draft started`);
+}
+
+export async function next(page) {
+  await Promise.all([page.waitForLoadState('load'), page.click('.wizard-buttons button[value=next]')]);
+}
+
+/// Fills every empty visible input of the current step with a plausible value.
+export async function fillGenerically(page, fixInvalid = false) {
+  await page.evaluate((fixInvalid) => {
+    const set = (el, v) => { el.value = v; };
+    for (const el of document.querySelectorAll('#step-fields input, #step-fields select, #step-fields textarea')) {
+      if (el.type === 'hidden' || el.type === 'file' || el.disabled) continue;
+      if (el.type === 'radio' || el.type === 'checkbox') {
+        const group = document.querySelectorAll(`input[name="${CSS.escape(el.name)}"]`);
+        if (![...group].some((g) => g.checked)) group[0].checked = true;
+        continue;
+      }
+      if (fixInvalid && el.getAttribute('aria-invalid') === 'true') {
+        // A generic value did not fit this field's range or format: try another plausible one.
+        el.value = (el.inputMode === 'numeric' || el.inputMode === 'decimal') ? '2000' : '12345';
+        continue;
+      }
+      if (el.value) continue;
+      if (el.tagName === 'SELECT') { if (el.options.length > 1) el.selectedIndex = 1; continue; }
+      if (el.type === 'date') { set(el, '2020-01-31'); continue; }
+      if (el.type === 'email') { set(el, 'max@example.org'); continue; }
+      if (el.type === 'tel') { set(el, '030 1234567'); continue; }
+      if (el.inputMode === 'numeric' || el.inputMode === 'decimal') { set(el, '1'); continue; }
+      const max = Number(el.getAttribute('maxlength') || 0);
+      set(el, max && max < 6 ? 'M'.repeat(max) : 'Muster');
+    }
+  }, fixInvalid);
+}
+
+
+/// Walks every step of the started form, filling what is empty, until the review page.
+export async function fillToReview(page) {
+  for (let guard = 0; guard < 40 && !/\/pruefen$/.test(page.url()); guard++) {
+    await fillGenerically(page);
+    await next(page);
+    if (await page.locator('#error-summary').count()) {
+      await fillGenerically(page, true);
+      await next(page);
+    }
+  }
+  assert.match(page.url(), /\/pruefen$/, 'the form reaches its review page');
 }

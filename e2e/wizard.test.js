@@ -4,57 +4,13 @@
 // and the editor's form pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, axe, login, BASE_URL, formatViolations } from './browser.js';
+import { launch, login, BASE_URL, formatViolations, check, start, next, fillGenerically } from './browser.js';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 const PDF = Buffer.from('%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n', 'latin1');
-
-async function check(page, label, failures) {
-  const violations = await axe(page);
-  if (violations.length) failures.push({ path: label, violations });
-}
-
-async function start(page, slug, lang = 'de') {
-  await page.goto(`${BASE_URL}/leistungen/${slug}?lang=${lang}`);
-  await Promise.all([page.waitForLoadState('load'), page.click(`a[href="/leistungen/${slug}/antrag"]`)]);
-  await Promise.all([page.waitForLoadState('load'), page.click('form[action$="/antrag"] button[type=submit]')]);
-  assert.match(page.url(), /\/antrag\/rh_[0-9a-f]+\/schritt\/1$/, `${slug}: draft started`);
-}
-
-async function next(page) {
-  await Promise.all([page.waitForLoadState('load'), page.click('.wizard-buttons button[value=next]')]);
-}
-
-/// Fills every empty visible input of the current step with a plausible value.
-async function fillGenerically(page, fixInvalid = false) {
-  await page.evaluate((fixInvalid) => {
-    const set = (el, v) => { el.value = v; };
-    for (const el of document.querySelectorAll('#step-fields input, #step-fields select, #step-fields textarea')) {
-      if (el.type === 'hidden' || el.type === 'file' || el.disabled) continue;
-      if (el.type === 'radio' || el.type === 'checkbox') {
-        const group = document.querySelectorAll(`input[name="${CSS.escape(el.name)}"]`);
-        if (![...group].some((g) => g.checked)) group[0].checked = true;
-        continue;
-      }
-      if (fixInvalid && el.getAttribute('aria-invalid') === 'true') {
-        // A generic value did not fit this field's range or format: try another plausible one.
-        el.value = (el.inputMode === 'numeric' || el.inputMode === 'decimal') ? '2000' : '12345';
-        continue;
-      }
-      if (el.value) continue;
-      if (el.tagName === 'SELECT') { if (el.options.length > 1) el.selectedIndex = 1; continue; }
-      if (el.type === 'date') { set(el, '2020-01-31'); continue; }
-      if (el.type === 'email') { set(el, 'max@example.org'); continue; }
-      if (el.type === 'tel') { set(el, '030 1234567'); continue; }
-      if (el.inputMode === 'numeric' || el.inputMode === 'decimal') { set(el, '1'); continue; }
-      const max = Number(el.getAttribute('maxlength') || 0);
-      set(el, max && max < 6 ? 'M'.repeat(max) : 'Muster');
-    }
-  }, fixInvalid);
-}
 
 for (const lang of ['de', 'en']) {
   test(`Gewerbe-Anmeldung (FIM): every step, the errors, the review and the saved page pass axe (${lang})`, async () => {

@@ -54,7 +54,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         password: &str,
         confirm_token: &str,
     ) -> Result<Citizen> {
-        Ok(citizen::ActiveModel {
+        citizen::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.0),
             email: Set(email.as_str().to_string()),
@@ -67,7 +67,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         }
         .insert(self.0)
         .await
-        .map_err(StorageError::conflict_on("email"))?)
+        .map_err(StorageError::conflict_on("email"))
     }
 
     /// Confirms the account the token was sent for; the token is used up.

@@ -1305,26 +1305,6 @@ pub(crate) async fn receipt_as(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uploads_are_typed_by_content() {
-        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Some("image/png"));
-        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
-        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
-        assert_eq!(
-            safe_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
-            "Nachweis.pdf"
-        );
-        assert_eq!(safe_name("../../etc/passwd", "image/png"), "passwd.png");
-        assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
-        assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
-    }
-}
-
 /// Where emails without an access link point: how to open an application.
 async fn access_help(
     State(state): State<AppState>,
@@ -1345,4 +1325,24 @@ async fn access_help(
         .map(|r| r.trim().to_string())
         .filter(|r| r.len() <= 30 && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     Ok(crate::views::AccessHelpPage { page, reference }.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_typed_by_content() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Some("image/png"));
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
+        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
+        assert_eq!(
+            safe_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
+            "Nachweis.pdf"
+        );
+        assert_eq!(safe_name("../../etc/passwd", "image/png"), "passwd.png");
+        assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
+        assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
+    }
 }

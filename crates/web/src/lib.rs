@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(3 * forms::MAX_UPLOAD_BYTES)),
         )
         .nest("/api/v1", api::routes())
+        .merge(api::openapi::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(sessions)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -62,8 +62,7 @@ pub(crate) struct Rendered {
 /// text) for this case and typesets it.
 pub(crate) async fn render_decision(
     state: &AppState,
-    tenant_name: &str,
-    tenant: TenantId,
+    (tenant, tenant_name): (TenantId, &str),
     case: &Case,
     app: &Application,
     variant: Variant,
@@ -175,8 +174,7 @@ pub(crate) async fn issue_decision(
     }
     let r = render_decision(
         state,
-        tenant_name,
-        tenant,
+        (tenant, tenant_name),
         case,
         &app,
         variant,
@@ -252,8 +250,7 @@ async fn decide(
             .ok_or(AppError::NotFound)?;
         let r = render_decision(
             &state,
-            &tenant_row.name,
-            staff.tenant(),
+            (staff.tenant(), &tenant_row.name),
             &c,
             &app,
             variant,
@@ -347,8 +344,7 @@ async fn edit_page(
     staff: &StaffUser,
     scope: Option<Uuid>,
     variant: Variant,
-    title: Option<String>,
-    body: Option<String>,
+    draft: Option<(String, String)>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let tenant = staff.tenant();
@@ -359,10 +355,10 @@ async fn edit_page(
     };
     let current = repo.decision_template(tenant, scope, variant).await?;
     let (dt, db) = decisions::default_template(variant);
-    let (t, b) = match (&title, &body, &current) {
-        (Some(t), Some(b), _) => (t.clone(), b.clone()),
-        (_, _, Some(c)) => (c.title.clone(), c.body.clone()),
-        _ => (dt.to_string(), db.to_string()),
+    let (t, b) = match (draft, &current) {
+        (Some(d), _) => d,
+        (None, Some(c)) => (c.title.clone(), c.body.clone()),
+        (None, None) => (dt.to_string(), db.to_string()),
     };
     let fields = match scope {
         Some(s) => match repo.published_form_for_service(tenant, s).await? {
@@ -429,7 +425,7 @@ async fn edit_form(
     admin(&state, &staff).await?;
     let scope = parse_scope(&scope)?;
     let variant = Variant::parse(&variant).ok_or(AppError::NotFound)?;
-    edit_page(&state, &ctx, &staff, scope, variant, None, None, None).await
+    edit_page(&state, &ctx, &staff, scope, variant, None, None).await
 }
 
 #[derive(serde::Deserialize)]
@@ -501,8 +497,7 @@ async fn save(
             &staff,
             scope,
             variant,
-            Some(title),
-            Some(body),
+            Some((title, body)),
             Some(p),
         )
         .await;

@@ -229,3 +229,64 @@ async fn revoked_tokens_stop_working() {
     );
     app.stop().await;
 }
+
+/// The OpenAPI document lists every operation of the API, and each listed
+/// operation is routed: never 405, and paths without parameters never 404.
+#[tokio::test]
+async fn the_openapi_document_describes_routed_operations() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            assert!(
+                op["summary"].is_string() && op["responses"].is_object(),
+                "{method} {path}"
+            );
+            let concrete = path
+                .split('/')
+                .map(|s| {
+                    if s.starts_with('{') {
+                        "00000000-0000-0000-0000-000000000000"
+                    } else {
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let req = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));
+            let req = if method == "post" || method == "put" {
+                req.json(&json!({}))
+            } else {
+                req
+            };
+            let status = req.send().await.unwrap().status().as_u16();
+            assert_ne!(status, 405, "{method} {path} is routed with this method");
+            if !path.contains('{') {
+                assert_ne!(status, 404, "{method} {path} exists");
+            }
+        }
+    }
+    assert_eq!(operations, rathaus_web::api::openapi::OPERATIONS.len());
+    for p in [
+        "/api/v1/applications",
+        "/api/v1/cases/{id}/decide",
+        "/api/v1/applications/{reference}/messages",
+    ] {
+        assert!(paths.contains_key(p), "{p} documented");
+    }
+    app.stop().await;
+}

@@ -1148,22 +1148,35 @@ async fn clerks_work_cases_of_their_org_units_only() {
         303
     );
     // An impossible step is refused with a clear message, not a 500.
-    let r = post(format!("{case_path}/status"), vec![("action", "decide")]).await;
+    let r = post(format!("{case_path}/status"), vec![("action", "close")]).await;
     assert_eq!(r.status(), 409);
     assert!(
         r.text()
             .await
             .unwrap()
-            .contains("„Entscheiden“ ist im Stand „Warten auf Unterlagen“ nicht möglich")
+            .contains("„Abschließen“ ist im Stand „Warten auf Unterlagen“ nicht möglich")
     );
-    for a in ["documents_received", "decide"] {
-        assert_eq!(
-            post(format!("{case_path}/status"), vec![("action", a)])
-                .await
-                .status(),
-            303
-        );
-    }
+    // Deciding is not a bare status change: it needs its Bescheid.
+    let r = post(format!("{case_path}/status"), vec![("action", "decide")]).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        post(
+            format!("{case_path}/status"),
+            vec![("action", "documents_received")]
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        post(
+            format!("{case_path}/decide"),
+            vec![("variant", "approval"), ("reason", "Alles vollständig.")]
+        )
+        .await
+        .status(),
+        303
+    );
     assert_eq!(
         post(
             format!("{case_path}/note"),
@@ -1299,7 +1312,7 @@ async fn the_whole_loop_through_the_api() {
             .status(),
         200
     );
-    let r = act("status", json!({"action": "decide"})).await.unwrap();
+    let r = act("status", json!({"action": "close"})).await.unwrap();
     assert_eq!(r.status(), 409);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "case.transition");

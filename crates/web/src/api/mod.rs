@@ -6,6 +6,7 @@ mod applications;
 mod auth;
 pub mod catalog;
 pub mod forms;
+pub mod openapi;
 mod org_units;
 
 use axum::{
