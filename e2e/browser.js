@@ -112,7 +112,9 @@ export async function fillGenerically(page, fixInvalid = false) {
       }
       if (fixInvalid && el.getAttribute('aria-invalid') === 'true') {
         // A generic value did not fit this field's range or format: try another plausible one.
-        el.value = (el.inputMode === 'numeric' || el.inputMode === 'decimal') ? '2000' : '12345';
+        // Text: digits as long as the field allows (FIM keys such as the AGS need 8 or 12).
+        const max = Number(el.getAttribute('maxlength') || 0);
+        el.value = (el.inputMode === 'numeric' || el.inputMode === 'decimal') ? '2000' : '1'.repeat(max || 12);
         continue;
       }
       if (el.value) continue;

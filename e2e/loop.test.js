@@ -27,8 +27,8 @@ test('without an account: apply, document request answered through the access li
   const failures = [];
   const citizen = await (await browser.newContext({ bypassCSP: true, locale: 'de-DE' })).newPage();
   // Find the service through the search.
-  await citizen.goto(`${BASE_URL}/leistungen/suche?q=Gewerbe%20anmelden`);
-  await clickAndLoad(citizen, 'a[href="/leistungen/gewerbe-anmeldung"]');
+  await citizen.goto(`${BASE_URL}/suche?q=Gewerbe%20anmelden`);
+  await clickAndLoad(citizen, 'main a[href="/leistungen/gewerbe-anmeldung"]');
   await clickAndLoad(citizen, 'a[href="/leistungen/gewerbe-anmeldung/antrag"]');
   await clickAndLoad(citizen, 'form[action$="/antrag"] button[type=submit]');
   await fillToReview(citizen);
@@ -136,7 +136,7 @@ test('Fachadministration: template and routing pages pass axe, a wrong placehold
   await login(page, 'admin@musterstadt.example');
   await page.goto(`${BASE_URL}/staff/templates`);
   await check(page, 'templates', failures);
-  const routing = await page.getAttribute('a[href^="/staff/routing/"]', 'href');
+  const routing = await page.locator('tr', { hasText: 'Gewerbe-Anmeldung' }).first().locator('a[href^="/staff/routing/"]').getAttribute('href');
   const service = routing.split('/').pop();
   await page.goto(`${BASE_URL}/staff/templates/${service}/approval`);
   await check(page, 'service template', failures);

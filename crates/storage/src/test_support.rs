@@ -29,7 +29,20 @@ impl TestDb {
 
     /// A fresh database without any migration applied.
     pub async fn empty() -> Self {
-        let (url, cleanup) = match std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty()) {
+        Self::empty_on(std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty()), 5).await
+    }
+
+    /// A fresh, migrated database on PostgreSQL (`postgres`: the server's
+    /// admin URL) or SQLite (`None`), with a pool of `max_connections`.
+    /// Benchmarks use it to measure both backends in one run.
+    pub async fn on(postgres: Option<String>, max_connections: u32) -> Self {
+        let db = Self::empty_on(postgres, max_connections).await;
+        db.store.migrate().await.expect("migrations apply");
+        db
+    }
+
+    async fn empty_on(postgres: Option<String>, max_connections: u32) -> Self {
+        let (url, cleanup) = match postgres {
             Some(admin_url) => {
                 let name = format!("rathaus_test_{}", uuid::Uuid::new_v4().simple());
                 let admin = Store::connect(&DbConfig {
@@ -61,7 +74,7 @@ impl TestDb {
         };
         let store = Store::connect(&DbConfig {
             url: url.clone(),
-            max_connections: 5,
+            max_connections,
         })
         .await
         .expect("connect to test database");
