@@ -178,24 +178,29 @@ async fn bulk_cases(store: &Store, tid: TenantId, unit: uuid::Uuid, other: uuid:
                 ),
             )
         } else {
-            let uuid = |p: &str| format!("lower(substr(hex(randomblob(4)),1,8)) || '-{p}' || substr('000000000000' || g, -12, 12)");
-            let _ = uuid;
+            // SQLite keeps UUIDs as 16-byte blobs: ids are 16 ASCII bytes.
+            let (t, v, u, o) = (
+                tid.0.simple(),
+                uuid::Uuid::parse_str(&version).unwrap().simple(),
+                unit.simple(),
+                other.simple(),
+            );
             (
                 format!(
                     "WITH RECURSIVE s(g) AS (SELECT {a} UNION ALL SELECT g + 1 FROM s WHERE g < {b})
                      INSERT INTO applications (id, tenant_id, reference, year, seq, service_id, form_version_id, data, idempotency_key, access_token_hash, submitted_at, citizen_id, notify_email)
-                     SELECT 'aaaaaaaa-0000-4000-8000-' || substr('000000000000' || g, -12, 12), '{t}', 'BX-2025-' || substr('0000000' || g, -7, 7), 2025, g, NULL, '{version}', '{{}}', NULL,
-                            substr('0000000000000000000000000000000000000000000000000000000000000000' || g, -64, 64), strftime('%Y-%m-%d %H:%M:%f+00:00', 'now', '-' || g || ' seconds'), NULL, NULL FROM s",
-                    t = tid.0, a = done + 1, b = done + k
+                     SELECT CAST(printf('a%015d', g) AS BLOB), X'{t}', 'BX-2025-' || printf('%07d', g), 2025, g, NULL, X'{v}', '{{}}', NULL,
+                            printf('%064d', g), strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || g || ' seconds'), NULL, NULL FROM s",
+                    a = done + 1, b = done + k
                 ),
                 format!(
                     "WITH RECURSIVE s(g) AS (SELECT {a} UNION ALL SELECT g + 1 FROM s WHERE g < {b})
                      INSERT INTO cases (id, tenant_id, application_id, org_unit_id, status, assignee_id, due_at, created_at, updated_at)
-                     SELECT 'cccccccc-0000-4000-8000-' || substr('000000000000' || g, -12, 12), '{t}', 'aaaaaaaa-0000-4000-8000-' || substr('000000000000' || g, -12, 12),
-                            CASE WHEN g % 4 = 0 THEN '{other}' ELSE '{unit}' END,
+                     SELECT CAST(printf('c%015d', g) AS BLOB), X'{t}', CAST(printf('a%015d', g) AS BLOB),
+                            CASE WHEN g % 4 = 0 THEN X'{o}' ELSE X'{u}' END,
                             CASE g % 5 WHEN 0 THEN 'received' WHEN 1 THEN 'in_progress' WHEN 2 THEN 'awaiting_documents' WHEN 3 THEN 'decided' ELSE 'closed' END,
-                            NULL, NULL, strftime('%Y-%m-%d %H:%M:%f+00:00', 'now', '-' || g || ' seconds'), strftime('%Y-%m-%d %H:%M:%f+00:00', 'now') FROM s",
-                    t = tid.0, a = done + 1, b = done + k
+                            NULL, NULL, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || g || ' seconds'), strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now') FROM s",
+                    a = done + 1, b = done + k
                 ),
             )
         };
