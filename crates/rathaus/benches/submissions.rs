@@ -88,7 +88,9 @@ async fn publish_form(store: &Store, tid: TenantId) {
 async fn raw_inserts(store: &Store, total: usize) -> f64 {
     store
         .db()
-        .execute_unprepared("CREATE TABLE bench_raw (id VARCHAR(40) PRIMARY KEY, payload TEXT NOT NULL)")
+        .execute_unprepared(
+            "CREATE TABLE bench_raw (id VARCHAR(40) PRIMARY KEY, payload TEXT NOT NULL)",
+        )
         .await
         .unwrap();
     let per = total / CONCURRENCY;
@@ -152,7 +154,14 @@ async fn api_submissions(base: &str, total: usize, run: &str) -> f64 {
 async fn bulk_cases(store: &Store, tid: TenantId, unit: uuid::Uuid, other: uuid::Uuid, n: usize) {
     let repo = store.repo();
     let version: String = {
-        let (_, v) = repo.published_form(tid, repo.form_by_key(tid, "bench").await.unwrap().unwrap().id).await.unwrap().unwrap();
+        let (_, v) = repo
+            .published_form(
+                tid,
+                repo.form_by_key(tid, "bench").await.unwrap().unwrap().id,
+            )
+            .await
+            .unwrap()
+            .unwrap();
         v.id.to_string()
     };
     let postgres = matches!(store.backend(), rathaus_storage::Backend::Postgres);
@@ -208,11 +217,20 @@ async fn bulk_cases(store: &Store, tid: TenantId, unit: uuid::Uuid, other: uuid:
         store.db().execute_unprepared(&cases).await.unwrap();
         done += k;
     }
-    let analyze = if postgres { "ANALYZE applications; ANALYZE cases" } else { "ANALYZE" };
+    let analyze = if postgres {
+        "ANALYZE applications; ANALYZE cases"
+    } else {
+        "ANALYZE"
+    };
     store.db().execute_unprepared(analyze).await.unwrap();
 }
 
-async fn inbox_median(store: &Store, tid: TenantId, units: &[uuid::Uuid], runs: usize) -> (Duration, Duration) {
+async fn inbox_median(
+    store: &Store,
+    tid: TenantId,
+    units: &[uuid::Uuid],
+    runs: usize,
+) -> (Duration, Duration) {
     let repo = store.repo();
     let mut first = Vec::new();
     let mut deep = Vec::new();
@@ -254,7 +272,11 @@ struct Row {
 }
 
 async fn run(postgres: Option<String>, quick: bool) -> Row {
-    let backend = if postgres.is_some() { "postgres" } else { "sqlite" };
+    let backend = if postgres.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let db = TestDb::on(postgres.clone(), 16).await;
     let tid = rathaus::demo::seed(&db.store).await.expect("seed");
     publish_form(&db.store, tid).await;
@@ -279,8 +301,18 @@ async fn run(postgres: Option<String>, quick: bool) -> Row {
     let _ = server.await;
 
     let repo = db.store.repo();
-    let unit = repo.org_unit_by_name(tid, "Gewerbeanmeldungen").await.unwrap().unwrap().id;
-    let other = repo.org_unit_by_name(tid, "Steueramt").await.unwrap().unwrap().id;
+    let unit = repo
+        .org_unit_by_name(tid, "Gewerbeanmeldungen")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let other = repo
+        .org_unit_by_name(tid, "Steueramt")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let cases: usize = std::env::var("RATHAUS_BENCH_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -290,7 +322,8 @@ async fn run(postgres: Option<String>, quick: bool) -> Row {
             _ => 100_000,
         });
     bulk_cases(&db.store, tid, unit, other, cases).await;
-    let (inbox_first, inbox_deep) = inbox_median(&db.store, tid, &[unit], if quick { 5 } else { 200 }).await;
+    let (inbox_first, inbox_deep) =
+        inbox_median(&db.store, tid, &[unit], if quick { 5 } else { 200 }).await;
     let _ = repo.tenant(tid).await;
     db.drop_db().await;
     Row {

@@ -448,9 +448,6 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         units: &[Uuid],
         q: &InboxQuery,
     ) -> Result<Vec<InboxRow>> {
-        let mut find = case::Entity::find()
-            .filter(case::Column::TenantId.eq(tenant.0))
-            .filter(case::Column::OrgUnitId.is_in(units.iter().copied()));
         let statuses: Vec<&str> = if q.statuses.is_empty() {
             CaseStatus::ALL
                 .iter()
@@ -460,39 +457,68 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         } else {
             q.statuses.iter().map(|s| s.code()).collect()
         };
-        find = find.filter(case::Column::Status.is_in(statuses));
-        if let Some(a) = q.assignee {
-            find = find.filter(case::Column::AssigneeId.eq(a));
-        }
-        if q.unassigned {
-            find = find.filter(case::Column::AssigneeId.is_null());
-        }
-        if q.overdue {
-            find = find.filter(case::Column::DueAt.lt(Utc::now()));
-        }
-        if let Some(r) = &q.reference {
-            let Some(app) = self.application_by_reference(tenant, r).await? else {
-                return Ok(vec![]);
-            };
-            find = find.filter(case::Column::ApplicationId.eq(app.id));
-        }
-        if let Some((at, id)) = q.before {
-            find = find.filter(
-                sea_orm::Condition::any()
-                    .add(case::Column::CreatedAt.lt(at))
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(case::Column::CreatedAt.eq(at))
-                            .add(case::Column::Id.lt(id)),
-                    ),
-            );
-        }
-        let cases = find
-            .order_by_desc(case::Column::CreatedAt)
-            .order_by_desc(case::Column::Id)
-            .limit(q.limit.clamp(1, 200))
-            .all(self.0)
-            .await?;
+        let application = match &q.reference {
+            Some(r) => match self.application_by_reference(tenant, r).await? {
+                Some(app) => Some(app.id),
+                None => return Ok(vec![]),
+            },
+            None => None,
+        };
+        let limit = q.limit.clamp(1, 200);
+        let query = |units: &[Uuid], statuses: &[&str]| {
+            let mut find = case::Entity::find()
+                .filter(case::Column::TenantId.eq(tenant.0))
+                .filter(case::Column::OrgUnitId.is_in(units.iter().copied()))
+                .filter(case::Column::Status.is_in(statuses.iter().copied()));
+            if let Some(a) = q.assignee {
+                find = find.filter(case::Column::AssigneeId.eq(a));
+            }
+            if q.unassigned {
+                find = find.filter(case::Column::AssigneeId.is_null());
+            }
+            if q.overdue {
+                find = find.filter(case::Column::DueAt.lt(Utc::now()));
+            }
+            if let Some(app) = application {
+                find = find.filter(case::Column::ApplicationId.eq(app));
+            }
+            if let Some((at, id)) = q.before {
+                find = find.filter(
+                    sea_orm::Condition::any()
+                        .add(case::Column::CreatedAt.lt(at))
+                        .add(
+                            sea_orm::Condition::all()
+                                .add(case::Column::CreatedAt.eq(at))
+                                .add(case::Column::Id.lt(id)),
+                        ),
+                );
+            }
+            find.order_by_desc(case::Column::CreatedAt)
+                .order_by_desc(case::Column::Id)
+                .limit(limit)
+        };
+        // One query per (org unit, status): each walks the inbox index
+        // (tenant, unit, status, created_at) backwards and stops after
+        // `limit` rows, so a page costs the same with a thousand or a million
+        // cases; the newest `limit` of all of them form the page. With very
+        // many pairs, one query filters instead.
+        let mut cases = if units.len() * statuses.len() <= 48 {
+            let mut all = Vec::new();
+            for u in units {
+                for st in &statuses {
+                    all.extend(
+                        query(std::slice::from_ref(u), std::slice::from_ref(st))
+                            .all(self.0)
+                            .await?,
+                    );
+                }
+            }
+            all
+        } else {
+            query(units, &statuses).all(self.0).await?
+        };
+        cases.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        cases.truncate(limit as usize);
         let apps: std::collections::HashMap<Uuid, Application> = application::Entity::find()
             .filter(application::Column::TenantId.eq(tenant.0))
             .filter(application::Column::Id.is_in(cases.iter().map(|c| c.application_id)))
@@ -942,7 +968,8 @@ impl Store {
         let application = m.application_id;
         let mut am: message::ActiveModel = m.into();
         am.read_at = Set(Some(now));
-        am.update(&txn).await?;
+        // The stored value (PostgreSQL keeps microseconds), as later calls return it.
+        let now = am.update(&txn).await?.read_at.unwrap_or(now);
         if let Some(c) = repo.case_of(tenant, application).await? {
             repo.append_audit(
                 tenant,

@@ -29,7 +29,11 @@ impl TestDb {
 
     /// A fresh database without any migration applied.
     pub async fn empty() -> Self {
-        Self::empty_on(std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty()), 5).await
+        Self::empty_on(
+            std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty()),
+            5,
+        )
+        .await
     }
 
     /// A fresh, migrated database on PostgreSQL (`postgres`: the server's

@@ -1225,6 +1225,73 @@ mod applications {
     }
 
     #[tokio::test]
+    async fn inbox_pages_merge_units_and_statuses_in_order() {
+        use rathaus_storage::applications::{CaseChange, InboxQuery};
+        let db = db().await;
+        let repo = db.store.repo();
+        let (a, unit, version) = setup(&db, "stadt-a").await;
+        let unit2 = repo
+            .create_org_unit(a, &super::unit("office", "Zweites Amt", None))
+            .await
+            .unwrap()
+            .id;
+        let mut expected = Vec::new();
+        for i in 0..23 {
+            let u = if i % 3 == 0 { unit2 } else { unit };
+            let sub = db
+                .store
+                .submit_application(new_app(a, u, version, None))
+                .await
+                .unwrap();
+            if i % 2 == 0 {
+                db.store
+                    .change_case(
+                        a,
+                        sub.case.id,
+                        (uuid::Uuid::now_v7(), "user:x"),
+                        CaseChange::Claim,
+                    )
+                    .await
+                    .unwrap();
+            }
+            expected.push(sub.case.id);
+        }
+        expected.reverse();
+        let mut got = Vec::new();
+        let mut q = InboxQuery {
+            limit: 5,
+            ..Default::default()
+        };
+        loop {
+            let page = repo.inbox(a, &[unit, unit2], &q).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 5);
+            let last = page.last().unwrap();
+            q.before = Some((last.case.created_at, last.case.id));
+            got.extend(page.into_iter().map(|r| r.case.id));
+        }
+        assert_eq!(
+            got, expected,
+            "newest first over both units and statuses, each once"
+        );
+        let only_unit2 = repo
+            .inbox(
+                a,
+                &[unit2],
+                &InboxQuery {
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(only_unit2.len(), 8);
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
     async fn the_receipt_job_carries_the_access_token_only_without_account() {
         use rathaus_storage::outbox::OutboxRepository;
         let db = db().await;
