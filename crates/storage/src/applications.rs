@@ -517,7 +517,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         } else {
             query(units, &statuses).all(self.0).await?
         };
-        cases.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        cases.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
         cases.truncate(limit as usize);
         let apps: std::collections::HashMap<Uuid, Application> = application::Entity::find()
             .filter(application::Column::TenantId.eq(tenant.0))
