@@ -31,12 +31,26 @@ test('without an account: apply, document request answered through the access li
   await clickAndLoad(citizen, 'main a[href="/leistungen/gewerbe-anmeldung"]');
   await clickAndLoad(citizen, 'a[href="/leistungen/gewerbe-anmeldung/antrag"]');
   await clickAndLoad(citizen, 'form[action$="/antrag"] button[type=submit]');
-  await fillToReview(citizen);
+  // Walk the steps; on the documents step, attach a PDF.
+  let attached = false;
+  for (let guard = 0; guard < 40 && !/\/pruefen$/.test(citizen.url()); guard++) {
+    const upload = citizen.locator('#step-fields input[type=file]');
+    if (!attached && await upload.count()) {
+      await upload.first().setInputFiles({ name: 'erlaubnis.pdf', mimeType: 'application/pdf', buffer: PDF });
+      attached = true;
+    }
+    await fillGenerically(citizen);
+    await next(citizen);
+    if (await citizen.locator('#error-summary').count()) { await fillGenerically(citizen, true); await next(citizen); }
+  }
+  assert.ok(attached, 'the Gewerbe-Anmeldung has a documents step');
+  assert.ok(await citizen.locator('text=erlaubnis.pdf').count(), 'the review lists the attachment');
   await clickAndLoad(citizen, '#submit-application');
   assert.match(citizen.url(), /\/antrag\/eingang\/rh_/);
   const access = citizen.url();
   const reference = (await citizen.textContent('#reference')).trim();
   await check(citizen, 'confirmation of receipt', failures);
+  assert.ok(await citizen.locator('text=erlaubnis.pdf').count(), 'the confirmation lists the attachment');
   const receipt = await citizen.request.get(await citizen.locator('#receipt-pdf').evaluate((a) => a.href));
   assert.equal(receipt.headers()['content-type'], 'application/pdf');
   assert.ok((await receipt.body()).subarray(0, 5).toString() === '%PDF-');

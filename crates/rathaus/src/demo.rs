@@ -317,7 +317,21 @@ pub async fn seed_forms(store: &Store, tid: TenantId) -> anyhow::Result<usize> {
     use rathaus_storage::forms::FormRepository;
 
     let mut defs: Vec<(String, String, FormDefinition, Option<serde_json::Value>)> = Vec::new();
-    let gewerbe = xdatenfelder::import(FIM_GEWERBE.0, FIM_GEWERBE.1, &[])?;
+    let mut gewerbe = xdatenfelder::import(FIM_GEWERBE.0, FIM_GEWERBE.1, &[])?;
+    // The FIM schema has no upload fields; Musterstadt adds a step for the
+    // proofs the service description asks for (as an editor would in the form
+    // editor).
+    gewerbe.form.steps.push(serde_json::from_value(serde_json::json!({
+        "key": "unterlagen",
+        "title": {"de": "Unterlagen", "en": "Documents"},
+        "items": [{
+            "type": "field", "key": "nachweis", "kind": "file",
+            "label": {"de": "Nachweise (z. B. Erlaubnis, Handwerkskarte, Handelsregisterauszug)",
+                      "en": "Proofs (e.g. permit, craft card, commercial register extract)"},
+            "help": {"de": "Falls für Ihre Tätigkeit erforderlich. PDF, PNG oder JPEG, höchstens 10 MB.",
+                     "en": "If your activity needs them. PDF, PNG or JPEG, at most 10 MB."}
+        }]
+    }))?);
     defs.push((
         "gewerbe-anmeldung".into(),
         "gewerbe-anmeldung".into(),
