@@ -28,6 +28,32 @@ use crate::{
 };
 
 pub type Application = application::Model;
+
+/// Records one stored file of an application (of the submission, an answer or
+/// a decision) on the transaction of that change.
+async fn insert_file(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant: TenantId,
+    application: Uuid,
+    f: &NewFile,
+    message: Option<Uuid>,
+) -> std::result::Result<(), sea_orm::DbErr> {
+    application_file::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        application_id: Set(application),
+        field_path: Set(f.field_path.clone()),
+        file_key: Set(f.file_key.clone()),
+        name: Set(f.name.clone()),
+        mime: Set(f.mime.clone()),
+        size: Set(f.size),
+        sha256: Set(f.sha256.clone()),
+        message_id: Set(message),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
 pub type ApplicationFile = application_file::Model;
 pub type Case = case::Model;
 pub type AuditEntry = audit_entry::Model;
@@ -361,20 +387,7 @@ impl Store {
         .insert(&txn)
         .await?;
         for f in &new.files {
-            application_file::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(tenant.0),
-                application_id: Set(app_id),
-                field_path: Set(f.field_path.clone()),
-                file_key: Set(f.file_key.clone()),
-                name: Set(f.name.clone()),
-                mime: Set(f.mime.clone()),
-                size: Set(f.size),
-                sha256: Set(f.sha256.clone()),
-                message_id: Set(None),
-            }
-            .insert(&txn)
-            .await?;
+            insert_file(&txn, tenant, app_id, f, None).await?;
         }
         let case = case::ActiveModel {
             id: Set(case_id),
@@ -818,20 +831,7 @@ impl Store {
         .insert(&txn)
         .await?;
         for f in &files {
-            application_file::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(tenant.0),
-                application_id: Set(application),
-                field_path: Set(f.field_path.clone()),
-                file_key: Set(f.file_key.clone()),
-                name: Set(f.name.clone()),
-                mime: Set(f.mime.clone()),
-                size: Set(f.size),
-                sha256: Set(f.sha256.clone()),
-                message_id: Set(Some(m.id)),
-            }
-            .insert(&txn)
-            .await?;
+            insert_file(&txn, tenant, application, f, Some(m.id)).await?;
         }
         if c.status() == CaseStatus::AwaitingDocuments {
             let next = transition(c.status(), CaseAction::DocumentsReceived)?;
@@ -908,20 +908,7 @@ impl Store {
         .insert(&txn)
         .await?;
         let f = &decision.file;
-        application_file::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            application_id: Set(c.application_id),
-            field_path: Set(f.field_path.clone()),
-            file_key: Set(f.file_key.clone()),
-            name: Set(f.name.clone()),
-            mime: Set(f.mime.clone()),
-            size: Set(f.size),
-            sha256: Set(f.sha256.clone()),
-            message_id: Set(Some(m.id)),
-        }
-        .insert(&txn)
-        .await?;
+        insert_file(&txn, tenant, c.application_id, f, Some(m.id)).await?;
         repo.append_audit(
             tenant,
             case_id,

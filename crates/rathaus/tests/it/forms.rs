@@ -6,27 +6,12 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{OTHER_HOST, TestApp, client, csrf_of};
+use crate::helpers::{OTHER_HOST, TestApp, client, csrf_of, location, token};
 
 const FIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/fim");
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(format!("{FIM}/{rel}")).unwrap()
-}
-
-async fn token(app: &TestApp, email: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"email": email, "password": "demo"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 fn parken_upload(key: &str) -> Form {
@@ -304,15 +289,6 @@ async fn publish_test_form_for(app: &TestApp, service: &str) {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no redirect: {}", r.status()))
-        .to_str()
-        .unwrap()
-        .to_string()
 }
 
 fn shown(html: &str) -> String {

@@ -169,3 +169,29 @@ async fn seed_other_tenant(db: &TestDb) {
         .await
         .unwrap();
 }
+
+/// A staff API token for a demo user (password `demo`).
+pub async fn token(app: &TestApp, email: &str) -> String {
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&serde_json::json!({"email": email, "password": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The redirect target of a response.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no redirect: {}", r.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}

@@ -12,7 +12,7 @@ use rathaus_storage::outbox::{OutboxRepository, Worker, WorkerConfig};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, csrf_of};
+use crate::helpers::{TestApp, client, csrf_of, location, token};
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
@@ -175,21 +175,6 @@ fn mail_form() -> Value {
     })
 }
 
-async fn token(app: &TestApp, email: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"email": email, "password": "demo"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn publish_mail_form(app: &TestApp) {
     let alice = token(app, "redaktion@musterstadt.example").await;
     let bob = token(app, "redaktion2@musterstadt.example").await;
@@ -212,15 +197,6 @@ async fn publish_mail_form(app: &TestApp) {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no redirect: {}", r.status()))
-        .to_str()
-        .unwrap()
-        .to_string()
 }
 
 async fn text(c: &reqwest::Client, url: String) -> String {
