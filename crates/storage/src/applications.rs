@@ -29,6 +29,46 @@ use crate::{
 
 pub type Application = application::Model;
 
+/// Moves a case to `next` on the transaction of the change.
+async fn set_case_status(
+    txn: &sea_orm::DatabaseTransaction,
+    c: &Case,
+    next: CaseStatus,
+) -> std::result::Result<(), sea_orm::DbErr> {
+    let mut am: case::ActiveModel = c.clone().into();
+    am.status = Set(next.code().to_string());
+    am.updated_at = Set(Utc::now());
+    am.update(txn).await?;
+    Ok(())
+}
+
+/// Writes one message of an application's thread, unread.
+async fn insert_message(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant: TenantId,
+    application: Uuid,
+    kind: &str,
+    author: Option<Uuid>,
+    body: String,
+    (requested_documents, due_date): (Option<String>, Option<chrono::NaiveDate>),
+) -> std::result::Result<Message, sea_orm::DbErr> {
+    message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        application_id: Set(application),
+        kind: Set(kind.to_string()),
+        from_office: Set(author.is_some()),
+        author_id: Set(author),
+        body: Set(body),
+        requested_documents: Set(requested_documents),
+        due_date: Set(due_date),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+    }
+    .insert(txn)
+    .await
+}
+
 /// Records one stored file of an application (of the submission, an answer or
 /// a decision) on the transaction of that change.
 async fn insert_file(
@@ -739,10 +779,7 @@ impl Store {
         let request = msg.requested_documents.is_some();
         if request {
             let next = transition(c.status(), CaseAction::RequestDocuments)?;
-            let mut am: case::ActiveModel = c.clone().into();
-            am.status = Set(next.code().to_string());
-            am.updated_at = Set(Utc::now());
-            am.update(&txn).await?;
+            set_case_status(&txn, &c, next).await?;
         } else if !c.status().is_open() {
             return Err(rathaus_domain::cases::TransitionError {
                 from: c.status(),
@@ -750,25 +787,19 @@ impl Store {
             }
             .into());
         }
-        let m = message::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            application_id: Set(c.application_id),
-            kind: Set(if request {
+        let m = insert_message(
+            &txn,
+            tenant,
+            c.application_id,
+            if request {
                 "document_request"
             } else {
                 "message"
-            }
-            .into()),
-            from_office: Set(true),
-            author_id: Set(Some(author.0)),
-            body: Set(msg.body),
-            requested_documents: Set(msg.requested_documents),
-            due_date: Set(msg.due_date),
-            created_at: Set(Utc::now()),
-            read_at: Set(None),
-        }
-        .insert(&txn)
+            },
+            Some(author.0),
+            msg.body,
+            (msg.requested_documents, msg.due_date),
+        )
         .await?;
         repo.append_audit(
             tenant,
@@ -815,30 +846,22 @@ impl Store {
             }
             .into());
         }
-        let m = message::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            application_id: Set(application),
-            kind: Set("answer".into()),
-            from_office: Set(false),
-            author_id: Set(None),
-            body: Set(body),
-            requested_documents: Set(None),
-            due_date: Set(None),
-            created_at: Set(Utc::now()),
-            read_at: Set(None),
-        }
-        .insert(&txn)
+        let m = insert_message(
+            &txn,
+            tenant,
+            application,
+            "answer",
+            None,
+            body,
+            (None, None),
+        )
         .await?;
         for f in &files {
             insert_file(&txn, tenant, application, f, Some(m.id)).await?;
         }
         if c.status() == CaseStatus::AwaitingDocuments {
             let next = transition(c.status(), CaseAction::DocumentsReceived)?;
-            let mut am: case::ActiveModel = c.clone().into();
-            am.status = Set(next.code().to_string());
-            am.updated_at = Set(Utc::now());
-            am.update(&txn).await?;
+            set_case_status(&txn, &c, next).await?;
         }
         repo.append_audit(
             tenant,
@@ -887,25 +910,16 @@ impl Store {
             .await?
             .ok_or(StorageError::NotFound("case"))?;
         let next = transition(c.status(), CaseAction::Decide)?;
-        let now = Utc::now();
-        let mut am: case::ActiveModel = c.clone().into();
-        am.status = Set(next.code().to_string());
-        am.updated_at = Set(now);
-        am.update(&txn).await?;
-        let m = message::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            application_id: Set(c.application_id),
-            kind: Set("decision".into()),
-            from_office: Set(true),
-            author_id: Set(Some(author.0)),
-            body: Set(decision.title.clone()),
-            requested_documents: Set(None),
-            due_date: Set(None),
-            created_at: Set(now),
-            read_at: Set(None),
-        }
-        .insert(&txn)
+        set_case_status(&txn, &c, next).await?;
+        let m = insert_message(
+            &txn,
+            tenant,
+            c.application_id,
+            "decision",
+            Some(author.0),
+            decision.title.clone(),
+            (None, None),
+        )
         .await?;
         let f = &decision.file;
         insert_file(&txn, tenant, c.application_id, f, Some(m.id)).await?;
