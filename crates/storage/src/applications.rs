@@ -6,9 +6,8 @@
 //! and the removal of the draft. Only after commit does the applicant see
 //! "received".
 
-use chrono::{Datelike, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use rathaus_domain::{
-    applications::Reference,
     audit::{self, EntryFields},
     cases::CaseStatus,
     tenancy::TenantId,
@@ -22,12 +21,55 @@ use sea_orm::{
 
 use crate::{
     Repo, Result, StorageError, Store,
-    entities::{application, application_file, audit_entry, audit_head, case, form_draft, message},
-    identity::{generate_token, token_hash},
+    entities::{application, application_file, audit_entry, audit_head, case, message},
+    identity::token_hash,
     outbox::OutboxRepository,
 };
 
+mod writer;
+
+pub(crate) use writer::SubmissionWriter;
+
+pub use writer::MAX_BATCH;
+
 pub type Application = application::Model;
+
+/// The next entry of a tenant's audit chain after `prev_hash`, with its hash.
+pub(crate) fn audit_entry_model(
+    tenant: TenantId,
+    case_id: Uuid,
+    actor: &str,
+    action: &str,
+    detail: &serde_json::Value,
+    at: chrono::DateTime<Utc>,
+    prev_hash: &str,
+) -> (audit_entry::ActiveModel, String) {
+    let at = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let detail = detail.to_string();
+    let hash = audit::entry_hash(
+        prev_hash,
+        &EntryFields {
+            tenant: &tenant.0.to_string(),
+            case: &case_id.to_string(),
+            actor,
+            action,
+            detail: &detail,
+            at: &at,
+        },
+    );
+    let entry = audit_entry::ActiveModel {
+        tenant_id: Set(tenant.0),
+        case_id: Set(case_id),
+        actor: Set(actor.to_string()),
+        action: Set(action.to_string()),
+        detail: Set(detail),
+        at: Set(at),
+        prev_hash: Set(prev_hash.to_string()),
+        hash: Set(hash.clone()),
+        ..Default::default()
+    };
+    (entry, hash)
+}
 
 /// Moves a case to `next` on the transaction of the change.
 async fn set_case_status(
@@ -78,6 +120,19 @@ async fn insert_file(
     f: &NewFile,
     message: Option<Uuid>,
 ) -> std::result::Result<(), sea_orm::DbErr> {
+    file_model(tenant, application, f, message)
+        .insert(txn)
+        .await?;
+    Ok(())
+}
+
+/// The row of one stored file of an application.
+pub(crate) fn file_model(
+    tenant: TenantId,
+    application: Uuid,
+    f: &NewFile,
+    message: Option<Uuid>,
+) -> application_file::ActiveModel {
     application_file::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),
@@ -90,9 +145,6 @@ async fn insert_file(
         sha256: Set(f.sha256.clone()),
         message_id: Set(message),
     }
-    .insert(txn)
-    .await?;
-    Ok(())
 }
 pub type ApplicationFile = application_file::Model;
 pub type Case = case::Model;
@@ -176,6 +228,30 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         action: &str,
         detail: &serde_json::Value,
     ) -> Result<AuditEntry> {
+        let head = self.lock_audit_head(tenant, 1).await?;
+        let (entry, hash) = audit_entry_model(
+            tenant,
+            case_id,
+            actor,
+            action,
+            detail,
+            Utc::now(),
+            &head.last_hash,
+        );
+        let entry = entry.insert(self.0).await?;
+        self.set_audit_head(tenant, hash).await?;
+        Ok(entry)
+    }
+
+    /// Reserves `entries` places in the tenant's audit chain and returns the
+    /// head before them. The update takes the head row's lock (PostgreSQL) or
+    /// runs under the write lock (SQLite): appenders of one tenant serialise
+    /// here until their transaction ends, so the chain never forks.
+    pub(crate) async fn lock_audit_head(
+        &self,
+        tenant: TenantId,
+        entries: i64,
+    ) -> Result<audit_head::Model> {
         audit_head::Entity::insert(audit_head::ActiveModel {
             tenant_id: Set(tenant.0),
             entries: Set(0),
@@ -191,49 +267,25 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         audit_head::Entity::update_many()
             .col_expr(
                 audit_head::Column::Entries,
-                Expr::col(audit_head::Column::Entries).add(1),
+                Expr::col(audit_head::Column::Entries).add(entries),
             )
             .filter(audit_head::Column::TenantId.eq(tenant.0))
             .exec(self.0)
             .await?;
-        let head = audit_head::Entity::find_by_id(tenant.0)
+        audit_head::Entity::find_by_id(tenant.0)
             .one(self.0)
             .await?
-            .ok_or(StorageError::NotFound("audit head"))?;
-        let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
-        let detail = detail.to_string();
-        let tenant_s = tenant.0.to_string();
-        let case_s = case_id.to_string();
-        let hash = audit::entry_hash(
-            &head.last_hash,
-            &EntryFields {
-                tenant: &tenant_s,
-                case: &case_s,
-                actor,
-                action,
-                detail: &detail,
-                at: &at,
-            },
-        );
-        let entry = audit_entry::ActiveModel {
-            tenant_id: Set(tenant.0),
-            case_id: Set(case_id),
-            actor: Set(actor.to_string()),
-            action: Set(action.to_string()),
-            detail: Set(detail),
-            at: Set(at),
-            prev_hash: Set(head.last_hash.clone()),
-            hash: Set(hash.clone()),
-            ..Default::default()
-        }
-        .insert(self.0)
-        .await?;
+            .ok_or(StorageError::NotFound("audit head"))
+    }
+
+    /// Moves the tenant's head to the last appended entry's hash.
+    pub(crate) async fn set_audit_head(&self, tenant: TenantId, hash: String) -> Result<()> {
         audit_head::Entity::update_many()
             .col_expr(audit_head::Column::LastHash, Expr::value(hash))
             .filter(audit_head::Column::TenantId.eq(tenant.0))
             .exec(self.0)
             .await?;
-        Ok(entry)
+        Ok(())
     }
 
     pub async fn application_by_key(
@@ -336,135 +388,6 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         });
         let n = entries.len();
         Ok((n, broken.and_then(|i| entries.into_iter().nth(i))))
-    }
-}
-
-impl Store {
-    /// Submits an application in one transaction (see the module docs). With
-    /// an idempotency key that was used before, returns that application
-    /// unchanged (`created: false`).
-    pub async fn submit_application(&self, new: NewApplication) -> Result<Submitted> {
-        for _ in 0..5 {
-            match self.try_submit(&new).await {
-                Err(StorageError::Db(e))
-                    if matches!(
-                        e.sql_err(),
-                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                    ) =>
-                {
-                    // A concurrent submission took the number or the key: look again.
-                    continue;
-                }
-                other => return other,
-            }
-        }
-        Err(StorageError::Conflict("reference"))
-    }
-
-    async fn try_submit(&self, new: &NewApplication) -> Result<Submitted> {
-        let tenant = new.tenant;
-        let txn = self.begin_write().await?;
-        let repo = Repo(&txn);
-        if let Some(key) = &new.idempotency_key
-            && let Some(existing) = repo.application_by_key(tenant, key).await?
-        {
-            let case = repo
-                .case_of(tenant, existing.id)
-                .await?
-                .ok_or(StorageError::NotFound("case"))?;
-            txn.commit().await?;
-            return Ok(Submitted {
-                application: existing,
-                case,
-                access_token: None,
-                created: false,
-            });
-        }
-        let now = Utc::now();
-        let year = now.year();
-        let app_id = Uuid::now_v7();
-        let case_id = Uuid::now_v7();
-        // The first audit append locks the tenant's head row: from here on,
-        // submissions of this tenant are serialised, so MAX(seq) + 1 is free.
-        repo.append_audit(
-            tenant,
-            case_id,
-            &new.actor,
-            "received",
-            &serde_json::json!({ "application": app_id, "org_unit": new.org_unit_id, "files": new.files.len() }),
-        )
-        .await?;
-        let max: Option<i64> = application::Entity::find()
-            .select_only()
-            .column_as(application::Column::Seq.max(), "max")
-            .filter(application::Column::TenantId.eq(tenant.0))
-            .filter(application::Column::Year.eq(year))
-            .into_tuple()
-            .one(&txn)
-            .await?
-            .flatten();
-        let reference = Reference {
-            prefix: new.prefix.clone(),
-            year,
-            seq: max.unwrap_or(0) + 1,
-        };
-        let token = generate_token();
-        let application = application::ActiveModel {
-            id: Set(app_id),
-            tenant_id: Set(tenant.0),
-            reference: Set(reference.to_string()),
-            year: Set(year),
-            seq: Set(reference.seq),
-            service_id: Set(new.service_id),
-            form_version_id: Set(new.form_version_id),
-            data: Set(new.data.to_string()),
-            idempotency_key: Set(new.idempotency_key.clone()),
-            access_token_hash: Set(token_hash(&token)),
-            submitted_at: Set(now),
-            citizen_id: Set(new.citizen_id),
-            notify_email: Set(new.notify_email.clone()),
-        }
-        .insert(&txn)
-        .await?;
-        for f in &new.files {
-            insert_file(&txn, tenant, app_id, f, None).await?;
-        }
-        let case = case::ActiveModel {
-            id: Set(case_id),
-            tenant_id: Set(tenant.0),
-            application_id: Set(app_id),
-            org_unit_id: Set(new.org_unit_id),
-            status: Set(CaseStatus::Received.code().to_string()),
-            assignee_id: Set(None),
-            due_at: Set(new.due_days.map(|d| now + chrono::Duration::days(d.into()))),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        // Without an account, the receipt email is the applicant's copy of the
-        // access link: the token travels in the job and is scrubbed once sent.
-        let mut payload =
-            serde_json::json!({ "application": app_id, "reference": reference.to_string() });
-        if new.citizen_id.is_none() && new.notify_email.is_some() {
-            payload["access_token"] = serde_json::json!(token);
-        }
-        repo.enqueue(Some(tenant), "application.received", &payload)
-            .await?;
-        if let Some(d) = new.draft_id {
-            form_draft::Entity::delete_many()
-                .filter(form_draft::Column::TenantId.eq(tenant.0))
-                .filter(form_draft::Column::Id.eq(d))
-                .exec(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        Ok(Submitted {
-            application,
-            case,
-            access_token: Some(token),
-            created: true,
-        })
     }
 }
 

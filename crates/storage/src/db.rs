@@ -47,15 +47,19 @@ pub fn redact_url(raw: &str) -> String {
 /// The database handle shared by the whole process.
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: DatabaseConnection,
-    backend: Backend,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) backend: Backend,
+    /// The group-commit writer of submissions (shared by all clones).
+    pub(crate) submissions: std::sync::Arc<crate::applications::SubmissionWriter>,
 }
 
 impl Store {
     /// Connects to `sqlite://…` or `postgres://…`.
     ///
-    /// SQLite runs in WAL mode with a busy timeout and foreign keys on; the
-    /// file is created when missing.
+    /// SQLite runs in WAL mode with `synchronous = FULL` (a commit is on disk
+    /// before it returns: "received" survives a power loss, not just a crashed
+    /// process), a busy timeout and foreign keys on; the file is created when
+    /// missing.
     pub async fn connect(config: &DbConfig) -> Result<Self> {
         let backend = if config.url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -76,13 +80,17 @@ impl Store {
             opts.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
             });
         }
         let db = Database::connect(opts).await?;
-        Ok(Self { db, backend })
+        Ok(Self {
+            db,
+            backend,
+            submissions: Default::default(),
+        })
     }
 
     /// Applies all pending migrations.

@@ -47,6 +47,30 @@ impl ClaimedJob {
     }
 }
 
+/// A pending job, due now (to be inserted on the transaction of the change).
+pub(crate) fn new_job(
+    tenant: Option<TenantId>,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> outbox_job::ActiveModel {
+    let now = now_ms();
+    outbox_job::ActiveModel {
+        tenant_id: Set(tenant.map(|t| t.0)),
+        kind: Set(kind.to_string()),
+        payload: Set(payload.to_string()),
+        status: Set(JobStatus::Pending.code().to_string()),
+        attempts: Set(0),
+        max_attempts: Set(RetryPolicy::default().max_attempts as i32),
+        run_after_ms: Set(now),
+        locked_by: Set(None),
+        locked_until_ms: Set(None),
+        last_error: Set(None),
+        created_at_ms: Set(now),
+        updated_at_ms: Set(now),
+        ..Default::default()
+    }
+}
+
 #[allow(async_fn_in_trait)]
 pub trait OutboxRepository {
     /// Records a job; call it on the transaction of the business change.
@@ -70,23 +94,7 @@ impl<C: ConnectionTrait> OutboxRepository for Repo<'_, C> {
         kind: &str,
         payload: &serde_json::Value,
     ) -> Result<i64> {
-        let now = now_ms();
-        let model = outbox_job::ActiveModel {
-            tenant_id: Set(tenant.map(|t| t.0)),
-            kind: Set(kind.to_string()),
-            payload: Set(payload.to_string()),
-            status: Set(JobStatus::Pending.code().to_string()),
-            attempts: Set(0),
-            max_attempts: Set(RetryPolicy::default().max_attempts as i32),
-            run_after_ms: Set(now),
-            locked_by: Set(None),
-            locked_until_ms: Set(None),
-            last_error: Set(None),
-            created_at_ms: Set(now),
-            updated_at_ms: Set(now),
-            ..Default::default()
-        };
-        Ok(model.insert(self.0).await?.id)
+        Ok(new_job(tenant, kind, payload).insert(self.0).await?.id)
     }
 
     async fn job(&self, id: i64) -> Result<Option<OutboxJob>> {

@@ -1134,6 +1134,96 @@ mod applications {
     }
 
     #[tokio::test]
+    async fn a_batch_numbers_per_tenant_answers_repeated_keys_and_isolates_a_bad_item() {
+        let db = db().await;
+        let repo = db.store.repo();
+        let (a, unit, version) = setup(&db, "stadt-a").await;
+        let (b, unit_b, version_b) = setup(&db, "stadt-b").await;
+        let before = db
+            .store
+            .submit_application(new_app(a, unit, version, Some("before-0001")))
+            .await
+            .unwrap();
+
+        // One transaction: two tenants, a key twice, a key used before.
+        let batch = [
+            new_app(a, unit, version, Some("batch-00001")),
+            new_app(b, unit_b, version_b, None),
+            new_app(a, unit, version, Some("batch-00001")),
+            new_app(a, unit, version, Some("before-0001")),
+            new_app(a, unit, version, None),
+        ];
+        let done: Vec<_> = db
+            .store
+            .submit_applications(&batch)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let seqs: Vec<(bool, i64)> = done
+            .iter()
+            .map(|s| (s.created, s.application.seq))
+            .collect();
+        assert_eq!(
+            seqs,
+            [(true, 2), (true, 1), (false, 2), (false, 1), (true, 3)]
+        );
+        assert_eq!(done[2].application.id, done[0].application.id);
+        assert!(done[2].access_token.is_none() && done[0].access_token.is_some());
+        assert_eq!(done[3].application.id, before.application.id);
+        assert_eq!(done[3].case.id, before.case.id);
+        // What the batch answered is what is stored.
+        let stored = repo
+            .application_by_reference(a, &done[4].application.reference)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored, done[4].application);
+        assert_eq!(
+            repo.case_of(a, stored.id).await.unwrap().unwrap(),
+            done[4].case
+        );
+        assert_eq!(repo.application_files(a, stored.id).await.unwrap().len(), 1);
+
+        // An item that cannot be written (its org unit does not exist) fails
+        // alone; the others of its batch are written one by one.
+        let mut bad = new_app(a, unit, version, Some("bad-0000001"));
+        bad.org_unit_id = uuid::Uuid::now_v7();
+        let results = db
+            .store
+            .submit_applications(&[
+                new_app(a, unit, version, Some("after-00001")),
+                bad,
+                new_app(b, unit_b, version_b, Some("after-00001")),
+            ])
+            .await;
+        assert_eq!(results[0].as_ref().unwrap().application.seq, 4);
+        assert!(results[1].is_err(), "{:?}", results[1]);
+        assert_eq!(results[2].as_ref().unwrap().application.seq, 2);
+        assert!(
+            repo.application_by_key(a, "bad-0000001")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Both chains hold: one entry per created application.
+        assert_eq!(repo.verify_audit(a).await.unwrap(), (4, None));
+        assert_eq!(repo.verify_audit(b).await.unwrap(), (2, None));
+        let jobs = db
+            .store
+            .db()
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.store.db().get_database_backend(),
+                "SELECT id FROM outbox_jobs WHERE kind = 'application.received'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 6, "one receipt job per created application");
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
     async fn a_decision_is_delivered_and_its_opening_recorded_once() {
         use rathaus_domain::{cases::CaseStatus, decisions::Variant};
         use rathaus_storage::applications::{CaseChange, CaseError, NewDecision};
