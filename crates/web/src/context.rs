@@ -2,11 +2,7 @@
 //! default, else the only tenant) and which language (query `?lang=`, cookie,
 //! `Accept-Language`, German). The middleware also renders [`ErrorMarker`]s.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, RwLock},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json,
@@ -21,27 +17,29 @@ use crate::{
     AppState,
     error::{AppError, ErrorMarker},
     i18n::{self, Lang},
+    intake::TtlMap,
     views,
 };
 
 pub const LANG_COOKIE: &str = "rathaus_lang";
 
 /// Resolved tenants by host, kept for a minute.
-#[derive(Default)]
-pub struct TenantCache(RwLock<HashMap<String, CachedTenant>>);
-
-/// A resolved tenant (or none) and when it was looked up.
-type CachedTenant = (Option<Arc<Tenant>>, Instant);
+pub struct TenantCache(TtlMap<String, Option<Arc<Tenant>>>);
 
 const TENANT_TTL: Duration = Duration::from_secs(60);
 
+impl Default for TenantCache {
+    fn default() -> Self {
+        Self(TtlMap::new(TENANT_TTL))
+    }
+}
+
 impl TenantCache {
     async fn resolve(&self, state: &AppState, host: &str) -> Result<Option<Arc<Tenant>>, AppError> {
-        if let Some((t, at)) = self.0.read().expect("tenant cache lock").get(host)
-            && at.elapsed() < TENANT_TTL
-        {
-            return Ok(t.clone());
-        }
+        let generation = match self.0.get(&host.to_string()) {
+            Ok(t) => return Ok(t),
+            Err(generation) => generation,
+        };
         let repo = state.store.repo();
         let mut tenant = repo.tenant_by_host(host).await?;
         if tenant.is_none()
@@ -56,16 +54,12 @@ impl TenantCache {
             }
         }
         let tenant = tenant.map(Arc::new);
-        let mut map = self.0.write().expect("tenant cache lock");
-        if map.len() > 10_000 {
-            map.clear();
-        }
-        map.insert(host.to_string(), (tenant.clone(), Instant::now()));
+        self.0.insert(host.to_string(), tenant.clone(), generation);
         Ok(tenant)
     }
 
     pub fn clear(&self) {
-        self.0.write().expect("tenant cache lock").clear();
+        self.0.clear();
     }
 }
 

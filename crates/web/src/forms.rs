@@ -751,33 +751,8 @@ pub(crate) async fn route(
     service: Option<Uuid>,
     data: &Json,
 ) -> Result<(Uuid, Option<u32>), AppError> {
-    let repo = state.store.repo();
-    if let Some(s) = service
-        && let Some(p) = repo.published(tenant, s).await?
-    {
-        // Zuständigkeitsprüfung: the service's rules on the form values first.
-        let rules: Vec<rathaus_domain::routing::Rule<Uuid>> = repo
-            .routing_rules(tenant, s)
-            .await?
-            .into_iter()
-            .map(|r| rathaus_domain::routing::Rule {
-                field: r.field,
-                pattern: r.pattern,
-                target: r.org_unit_id,
-            })
-            .collect();
-        let unit = rathaus_domain::routing::route(&rules, data)
-            .copied()
-            .unwrap_or(p.org_unit.id);
-        return Ok((unit, p.content.processing_days));
-    }
-    use rathaus_storage::tenancy::OrgUnitRepository;
-    repo.org_units(tenant)
-        .await?
-        .into_iter()
-        .find(|u| u.parent_id.is_none())
-        .map(|u| (u.id, None))
-        .ok_or_else(|| AppError::internal("tenant has no org unit for the intake"))
+    let routing = crate::intake::routing(state, tenant, service).await?;
+    Ok((routing.org_unit(data), routing.due_days))
 }
 
 /// Sends the application: validated again on the server, then written in one

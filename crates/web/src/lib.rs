@@ -17,6 +17,7 @@ pub mod error;
 pub mod form_render;
 pub mod forms;
 pub mod i18n;
+pub mod intake;
 pub mod metrics;
 pub mod ops;
 pub mod portal;
@@ -77,6 +78,7 @@ pub struct Inner {
     pub files: FileStore,
     pub config: WebConfig,
     pub tenants: context::TenantCache,
+    pub intake: intake::IntakeCache,
     pub limiter: security::LoginLimiter,
     pub catalog: catalog_search::CatalogSearch,
 }
@@ -103,6 +105,7 @@ impl AppState {
             files,
             config,
             tenants: context::TenantCache::default(),
+            intake: intake::IntakeCache::default(),
             limiter,
             catalog: catalog_search::CatalogSearch::new(),
         }))
@@ -135,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .merge(api::openapi::routes())
         .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            intake::forget_after_staff_writes,
+        ))
         .layer(sessions)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,

@@ -30,13 +30,12 @@ use rathaus_domain::{
 };
 use rathaus_storage::{
     applications::{Application, Case, CaseChange, CaseError, InboxQuery, NewApplication},
-    forms::FormRepository,
     identity::TokenRepository,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ApiJson, ApiUser, forms::find_form};
+use super::{ApiJson, ApiUser};
 use crate::{AppState, context::Ctx, error::AppError, staff_cases::units_of_clerk};
 
 pub fn routes() -> Router<AppState> {
@@ -97,14 +96,8 @@ async fn submit(
                 })?,
         ),
     };
-    let form = find_form(&state, tid, &body.form).await?;
-    let (form, version) = state
-        .store
-        .repo()
-        .published_form(tid, form.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = version.definition().ok_or(AppError::NotFound)?;
+    let published = crate::intake::published_form(&state, tid, &body.form).await?;
+    let (form, version, def) = (&published.form, &published.version, &published.definition);
     if !body.data.is_object() {
         return Err(AppError::InvalidJson(
             ctx.t("forms.data_object").to_string(),
@@ -112,22 +105,22 @@ async fn submit(
     }
     let today = Utc::now().date_naive();
     let mut data = body.data;
-    forms::apply_computed(&def, &mut data, today);
-    let problems = forms::validate(&def, &data, today);
+    forms::apply_computed(def, &mut data, today);
+    let problems = forms::validate(def, &data, today);
     if !problems.is_empty() {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({
                 "error": {
                     "status": 422, "code": "validation", "message": ctx.t("error.text_422"),
-                    "fields": super::forms::problems_json(&def, &problems, ctx.lang),
+                    "fields": super::forms::problems_json(def, &problems, ctx.lang),
                 }
             })),
         )
             .into_response());
     }
     let (unit, due_days) = crate::forms::route(&state, tid, form.service_id, &data).await?;
-    let notify_email = rathaus_domain::decisions::email_from_form(&def, &data);
+    let notify_email = rathaus_domain::decisions::email_from_form(def, &data);
     let submitted = state
         .store
         .submit_application(NewApplication {
