@@ -221,11 +221,9 @@ impl Store {
                 .one(&txn)
                 .await?
                 .flatten();
-            let mut seq = max.unwrap_or(0);
             let mut prev_hash = head.last_hash;
-            for i in fresh {
+            for (seq, i) in (max.unwrap_or(0) + 1..).zip(fresh) {
                 let new = &items[i];
-                seq += 1;
                 let reference = Reference {
                     prefix: new.prefix.clone(),
                     year,
