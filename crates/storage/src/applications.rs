@@ -459,7 +459,11 @@ impl<C: ConnectionTrait> Repo<'_, C> {
                 find = find.filter(case::Column::ApplicationId.eq(app));
             }
             if let Some((at, id)) = q.before {
-                find = find.filter(
+                // The plain bound comes first: without it SQLite plans the OR
+                // as two index searches whose union it sorts in full (every
+                // older case); with it, one backwards range walk that stops
+                // after a page.
+                find = find.filter(case::Column::CreatedAt.lte(at)).filter(
                     sea_orm::Condition::any()
                         .add(case::Column::CreatedAt.lt(at))
                         .add(
