@@ -1,5 +1,11 @@
 //! The `rathaus` binary. All logic lives in the library part of this crate.
 
+/// mimalloc instead of the system allocator: a server allocates and frees
+/// many small buffers on several threads, where glibc's malloc spent a
+/// measurable share of the submission path in consolidation (ADR 0009).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     rathaus::cli::main().await
