@@ -30,8 +30,6 @@ mod writer;
 
 pub(crate) use writer::SubmissionWriter;
 
-pub use writer::MAX_BATCH;
-
 pub type Application = application::Model;
 
 /// The next entry of a tenant's audit chain after `prev_hash`, with its hash.

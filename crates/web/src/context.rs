@@ -36,7 +36,7 @@ impl Default for TenantCache {
 
 impl TenantCache {
     async fn resolve(&self, state: &AppState, host: &str) -> Result<Option<Arc<Tenant>>, AppError> {
-        let generation = match self.0.get(&host.to_string()) {
+        let generation = match self.0.get(host) {
             Ok(t) => return Ok(t),
             Err(generation) => generation,
         };

@@ -12,6 +12,7 @@
 //! storing what it read.
 
 use std::{
+    borrow::Borrow,
     collections::HashMap,
     hash::Hash,
     sync::{
@@ -28,7 +29,7 @@ use axum::{
     response::Response,
 };
 use rathaus_domain::{forms::FormDefinition, routing, tenancy::TenantId};
-use rathaus_storage::forms::{Form, FormRepository, FormVersion};
+use rathaus_storage::forms::{Form, FormVersion};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -58,7 +59,11 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
 
     /// The value under `key` while fresh; else the current generation, to
     /// hand to [`TtlMap::insert`] after reading the database.
-    pub fn get(&self, key: &K) -> Result<V, u64> {
+    pub fn get<Q>(&self, key: &Q) -> Result<V, u64>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         // Read the generation first: a write after this makes the insert a no-op.
         let generation = self.generation.load(Ordering::Acquire);
         match self
@@ -154,14 +159,7 @@ pub(crate) async fn published_form(
         Ok(found) => return Ok(found),
         Err(generation) => generation,
     };
-    let found = crate::api::forms::find_form(state, tenant, form).await?;
-    let (form, version) = state
-        .store
-        .repo()
-        .published_form(tenant, found.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let definition = version.definition().ok_or(AppError::NotFound)?;
+    let (form, version, definition) = crate::api::forms::published(state, tenant, form).await?;
     let published = Arc::new(PublishedForm {
         form,
         version,

@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// Most submissions written in one transaction.
-pub const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 256;
 /// Rows per multi-row INSERT (well below SQLite's bound-parameter limit).
 const ROWS_PER_INSERT: usize = 200;
 /// Submissions waiting for the writer before callers wait to enqueue.

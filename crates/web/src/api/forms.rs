@@ -263,7 +263,8 @@ async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<impl IntoRespon
     Ok(Json(json!({ "forms": out })))
 }
 
-async fn published(
+/// The published version of a form (by id or key) with its parsed definition.
+pub(crate) async fn published(
     state: &AppState,
     tenant: TenantId,
     id: &str,
