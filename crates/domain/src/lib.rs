@@ -13,6 +13,7 @@ pub mod forms;
 pub mod identity;
 pub mod notifications;
 pub mod outbox;
+pub mod permissions;
 pub mod routing;
 pub mod rules;
 pub mod tenancy;

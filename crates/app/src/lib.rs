@@ -1,0 +1,34 @@
+//! The use-case layer of rathaus.
+//!
+//! Every use case exists here exactly once. It takes an [`Actor`] (who asks)
+//! and typed input, checks the permission in the one permission model
+//! ([`Actor::require`], [`Actor::require_case`]), runs its transaction through
+//! `rathaus-storage`, updates caches and the search index, enqueues outbox jobs
+//! and returns a typed result or a [`UseCaseError`]. It knows nothing of HTTP:
+//! the HTML pages and the JSON API of `rathaus-web` only parse a request, call
+//! a use case and render its answer.
+//!
+//! One module per capability, named as the web folders are.
+
+pub mod actor;
+pub mod error;
+
+use rathaus_storage::{Store, files::FileStore};
+
+pub use actor::{Actor, Channel, Staff};
+pub use error::{UseCaseError, UseCaseResult};
+pub use rathaus_domain::permissions::Permission;
+
+/// What use cases run on: the database, the file store and the caches that
+/// live as long as the process.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub files: FileStore,
+}
+
+impl App {
+    pub fn new(store: Store, files: FileStore) -> Self {
+        Self { store, files }
+    }
+}
