@@ -188,6 +188,56 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Serves until `shutdown` turns true, then finishes running requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    match state.catalog.rebuild(&state.store).await {
+        Ok(n) => tracing::info!(
+            services = n,
+            ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "search index could not be built; search starts empty")
+        }
+    }
+    let follower_state = state.clone();
+    let follower_shutdown = shutdown.clone();
+    let follower = tokio::spawn(async move {
+        let store = follower_state.store.clone();
+        follower_state
+            .catalog
+            .follow(store, Duration::from_secs(1), follower_shutdown)
+            .await;
+    });
+    let cleanup = tokio::spawn(sessions::cleanup_loop(
+        state.store.clone(),
+        shutdown.clone(),
+    ));
+    let limiter_state = state.clone();
+    let limiter_task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter_state.limiter.forget_old();
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        })
+        .await;
+    cleanup.abort();
+    limiter_task.abort();
+    follower.abort();
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -238,54 +288,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Serves until `shutdown` turns true, then finishes running requests.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let started = std::time::Instant::now();
-    match state.catalog.rebuild(&state.store).await {
-        Ok(n) => tracing::info!(
-            services = n,
-            ms = started.elapsed().as_millis() as u64,
-            "search index built"
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "search index could not be built; search starts empty")
-        }
-    }
-    let follower_state = state.clone();
-    let follower_shutdown = shutdown.clone();
-    let follower = tokio::spawn(async move {
-        let store = follower_state.store.clone();
-        follower_state
-            .catalog
-            .follow(store, Duration::from_secs(1), follower_shutdown)
-            .await;
-    });
-    let cleanup = tokio::spawn(sessions::cleanup_loop(
-        state.store.clone(),
-        shutdown.clone(),
-    ));
-    let limiter_state = state.clone();
-    let limiter_task = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            limiter_state.limiter.forget_old();
-        }
-    });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        })
-        .await;
-    cleanup.abort();
-    limiter_task.abort();
-    follower.abort();
-    result
 }
