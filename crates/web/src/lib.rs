@@ -1,43 +1,38 @@
 //! HTTP layer of rathaus: public portal, staff area, REST API and operations
 //! endpoints, on axum with askama templates.
 //!
-//! One module per concern: [`context`] (tenant and language of a request),
-//! [`error`] (one error type, rendered as HTML page or JSON), [`security`]
-//! (headers, CSRF, rate limits), [`sessions`] (tower-sessions on the
-//! database), [`assets`] (vendored KERN UX and own CSS), [`metrics`], and the
-//! areas [`portal`], [`staff`], [`api`], [`ops`].
+//! One folder per capability, each with its routes (HTML pages, staff pages
+//! and its part of `/api/v1`), its OpenAPI operations and its views:
+//! [`catalog`], [`forms`], [`applications`], [`cases`], [`decisions`],
+//! [`accounts`], [`identity`]. What they share lives in [`platform`]
+//! (context, errors, security, sessions, messages, assets, metrics and
+//! operations routes, layout, auth extractors, uploads, the legal pages, the
+//! OpenAPI document, the route registry). A capability imports only
+//! `crate::platform`, never another capability (a test checks it).
 
 pub mod accounts;
-pub mod api;
-pub mod assets;
+pub mod applications;
+pub mod cases;
 pub mod catalog;
-pub mod catalog_search;
-pub mod context;
-pub mod error;
-pub mod form_render;
+pub mod decisions;
 pub mod forms;
-pub mod i18n;
-pub mod intake;
-pub mod metrics;
-pub mod ops;
-pub mod portal;
-pub mod security;
-pub mod sessions;
-pub mod staff;
-pub mod staff_cases;
-pub mod staff_catalog;
-pub mod staff_decisions;
-pub mod staff_forms;
-pub mod views;
+pub mod identity;
+pub mod platform;
+
+/// Paths the binary and the integration tests use.
+pub mod api {
+    pub use crate::platform::openapi;
+}
+pub use platform::routes::RouteEntry;
+pub use platform::{error::AppError, i18n};
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
+use platform::{context, error, intake, metrics, openapi::Op, routes::Routes, security, sessions};
 use rathaus_storage::{Store, files::FileStore};
 use tokio::{net::TcpListener, sync::watch};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
-
-pub use error::AppError;
 
 /// Settings of the web layer.
 #[derive(Debug, Clone)]
@@ -80,7 +75,7 @@ pub struct Inner {
     pub tenants: context::TenantCache,
     pub intake: intake::IntakeCache,
     pub limiter: security::LoginLimiter,
-    pub catalog: catalog_search::CatalogSearch,
+    pub catalog: catalog::search::CatalogSearch,
 }
 
 /// Shared state of all handlers.
@@ -107,9 +102,54 @@ impl AppState {
             tenants: context::TenantCache::default(),
             intake: intake::IntakeCache::default(),
             limiter,
-            catalog: catalog_search::CatalogSearch::new(),
+            catalog: catalog::search::CatalogSearch::new(),
         }))
     }
+}
+
+/// The routes behind the session and context layers: every capability,
+/// the legal pages and the OpenAPI document.
+fn app_routes() -> Routes {
+    Routes::new("platform")
+        .merge(platform::legal::routes())
+        .merge(catalog::routes())
+        .merge(identity::routes())
+        .merge(cases::routes())
+        .merge(decisions::routes())
+        .merge(forms::routes())
+        .merge(applications::routes())
+        .merge(accounts::routes())
+        .merge(platform::openapi::routes())
+}
+
+/// The routes outside those layers: operations and assets.
+fn outer_routes() -> Routes {
+    Routes::new("platform")
+        .merge(platform::ops::routes())
+        .merge(platform::assets::routes())
+}
+
+/// Every route of the application: method, full path, capability.
+pub fn route_table() -> Vec<RouteEntry> {
+    let mut table = outer_routes().entries().to_vec();
+    table.extend_from_slice(app_routes().entries());
+    table
+}
+
+/// The OpenAPI operations of every capability (joined in [`platform::openapi`]).
+fn api_operations() -> Vec<&'static Op> {
+    [
+        identity::OPERATIONS,
+        catalog::OPERATIONS,
+        forms::OPERATIONS,
+        applications::OPERATIONS,
+        cases::OPERATIONS,
+        decisions::OPERATIONS,
+        accounts::OPERATIONS,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The whole application.
@@ -122,21 +162,8 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
 
-    let app = Router::new()
-        .merge(portal::routes())
-        .merge(catalog::routes())
-        .merge(staff::routes())
-        .merge(staff_catalog::routes())
-        .merge(staff_cases::routes())
-        .merge(staff_decisions::routes())
-        .merge(
-            forms::routes()
-                .merge(staff_forms::routes())
-                .merge(accounts::routes())
-                .layer(DefaultBodyLimit::max(3 * forms::MAX_UPLOAD_BYTES)),
-        )
-        .nest("/api/v1", api::routes())
-        .merge(api::openapi::routes())
+    let (app, _) = app_routes().into_parts();
+    let app = app
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -151,9 +178,8 @@ pub fn router(state: AppState) -> Router {
             context::context_middleware,
         ));
 
-    Router::new()
-        .merge(ops::routes())
-        .merge(assets::routes())
+    let (outer, _) = outer_routes().into_parts();
+    outer
         .merge(app)
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(middleware::from_fn(security::security_headers))
@@ -210,4 +236,56 @@ pub async fn serve(
     limiter_task.abort();
     follower.abort();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn route_table_lists_every_route_once() {
+        let table = route_table();
+        assert!(!table.is_empty());
+        let mut seen = HashSet::new();
+        for e in &table {
+            assert!(
+                seen.insert((e.method.clone(), e.path.clone())),
+                "registered twice: {} {}",
+                e.method,
+                e.path
+            );
+        }
+        for (method, path, capability) in [
+            ("GET", "/leistungen/{slug}", "catalog"),
+            ("POST", "/api/v1/applications", "applications"),
+            ("GET", "/staff/cases", "cases"),
+            ("GET", "/healthz", "platform"),
+            ("GET", "/static/{version}/{*path}", "platform"),
+            ("GET", "/api/openapi.json", "platform"),
+        ] {
+            assert!(
+                table.iter().any(|e| e.method.as_str() == method
+                    && e.path == path
+                    && e.capability == capability),
+                "missing: {method} {path} ({capability})"
+            );
+        }
+    }
+
+    #[test]
+    fn every_api_operation_is_in_the_route_table() {
+        let table = route_table();
+        for o in platform::openapi::OPERATIONS.iter() {
+            let path = format!("/api/v1{}", o.path);
+            assert!(
+                table
+                    .iter()
+                    .any(|e| e.method.as_str().eq_ignore_ascii_case(o.method) && e.path == path),
+                "operation not routed: {} {path}",
+                o.method
+            );
+        }
+    }
 }

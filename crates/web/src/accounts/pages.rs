@@ -1,0 +1,593 @@
+//! Citizen accounts (basic Bürgerkonto; OIDC comes later): register with
+//! email confirmation, log in and out, "Meine Anträge", profile data that
+//! prefills forms. (The applicant's pages of an application reached through
+//! the account are part of `applications`.)
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use rathaus_domain::{ValidationErrors, identity::Email};
+use rathaus_storage::{
+    Repo, accounts::PROFILE_FIELDS, forms::FormRepository, outbox::OutboxRepository,
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::views::{AccountField, AccountFormPage, AccountHomePage, AccountNoticePage, AccountRow};
+use crate::platform::{
+    AppState,
+    auth::{CITIZEN_KEY, SessionCitizen, current_citizen, require_citizen, urlencode, with_staff},
+    context::Ctx,
+    error::AppError,
+    i18n::{self, Lang},
+    layout::{Page, no_store},
+    routes::{Routes, get, post},
+    security::{CsrfForm, client_ip, csrf_token},
+};
+
+pub fn routes() -> Routes {
+    Routes::new("accounts")
+        .route("/konto", get(home))
+        .route("/konto/registrieren", get(register_form).post(register))
+        .route("/konto/bestaetigen/{token}", get(confirm))
+        .route("/konto/anmelden", get(login_form).post(login))
+        .route("/konto/abmelden", post(logout))
+        .route("/konto/profil", get(profile_form).post(save_profile))
+}
+
+/// Only local paths below /konto or a service are followed after login.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if (n.starts_with("/konto") || n.starts_with("/leistungen/"))
+                && !n.starts_with("//")
+                && !n.contains("..")
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            n.to_string()
+        }
+        _ => "/konto".to_string(),
+    }
+}
+
+fn field(
+    lang: Lang,
+    name: &str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    value: &str,
+    errs: &[(String, String)],
+) -> AccountField {
+    AccountField {
+        name: name.to_string(),
+        label: i18n::t(lang, &format!("field.{name}")).to_string(),
+        kind,
+        autocomplete,
+        value: value.to_string(),
+        error: errs.iter().find(|(f, _)| f == name).map(|(_, m)| m.clone()),
+        hint: None,
+    }
+}
+
+fn worded(lang: Lang, errs: &ValidationErrors) -> Vec<(String, String)> {
+    errs.0
+        .iter()
+        .map(|e| (e.field.clone(), i18n::field_error(lang, &e.field, e.code)))
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+struct RegisterForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_repeat: String,
+}
+
+fn register_page(
+    ctx: &Ctx,
+    csrf: String,
+    email: &str,
+    errs: &[(String, String)],
+    summary: Option<String>,
+) -> AccountFormPage {
+    let lang = ctx.lang;
+    let mut page = Page::new(ctx, ctx.t("account.register_title"));
+    page.csrf = Some(csrf);
+    let mut password = field(lang, "password", "password", "new-password", "", errs);
+    password.hint = Some(ctx.t("account.password_hint").to_string());
+    AccountFormPage {
+        page,
+        intro: ctx.t("account.register_intro").to_string(),
+        action: "/konto/registrieren".into(),
+        fields: vec![
+            field(lang, "email", "email", "email", email, errs),
+            password,
+            field(
+                lang,
+                "password_repeat",
+                "password",
+                "new-password",
+                "",
+                errs,
+            ),
+        ],
+        submit: ctx.t("account.register_submit").to_string(),
+        summary,
+        errors: errs.to_vec(),
+        notice: None,
+        links: vec![(
+            "/konto/anmelden".into(),
+            ctx.t("account.have_account").to_string(),
+        )],
+    }
+}
+
+async fn register_form(ctx: Ctx, session: Session) -> Result<Response, AppError> {
+    ctx.tenant()?;
+    Ok(register_page(&ctx, csrf_token(&session).await?, "", &[], None).into_response())
+}
+
+/// Creates the unconfirmed account and queues the confirmation email in one
+/// transaction. An address that already has an account gets the same answer
+/// (no account enumeration); its owner can log in or reset later.
+async fn register(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ext: axum::http::Extensions,
+    form: CsrfForm<RegisterForm>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let CsrfForm { form, session } = form;
+    let csrf = csrf_token(&session).await?;
+    let mut errs = ValidationErrors::new();
+    let email = errs.check(Email::parse(&form.email));
+    // The password is checked even when the address is not yet valid, so
+    // that every problem is named at once.
+    let for_check = email
+        .clone()
+        .unwrap_or_else(|| Email::parse("nobody@invalid.example").expect("valid"));
+    if let Err(fe) = rathaus_domain::identity::check_new_password(&form.password, &for_check) {
+        errs.push(fe);
+    }
+    if form.password != form.password_repeat {
+        errs.push(rathaus_domain::FieldError::new(
+            "password_repeat",
+            "password.mismatch",
+        ));
+    }
+    if !errs.is_empty() {
+        let w = worded(ctx.lang, &errs);
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            register_page(
+                &ctx,
+                csrf,
+                form.email.trim(),
+                &w,
+                Some(ctx.t("login.error_summary").to_string()),
+            ),
+        )
+            .into_response());
+    }
+    if !state.limiter.check_draft(client_ip(&ext)) {
+        return Err(AppError::RateLimited);
+    }
+    let email = email.expect("checked");
+    let token = rathaus_storage::identity::generate_token();
+    let txn = state
+        .store
+        .begin_write()
+        .await
+        .map_err(AppError::internal)?;
+    let repo = Repo(&txn);
+    match repo
+        .create_citizen(tenant, &email, &form.password, &token)
+        .await
+    {
+        Ok(c) => {
+            repo.enqueue(
+                Some(tenant),
+                "account.confirm",
+                &serde_json::json!({ "citizen": c.id, "token": token }),
+            )
+            .await?;
+            txn.commit().await.map_err(AppError::internal)?;
+        }
+        Err(rathaus_storage::StorageError::Conflict(_)) => {
+            tracing::info!("registration for an existing address");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    notice(
+        &state,
+        &ctx,
+        &session,
+        "account.check_mail_title",
+        if ctx.demo_mode {
+            "account.check_mail_demo"
+        } else {
+            "account.check_mail"
+        },
+        None,
+    )
+    .await
+}
+
+async fn notice(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    title: &str,
+    text: &str,
+    link: Option<(&str, &str)>,
+) -> Result<Response, AppError> {
+    let page = with_staff(state, ctx, session, Page::new(ctx, ctx.t(title))).await?;
+    Ok(AccountNoticePage {
+        page,
+        text: ctx.t(text).to_string(),
+        link: link.map(|(h, l)| (h.to_string(), ctx.t(l).to_string())),
+    }
+    .into_response())
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    if token.len() > 100 {
+        return Err(AppError::NotFound);
+    }
+    match state.store.repo().confirm_citizen(tenant, &token).await? {
+        Some(_) => {
+            notice(
+                &state,
+                &ctx,
+                &session,
+                "account.confirmed_title",
+                "account.confirmed",
+                Some(("/konto/anmelden", "account.login_title")),
+            )
+            .await
+        }
+        None => Ok((
+            StatusCode::NOT_FOUND,
+            notice(
+                &state,
+                &ctx,
+                &session,
+                "account.confirm_invalid_title",
+                "account.confirm_invalid",
+                Some(("/konto/registrieren", "account.register_title")),
+            )
+            .await?,
+        )
+            .into_response()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    next: Option<String>,
+    logged_out: Option<String>,
+}
+
+fn login_page(
+    ctx: &Ctx,
+    csrf: String,
+    email: &str,
+    next: &str,
+    errs: &[(String, String)],
+    summary: Option<String>,
+) -> AccountFormPage {
+    let lang = ctx.lang;
+    let mut page = Page::new(ctx, ctx.t("account.login_title"));
+    page.csrf = Some(csrf);
+    AccountFormPage {
+        page,
+        intro: ctx.t("account.login_intro").to_string(),
+        action: format!("/konto/anmelden?next={}", urlencode(next)),
+        fields: vec![
+            field(lang, "email", "email", "username", email, errs),
+            field(lang, "password", "password", "current-password", "", errs),
+        ],
+        submit: ctx.t("account.login_submit").to_string(),
+        summary,
+        errors: errs.to_vec(),
+        notice: None,
+        links: vec![(
+            "/konto/registrieren".into(),
+            ctx.t("account.no_account").to_string(),
+        )],
+    }
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    ctx.tenant()?;
+    let next = safe_next(q.next.as_deref());
+    if current_citizen(&state, &ctx, &session).await?.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let mut p = login_page(&ctx, csrf_token(&session).await?, "", &next, &[], None);
+    p.notice = q
+        .logged_out
+        .map(|_| ctx.t("account.logged_out").to_string());
+    Ok(p.into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ext: axum::http::Extensions,
+    Query(q): Query<NextQuery>,
+    form: CsrfForm<LoginForm>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.clone();
+    let CsrfForm { form, session } = form;
+    let next = safe_next(q.next.as_deref());
+    let csrf = csrf_token(&session).await?;
+    let fail = |status: StatusCode, errs: Vec<(String, String)>, summary: &str, csrf: String| {
+        (
+            status,
+            login_page(
+                &ctx,
+                csrf,
+                form.email.trim(),
+                &next,
+                &errs,
+                Some(ctx.t(summary).to_string()),
+            ),
+        )
+            .into_response()
+    };
+    let mut errs = ValidationErrors::new();
+    let email = errs.check(Email::parse(&form.email));
+    if form.password.is_empty() {
+        errs.push(rathaus_domain::FieldError::new("password", "required"));
+    }
+    if !errs.is_empty() {
+        return Ok(fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            worded(ctx.lang, &errs),
+            "login.error_summary",
+            csrf,
+        ));
+    }
+    let email = email.expect("checked");
+    if !state
+        .limiter
+        .check(client_ip(&ext), &format!("citizen:{}", email.as_str()))
+    {
+        return Ok(fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![],
+            "login.rate_limited",
+            csrf,
+        ));
+    }
+    let Some(c) = state
+        .store
+        .repo()
+        .check_citizen_password(tenant.tenant_id(), &email, &form.password)
+        .await?
+    else {
+        return Ok(fail(
+            StatusCode::UNAUTHORIZED,
+            vec![],
+            "login.invalid",
+            csrf,
+        ));
+    };
+    if !c.confirmed() {
+        return Ok(fail(
+            StatusCode::FORBIDDEN,
+            vec![],
+            "account.not_confirmed",
+            csrf,
+        ));
+    }
+    // New session id on login; a staff login in the same browser ends.
+    session.cycle_id().await?;
+    session.clear().await;
+    session
+        .insert(
+            CITIZEN_KEY,
+            SessionCitizen {
+                citizen_id: c.id,
+                tenant_id: tenant.id,
+            },
+        )
+        .await?;
+    csrf_token(&session).await?;
+    Ok(Redirect::to(&next).into_response())
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn logout(form: CsrfForm<Empty>) -> Result<Response, AppError> {
+    form.session.flush().await?;
+    Ok(Redirect::to("/konto/anmelden?logged_out=1").into_response())
+}
+
+async fn home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+) -> Result<Response, AppError> {
+    let c = match require_citizen(&state, &ctx, &session).await? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let tenant = ctx.tenant()?.tenant_id();
+    let repo = state.store.repo();
+    let mut rows = Vec::new();
+    for (a, case) in repo.applications_of_citizen(tenant, c.id).await? {
+        let title = match repo.form_version(tenant, a.form_version_id).await? {
+            Some(v) => v
+                .definition()
+                .map(|d| d.title.get(ctx.lang == Lang::En).to_string())
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        rows.push(AccountRow {
+            reference: a.reference.clone(),
+            title,
+            submitted: a.submitted_at.format("%d.%m.%Y").to_string(),
+            status: case
+                .map(|c| ctx.t(&format!("case_status.{}", c.status().code())))
+                .unwrap_or(""),
+        });
+    }
+    let page = with_staff(
+        &state,
+        &ctx,
+        &session,
+        Page::new(&ctx, ctx.t("account.title")),
+    )
+    .await?;
+    Ok(no_store(
+        AccountHomePage {
+            page,
+            email: c.email,
+            rows,
+        }
+        .into_response(),
+    ))
+}
+
+fn profile_page(
+    ctx: &Ctx,
+    csrf: String,
+    values: &std::collections::HashMap<String, String>,
+    notice: Option<String>,
+) -> AccountFormPage {
+    let mut page = Page::new(ctx, ctx.t("account.profile_title"));
+    page.csrf = Some(csrf);
+    let english = ctx.lang == Lang::En;
+    AccountFormPage {
+        page,
+        intro: ctx.t("account.profile_intro").to_string(),
+        action: "/konto/profil".into(),
+        fields: PROFILE_FIELDS
+            .iter()
+            .map(|(k, de, en)| AccountField {
+                name: k.to_string(),
+                label: if english { en } else { de }.to_string(),
+                kind: if *k == "tel" { "tel" } else { "text" },
+                autocomplete: k,
+                value: values.get(*k).cloned().unwrap_or_default(),
+                error: None,
+                hint: None,
+            })
+            .collect(),
+        submit: ctx.t("account.profile_submit").to_string(),
+        summary: None,
+        errors: vec![],
+        notice,
+        links: vec![("/konto".into(), ctx.t("account.back_to_list").to_string())],
+    }
+}
+
+async fn profile_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let c = match require_citizen(&state, &ctx, &session).await? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let mut p = profile_page(
+        &ctx,
+        csrf_token(&session).await?,
+        &c.profile_map(),
+        q.get("saved")
+            .map(|_| ctx.t("account.profile_saved").to_string()),
+    );
+    p.page.citizen = Some(c.email);
+    Ok(no_store(p.into_response()))
+}
+
+async fn save_profile(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: CsrfForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let CsrfForm { form, session } = form;
+    let c = match require_citizen(&state, &ctx, &session).await? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let tenant = ctx.tenant()?.tenant_id();
+    let mut errs = ValidationErrors::new();
+    for (k, _, _) in PROFILE_FIELDS {
+        if let Some(v) = form.get(k) {
+            if v.chars().count() > 200 {
+                errs.push(rathaus_domain::FieldError::new(k, "too_long"));
+            } else if v.chars().any(|c| c.is_control()) {
+                errs.push(rathaus_domain::FieldError::new(k, "control_chars"));
+            }
+        }
+    }
+    if let Some(b) = form.get("bday").map(|b| b.trim()).filter(|b| !b.is_empty())
+        && chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").is_err()
+    {
+        errs.push(rathaus_domain::FieldError::new("bday", "date.invalid"));
+    }
+    if !errs.is_empty() {
+        let w = worded(ctx.lang, &errs);
+        let mut p = profile_page(&ctx, csrf_token(&session).await?, &form, None);
+        p.summary = Some(ctx.t("login.error_summary").to_string());
+        for f in &mut p.fields {
+            f.error = w.iter().find(|(n, _)| *n == f.name).map(|(_, m)| m.clone());
+        }
+        p.errors = w;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    }
+    state.store.repo().save_profile(tenant, c.id, &form).await?;
+    Ok(Redirect::to("/konto/profil?saved=1").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(
+            safe_next(Some("/konto/antraege/MS-2026-000001")),
+            "/konto/antraege/MS-2026-000001"
+        );
+        assert_eq!(
+            safe_next(Some("/leistungen/hund/antrag")),
+            "/leistungen/hund/antrag"
+        );
+        assert_eq!(safe_next(Some("//evil.example")), "/konto");
+        assert_eq!(safe_next(Some("https://evil.example")), "/konto");
+        assert_eq!(safe_next(Some("/konto/../staff")), "/konto");
+        assert_eq!(safe_next(None), "/konto");
+        assert_eq!(urlencode("/konto?a=b"), "/konto%3Fa%3Db");
+    }
+}

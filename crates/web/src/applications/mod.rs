@@ -1,0 +1,65 @@
+//! Applications as the applicant sees them: the status page with receipt
+//! data and the mailbox (answers, files, the PDF receipt), reached by access
+//! link or citizen account, and the applications API (submission, status,
+//! answers, downloads). The office side of the mailbox is part of `cases`.
+
+pub mod api;
+pub mod status;
+pub mod views;
+
+use serde_json::json;
+
+use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::{routes::Routes, upload::upload_limit};
+
+pub fn routes() -> Routes {
+    Routes::new("applications")
+        .merge(status::routes().map(|r| r.layer(upload_limit())))
+        .nest("/api/v1", api::routes())
+}
+
+/// The operations of this capability under `/api/v1`.
+pub const OPERATIONS: &[Op] = &[
+    op(
+        "post",
+        "/applications",
+        "applications",
+        "Submit an application (Idempotency-Key header: a retry returns the first); returns reference and access token",
+        Auth::Public,
+        Some(|| json!({"form": "gewerbe-anmeldung", "data": {}})),
+        &[
+            ("201", "Received"),
+            ("200", "Already received with this Idempotency-Key"),
+            ("422", "Per-field problems"),
+        ],
+    ),
+    op(
+        "get",
+        "/applications/{reference}",
+        "applications",
+        "Status, data, files and mailbox of an application",
+        Auth::Applicant,
+        None,
+        OK,
+    ),
+    op(
+        "post",
+        "/applications/{reference}/messages",
+        "applications",
+        "The applicant answers (text and files as base64; files typed by content)",
+        Auth::Applicant,
+        Some(
+            || json!({"body": "Anbei der Mietvertrag.", "files": [{"name": "mietvertrag.pdf", "content": "JVBERi0xLjQK..."}]}),
+        ),
+        CREATED,
+    ),
+    op(
+        "get",
+        "/applications/{reference}/files/{file}",
+        "applications",
+        "A file of the application; opening a Bescheid records its Bekanntgabe",
+        Auth::Applicant,
+        None,
+        OK,
+    ),
+];

@@ -1,0 +1,363 @@
+//! Catalog API. Public: `GET /services` (search and filters),
+//! `GET /services/{id}`, `GET /catalog/export`. Editors (token of a user with
+//! the Redaktion role): create, change, submit, approve, reject, archive,
+//! import.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+};
+use rathaus_domain::{catalog::ServiceContent, identity::Role};
+use rathaus_search::{ListQuery, SearchQuery};
+use rathaus_storage::{
+    StorageError,
+    catalog::{CatalogRepository, PublishedService},
+    identity::UserRepository,
+};
+use uuid::Uuid;
+
+use crate::platform::{
+    AppState,
+    api_auth::{ApiJson, ApiUser},
+    context::{Ctx, describe},
+    error::AppError,
+    routes::{Routes, get, post},
+};
+
+/// Name of the exchange format.
+pub const FORMAT: &str = "rathaus.catalog/1";
+
+pub fn routes() -> Routes {
+    Routes::new("catalog")
+        .route("/services", get(list).post(create))
+        .route("/services/{id}", get(one).put(change))
+        .route("/services/{id}/submit", post(submit))
+        .route("/services/{id}/approve", post(approve))
+        .route("/services/{id}/reject", post(reject))
+        .route("/services/{id}/archive", post(archive))
+        .route("/catalog/export", get(export))
+        .route("/catalog/import", post(import))
+}
+
+async fn require_editor(state: &AppState, caller: &ApiUser) -> Result<(), AppError> {
+    let grants = state
+        .store
+        .repo()
+        .grants(caller.tenant(), caller.user.id)
+        .await?;
+    if grants.iter().any(|g| g.role == Role::Editor) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+fn workflow_error(e: StorageError) -> AppError {
+    match e {
+        StorageError::Workflow(w) => AppError::Workflow(w.code()),
+        other => other.into(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ListParams {
+    #[serde(default)]
+    q: String,
+    audience: Option<String>,
+    topic: Option<String>,
+    #[serde(default)]
+    life_situation: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(p): Query<ListParams>,
+) -> Result<impl IntoResponse, AppError> {
+    let tenant = ctx.tenant()?.clone();
+    let audience = p.audience.as_deref().filter(|s| !s.is_empty());
+    let topic = p.topic.as_deref().filter(|s| !s.is_empty());
+    let hits = if p.q.trim().is_empty() {
+        state
+            .catalog
+            .index
+            .list(
+                tenant.id,
+                &ListQuery {
+                    audience,
+                    topic,
+                    life_situation: p.life_situation.as_deref().filter(|s| !s.is_empty()),
+                },
+            )
+            .map_err(AppError::internal)?
+    } else {
+        let synonyms = state
+            .catalog
+            .synonyms(&state.store, tenant.tenant_id())
+            .await?;
+        state
+            .catalog
+            .index
+            .search(
+                &SearchQuery {
+                    tenant: tenant.id,
+                    text: p.q.trim(),
+                    audience,
+                    topic,
+                    limit: 50,
+                },
+                &synonyms,
+            )
+            .map_err(AppError::internal)?
+    };
+    let base = state.config.public_url.trim_end_matches('/');
+    Ok(Json(serde_json::json!({
+        "items": hits.iter().map(|h| serde_json::json!({
+            "id": h.id,
+            "slug": h.slug,
+            "title": { "de": h.title_de, "en": h.title_en },
+            "summary": { "de": h.summary_de, "en": h.summary_en },
+            "url": format!("{base}/leistungen/{}", h.slug),
+            "score": h.score,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+fn published_json(p: &PublishedService) -> serde_json::Value {
+    serde_json::json!({
+        "id": p.service.id,
+        "version": p.version.number,
+        "published_at": p.version.reviewed_at,
+        "content": p.content,
+        "responsible_office": {
+            "id": p.org_unit.id,
+            "name": p.org_unit.name,
+            "address": { "street": p.org_unit.street, "postal_code": p.org_unit.postal_code, "city": p.org_unit.city },
+            "phone": p.org_unit.phone,
+            "email": p.org_unit.email,
+            "opening_hours": p.org_unit.opening_hours,
+        },
+    })
+}
+
+async fn one(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let tenant = ctx.tenant()?.clone();
+    let id = parse_id(&id)?;
+    let p = state
+        .store
+        .repo()
+        .published(tenant.tenant_id(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(published_json(&p)))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    ApiJson(content): ApiJson<ServiceContent>,
+) -> Result<impl IntoResponse, AppError> {
+    require_editor(&state, &caller).await?;
+    let (s, v) = state
+        .store
+        .repo()
+        .create_service(caller.tenant(), caller.user.id, content)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "id": s.id, "version": v.number, "status": v.status })),
+    ))
+}
+
+async fn change(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(content): ApiJson<ServiceContent>,
+) -> Result<impl IntoResponse, AppError> {
+    require_editor(&state, &caller).await?;
+    let id = parse_id(&id)?;
+    let v = state
+        .store
+        .repo()
+        .save_draft(caller.tenant(), id, caller.user.id, content)
+        .await
+        .map_err(workflow_error)?;
+    Ok(Json(
+        serde_json::json!({ "id": id, "version": v.number, "status": v.status }),
+    ))
+}
+
+async fn after_step(
+    state: &AppState,
+    id: Uuid,
+    v: rathaus_storage::catalog::ServiceVersion,
+) -> Json<serde_json::Value> {
+    if let Err(e) = state.catalog.sync(&state.store).await {
+        tracing::warn!(error = %e, "search index sync failed");
+    }
+    Json(serde_json::json!({ "id": id, "version": v.number, "status": v.status }))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    require_editor(&state, &caller).await?;
+    let id = parse_id(&id)?;
+    let v = state
+        .store
+        .repo()
+        .submit_for_review(caller.tenant(), id, caller.user.id)
+        .await
+        .map_err(workflow_error)?;
+    Ok(after_step(&state, id, v).await)
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    require_editor(&state, &caller).await?;
+    let id = parse_id(&id)?;
+    let v = state
+        .store
+        .approve_service(caller.tenant(), id, caller.user.id)
+        .await
+        .map_err(workflow_error)?;
+    Ok(after_step(&state, id, v).await)
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RejectBody {
+    #[serde(default)]
+    comment: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, AppError> {
+    require_editor(&state, &caller).await?;
+    let id = parse_id(&id)?;
+    let comment = if body.is_empty() {
+        String::new()
+    } else {
+        serde_json::from_slice::<RejectBody>(&body)
+            .map_err(|e| AppError::InvalidJson(e.to_string()))?
+            .comment
+    };
+    let v = state
+        .store
+        .repo()
+        .reject(caller.tenant(), id, caller.user.id, &comment)
+        .await
+        .map_err(workflow_error)?;
+    Ok(after_step(&state, id, v).await)
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    require_editor(&state, &caller).await?;
+    let id = parse_id(&id)?;
+    state.store.archive_service(caller.tenant(), id).await?;
+    if let Err(e) = state.catalog.sync(&state.store).await {
+        tracing::warn!(error = %e, "search index sync failed");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The published catalog in the exchange format (public: other municipalities re-use it).
+async fn export(State(state): State<AppState>, ctx: Ctx) -> Result<impl IntoResponse, AppError> {
+    let tenant = ctx.tenant()?.clone();
+    let services = state
+        .store
+        .repo()
+        .published_contents(tenant.tenant_id())
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "format": FORMAT, "tenant": tenant.slug, "services": services }),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct ImportBody {
+    format: String,
+    services: Vec<serde_json::Value>,
+}
+
+/// Imports services as drafts (new services, or a new draft of an existing
+/// slug); they are published through the normal review.
+async fn import(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    ApiJson(body): ApiJson<ImportBody>,
+) -> Result<impl IntoResponse, AppError> {
+    require_editor(&state, &caller).await?;
+    if body.format != FORMAT {
+        return Err(AppError::InvalidJson(format!(
+            "format must be {FORMAT:?}, is {:?}",
+            body.format
+        )));
+    }
+    let repo = state.store.repo();
+    let (mut created, mut updated, mut errors) = (0, 0, Vec::new());
+    for (i, raw) in body.services.into_iter().enumerate() {
+        let content: ServiceContent = match serde_json::from_value(raw) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(serde_json::json!({ "index": i, "message": e.to_string() }));
+                continue;
+            }
+        };
+        let slug = content.slug.clone();
+        let result = match repo.service_by_slug(caller.tenant(), &slug).await? {
+            Some(s) => repo
+                .save_draft(caller.tenant(), s.id, caller.user.id, content)
+                .await
+                .map(|_| false),
+            None => repo
+                .create_service(caller.tenant(), caller.user.id, content)
+                .await
+                .map(|_| true),
+        };
+        match result {
+            Ok(true) => created += 1,
+            Ok(false) => updated += 1,
+            Err(e) => {
+                let (message, fields) = describe(ctx.lang, &workflow_error(e));
+                errors.push(serde_json::json!({
+                    "index": i, "slug": slug, "message": message,
+                    "fields": fields.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
+                }));
+            }
+        }
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({ "created": created, "updated": updated, "errors": errors })),
+    ))
+}

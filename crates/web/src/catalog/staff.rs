@@ -1,0 +1,659 @@
+//! Editorial work on the catalog (Redaktion): create and edit services,
+//! submit for review, approve as a second person, reject, archive, compare
+//! versions, maintain search synonyms.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use rathaus_domain::catalog::{
+    Audience, I18nText, OzgMapping, PrivacyNotice, ServiceContent, VersionStatus, diff,
+};
+use rathaus_storage::{
+    StorageError, catalog::CatalogRepository, identity::UserRepository, tenancy::OrgUnitRepository,
+};
+use uuid::Uuid;
+
+use super::views::{
+    CatalogDetailPage, CatalogDiffPage, CatalogFormPage, CatalogListPage, SynonymsPage,
+};
+use crate::platform::{
+    AppState,
+    auth::{StaffUser, require_editor, staff_page},
+    context::{Ctx, describe},
+    error::AppError,
+    layout::VersionRow,
+    routes::{Routes, get, post},
+    security::CsrfForm,
+};
+
+pub fn routes() -> Routes {
+    Routes::new("catalog")
+        .route("/staff/catalog", get(list))
+        .route("/staff/catalog/new", get(new_form).post(create))
+        .route("/staff/catalog/{id}", get(detail))
+        .route("/staff/catalog/{id}/edit", get(edit_form).post(save))
+        .route("/staff/catalog/{id}/submit", post(submit))
+        .route("/staff/catalog/{id}/approve", post(approve))
+        .route("/staff/catalog/{id}/reject", post(reject))
+        .route("/staff/catalog/{id}/archive", post(archive))
+        .route("/staff/catalog/{id}/diff", get(diff_page))
+        .route("/staff/synonyms", get(synonyms).post(add_synonym))
+        .route("/staff/synonyms/{id}/delete", post(delete_synonym))
+}
+
+fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    let rows = state.store.repo().overview(staff.tenant()).await?;
+    let page = staff_page(&ctx, &staff, ctx.t("editor.title")).await?;
+    Ok(CatalogListPage { page, rows }.into_response())
+}
+
+/// The edit form's fields (checkboxes are absent when not ticked).
+#[derive(serde::Deserialize, Default)]
+pub struct ServiceForm {
+    #[serde(default)]
+    pub slug: String,
+    #[serde(default)]
+    pub leika_key: String,
+    pub audience_citizen: Option<String>,
+    pub audience_business: Option<String>,
+    #[serde(default)]
+    pub org_unit: String,
+    #[serde(default)]
+    pub topics: String,
+    #[serde(default)]
+    pub life_situations: String,
+    #[serde(default)]
+    pub ozg_service: String,
+    #[serde(default)]
+    pub ozg_field: String,
+    pub online_form: Option<String>,
+    #[serde(default)]
+    pub title_de: String,
+    #[serde(default)]
+    pub title_en: String,
+    #[serde(default)]
+    pub summary_de: String,
+    #[serde(default)]
+    pub summary_en: String,
+    #[serde(default)]
+    pub full_text: String,
+    #[serde(default)]
+    pub required_documents: String,
+    #[serde(default)]
+    pub prerequisites: String,
+    #[serde(default)]
+    pub costs: String,
+    #[serde(default)]
+    pub deadlines: String,
+    #[serde(default)]
+    pub processing_time: String,
+    #[serde(default)]
+    pub processing_days: String,
+    #[serde(default)]
+    pub procedure: String,
+    #[serde(default)]
+    pub legal_basis: String,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub privacy_personal_data: String,
+    #[serde(default)]
+    pub privacy_purpose: String,
+    #[serde(default)]
+    pub privacy_legal_basis: String,
+    #[serde(default)]
+    pub privacy_retention: String,
+    #[serde(default)]
+    pub privacy_contact: String,
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split([',', '\n'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl ServiceForm {
+    pub fn into_content(self) -> ServiceContent {
+        let mut audience = Vec::new();
+        if self.audience_citizen.is_some() {
+            audience.push(Audience::Citizen);
+        }
+        if self.audience_business.is_some() {
+            audience.push(Audience::Business);
+        }
+        ServiceContent {
+            slug: self.slug,
+            leika_key: self.leika_key,
+            audience,
+            org_unit: self.org_unit,
+            topics: split_list(&self.topics),
+            life_situations: split_list(&self.life_situations),
+            ozg: OzgMapping {
+                service: self.ozg_service,
+                field: self.ozg_field,
+            },
+            online_form: self.online_form.is_some(),
+            title: I18nText {
+                de: self.title_de,
+                en: self.title_en,
+            },
+            summary: I18nText {
+                de: self.summary_de,
+                en: self.summary_en,
+            },
+            full_text: self.full_text,
+            required_documents: self.required_documents,
+            prerequisites: self.prerequisites,
+            costs: self.costs,
+            deadlines: self.deadlines,
+            processing_time: self.processing_time,
+            processing_days: self
+                .processing_days
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d)),
+            procedure: self.procedure,
+            legal_basis: self.legal_basis,
+            notes: self.notes,
+            privacy: PrivacyNotice {
+                personal_data: self.privacy_personal_data,
+                purpose: self.privacy_purpose,
+                legal_basis: self.privacy_legal_basis,
+                retention: self.privacy_retention,
+                contact: self.privacy_contact,
+            },
+        }
+    }
+}
+
+async fn render_form(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffUser,
+    service_id: Option<Uuid>,
+    content: ServiceContent,
+    error: Option<&AppError>,
+) -> Result<Response, AppError> {
+    let units = state.store.repo().org_units(staff.tenant()).await?;
+    let title = if service_id.is_some() {
+        ctx.t("editor.edit_title")
+    } else {
+        ctx.t("editor.new_title")
+    };
+    let page = staff_page(ctx, staff, title).await?;
+    let (summary, field_errors) = match error {
+        Some(e) => {
+            let (m, f) = describe(ctx.lang, e);
+            (Some(m), f)
+        }
+        None => (None, vec![]),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        CatalogFormPage {
+            page,
+            action: match service_id {
+                Some(id) => format!("/staff/catalog/{id}/edit"),
+                None => "/staff/catalog/new".into(),
+            },
+            slug_fixed: service_id.is_some(),
+            units: units.into_iter().map(|u| u.name).collect(),
+            content,
+            error_summary: summary,
+            field_errors,
+        },
+    )
+        .into_response())
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    let content = ServiceContent {
+        audience: vec![Audience::Citizen],
+        ..Default::default()
+    };
+    render_form(&state, &ctx, &staff, None, content, None).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    form: CsrfForm<ServiceForm>,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    let content = form.form.into_content();
+    match state
+        .store
+        .repo()
+        .create_service(staff.tenant(), staff.user.id, content.clone())
+        .await
+    {
+        Ok((s, _)) => {
+            Ok(Redirect::to(&format!("/staff/catalog/{}?msg=saved", s.id)).into_response())
+        }
+        Err(e @ (StorageError::Validation(_) | StorageError::Conflict(_))) => {
+            render_form(&state, &ctx, &staff, None, content, Some(&e.into())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    let id = parse_id(&id)?;
+    let versions = state.store.repo().versions(staff.tenant(), id).await?;
+    let latest = versions.first().ok_or(AppError::NotFound)?;
+    render_form(&state, &ctx, &staff, Some(id), latest.content(), None).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    form: CsrfForm<ServiceForm>,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    let id = parse_id(&id)?;
+    let content = form.form.into_content();
+    match state
+        .store
+        .repo()
+        .save_draft(staff.tenant(), id, staff.user.id, content.clone())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/catalog/{id}?msg=saved")).into_response()),
+        Err(
+            e @ (StorageError::Validation(_)
+            | StorageError::Conflict(_)
+            | StorageError::Workflow(_)),
+        ) => render_form(&state, &ctx, &staff, Some(id), content, Some(&e.into())).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DetailQuery {
+    msg: Option<String>,
+}
+
+async fn render_detail(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffUser,
+    id: Uuid,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let repo = state.store.repo();
+    let service = repo
+        .service(staff.tenant(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let versions = repo.versions(staff.tenant(), id).await?;
+    let latest = versions.first().ok_or(AppError::NotFound)?.clone();
+    let names: HashMap<Uuid, String> = repo
+        .users(staff.tenant())
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let content = latest.content();
+    let page = staff_page(ctx, staff, &content.title.de).await?;
+    let status = if error.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        CatalogDetailPage {
+            page,
+            public: service.published_version_id.is_some() && service.archived_at.is_none(),
+            service,
+            latest_status: latest.status().code(),
+            can_edit: latest.status() != VersionStatus::InReview,
+            can_submit: latest.status() == VersionStatus::Draft,
+            can_review: latest.status() == VersionStatus::InReview,
+            own_change: latest.author_id == staff.user.id,
+            versions: versions
+                .iter()
+                .map(|v| VersionRow {
+                    number: v.number,
+                    status: v.status().code(),
+                    author: names.get(&v.author_id).cloned().unwrap_or_default(),
+                    reviewer: v
+                        .reviewed_by
+                        .and_then(|r| names.get(&r).cloned())
+                        .unwrap_or_default(),
+                    comment: v.review_comment.clone().unwrap_or_default(),
+                    updated: v.updated_at.format("%d.%m.%Y %H:%M").to_string(),
+                })
+                .collect(),
+            title: content.title.de,
+            notice,
+            error,
+        },
+    )
+        .into_response())
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    let notice = q.msg.and_then(|m| match m.as_str() {
+        "saved" | "submitted" | "approved" | "rejected" | "archived" => {
+            Some(ctx.t(&format!("editor.msg.{m}")).to_string())
+        }
+        _ => None,
+    });
+    render_detail(&state, &ctx, &staff, parse_id(&id)?, notice, None).await
+}
+
+/// Runs a workflow step; a refused step re-renders the page with the reason.
+async fn step<F, Fut>(
+    state: AppState,
+    ctx: Ctx,
+    staff: StaffUser,
+    id: String,
+    msg: &str,
+    f: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce(AppState, Uuid, StaffUser) -> Fut,
+    Fut: std::future::Future<Output = (StaffUser, Result<(), StorageError>)>,
+{
+    require_editor(&state, &staff).await?;
+    let id = parse_id(&id)?;
+    let (staff, result) = f(state.clone(), id, staff).await;
+    match result {
+        Ok(()) => {
+            // This instance sees the change at once; others within a second.
+            if let Err(e) = state.catalog.sync(&state.store).await {
+                tracing::warn!(error = %e, "search index sync after workflow step failed");
+            }
+            Ok(Redirect::to(&format!("/staff/catalog/{id}?msg={msg}")).into_response())
+        }
+        Err(StorageError::Workflow(w)) => {
+            let text = ctx.t(&format!("editor.{}", w.code())).to_string();
+            render_detail(&state, &ctx, &staff, id, None, Some(text)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Empty {}
+
+async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    _f: CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    step(
+        state,
+        ctx,
+        staff,
+        id,
+        "submitted",
+        |st, id, staff| async move {
+            let r = st
+                .store
+                .repo()
+                .submit_for_review(staff.tenant(), id, staff.user.id)
+                .await
+                .map(|_| ());
+            (staff, r)
+        },
+    )
+    .await
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    _f: CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    step(
+        state,
+        ctx,
+        staff,
+        id,
+        "approved",
+        |st, id, staff| async move {
+            let r = st
+                .store
+                .approve_service(staff.tenant(), id, staff.user.id)
+                .await
+                .map(|_| ());
+            (staff, r)
+        },
+    )
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct RejectForm {
+    #[serde(default)]
+    comment: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    f: CsrfForm<RejectForm>,
+) -> Result<Response, AppError> {
+    let comment = f.form.comment;
+    step(
+        state,
+        ctx,
+        staff,
+        id,
+        "rejected",
+        |st, id, staff| async move {
+            let r = st
+                .store
+                .repo()
+                .reject(staff.tenant(), id, staff.user.id, &comment)
+                .await
+                .map(|_| ());
+            (staff, r)
+        },
+    )
+    .await
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    _f: CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    step(
+        state,
+        ctx,
+        staff,
+        id,
+        "archived",
+        |st, id, staff| async move {
+            let r = st.store.archive_service(staff.tenant(), id).await;
+            (staff, r)
+        },
+    )
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct DiffQuery {
+    from: Option<i32>,
+    to: Option<i32>,
+}
+
+async fn diff_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    Query(q): Query<DiffQuery>,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    let id = parse_id(&id)?;
+    let versions = state.store.repo().versions(staff.tenant(), id).await?;
+    let newest = versions.first().ok_or(AppError::NotFound)?.number;
+    let to = q.to.unwrap_or(newest);
+    let from = q.from.unwrap_or(to - 1);
+    let find = |n: i32| versions.iter().find(|v| v.number == n);
+    let (Some(a), Some(b)) = (find(from), find(to)) else {
+        return Err(AppError::NotFound);
+    };
+    let changes = diff(&a.content(), &b.content());
+    let page = staff_page(
+        &ctx,
+        &staff,
+        &format!("{} {from} → {to}", ctx.t("editor.diff_title")),
+    )
+    .await?;
+    Ok(CatalogDiffPage {
+        page,
+        service_id: id,
+        title: b.content().title.de,
+        from,
+        to,
+        numbers: versions.iter().map(|v| v.number).collect(),
+        changes,
+    }
+    .into_response())
+}
+
+async fn render_synonyms(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffUser,
+    error: Option<&AppError>,
+) -> Result<Response, AppError> {
+    let rows = state.store.repo().synonyms(staff.tenant()).await?;
+    let page = staff_page(ctx, staff, ctx.t("editor.synonyms_title")).await?;
+    let (msg, fields) = match error {
+        Some(e) => {
+            let (m, f) = describe(ctx.lang, e);
+            (Some(m), f)
+        }
+        None => (None, vec![]),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        SynonymsPage {
+            page,
+            rows,
+            error: msg,
+            field_errors: fields,
+        },
+    )
+        .into_response())
+}
+
+async fn synonyms(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    render_synonyms(&state, &ctx, &staff, None).await
+}
+
+#[derive(serde::Deserialize)]
+struct SynonymForm {
+    #[serde(default)]
+    term: String,
+    #[serde(default)]
+    expansion: String,
+}
+
+async fn add_synonym(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    f: CsrfForm<SynonymForm>,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    match state
+        .store
+        .repo()
+        .add_synonym(staff.tenant(), &f.form.term, &f.form.expansion)
+        .await
+    {
+        Ok(_) => {
+            state.catalog.forget_synonyms(staff.tenant());
+            Ok(Redirect::to("/staff/synonyms").into_response())
+        }
+        Err(e @ (StorageError::Validation(_) | StorageError::Conflict(_))) => {
+            render_synonyms(&state, &ctx, &staff, Some(&e.into())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete_synonym(
+    State(state): State<AppState>,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    _f: CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    require_editor(&state, &staff).await?;
+    state
+        .store
+        .repo()
+        .delete_synonym(staff.tenant(), parse_id(&id)?)
+        .await?;
+    state.catalog.forget_synonyms(staff.tenant());
+    Ok(Redirect::to("/staff/synonyms").into_response())
+}

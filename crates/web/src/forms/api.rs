@@ -1,0 +1,556 @@
+//! Forms API. Public (published versions, tenant by host):
+//! `GET /forms`, `GET /forms/{id}`, `GET /forms/{id}/schema`,
+//! `POST /forms/{id}/validate`. Editors (token with the Redaktion role):
+//! `POST /forms/import` (XDatenfelder XML, alone or multipart with its
+//! genericode lists), `POST /forms` (definition JSON, e.g. another tenant's
+//! export), `GET /forms/{id}/draft`, `PUT /forms/{id}`, submit, approve,
+//! reject, attach. `{id}` is the form's id or key.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{FromRequest, Multipart, Path, Query, Request, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use rathaus_domain::{
+    FieldError, ValidationErrors,
+    catalog::slugify,
+    forms::{self, FormDefinition},
+    tenancy::TenantId,
+};
+use rathaus_standards::xdatenfelder;
+use rathaus_storage::{
+    StorageError,
+    catalog::CatalogRepository,
+    forms::{Form, FormRepository, FormVersion},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::platform::{
+    AppState,
+    api_auth::{ApiJson, ApiUser},
+    context::Ctx,
+    error::AppError,
+    form_render::problems_json,
+    i18n::{self},
+    intake::{find_form, published},
+    routes::{Routes, get, post},
+};
+
+/// Name of the exchange format of one form.
+pub const FORMAT: &str = "rathaus.form/1";
+
+pub fn routes() -> Routes {
+    Routes::new("forms")
+        .route("/forms", get(list).post(create))
+        .route("/forms/import", post(import))
+        .route("/forms/{id}", get(one).put(change))
+        .route("/forms/{id}/draft", get(draft))
+        .route("/forms/{id}/schema", get(schema))
+        .route("/forms/{id}/validate", post(validate))
+        .route("/forms/{id}/submit", post(submit))
+        .route("/forms/{id}/approve", post(approve))
+        .route("/forms/{id}/reject", post(reject))
+        .route("/forms/{id}/attach", post(attach))
+        .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)))
+}
+
+pub(crate) async fn require_editor(
+    state: &AppState,
+    tenant: TenantId,
+    user: Uuid,
+) -> Result<(), AppError> {
+    use rathaus_storage::identity::UserRepository;
+    let grants = state.store.repo().grants(tenant, user).await?;
+    if grants
+        .iter()
+        .any(|g| g.role == rathaus_domain::identity::Role::Editor)
+    {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Lint problems as a validation error naming each path.
+pub(crate) fn lint_error(def: &FormDefinition) -> Result<(), AppError> {
+    let problems = forms::lint(def);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::InvalidJson(
+        problems
+            .iter()
+            .map(|(p, m)| format!("{p}: {m}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    ))
+}
+
+/// What an import produced.
+pub(crate) struct Imported {
+    pub form: Form,
+    pub version: FormVersion,
+    pub report: Vec<xdatenfelder::Warning>,
+    pub created: bool,
+}
+
+async fn service_id(
+    state: &AppState,
+    tenant: TenantId,
+    slug: Option<&str>,
+) -> Result<Option<Uuid>, AppError> {
+    match slug.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => state
+            .store
+            .repo()
+            .service_by_slug(tenant, s)
+            .await?
+            .map(|s| Some(s.id))
+            .ok_or_else(|| {
+                AppError::Validation(ValidationErrors::from(FieldError::new(
+                    "service",
+                    "service.unknown",
+                )))
+            }),
+    }
+}
+
+/// Stores a definition as a new form, or as a new draft version of the form
+/// with the same key.
+pub(crate) async fn store_definition(
+    state: &AppState,
+    tenant: TenantId,
+    author: Uuid,
+    key: Option<&str>,
+    service: Option<&str>,
+    def: &FormDefinition,
+    report: Option<&Value>,
+) -> Result<(Form, FormVersion, bool), AppError> {
+    lint_error(def)?;
+    let service = service_id(state, tenant, service).await?;
+    let key = key
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .unwrap_or_else(|| {
+            let k = slugify(&def.key.replace('_', "-"));
+            if k.len() >= 2 {
+                k
+            } else {
+                slugify(&def.title.de)
+            }
+        });
+    let key: String = key
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string();
+    let repo = state.store.repo();
+    match repo.form_by_key(tenant, &key).await? {
+        Some(form) => {
+            let version = repo
+                .save_form_draft(tenant, form.id, author, def, report)
+                .await
+                .map_err(workflow)?;
+            if service.is_some() {
+                repo.attach_form(tenant, form.id, service).await?;
+            }
+            let form = repo.form(tenant, form.id).await?.unwrap_or(form);
+            Ok((form, version, false))
+        }
+        None => {
+            let (form, version) = state
+                .store
+                .create_form(tenant, author, &key, service, def, report)
+                .await?;
+            Ok((form, version, true))
+        }
+    }
+}
+
+/// Imports an XDatenfelder schema with its code lists.
+pub(crate) async fn import_fim(
+    state: &AppState,
+    tenant: TenantId,
+    author: Uuid,
+    schema: (&str, &str),
+    code_lists: &[(String, String)],
+    key: Option<&str>,
+    service: Option<&str>,
+) -> Result<Imported, AppError> {
+    let import = xdatenfelder::import(schema.0, schema.1, code_lists)
+        .map_err(|e| AppError::BadFile(e.to_string()))?;
+    let report = serde_json::to_value(&import.report).expect("report serialises");
+    let (form, version, created) = store_definition(
+        state,
+        tenant,
+        author,
+        key,
+        service,
+        &import.form,
+        Some(&report),
+    )
+    .await?;
+    Ok(Imported {
+        form,
+        version,
+        report: import.report,
+        created,
+    })
+}
+
+fn workflow(e: StorageError) -> AppError {
+    e.into()
+}
+
+fn envelope(form: &Form, v: &FormVersion, service: Option<&str>) -> Value {
+    json!({
+        "format": FORMAT,
+        "id": form.id,
+        "key": form.key,
+        "service": service,
+        "version": v.number,
+        "status": v.status,
+        "definition": serde_json::from_str::<Value>(&v.definition).unwrap_or(Value::Null),
+    })
+}
+
+async fn service_slug(
+    state: &AppState,
+    tenant: TenantId,
+    form: &Form,
+) -> Result<Option<String>, AppError> {
+    Ok(match form.service_id {
+        Some(s) => state.store.repo().service(tenant, s).await?.map(|s| s.slug),
+        None => None,
+    })
+}
+
+async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<impl IntoResponse, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let rows = state.store.repo().forms_overview(tenant).await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let Some(p) = r.published else { continue };
+        let def = p.definition();
+        out.push(json!({
+            "id": r.form.id,
+            "key": r.form.key,
+            "service": service_slug(&state, tenant, &r.form).await?,
+            "version": p.number,
+            "title": def.as_ref().map(|d| d.title.de.clone()),
+        }));
+    }
+    Ok(Json(json!({ "forms": out })))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let (form, v, _) = published(&state, tenant, &id).await?;
+    let slug = service_slug(&state, tenant, &form).await?;
+    Ok(Json(envelope(&form, &v, slug.as_deref())))
+}
+
+async fn draft(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    let form = find_form(&state, tenant, &id).await?;
+    let versions = state.store.repo().form_versions(tenant, form.id).await?;
+    let latest = versions.first().ok_or(AppError::NotFound)?;
+    let slug = service_slug(&state, tenant, &form).await?;
+    let mut body = envelope(&form, latest, slug.as_deref());
+    body["report"] = Value::Array(latest.report());
+    Ok(Json(body))
+}
+
+async fn schema(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let (_, _, def) = published(&state, tenant, &id).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        serde_json::to_string_pretty(&forms::json_schema(&def)).expect("schema serialises"),
+    )
+        .into_response())
+}
+
+async fn validate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(data): ApiJson<Value>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let (_, v, def) = published(&state, tenant, &id).await?;
+    if !data.is_object() {
+        return Err(AppError::InvalidJson(
+            i18n::t(ctx.lang, "forms.data_object").to_string(),
+        ));
+    }
+    let problems = forms::validate(&def, &data, Utc::now().date_naive());
+    let body = json!({
+        "valid": problems.is_empty(),
+        "version": v.number,
+        "errors": problems_json(&def, &problems, ctx.lang),
+    });
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ImportParams {
+    pub key: Option<String>,
+    pub service: Option<String>,
+}
+
+fn imported_json(i: &Imported, service: Option<&str>) -> Value {
+    let mut body = envelope(&i.form, &i.version, service);
+    body["created"] = json!(i.created);
+    body["report"] = serde_json::to_value(&i.report).expect("report serialises");
+    body
+}
+
+/// `POST /forms/import`: an XDatenfelder file as the body (`application/xml`),
+/// or `multipart/form-data` with a part `schema`, any number of `codelist`
+/// parts, and optional `key` and `service`.
+async fn import(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Query(params): Query<ImportParams>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut key = params.key;
+    let mut service = params.service;
+    let mut schema: Option<(String, String)> = None;
+    let mut lists = Vec::new();
+    let bad = |m: &str| AppError::BadFile(m.to_string());
+    if multipart {
+        let mut mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| bad(&e.body_text()))?;
+        while let Some(field) = mp.next_field().await.map_err(|e| bad(&e.body_text()))? {
+            let name = field.name().unwrap_or_default().to_string();
+            let file = field.file_name().unwrap_or(&name).to_string();
+            let bytes = field.bytes().await.map_err(|e| bad(&e.body_text()))?;
+            let text = String::from_utf8(bytes.to_vec())
+                .map_err(|_| bad(&format!("{file}: not UTF-8 text")))?;
+            match name.as_str() {
+                "schema" => schema = Some((file, text)),
+                "codelist" | "codelists" | "codelist[]" => lists.push((file, text)),
+                "key" => key = Some(text),
+                "service" => service = Some(text),
+                _ => {}
+            }
+        }
+    } else {
+        let bytes = Bytes::from_request(req, &state)
+            .await
+            .map_err(|_| bad("body too large"))?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| bad("body: not UTF-8 text"))?;
+        schema = Some(("body".into(), text));
+    }
+    let (name, xml) =
+        schema.ok_or_else(|| AppError::Validation(FieldError::new("schema", "required").into()))?;
+    let imported = import_fim(
+        &state,
+        tenant,
+        caller.user.id,
+        (&name, &xml),
+        &lists,
+        key.as_deref(),
+        service.as_deref(),
+    )
+    .await?;
+    let slug = service_slug(&state, tenant, &imported.form).await?;
+    let status = if imported.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(imported_json(&imported, slug.as_deref()))).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct CreateBody {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+    definition: FormDefinition,
+}
+
+/// `POST /forms`: a definition in the exchange format (`GET /forms/{id}` of
+/// any tenant gives one); a new form, or a new draft of the form with that key.
+async fn create(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    if let Some(f) = &body.format
+        && f != FORMAT
+    {
+        return Err(AppError::InvalidJson(format!(
+            "format must be {FORMAT:?}, is {f:?}"
+        )));
+    }
+    let (form, version, created) = store_definition(
+        &state,
+        tenant,
+        caller.user.id,
+        body.key.as_deref(),
+        body.service.as_deref(),
+        &body.definition,
+        None,
+    )
+    .await?;
+    let slug = service_slug(&state, tenant, &form).await?;
+    let mut out = envelope(&form, &version, slug.as_deref());
+    out["created"] = json!(created);
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(out),
+    )
+        .into_response())
+}
+
+async fn change(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    let form = find_form(&state, tenant, &id).await?;
+    lint_error(&body.definition)?;
+    let version = state
+        .store
+        .repo()
+        .save_form_draft(tenant, form.id, caller.user.id, &body.definition, None)
+        .await?;
+    let slug = service_slug(&state, tenant, &form).await?;
+    Ok(Json(envelope(&form, &version, slug.as_deref())).into_response())
+}
+
+async fn step_result(
+    state: &AppState,
+    tenant: TenantId,
+    form: &Form,
+    v: FormVersion,
+) -> Result<Response, AppError> {
+    let slug = service_slug(state, tenant, form).await?;
+    Ok(Json(envelope(form, &v, slug.as_deref())).into_response())
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    let form = find_form(&state, tenant, &id).await?;
+    let v = state
+        .store
+        .repo()
+        .submit_form(tenant, form.id, caller.user.id)
+        .await?;
+    step_result(&state, tenant, &form, v).await
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    let form = find_form(&state, tenant, &id).await?;
+    let v = state
+        .store
+        .approve_form(tenant, form.id, caller.user.id)
+        .await?;
+    step_result(&state, tenant, &form, v).await
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RejectBody {
+    #[serde(default)]
+    comment: String,
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RejectBody>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    let form = find_form(&state, tenant, &id).await?;
+    let v = state
+        .store
+        .repo()
+        .reject_form(tenant, form.id, caller.user.id, &body.comment)
+        .await?;
+    step_result(&state, tenant, &form, v).await
+}
+
+#[derive(serde::Deserialize)]
+struct AttachBody {
+    service: Option<String>,
+}
+
+async fn attach(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AttachBody>,
+) -> Result<Response, AppError> {
+    let tenant = caller.tenant();
+    require_editor(&state, tenant, caller.user.id).await?;
+    let form = find_form(&state, tenant, &id).await?;
+    let service = service_id(&state, tenant, body.service.as_deref()).await?;
+    state
+        .store
+        .repo()
+        .attach_form(tenant, form.id, service)
+        .await?;
+    Ok(Json(json!({ "id": form.id, "service": body.service })).into_response())
+}

@@ -1,0 +1,132 @@
+//! Forms: the public wizard (drafts, steps, review, submission), the
+//! Redaktion's form editor (FIM import, items, preview, review) and the forms
+//! API.
+
+pub mod api;
+pub mod staff;
+pub mod views;
+pub mod wizard;
+
+use serde_json::json;
+
+use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::{routes::Routes, upload::upload_limit};
+
+pub fn routes() -> Routes {
+    Routes::new("forms")
+        .merge(wizard::routes().map(|r| r.layer(upload_limit())))
+        .merge(staff::routes().map(|r| r.layer(upload_limit())))
+        .nest("/api/v1", api::routes())
+}
+
+/// The operations of this capability under `/api/v1`.
+pub const OPERATIONS: &[Op] = &[
+    op(
+        "get",
+        "/forms",
+        "forms",
+        "Published forms",
+        Auth::Public,
+        None,
+        OK,
+    ),
+    op(
+        "post",
+        "/forms",
+        "forms",
+        "Create a form from the exchange format rathaus.form/1 (Redaktion)",
+        Auth::Staff,
+        Some(|| json!({"format": "rathaus.form/1", "key": "hundesteuer", "definition": {}})),
+        CREATED,
+    ),
+    op(
+        "post",
+        "/forms/import",
+        "forms",
+        "Import a FIM XDatenfelder file (XML body, or multipart with genericode lists)",
+        Auth::Staff,
+        None,
+        CREATED,
+    ),
+    op(
+        "get",
+        "/forms/{id}",
+        "forms",
+        "A published form by id or key",
+        Auth::Public,
+        None,
+        OK,
+    ),
+    op(
+        "put",
+        "/forms/{id}",
+        "forms",
+        "Change a form draft",
+        Auth::Staff,
+        Some(|| json!({"definition": {}})),
+        OK,
+    ),
+    op(
+        "get",
+        "/forms/{id}/draft",
+        "forms",
+        "The form's current draft (Redaktion)",
+        Auth::Staff,
+        None,
+        OK,
+    ),
+    op(
+        "get",
+        "/forms/{id}/schema",
+        "forms",
+        "JSON Schema (2020-12) of the form's data",
+        Auth::Public,
+        None,
+        OK,
+    ),
+    op(
+        "post",
+        "/forms/{id}/validate",
+        "forms",
+        "Validate data; per-field messages in German and English",
+        Auth::Public,
+        Some(|| json!({"familienname": "Muster"})),
+        &[("200", "Valid"), ("422", "Per-field problems")],
+    ),
+    op(
+        "post",
+        "/forms/{id}/submit",
+        "forms",
+        "Submit a form draft for review",
+        Auth::Staff,
+        None,
+        OK,
+    ),
+    op(
+        "post",
+        "/forms/{id}/approve",
+        "forms",
+        "Approve and publish a form (a second editor)",
+        Auth::Staff,
+        None,
+        OK,
+    ),
+    op(
+        "post",
+        "/forms/{id}/reject",
+        "forms",
+        "Reject a form draft",
+        Auth::Staff,
+        Some(|| json!({"comment": "Feld fehlt."})),
+        OK,
+    ),
+    op(
+        "post",
+        "/forms/{id}/attach",
+        "forms",
+        "Attach the form to a service",
+        Auth::Staff,
+        Some(|| json!({"service": "hundesteuer-anmeldung"})),
+        OK,
+    ),
+];

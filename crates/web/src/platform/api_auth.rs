@@ -1,0 +1,83 @@
+//! Who is asking the REST API (`/api/v1`): [`ApiUser`] (bearer token) and
+//! [`ApiJson`] bodies. JSON in and out; errors as
+//! `{"error": {"status", "code", "message", "fields": [{"field", "message"}]}}`
+//! in the language of `Accept-Language`.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts},
+};
+use rathaus_domain::tenancy::TenantId;
+use rathaus_storage::{
+    applications::Case,
+    identity::{ApiToken, TokenRepository, User},
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::platform::{AppState, auth::units_of_clerk, error::AppError};
+
+/// A caller authenticated by `Authorization: Bearer <token>`. The tenant is
+/// the token's: every query below is scoped by it.
+pub struct ApiUser {
+    pub user: User,
+    pub token: ApiToken,
+}
+
+impl ApiUser {
+    pub fn tenant(&self) -> TenantId {
+        TenantId(self.user.tenant_id)
+    }
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(AppError::InvalidToken)?;
+        let (token, user) = state
+            .store
+            .repo()
+            .authenticate_token(token)
+            .await?
+            .ok_or(AppError::InvalidToken)?;
+        Ok(ApiUser { user, token })
+    }
+}
+
+/// JSON body whose parse errors become clear API errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(AppError::InvalidJson(rejection.body_text())),
+        }
+    }
+}
+
+/// The clerk's case (in the caller's org units).
+pub async fn clerk_case(state: &AppState, caller: &ApiUser, id: &str) -> Result<Case, AppError> {
+    let tenant = caller.tenant();
+    let units = units_of_clerk(state, tenant, caller.user.id).await?;
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    state
+        .store
+        .repo()
+        .case(tenant, id)
+        .await?
+        .filter(|c| units.contains(&c.org_unit_id))
+        .ok_or(AppError::NotFound)
+}
