@@ -1097,7 +1097,8 @@ async fn attach(
                 .id,
         ),
     };
-    let r = repo
+    let r = state
+        .store
         .attach_form(staff.tenant(), id, service)
         .await
         .map_err(AppError::from);
