@@ -151,7 +151,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         tenant: TenantId,
         service: Uuid,
     ) -> Result<Option<ServiceVersion>> {
-        Ok(service_version::Entity::find()
+        service_version::Entity::find()
             .filter(service_version::Column::TenantId.eq(tenant.0))
             .filter(service_version::Column::ServiceId.eq(service))
             .filter(
@@ -417,7 +417,7 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
     }
 
     async fn versions(&self, tenant: TenantId, id: Uuid) -> Result<Vec<ServiceVersion>> {
-        Ok(service_version::Entity::find()
+        service_version::Entity::find()
             .filter(service_version::Column::TenantId.eq(tenant.0))
             .filter(service_version::Column::ServiceId.eq(id))
             .order_by_desc(service_version::Column::Number)

@@ -165,7 +165,7 @@ pub trait FormRepository {
 
 impl<C: ConnectionTrait> Repo<'_, C> {
     async fn open_form_version(&self, tenant: TenantId, form: Uuid) -> Result<Option<FormVersion>> {
-        Ok(form_version::Entity::find()
+        form_version::Entity::find()
             .filter(form_version::Column::TenantId.eq(tenant.0))
             .filter(form_version::Column::FormId.eq(form))
             .filter(
@@ -402,7 +402,7 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
     }
 
     async fn form_versions(&self, tenant: TenantId, id: Uuid) -> Result<Vec<FormVersion>> {
-        Ok(form_version::Entity::find()
+        form_version::Entity::find()
             .filter(form_version::Column::TenantId.eq(tenant.0))
             .filter(form_version::Column::FormId.eq(id))
             .order_by_desc(form_version::Column::Number)

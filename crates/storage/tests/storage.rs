@@ -1354,11 +1354,9 @@ mod applications {
                 other => panic!("expected corrupt {table}.{column}, got {other:?}"),
             }
         };
-        let sql = |q: &'static str| async move {
-            db.store.db().execute_unprepared(q).await.unwrap();
-        };
+        let conn = db.store.db();
 
-        sql("UPDATE cases SET status = 'bogus'").await;
+        conn.execute_unprepared("UPDATE cases SET status = 'bogus'").await.unwrap();
         corrupt("cases", "status")(repo.case(a, sub.case.id).await.map(|_| ()));
         corrupt("cases", "status")(repo.case_of(a, sub.application.id).await.map(|_| ()));
         match db
@@ -1370,13 +1368,13 @@ mod applications {
             other => panic!("expected a corrupt case, got {other:?}"),
         }
 
-        sql("UPDATE messages SET kind = 'bogus'").await;
+        conn.execute_unprepared("UPDATE messages SET kind = 'bogus'").await.unwrap();
         corrupt("messages", "kind")(repo.messages(a, sub.application.id).await.map(|_| ()));
 
-        sql("UPDATE form_versions SET status = 'bogus'").await;
+        conn.execute_unprepared("UPDATE form_versions SET status = 'bogus'").await.unwrap();
         corrupt("form_versions", "status")(repo.form_version(a, version).await.map(|_| ()));
 
-        sql("UPDATE outbox_jobs SET status = 'bogus'").await;
+        conn.execute_unprepared("UPDATE outbox_jobs SET status = 'bogus'").await.unwrap();
         corrupt("outbox_jobs", "status")(repo.job_counts().await.map(|_| ()));
         db.drop_db().await;
     }
