@@ -7,8 +7,9 @@ use rathaus_domain::{
     identity::{Email, Role},
     tenancy::TenantId,
 };
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
-    ConnectionTrait, Repo, Store, TransactionTrait,
+    ConnectionTrait, Repo, Store,
     catalog::CatalogRepository,
     identity::{NewUser, UserRepository, hash_password},
     tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},

@@ -58,11 +58,7 @@ pub trait CitizenRepository {
     /// Confirms the account the token was sent for; the token is used up.
     async fn confirm_citizen(&self, tenant: TenantId, token: &str) -> Result<Option<Citizen>>;
     async fn citizen(&self, tenant: TenantId, id: Uuid) -> Result<Option<Citizen>>;
-    async fn citizen_by_email(
-        &self,
-        tenant: TenantId,
-        email: &Email,
-    ) -> Result<Option<Citizen>>;
+    async fn citizen_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<Citizen>>;
     /// The account with this email and password, confirmed or not (the caller
     /// tells an unconfirmed account apart). Takes the same time whether or
     /// not the account exists.
@@ -127,11 +123,7 @@ impl<C: ConnectionTrait> CitizenRepository for Repo<'_, C> {
             .await?)
     }
 
-    async fn citizen_by_email(
-        &self,
-        tenant: TenantId,
-        email: &Email,
-    ) -> Result<Option<Citizen>> {
+    async fn citizen_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<Citizen>> {
         Ok(citizen::Entity::find()
             .filter(citizen::Column::TenantId.eq(tenant.0))
             .filter(citizen::Column::Email.eq(email.as_str()))

@@ -104,8 +104,7 @@ pub struct Submitted {
 #[allow(async_fn_in_trait)]
 pub trait ApplicationRepository {
     async fn application(&self, tenant: TenantId, id: Uuid) -> Result<Option<Application>>;
-    async fn application_by_key(&self, tenant: TenantId, key: &str)
-    -> Result<Option<Application>>;
+    async fn application_by_key(&self, tenant: TenantId, key: &str) -> Result<Option<Application>>;
     /// The application an access token opens (the applicant's link).
     async fn application_by_access_token(
         &self,
@@ -147,11 +146,7 @@ impl<C: ConnectionTrait> ApplicationRepository for Repo<'_, C> {
             .await?)
     }
 
-    async fn application_by_key(
-        &self,
-        tenant: TenantId,
-        key: &str,
-    ) -> Result<Option<Application>> {
+    async fn application_by_key(&self, tenant: TenantId, key: &str) -> Result<Option<Application>> {
         Ok(application::Entity::find()
             .filter(application::Column::TenantId.eq(tenant.0))
             .filter(application::Column::IdempotencyKey.eq(key))

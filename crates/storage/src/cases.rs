@@ -69,8 +69,12 @@ pub struct InboxRow {
 #[allow(async_fn_in_trait)]
 pub trait CaseRepository {
     /// Cases in the given org units, newest first, by keyset.
-    async fn inbox(&self, tenant: TenantId, units: &[Uuid], q: &InboxQuery)
-    -> Result<Vec<InboxRow>>;
+    async fn inbox(
+        &self,
+        tenant: TenantId,
+        units: &[Uuid],
+        q: &InboxQuery,
+    ) -> Result<Vec<InboxRow>>;
     async fn case(&self, tenant: TenantId, id: Uuid) -> Result<Option<Case>>;
     /// The case of an application.
     async fn case_of(&self, tenant: TenantId, application: Uuid) -> Result<Option<Case>>;
@@ -301,4 +305,3 @@ impl Store {
         Ok(updated)
     }
 }
-

@@ -23,7 +23,12 @@ impl decision_template::Model {
     /// The variant, or [`StorageError::Corrupt`] for an unknown value (rows
     /// read through the repositories are checked already).
     pub fn try_variant(&self) -> Result<Variant> {
-        crate::parse_column("decision_templates", "variant", &self.variant, Variant::parse)
+        crate::parse_column(
+            "decision_templates",
+            "variant",
+            &self.variant,
+            Variant::parse,
+        )
     }
 }
 
@@ -201,16 +206,17 @@ impl Store {
         repo.set_case_status(&c, next).await?;
         let m = repo
             .add_message(
-            tenant,
-            c.application_id,
-            MessageKind::Decision,
-            Some(author.0),
-            decision.title.clone(),
-            (None, None),
-        )
-        .await?;
+                tenant,
+                c.application_id,
+                MessageKind::Decision,
+                Some(author.0),
+                decision.title.clone(),
+                (None, None),
+            )
+            .await?;
         let f = &decision.file;
-        repo.add_file(tenant, c.application_id, f, Some(m.id)).await?;
+        repo.add_file(tenant, c.application_id, f, Some(m.id))
+            .await?;
         repo.append_audit(
             tenant,
             case_id,
@@ -275,4 +281,3 @@ impl Store {
         Ok(now)
     }
 }
-

@@ -35,7 +35,12 @@ impl form_version::Model {
 
     /// The workflow status, or [`StorageError::Corrupt`] for an unknown value.
     pub fn try_status(&self) -> Result<VersionStatus> {
-        crate::parse_column("form_versions", "status", &self.status, VersionStatus::parse)
+        crate::parse_column(
+            "form_versions",
+            "status",
+            &self.status,
+            VersionStatus::parse,
+        )
     }
 
     /// The import report's warnings as (element, message) pairs.

@@ -49,9 +49,7 @@ pub mod prelude {
     pub use crate::catalog::CatalogRepository as _;
     pub use crate::decisions::DecisionRepository as _;
     pub use crate::forms::FormRepository as _;
-    pub use crate::identity::{
-        SessionRepository as _, TokenRepository as _, UserRepository as _,
-    };
+    pub use crate::identity::{SessionRepository as _, TokenRepository as _, UserRepository as _};
     pub use crate::mailbox::MailboxRepository as _;
     pub use crate::outbox::OutboxRepository as _;
     pub use crate::routing::RoutingRepository as _;

@@ -87,8 +87,12 @@ pub trait MailboxRepository {
     /// Marks the office's (or the applicant's) unread messages as read now.
     /// Decisions are not: their Bekanntgabe is the opening of the Bescheid
     /// itself ([`Store::open_decision`]).
-    async fn mark_read(&self, tenant: TenantId, application: Uuid, from_office: bool)
-    -> Result<u64>;
+    async fn mark_read(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+        from_office: bool,
+    ) -> Result<u64>;
     /// A message by id within the tenant.
     async fn message(&self, tenant: TenantId, id: Uuid) -> Result<Option<Message>>;
     /// Writes one message of an application's thread, unread; from the
@@ -216,18 +220,18 @@ impl Store {
         }
         let m = repo
             .add_message(
-            tenant,
-            c.application_id,
-            if request {
-                MessageKind::DocumentRequest
-            } else {
-                MessageKind::Message
-            },
-            Some(author.0),
-            msg.body,
-            (msg.requested_documents, msg.due_date),
-        )
-        .await?;
+                tenant,
+                c.application_id,
+                if request {
+                    MessageKind::DocumentRequest
+                } else {
+                    MessageKind::Message
+                },
+                Some(author.0),
+                msg.body,
+                (msg.requested_documents, msg.due_date),
+            )
+            .await?;
         repo.append_audit(
             tenant,
             case_id,
@@ -275,14 +279,14 @@ impl Store {
         }
         let m = repo
             .add_message(
-            tenant,
-            application,
-            MessageKind::Answer,
-            None,
-            body,
-            (None, None),
-        )
-        .await?;
+                tenant,
+                application,
+                MessageKind::Answer,
+                None,
+                body,
+                (None, None),
+            )
+            .await?;
         for f in &files {
             repo.add_file(tenant, application, f, Some(m.id)).await?;
         }
@@ -308,4 +312,3 @@ impl Store {
         Ok(m)
     }
 }
-

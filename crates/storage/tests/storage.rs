@@ -12,6 +12,7 @@ use rathaus_domain::{
     outbox::RetryPolicy,
     tenancy::TenantId,
 };
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
     Backend, Repo, StorageError, TransactionTrait,
     identity::{NewUser, SessionRepository, TokenRepository, UserRepository, hash_password},
@@ -20,7 +21,6 @@ use rathaus_storage::{
     tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
     test_support::{TestDb, announce_backend},
 };
-use rathaus_storage::prelude::*;
 use sea_orm::{FromQueryResult, Statement};
 use sea_orm_migration::MigratorTrait;
 
@@ -1356,25 +1356,38 @@ mod applications {
         };
         let conn = db.store.db();
 
-        conn.execute_unprepared("UPDATE cases SET status = 'bogus'").await.unwrap();
+        conn.execute_unprepared("UPDATE cases SET status = 'bogus'")
+            .await
+            .unwrap();
         corrupt("cases", "status")(repo.case(a, sub.case.id).await.map(|_| ()));
         corrupt("cases", "status")(repo.case_of(a, sub.application.id).await.map(|_| ()));
         match db
             .store
-            .change_case(a, sub.case.id, (clerk, "user:x"), CaseChange::Note("x".into()))
+            .change_case(
+                a,
+                sub.case.id,
+                (clerk, "user:x"),
+                CaseChange::Note("x".into()),
+            )
             .await
         {
             Err(CaseError::Storage(e)) => corrupt("cases", "status")(Err::<(), _>(e)),
             other => panic!("expected a corrupt case, got {other:?}"),
         }
 
-        conn.execute_unprepared("UPDATE messages SET kind = 'bogus'").await.unwrap();
+        conn.execute_unprepared("UPDATE messages SET kind = 'bogus'")
+            .await
+            .unwrap();
         corrupt("messages", "kind")(repo.messages(a, sub.application.id).await.map(|_| ()));
 
-        conn.execute_unprepared("UPDATE form_versions SET status = 'bogus'").await.unwrap();
+        conn.execute_unprepared("UPDATE form_versions SET status = 'bogus'")
+            .await
+            .unwrap();
         corrupt("form_versions", "status")(repo.form_version(a, version).await.map(|_| ()));
 
-        conn.execute_unprepared("UPDATE outbox_jobs SET status = 'bogus'").await.unwrap();
+        conn.execute_unprepared("UPDATE outbox_jobs SET status = 'bogus'")
+            .await
+            .unwrap();
         corrupt("outbox_jobs", "status")(repo.job_counts().await.map(|_| ()));
         db.drop_db().await;
     }

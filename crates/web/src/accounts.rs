@@ -11,6 +11,7 @@ use axum::{
     routing::{get, post},
 };
 use rathaus_domain::{ValidationErrors, identity::Email};
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
     Repo,
     accounts::{Citizen, PROFILE_FIELDS},

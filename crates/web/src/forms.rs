@@ -3,6 +3,7 @@
 //! re-evaluated by the server when it is submitted. `wizard.js` only asks
 //! the server to re-evaluate the current step and swaps the fields in.
 
+use rathaus_storage::prelude::*;
 use std::collections::HashMap;
 
 use axum::{

@@ -3,6 +3,7 @@
 //! mailbox); Fachadministration keeps the templates per service and variant
 //! and the routing rules per service (Zuständigkeitsprüfung).
 
+use rathaus_storage::prelude::*;
 use std::collections::HashMap;
 
 use axum::{

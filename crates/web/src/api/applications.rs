@@ -28,6 +28,7 @@ use rathaus_domain::{
     forms,
     tenancy::TenantId,
 };
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
     applications::{Application, Case, CaseChange, CaseError, InboxQuery, NewApplication},
     identity::TokenRepository,

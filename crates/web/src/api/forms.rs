@@ -23,7 +23,6 @@ use rathaus_domain::{
 };
 use rathaus_standards::xdatenfelder;
 use rathaus_storage::{
-    StorageError,
     catalog::CatalogRepository,
     forms::{Form, FormRepository, FormVersion},
 };
