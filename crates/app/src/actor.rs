@@ -47,6 +47,11 @@ impl Staff {
         TenantId(self.user.tenant_id)
     }
 
+    /// How the audit log names this staff member.
+    pub fn audit_name(&self) -> String {
+        format!("user:{}", self.user.id)
+    }
+
     pub fn holds(&self, permission: Permission) -> bool {
         permissions::holds(&self.grants, permission)
     }

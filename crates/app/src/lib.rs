@@ -11,6 +11,7 @@
 //! One module per capability, named as the web folders are.
 
 pub mod actor;
+pub mod cases;
 pub mod error;
 
 use rathaus_storage::{Store, files::FileStore};

@@ -17,6 +17,7 @@
 //!
 //! `cargo test` runs it in a quick mode with small numbers, so it cannot rot.
 
+use rathaus_storage::prelude::*;
 use std::time::{Duration, Instant};
 
 use rathaus_domain::{

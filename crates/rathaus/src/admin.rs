@@ -1,5 +1,6 @@
 //! Admin commands: tenants, org units, users, tokens, outbox.
 
+use rathaus_storage::prelude::*;
 use std::io::Read;
 
 use anyhow::{Context, bail};

@@ -7,8 +7,9 @@ use rathaus_domain::{
     identity::{Email, Role},
     tenancy::TenantId,
 };
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
-    ConnectionTrait, Repo, Store, TransactionTrait,
+    ConnectionTrait, Repo, Store,
     catalog::CatalogRepository,
     identity::{NewUser, UserRepository, hash_password},
     tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
@@ -182,7 +183,7 @@ const UNITS: [Unit; 9] = [
 
 /// Creates whatever of Musterstadt is missing, in one transaction.
 pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
-    let txn = store.db().begin().await?;
+    let txn = store.begin_write().await?;
     let repo = Repo(&txn);
     let tenant = match repo.tenant_by_slug(SLUG).await? {
         Some(t) => t,
@@ -355,7 +356,7 @@ pub async fn seed_forms(store: &Store, tid: TenantId) -> anyhow::Result<usize> {
         defs.push((key.into(), service.into(), def, None));
     }
 
-    let txn = store.db().begin().await?;
+    let txn = store.begin_write().await?;
     let repo = Repo(&txn);
     let author = demo_user(&repo, tid, "redaktion@musterstadt.example").await?;
     let approver = demo_user(&repo, tid, "redaktion2@musterstadt.example").await?;
@@ -417,7 +418,7 @@ pub async fn seed_catalog(store: &Store, tid: TenantId) -> anyhow::Result<usize>
         services: Vec<ServiceContent>,
     }
     let file: File = serde_json::from_str(CATALOG_JSON).context("demo/services.json is invalid")?;
-    let txn = store.db().begin().await?;
+    let txn = store.begin_write().await?;
     let repo = Repo(&txn);
     let author = demo_user(&repo, tid, "redaktion@musterstadt.example").await?;
     let approver = demo_user(&repo, tid, "redaktion2@musterstadt.example").await?;
@@ -499,7 +500,7 @@ pub async fn generate_services(store: &Store, tid: TenantId, n: usize) -> anyhow
     let units = store.repo().org_units(tid).await?;
     let mut done = 0;
     while done < n {
-        let txn = store.db().begin().await?;
+        let txn = store.begin_write().await?;
         let repo = Repo(&txn);
         for i in done..(done + 500).min(n) {
             let noun = NOUNS[i % NOUNS.len()];

@@ -3,6 +3,7 @@
 //! through the outbox, so a mail server that is down delays them, never loses
 //! them.
 
+use rathaus_storage::prelude::*;
 use std::time::Duration;
 
 use rathaus_domain::{

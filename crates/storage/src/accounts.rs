@@ -44,10 +44,41 @@ pub const PROFILE_FIELDS: [(&str, &str, &str); 8] = [
     ("tel", "Telefon", "Phone"),
 ];
 
-impl<C: ConnectionTrait> Repo<'_, C> {
+#[allow(async_fn_in_trait)]
+pub trait CitizenRepository {
     /// Creates an unconfirmed account; `confirm_token` is the token sent by
     /// email. An existing address is a conflict on `email`.
-    pub async fn create_citizen(
+    async fn create_citizen(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        password: &str,
+        confirm_token: &str,
+    ) -> Result<Citizen>;
+    /// Confirms the account the token was sent for; the token is used up.
+    async fn confirm_citizen(&self, tenant: TenantId, token: &str) -> Result<Option<Citizen>>;
+    async fn citizen(&self, tenant: TenantId, id: Uuid) -> Result<Option<Citizen>>;
+    async fn citizen_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<Citizen>>;
+    /// The account with this email and password, confirmed or not (the caller
+    /// tells an unconfirmed account apart). Takes the same time whether or
+    /// not the account exists.
+    async fn check_citizen_password(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        password: &str,
+    ) -> Result<Option<Citizen>>;
+    /// Replaces the profile (only the known fields are kept).
+    async fn save_profile(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        profile: &HashMap<String, String>,
+    ) -> Result<Citizen>;
+}
+
+impl<C: ConnectionTrait> CitizenRepository for Repo<'_, C> {
+    async fn create_citizen(
         &self,
         tenant: TenantId,
         email: &Email,
@@ -70,8 +101,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         .map_err(StorageError::conflict_on("email"))
     }
 
-    /// Confirms the account the token was sent for; the token is used up.
-    pub async fn confirm_citizen(&self, tenant: TenantId, token: &str) -> Result<Option<Citizen>> {
+    async fn confirm_citizen(&self, tenant: TenantId, token: &str) -> Result<Option<Citizen>> {
         let Some(c) = citizen::Entity::find()
             .filter(citizen::Column::TenantId.eq(tenant.0))
             .filter(citizen::Column::ConfirmTokenHash.eq(token_hash(token)))
@@ -86,18 +116,14 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         Ok(Some(am.update(self.0).await?))
     }
 
-    pub async fn citizen(&self, tenant: TenantId, id: Uuid) -> Result<Option<Citizen>> {
+    async fn citizen(&self, tenant: TenantId, id: Uuid) -> Result<Option<Citizen>> {
         Ok(citizen::Entity::find_by_id(id)
             .filter(citizen::Column::TenantId.eq(tenant.0))
             .one(self.0)
             .await?)
     }
 
-    pub async fn citizen_by_email(
-        &self,
-        tenant: TenantId,
-        email: &Email,
-    ) -> Result<Option<Citizen>> {
+    async fn citizen_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<Citizen>> {
         Ok(citizen::Entity::find()
             .filter(citizen::Column::TenantId.eq(tenant.0))
             .filter(citizen::Column::Email.eq(email.as_str()))
@@ -105,10 +131,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .await?)
     }
 
-    /// The account with this email and password, confirmed or not (the caller
-    /// tells an unconfirmed account apart). Takes the same time whether or
-    /// not the account exists.
-    pub async fn check_citizen_password(
+    async fn check_citizen_password(
         &self,
         tenant: TenantId,
         email: &Email,
@@ -128,8 +151,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         }
     }
 
-    /// Replaces the profile (only the known fields are kept).
-    pub async fn save_profile(
+    async fn save_profile(
         &self,
         tenant: TenantId,
         id: Uuid,

@@ -26,9 +26,28 @@ impl service_version::Model {
         serde_json::from_str(&self.content).unwrap_or_default()
     }
 
+    /// The workflow status. Rows read through the repositories are checked
+    /// ([`StorageError::Corrupt`] otherwise), so this is the stored value;
+    /// use [`service_version::Model::try_status`] for a row from elsewhere.
     pub fn status(&self) -> VersionStatus {
-        VersionStatus::parse(&self.status).unwrap_or(VersionStatus::Draft)
+        self.try_status().unwrap_or(VersionStatus::Draft)
     }
+
+    /// The workflow status, or [`StorageError::Corrupt`] for an unknown value.
+    pub fn try_status(&self) -> Result<VersionStatus> {
+        crate::parse_column(
+            "service_versions",
+            "status",
+            &self.status,
+            VersionStatus::parse,
+        )
+    }
+}
+
+/// A version as read: its status must be a known one.
+fn checked(v: ServiceVersion) -> Result<ServiceVersion> {
+    v.try_status()?;
+    Ok(v)
 }
 
 /// A published service with what its public page needs.
@@ -51,7 +70,8 @@ pub struct ServiceOverview {
 
 #[allow(async_fn_in_trait)]
 pub trait CatalogRepository {
-    /// Creates a service with a first draft.
+    /// Creates a service with a first draft. Writes twice: on the pool use
+    /// [`crate::Store::create_service`] (one transaction).
     async fn create_service(
         &self,
         tenant: TenantId,
@@ -73,6 +93,7 @@ pub trait CatalogRepository {
         actor: Uuid,
     ) -> Result<ServiceVersion>;
     /// Publishes the version in review; refuses the author's own approval.
+    /// Writes more than once: on the pool use [`crate::Store::approve_service`].
     async fn approve(&self, tenant: TenantId, service: Uuid, actor: Uuid)
     -> Result<ServiceVersion>;
     async fn reject(
@@ -82,7 +103,8 @@ pub trait CatalogRepository {
         actor: Uuid,
         comment: &str,
     ) -> Result<ServiceVersion>;
-    /// Takes a service off the public portal.
+    /// Takes a service off the public portal. Writes twice: on the pool use
+    /// [`crate::Store::archive_service`].
     async fn archive(&self, tenant: TenantId, service: Uuid) -> Result<()>;
     async fn service(&self, tenant: TenantId, id: Uuid) -> Result<Option<Service>>;
     async fn service_by_slug(&self, tenant: TenantId, slug: &str) -> Result<Option<Service>>;
@@ -129,7 +151,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         tenant: TenantId,
         service: Uuid,
     ) -> Result<Option<ServiceVersion>> {
-        Ok(service_version::Entity::find()
+        service_version::Entity::find()
             .filter(service_version::Column::TenantId.eq(tenant.0))
             .filter(service_version::Column::ServiceId.eq(service))
             .filter(
@@ -137,7 +159,9 @@ impl<C: ConnectionTrait> Repo<'_, C> {
                     .is_in([VersionStatus::Draft.code(), VersionStatus::InReview.code()]),
             )
             .one(self.0)
-            .await?)
+            .await?
+            .map(checked)
+            .transpose()
     }
 
     async fn log_change(&self, tenant: TenantId, service: Uuid) -> Result<()> {
@@ -182,6 +206,8 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .filter(service_version::Column::TenantId.eq(tenant.0))
             .one(self.0)
             .await?
+            .map(checked)
+            .transpose()?
         else {
             return Ok(None);
         };
@@ -391,12 +417,15 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
     }
 
     async fn versions(&self, tenant: TenantId, id: Uuid) -> Result<Vec<ServiceVersion>> {
-        Ok(service_version::Entity::find()
+        service_version::Entity::find()
             .filter(service_version::Column::TenantId.eq(tenant.0))
             .filter(service_version::Column::ServiceId.eq(id))
             .order_by_desc(service_version::Column::Number)
             .all(self.0)
-            .await?)
+            .await?
+            .into_iter()
+            .map(checked)
+            .collect()
     }
 
     async fn overview(&self, tenant: TenantId) -> Result<Vec<ServiceOverview>> {
@@ -412,6 +441,7 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
         let mut latest: std::collections::HashMap<Uuid, ServiceVersion> =
             std::collections::HashMap::new();
         for v in versions {
+            let v = checked(v)?;
             latest.entry(v.service_id).or_insert(v);
         }
         let mut out: Vec<ServiceOverview> = services
@@ -495,8 +525,10 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
             .filter(service_version::Column::Id.is_in(ids))
             .all(self.0)
             .await?;
-        let mut by_id: std::collections::HashMap<Uuid, ServiceVersion> =
-            versions.into_iter().map(|v| (v.id, v)).collect();
+        let mut by_id = std::collections::HashMap::new();
+        for v in versions {
+            by_id.insert(v.id, checked(v)?);
+        }
         Ok(services
             .into_iter()
             .filter_map(|s| {
@@ -571,6 +603,19 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
 }
 
 impl crate::Store {
+    /// Creates a service with its first draft version, in one transaction.
+    pub async fn create_service(
+        &self,
+        tenant: TenantId,
+        author: Uuid,
+        content: ServiceContent,
+    ) -> Result<(Service, ServiceVersion)> {
+        let txn = self.begin_write().await?;
+        let created = Repo(&txn).create_service(tenant, author, content).await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
     /// Approves and publishes in one transaction (status changes, pointer,
     /// change-log row), so a publication is all or nothing.
     pub async fn approve_service(
@@ -579,7 +624,7 @@ impl crate::Store {
         service: Uuid,
         actor: Uuid,
     ) -> Result<ServiceVersion> {
-        let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
+        let txn = self.begin_write().await?;
         let v = Repo(&txn).approve(tenant, service, actor).await?;
         txn.commit().await?;
         Ok(v)
@@ -587,7 +632,7 @@ impl crate::Store {
 
     /// Archives in one transaction with its change-log row.
     pub async fn archive_service(&self, tenant: TenantId, service: Uuid) -> Result<()> {
-        let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
+        let txn = self.begin_write().await?;
         Repo(&txn).archive(tenant, service).await?;
         txn.commit().await?;
         Ok(())

@@ -26,8 +26,21 @@ impl form_version::Model {
         serde_json::from_str(&self.definition).ok()
     }
 
+    /// The workflow status. Rows read through the repositories are checked
+    /// ([`StorageError::Corrupt`] otherwise), so this is the stored value;
+    /// use [`form_version::Model::try_status`] for a row from elsewhere.
     pub fn status(&self) -> VersionStatus {
-        VersionStatus::parse(&self.status).unwrap_or(VersionStatus::Draft)
+        self.try_status().unwrap_or(VersionStatus::Draft)
+    }
+
+    /// The workflow status, or [`StorageError::Corrupt`] for an unknown value.
+    pub fn try_status(&self) -> Result<VersionStatus> {
+        crate::parse_column(
+            "form_versions",
+            "status",
+            &self.status,
+            VersionStatus::parse,
+        )
     }
 
     /// The import report's warnings as (element, message) pairs.
@@ -37,6 +50,12 @@ impl form_version::Model {
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default()
     }
+}
+
+/// A version as read: its status must be a known one.
+fn checked(v: FormVersion) -> Result<FormVersion> {
+    v.try_status()?;
+    Ok(v)
 }
 
 impl form_draft::Model {
@@ -75,7 +94,8 @@ fn check_definition(def: &FormDefinition) -> Result<String> {
 
 #[allow(async_fn_in_trait)]
 pub trait FormRepository {
-    /// Creates a form with a first draft version.
+    /// Creates a form with a first draft version. Writes more than once: on
+    /// the pool use [`crate::Store::create_form`] (one transaction).
     async fn create_form(
         &self,
         tenant: TenantId,
@@ -96,6 +116,7 @@ pub trait FormRepository {
     ) -> Result<FormVersion>;
     async fn submit_form(&self, tenant: TenantId, form: Uuid, actor: Uuid) -> Result<FormVersion>;
     /// Publishes the version in review; refuses the author's own approval.
+    /// Writes more than once: on the pool use [`crate::Store::approve_form`].
     async fn approve_form(&self, tenant: TenantId, form: Uuid, actor: Uuid) -> Result<FormVersion>;
     async fn reject_form(
         &self,
@@ -105,6 +126,7 @@ pub trait FormRepository {
         comment: &str,
     ) -> Result<FormVersion>;
     /// Links the form to a service (the service's online application).
+    /// Writes twice: on the pool use [`crate::Store::attach_form`].
     async fn attach_form(&self, tenant: TenantId, form: Uuid, service: Option<Uuid>) -> Result<()>;
     async fn form(&self, tenant: TenantId, id: Uuid) -> Result<Option<Form>>;
     async fn form_by_key(&self, tenant: TenantId, key: &str) -> Result<Option<Form>>;
@@ -148,7 +170,7 @@ pub trait FormRepository {
 
 impl<C: ConnectionTrait> Repo<'_, C> {
     async fn open_form_version(&self, tenant: TenantId, form: Uuid) -> Result<Option<FormVersion>> {
-        Ok(form_version::Entity::find()
+        form_version::Entity::find()
             .filter(form_version::Column::TenantId.eq(tenant.0))
             .filter(form_version::Column::FormId.eq(form))
             .filter(
@@ -156,7 +178,9 @@ impl<C: ConnectionTrait> Repo<'_, C> {
                     .is_in([VersionStatus::Draft.code(), VersionStatus::InReview.code()]),
             )
             .one(self.0)
-            .await?)
+            .await?
+            .map(checked)
+            .transpose()
     }
 
     async fn require_form(&self, tenant: TenantId, id: Uuid) -> Result<Form> {
@@ -383,19 +407,24 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
     }
 
     async fn form_versions(&self, tenant: TenantId, id: Uuid) -> Result<Vec<FormVersion>> {
-        Ok(form_version::Entity::find()
+        form_version::Entity::find()
             .filter(form_version::Column::TenantId.eq(tenant.0))
             .filter(form_version::Column::FormId.eq(id))
             .order_by_desc(form_version::Column::Number)
             .all(self.0)
-            .await?)
+            .await?
+            .into_iter()
+            .map(checked)
+            .collect()
     }
 
     async fn form_version(&self, tenant: TenantId, id: Uuid) -> Result<Option<FormVersion>> {
-        Ok(form_version::Entity::find_by_id(id)
+        form_version::Entity::find_by_id(id)
             .filter(form_version::Column::TenantId.eq(tenant.0))
             .one(self.0)
-            .await?)
+            .await?
+            .map(checked)
+            .transpose()
     }
 
     async fn forms_overview(&self, tenant: TenantId) -> Result<Vec<FormOverview>> {
@@ -412,6 +441,7 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
         let mut latest = std::collections::HashMap::new();
         let mut by_id = std::collections::HashMap::new();
         for v in versions {
+            let v = checked(v)?;
             latest.entry(v.form_id).or_insert_with(|| v.clone());
             by_id.insert(v.id, v);
         }
@@ -549,7 +579,7 @@ impl crate::Store {
         form: Uuid,
         actor: Uuid,
     ) -> Result<FormVersion> {
-        let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
+        let txn = self.begin_write().await?;
         let v = Repo(&txn).approve_form(tenant, form, actor).await?;
         txn.commit().await?;
         Ok(v)
@@ -565,10 +595,61 @@ impl crate::Store {
         definition: &FormDefinition,
         report: Option<&serde_json::Value>,
     ) -> Result<(Form, FormVersion)> {
-        let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
+        let txn = self.begin_write().await?;
         let out = Repo(&txn)
             .create_form(tenant, author, key, service, definition, report)
             .await?;
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    /// Links the form to a service, in one transaction (the service's
+    /// previous form is detached first).
+    pub async fn attach_form(
+        &self,
+        tenant: TenantId,
+        form: Uuid,
+        service: Option<Uuid>,
+    ) -> Result<()> {
+        let txn = self.begin_write().await?;
+        Repo(&txn).attach_form(tenant, form, service).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a definition as a new form with key `key`, or as a new draft
+    /// version of the form with that key (attached to `service` when one is
+    /// given), in one transaction. Returns the form, the version and whether
+    /// the form was created.
+    pub async fn store_form_definition(
+        &self,
+        tenant: TenantId,
+        author: Uuid,
+        key: &str,
+        service: Option<Uuid>,
+        definition: &FormDefinition,
+        report: Option<&serde_json::Value>,
+    ) -> Result<(Form, FormVersion, bool)> {
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let out = match repo.form_by_key(tenant, key).await? {
+            Some(form) => {
+                let version = repo
+                    .save_form_draft(tenant, form.id, author, definition, report)
+                    .await?;
+                if service.is_some() {
+                    repo.attach_form(tenant, form.id, service).await?;
+                }
+                let form = repo.form(tenant, form.id).await?.unwrap_or(form);
+                (form, version, false)
+            }
+            None => {
+                let (form, version) = repo
+                    .create_form(tenant, author, key, service, definition, report)
+                    .await?;
+                (form, version, true)
+            }
+        };
         txn.commit().await?;
         Ok(out)
     }

@@ -2,23 +2,59 @@
 //!
 //! * one code path for SQLite and PostgreSQL through sea-orm ([`Store`]),
 //! * versioned migrations ([`migration`]),
-//! * repositories per domain concept, always scoped by tenant ([`tenancy`],
-//!   [`identity`], [`outbox`]),
-//! * file storage through object_store ([`files`]),
-//! * the outbox and its workers ([`outbox`]).
+//! * one module per concept, always scoped by tenant: [`tenancy`],
+//!   [`identity`], [`accounts`], [`catalog`], [`forms`], [`routing`],
+//!   [`applications`], [`cases`], [`audit`], [`mailbox`], [`decisions`],
+//!   [`outbox`],
+//! * file storage through object_store ([`files`]).
+//!
+//! # One idiom
+//!
+//! * Reads and single-statement writes are methods of the concept's
+//!   repository trait (`CaseRepository`, `FormRepository`, …), implemented
+//!   for [`Repo<'_, C: ConnectionTrait>`](Repo): the same call works on the
+//!   pool (`store.repo().case(…)`) and inside a transaction
+//!   (`Repo(&txn).case(…)`). [`prelude`] brings all traits into scope.
+//! * Operations that write more than once are [`Store`] methods: each opens
+//!   one write transaction ([`Store::begin_write`], `BEGIN IMMEDIATE` on
+//!   SQLite), calls repository methods on it and commits.
+//! * Status-like text columns are read as typed enums (the domain's where
+//!   one exists); an unknown stored value is [`StorageError::Corrupt`], never
+//!   a default.
 
 pub mod accounts;
 pub mod applications;
+pub mod audit;
+pub mod cases;
 pub mod catalog;
 pub mod decisions;
 pub mod entities;
 pub mod files;
 pub mod forms;
 pub mod identity;
+pub mod mailbox;
 pub mod migration;
 pub mod outbox;
+pub mod routing;
 pub mod tenancy;
+#[cfg(feature = "test-support")]
 pub mod test_support;
+
+/// All repository traits, for `use rathaus_storage::prelude::*;`.
+pub mod prelude {
+    pub use crate::accounts::CitizenRepository as _;
+    pub use crate::applications::ApplicationRepository as _;
+    pub use crate::audit::AuditRepository as _;
+    pub use crate::cases::CaseRepository as _;
+    pub use crate::catalog::CatalogRepository as _;
+    pub use crate::decisions::DecisionRepository as _;
+    pub use crate::forms::FormRepository as _;
+    pub use crate::identity::{SessionRepository as _, TokenRepository as _, UserRepository as _};
+    pub use crate::mailbox::MailboxRepository as _;
+    pub use crate::outbox::OutboxRepository as _;
+    pub use crate::routing::RoutingRepository as _;
+    pub use crate::tenancy::{OrgUnitRepository as _, TenantRepository as _};
+}
 
 mod db;
 
@@ -46,6 +82,13 @@ pub enum StorageError {
     /// An editorial workflow step that the rules refuse.
     #[error("workflow: {0}")]
     Workflow(#[from] rathaus_domain::catalog::WorkflowError),
+    /// A stored value that no known variant matches (a status column, …).
+    #[error("corrupt value {value:?} in {table}.{column}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        value: String,
+    },
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -58,6 +101,21 @@ impl StorageError {
             _ => StorageError::Db(e),
         }
     }
+}
+
+/// Parses a stored text column into its enum; an unknown value is
+/// [`StorageError::Corrupt`].
+pub(crate) fn parse_column<T>(
+    table: &'static str,
+    column: &'static str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T> {
+    parse(value).ok_or_else(|| StorageError::Corrupt {
+        table,
+        column,
+        value: value.to_string(),
+    })
 }
 
 /// Milliseconds since the Unix epoch.

@@ -71,6 +71,13 @@ pub(crate) fn new_job(
     }
 }
 
+impl outbox_job::Model {
+    /// The job's status, or [`crate::StorageError::Corrupt`] for an unknown value.
+    pub fn try_status(&self) -> Result<JobStatus> {
+        crate::parse_column("outbox_jobs", "status", &self.status, JobStatus::parse)
+    }
+}
+
 #[allow(async_fn_in_trait)]
 pub trait OutboxRepository {
     /// Records a job; call it on the transaction of the business change.
@@ -81,7 +88,8 @@ pub trait OutboxRepository {
         payload: &serde_json::Value,
     ) -> Result<i64>;
     async fn job(&self, id: i64) -> Result<Option<OutboxJob>>;
-    /// Number of jobs per status.
+    /// Number of jobs per status (an unknown status is
+    /// [`crate::StorageError::Corrupt`]).
     async fn job_counts(&self) -> Result<HashMap<String, u64>>;
     /// Puts a dead job back into the queue (operator action).
     async fn requeue_dead(&self, id: i64) -> Result<bool>;
@@ -98,7 +106,11 @@ impl<C: ConnectionTrait> OutboxRepository for Repo<'_, C> {
     }
 
     async fn job(&self, id: i64) -> Result<Option<OutboxJob>> {
-        Ok(outbox_job::Entity::find_by_id(id).one(self.0).await?)
+        let job = outbox_job::Entity::find_by_id(id).one(self.0).await?;
+        if let Some(j) = &job {
+            j.try_status()?;
+        }
+        Ok(job)
     }
 
     async fn job_counts(&self) -> Result<HashMap<String, u64>> {
@@ -114,7 +126,12 @@ impl<C: ConnectionTrait> OutboxRepository for Repo<'_, C> {
         ))
         .all(self.0)
         .await?;
-        Ok(rows.into_iter().map(|r| (r.status, r.n as u64)).collect())
+        rows.into_iter()
+            .map(|r| {
+                crate::parse_column("outbox_jobs", "status", &r.status, JobStatus::parse)?;
+                Ok((r.status, r.n as u64))
+            })
+            .collect()
     }
 
     async fn requeue_dead(&self, id: i64) -> Result<bool> {

@@ -12,6 +12,7 @@ use rathaus_domain::{
     outbox::RetryPolicy,
     tenancy::TenantId,
 };
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
     Backend, Repo, StorageError, TransactionTrait,
     identity::{NewUser, SessionRepository, TokenRepository, UserRepository, hash_password},
@@ -1311,6 +1312,83 @@ mod applications {
                 .await,
             Err(CaseError::Transition(_))
         ));
+        db.drop_db().await;
+    }
+
+    #[tokio::test]
+    async fn corrupt_status_columns_fail_to_read() {
+        use rathaus_storage::applications::{CaseChange, CaseError, OfficeMessage};
+        let db = db().await;
+        let repo = db.store.repo();
+        let (a, unit, version) = setup(&db, "stadt-a").await;
+        let sub = db
+            .store
+            .submit_application(new_app(a, unit, version, None))
+            .await
+            .unwrap();
+        let clerk = uuid::Uuid::now_v7();
+        db.store
+            .change_case(a, sub.case.id, (clerk, "user:x"), CaseChange::Claim)
+            .await
+            .unwrap();
+        db.store
+            .office_message(
+                a,
+                sub.case.id,
+                (clerk, "user:x"),
+                OfficeMessage {
+                    body: "Hallo".into(),
+                    requested_documents: None,
+                    due_date: None,
+                },
+            )
+            .await
+            .unwrap();
+        let corrupt = |table: &'static str, column: &'static str| {
+            move |r: Result<(), StorageError>| match r {
+                Err(StorageError::Corrupt {
+                    table: t,
+                    column: c,
+                    value,
+                }) => assert_eq!((t, c, value.as_str()), (table, column, "bogus")),
+                other => panic!("expected corrupt {table}.{column}, got {other:?}"),
+            }
+        };
+        let conn = db.store.db();
+
+        conn.execute_unprepared("UPDATE cases SET status = 'bogus'")
+            .await
+            .unwrap();
+        corrupt("cases", "status")(repo.case(a, sub.case.id).await.map(|_| ()));
+        corrupt("cases", "status")(repo.case_of(a, sub.application.id).await.map(|_| ()));
+        match db
+            .store
+            .change_case(
+                a,
+                sub.case.id,
+                (clerk, "user:x"),
+                CaseChange::Note("x".into()),
+            )
+            .await
+        {
+            Err(CaseError::Storage(e)) => corrupt("cases", "status")(Err::<(), _>(e)),
+            other => panic!("expected a corrupt case, got {other:?}"),
+        }
+
+        conn.execute_unprepared("UPDATE messages SET kind = 'bogus'")
+            .await
+            .unwrap();
+        corrupt("messages", "kind")(repo.messages(a, sub.application.id).await.map(|_| ()));
+
+        conn.execute_unprepared("UPDATE form_versions SET status = 'bogus'")
+            .await
+            .unwrap();
+        corrupt("form_versions", "status")(repo.form_version(a, version).await.map(|_| ()));
+
+        conn.execute_unprepared("UPDATE outbox_jobs SET status = 'bogus'")
+            .await
+            .unwrap();
+        corrupt("outbox_jobs", "status")(repo.job_counts().await.map(|_| ()));
         db.drop_db().await;
     }
 

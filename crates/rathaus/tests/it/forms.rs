@@ -3,6 +3,7 @@
 //! public wizard without JavaScript (steps, conditions, repeatable groups,
 //! uploads checked by content, review page, drafts with resume link).
 
+use rathaus_storage::prelude::*;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 

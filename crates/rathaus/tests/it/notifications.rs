@@ -4,6 +4,7 @@
 //! PyPI, started here) when Python has it; otherwise, printed as a notice,
 //! to the `.eml` file transport the demo uses. The assertions are the same.
 
+use rathaus_storage::prelude::*;
 use std::{path::PathBuf, process::Child, time::Duration};
 
 use base64::Engine;

@@ -1,6 +1,7 @@
 //! `kill -9` of a worker in the middle of its jobs loses no job: the jobs it
 //! had claimed are taken over after their lease expires.
 
+use rathaus_storage::prelude::*;
 use std::{process::Stdio, time::Duration};
 
 use rathaus_storage::{outbox::OutboxRepository, test_support::TestDb};

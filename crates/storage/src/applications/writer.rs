@@ -21,9 +21,11 @@ use rathaus_domain::{applications::Reference, cases::CaseStatus, tenancy::Tenant
 use sea_orm::{QuerySelect, prelude::*};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{NewApplication, Submitted, audit_entry_model, file_model};
+use super::{NewApplication, Submitted, file_model};
 use crate::{
     Repo, Result, StorageError, Store,
+    audit::{audit_entry_model, lock_audit_head, set_audit_head},
+    cases::CaseRepository,
     entities::{application, application_file, audit_entry, case, form_draft, outbox_job},
     identity::{generate_token, token_hash},
     outbox::new_job,
@@ -211,7 +213,7 @@ impl Store {
                 .collect();
             // From here the tenant's submissions are serialised (head lock),
             // so MAX(seq) + 1 … + n are free.
-            let head = repo.lock_audit_head(tenant, fresh.len() as i64).await?;
+            let head = lock_audit_head(&txn, tenant, fresh.len() as i64).await?;
             let max: Option<i64> = application::Entity::find()
                 .select_only()
                 .column_as(application::Column::Seq.max(), "max")
@@ -293,7 +295,7 @@ impl Store {
                     created: true,
                 });
             }
-            repo.set_audit_head(tenant, prev_hash).await?;
+            set_audit_head(&txn, tenant, prev_hash).await?;
         }
 
         insert_rows::<application::Entity>(&txn, applications).await?;

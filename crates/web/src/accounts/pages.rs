@@ -9,6 +9,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use rathaus_domain::{ValidationErrors, identity::Email};
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
     Repo, accounts::PROFILE_FIELDS, forms::FormRepository, outbox::OutboxRepository,
 };

@@ -21,6 +21,7 @@ use rathaus_domain::{
     forms,
     tenancy::TenantId,
 };
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
     applications::{Application, Case, CaseError, NewApplication},
     identity::TokenRepository,

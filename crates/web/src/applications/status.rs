@@ -10,6 +10,7 @@ use axum::{
 };
 use chrono::Utc;
 use rathaus_domain::{forms, tenancy::TenantId};
+use rathaus_storage::prelude::*;
 use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
 use tower_sessions::Session;
 use uuid::Uuid;

@@ -13,6 +13,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use rathaus_domain::cases::{CaseAction, CaseStatus};
 use rathaus_storage::applications::{CaseChange, CaseError, InboxQuery};
+use rathaus_storage::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -3,6 +3,7 @@
 //! browser and through the API (`POST /cases/{id}/decide {"variant",
 //! "reason"}`). Part of `cases`: a refused decision shows the case page again.
 
+use rathaus_storage::prelude::*;
 use std::collections::HashMap;
 
 use axum::{

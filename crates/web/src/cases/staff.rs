@@ -3,6 +3,7 @@
 //! full history, and the actions claim, status change, internal note and
 //! forward. Every action is written with its audit entry in one transaction.
 
+use rathaus_storage::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 use axum::{

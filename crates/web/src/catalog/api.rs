@@ -170,7 +170,6 @@ async fn create(
     require_editor(&state, &caller).await?;
     let (s, v) = state
         .store
-        .repo()
         .create_service(caller.tenant(), caller.user.id, content)
         .await?;
     Ok((
@@ -334,7 +333,8 @@ async fn import(
                 .save_draft(caller.tenant(), s.id, caller.user.id, content)
                 .await
                 .map(|_| false),
-            None => repo
+            None => state
+                .store
                 .create_service(caller.tenant(), caller.user.id, content)
                 .await
                 .map(|_| true),

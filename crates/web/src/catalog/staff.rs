@@ -251,7 +251,6 @@ async fn create(
     let content = form.form.into_content();
     match state
         .store
-        .repo()
         .create_service(staff.tenant(), staff.user.id, content.clone())
         .await
     {

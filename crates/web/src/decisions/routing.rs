@@ -8,6 +8,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use rathaus_domain::routing;
+use rathaus_storage::prelude::*;
 use rathaus_storage::{forms::FormRepository, tenancy::OrgUnitRepository};
 use uuid::Uuid;
 

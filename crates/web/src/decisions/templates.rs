@@ -9,6 +9,7 @@ use rathaus_domain::{
     decisions::{self, Variant},
     tenancy::TenantId,
 };
+use rathaus_storage::prelude::*;
 use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
 use uuid::Uuid;
 

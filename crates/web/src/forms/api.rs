@@ -22,7 +22,6 @@ use rathaus_domain::{
 };
 use rathaus_standards::xdatenfelder;
 use rathaus_storage::{
-    StorageError,
     catalog::CatalogRepository,
     forms::{Form, FormRepository, FormVersion},
 };
@@ -151,27 +150,10 @@ pub(crate) async fn store_definition(
         .collect::<String>()
         .trim_end_matches('-')
         .to_string();
-    let repo = state.store.repo();
-    match repo.form_by_key(tenant, &key).await? {
-        Some(form) => {
-            let version = repo
-                .save_form_draft(tenant, form.id, author, def, report)
-                .await
-                .map_err(workflow)?;
-            if service.is_some() {
-                repo.attach_form(tenant, form.id, service).await?;
-            }
-            let form = repo.form(tenant, form.id).await?.unwrap_or(form);
-            Ok((form, version, false))
-        }
-        None => {
-            let (form, version) = state
-                .store
-                .create_form(tenant, author, &key, service, def, report)
-                .await?;
-            Ok((form, version, true))
-        }
-    }
+    Ok(state
+        .store
+        .store_form_definition(tenant, author, &key, service, def, report)
+        .await?)
 }
 
 /// Imports an XDatenfelder schema with its code lists.
@@ -203,10 +185,6 @@ pub(crate) async fn import_fim(
         report: import.report,
         created,
     })
-}
-
-fn workflow(e: StorageError) -> AppError {
-    e.into()
 }
 
 fn envelope(form: &Form, v: &FormVersion, service: Option<&str>) -> Value {
@@ -547,10 +525,6 @@ async fn attach(
     require_editor(&state, tenant, caller.user.id).await?;
     let form = find_form(&state, tenant, &id).await?;
     let service = service_id(&state, tenant, body.service.as_deref()).await?;
-    state
-        .store
-        .repo()
-        .attach_form(tenant, form.id, service)
-        .await?;
+    state.store.attach_form(tenant, form.id, service).await?;
     Ok(Json(json!({ "id": form.id, "service": body.service })).into_response())
 }

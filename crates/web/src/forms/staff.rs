@@ -1098,7 +1098,8 @@ async fn attach(
                 .id,
         ),
     };
-    let r = repo
+    let r = state
+        .store
         .attach_form(staff.tenant(), id, service)
         .await
         .map_err(AppError::from);

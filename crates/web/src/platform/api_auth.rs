@@ -8,6 +8,7 @@ use axum::{
     http::{header, request::Parts},
 };
 use rathaus_domain::tenancy::TenantId;
+use rathaus_storage::prelude::*;
 use rathaus_storage::{
     applications::Case,
     identity::{ApiToken, TokenRepository, User},

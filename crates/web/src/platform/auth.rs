@@ -2,6 +2,7 @@
 //! with role checks and the org units of a clerk) and the logged-in citizen
 //! ([`current_citizen`]); the layout's login state ([`with_staff`]).
 
+use rathaus_storage::prelude::*;
 use std::collections::HashSet;
 
 use axum::{

@@ -11,6 +11,7 @@
 //! generation counter keeps a lookup that started before such a write from
 //! storing what it read.
 
+use rathaus_storage::prelude::*;
 use std::{
     borrow::Borrow,
     collections::HashMap,

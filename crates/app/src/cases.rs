@@ -1,0 +1,165 @@
+//! Case work (C4): the inbox, claiming, status steps, notes, forwarding and
+//! the audit trail of a case — for the clerk's pages and the API alike.
+
+use chrono::{DateTime, Utc};
+use rathaus_domain::{
+    FieldError,
+    cases::{CaseAction, CaseStatus},
+    validation::required_text,
+};
+use rathaus_storage::applications::{
+    AuditEntry, Case, CaseChange, CaseError, InboxQuery, InboxRow,
+};
+use rathaus_storage::prelude::*;
+use uuid::Uuid;
+
+use crate::{Actor, App, UseCaseError, UseCaseResult};
+
+/// Longest note text (characters).
+pub const MAX_NOTE_CHARS: usize = 4000;
+
+/// One step a clerk takes on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseStep {
+    /// Take the case (and start working on it).
+    Claim,
+    /// A status step; deciding goes through the decision with its Bescheid.
+    Status(CaseAction),
+    /// An internal note (not shown to the applicant).
+    Note(String),
+    /// Hand the case to another org unit of the tenant.
+    Forward(Uuid),
+}
+
+/// Which cases of the inbox.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub status: Option<CaseStatus>,
+    /// Only the actor's own cases.
+    pub mine: bool,
+    pub unassigned: bool,
+    pub overdue: bool,
+    /// A reference number (exact, case-insensitive).
+    pub reference: Option<String>,
+    /// Keyset cursor: cases created before this.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: u64,
+}
+
+/// The keyset cursor of an inbox page: `<RFC 3339 time>_<case id>`.
+pub fn cursor_of(case: &Case) -> String {
+    format!(
+        "{}_{}",
+        case.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        case.id
+    )
+}
+
+/// Reads a cursor made by [`cursor_of`].
+pub fn parse_cursor(s: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let (at, id) = s.split_once('_')?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        Uuid::parse_str(id).ok()?,
+    ))
+}
+
+impl App {
+    /// The case if the actor works cases in its org unit; else `NotFound`
+    /// (or `Forbidden` for someone who works no cases at all).
+    pub async fn case(&self, actor: &Actor, case_id: Uuid) -> UseCaseResult<Case> {
+        actor.case_scope()?;
+        let case = self
+            .store
+            .repo()
+            .case(actor.tenant(), case_id)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        actor.require_case(case.org_unit_id)?;
+        Ok(case)
+    }
+
+    /// The open cases in the actor's org units, newest first, one page.
+    pub async fn inbox(&self, actor: &Actor, filter: InboxFilter) -> UseCaseResult<Vec<InboxRow>> {
+        let staff = actor.require(crate::Permission::WorkCases)?;
+        let units: Vec<Uuid> = actor.case_scope()?.into_iter().collect();
+        let query = InboxQuery {
+            statuses: filter.status.into_iter().collect(),
+            assignee: filter.mine.then_some(staff.user.id),
+            unassigned: filter.unassigned,
+            overdue: filter.overdue,
+            reference: filter
+                .reference
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
+            before: filter.before,
+            limit: filter.limit.clamp(1, 200),
+        };
+        Ok(self
+            .store
+            .repo()
+            .inbox(actor.tenant(), &units, &query)
+            .await?)
+    }
+
+    /// Applies one step to a case in one transaction with its audit entry.
+    pub async fn change_case(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+        step: CaseStep,
+    ) -> UseCaseResult<Case> {
+        let case = self.case(actor, case_id).await?;
+        let staff = actor.require(crate::Permission::WorkCases)?;
+        let change = match step {
+            CaseStep::Claim => CaseChange::Claim,
+            CaseStep::Status(CaseAction::Decide) => {
+                return Err(FieldError::new("action", "decide.needs_bescheid").into());
+            }
+            CaseStep::Status(a) => CaseChange::Status(a),
+            CaseStep::Note(text) => CaseChange::Note(required_text("text", &text, MAX_NOTE_CHARS)?),
+            CaseStep::Forward(unit) => CaseChange::Forward(unit),
+        };
+        let audit_actor = staff.audit_name();
+        self.store
+            .change_case(
+                actor.tenant(),
+                case.id,
+                (staff.user.id, &audit_actor),
+                change,
+            )
+            .await
+            .map_err(UseCaseError::from)
+    }
+
+    /// The case and its audit entries in chain order.
+    pub async fn case_audit(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+    ) -> UseCaseResult<(Case, Vec<AuditEntry>)> {
+        let case = self.case(actor, case_id).await?;
+        let entries = self
+            .store
+            .repo()
+            .audit_of_case(actor.tenant(), case.id)
+            .await?;
+        Ok((case, entries))
+    }
+}
+
+impl From<CaseError> for UseCaseError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::Transition(t) => UseCaseError::Transition(t),
+            CaseError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<FieldError> for UseCaseError {
+    fn from(e: FieldError) -> Self {
+        UseCaseError::Validation(e.into())
+    }
+}
