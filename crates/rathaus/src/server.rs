@@ -50,7 +50,11 @@ pub fn worker_id(n: u32) -> String {
 pub fn notifier(settings: &Settings, store: &Store) -> anyhow::Result<jobs::Notifier> {
     Ok(jobs::Notifier {
         store: store.clone(),
-        mailer: jobs::Mailer::from_settings(settings.smtp_url.as_deref(), settings.mail_dir())?,
+        mailer: jobs::Mailer::with_ca(
+            settings.smtp_url.as_deref(),
+            settings.smtp_ca_file.as_deref(),
+            settings.mail_dir(),
+        )?,
         public_url: settings.public_url(),
         from: settings.mail_from.clone(),
     })
