@@ -56,7 +56,7 @@ def problems(path):
         return ["encrypted (PDF/A forbids encryption)"]
     except pikepdf.PdfError as e:
         return [f"does not parse: {e}"]
-    out += [f"qpdf check: {p}" for p in pdf.check()]
+    out += [f"qpdf check: {p}" for p in pdf.check_pdf_syntax()]
     if pdf.is_encrypted:
         out.append("encrypted (PDF/A forbids encryption)")
     if "/ID" not in pdf.trailer:

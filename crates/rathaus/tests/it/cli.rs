@@ -359,12 +359,15 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
     let mut response = String::new();
     conn.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 201"), "the running request is answered: {response}");
-    let reference = response
-        .split("\"reference\":\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap_or_else(|| panic!("no reference: {response}"))
-        .to_string();
+    let field = |name: &str| {
+        response
+            .split(&format!("\"{name}\":\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("no {name}: {response}"))
+            .to_string()
+    };
+    let (reference, access) = (field("reference"), field("access_token"));
     let mut server = server;
     let exit = server.wait();
     assert!(exit.success(), "exit status {exit:?}: {}", server.logs());
@@ -390,10 +393,10 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
         c.arg("demo");
         c
     });
-    let t = token(&again.url, "sachbearbeitung@musterstadt.example").await;
+    token(&again.url, "sachbearbeitung@musterstadt.example").await;
     let r = http
         .get(format!("{}/api/v1/applications/{reference}", again.url))
-        .bearer_auth(&t)
+        .bearer_auth(&access)
         .send()
         .await
         .unwrap();

@@ -75,6 +75,7 @@ async fn two_instances_share_one_database() {
     // looks for it first, so a stale "not published" would be cached.
     let mut form = crate::forms::test_form();
     form["key"] = json!("zwei-instanzen");
+    form["service"] = json!("gewerbe-anmeldung"); // routed to a unit of the demo clerk
     let form_data = json!({"familienname": "Muster", "lastschrift": false, "hunde": [{"name": "Bello", "rasse": "mischling"}]});
     let r = submit_api(&b.url, "zwei-instanzen", "two-inst-early-1", &form_data).await;
     assert!(r.status().is_client_error(), "not published yet: {}", r.status());
