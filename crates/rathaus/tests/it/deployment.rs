@@ -268,7 +268,8 @@ async fn text_logs_of_a_running_server_hold_no_secret() {
         c
     });
     let logs = server.logs();
-    assert!(server.stop().success());
+    let exit = server.stop();
+    assert!(exit.success(), "SIGTERM right after start-up: {exit:?}: {logs}");
     assert!(logs.contains("rathaus is listening"), "{logs}");
     assert!(!logs.lines().any(|l| l.starts_with('{')), "text format: {logs}");
     assert!(!logs.contains(SMTP_SECRET), "{logs}");
