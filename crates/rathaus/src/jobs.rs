@@ -68,11 +68,13 @@ impl Mailer {
             .timeout(Some(Duration::from_secs(20)));
         if let Some(path) = ca_file {
             use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-            let pem = std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!("RATHAUS_SMTP_CA_FILE {}: {e}", path.display())
-            })?;
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("RATHAUS_SMTP_CA_FILE {}: {e}", path.display()))?;
             let cert = Certificate::from_pem(&pem).map_err(|e| {
-                anyhow::anyhow!("RATHAUS_SMTP_CA_FILE {} is no PEM certificate: {e}", path.display())
+                anyhow::anyhow!(
+                    "RATHAUS_SMTP_CA_FILE {} is no PEM certificate: {e}",
+                    path.display()
+                )
             })?;
             let (implicit, query, host) = smtp_url_parts(url);
             let params = TlsParameters::builder(host.to_string())

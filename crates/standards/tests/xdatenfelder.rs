@@ -136,7 +136,10 @@ fn every_parser_fixture_is_checked() {
         .map(|f| f.to_string())
         .collect();
     checked.sort();
-    assert_eq!(on_disk, checked, "a fixture on disk is not in VALID or INVALID");
+    assert_eq!(
+        on_disk, checked,
+        "a fixture on disk is not in VALID or INVALID"
+    );
 }
 
 #[test]

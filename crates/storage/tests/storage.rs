@@ -30,8 +30,8 @@ use sea_orm_migration::MigratorTrait;
 #[test]
 fn postgres_is_used_unless_sqlite_is_asked_for() {
     use std::io::Write;
-    let postgres = std::env::var(rathaus_storage::test_support::POSTGRES_ENV)
-        .is_ok_and(|s| !s.is_empty());
+    let postgres =
+        std::env::var(rathaus_storage::test_support::POSTGRES_ENV).is_ok_and(|s| !s.is_empty());
     let sqlite_on_purpose = std::env::var("RATHAUS_TEST_BACKEND").is_ok_and(|s| s == "sqlite");
     if postgres || sqlite_on_purpose {
         return;

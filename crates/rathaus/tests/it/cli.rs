@@ -76,7 +76,10 @@ impl Running {
             Ok(url) => url,
             Err(_) => {
                 let _ = child.kill();
-                panic!("the server did not announce its address: {}", logs.lock().unwrap());
+                panic!(
+                    "the server did not announce its address: {}",
+                    logs.lock().unwrap()
+                );
             }
         };
         Self { child, url, logs }
@@ -103,7 +106,10 @@ impl Running {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return s;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "the server did not stop");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not stop"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -320,25 +326,47 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
     });
     let url = server.url.clone();
     let http = client();
-    let home = http.get(format!("{url}/")).send().await.unwrap().text().await.unwrap();
+    let home = http
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("Stadt Musterstadt"));
-    assert_eq!(http.get(format!("{url}/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(format!("{url}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // A job that takes 1.5 s, running in the server's worker.
     let job = db
         .store
         .repo()
-        .enqueue(None, "diagnostics.sleep", &serde_json::json!({ "ms": 1500 }))
+        .enqueue(
+            None,
+            "diagnostics.sleep",
+            &serde_json::json!({ "ms": 1500 }),
+        )
         .await
         .unwrap();
     let started = std::time::Instant::now();
     while db.store.repo().job(job).await.unwrap().unwrap().status != "running" {
-        assert!(started.elapsed() < Duration::from_secs(20), "the worker did not start the job");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the worker did not start the job"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
     // A submission whose body is only half sent when SIGTERM arrives.
-    let body = serde_json::json!({"form": "hundesteuer-anmeldung", "data": hundesteuer_data()}).to_string();
+    let body = serde_json::json!({"form": "hundesteuer-anmeldung", "data": hundesteuer_data()})
+        .to_string();
     let addr = url.trim_start_matches("http://").to_string();
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     write!(
@@ -355,10 +383,14 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
     server.term();
     std::thread::sleep(Duration::from_millis(500));
     conn.write_all(rest.as_bytes()).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut response = String::new();
     conn.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 201"), "the running request is answered: {response}");
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the running request is answered: {response}"
+    );
     let field = |name: &str| {
         response
             .split(&format!("\"{name}\":\""))
@@ -372,7 +404,10 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
     let exit = server.wait();
     assert!(exit.success(), "exit status {exit:?}: {}", server.logs());
     let job = db.store.repo().job(job).await.unwrap().unwrap();
-    assert_eq!(job.status, "done", "the running job finished before the exit");
+    assert_eq!(
+        job.status, "done",
+        "the running job finished before the exit"
+    );
     let repo = db.store.repo();
     let tenant = rathaus_storage::tenancy::TenantRepository::tenant_by_slug(&repo, "musterstadt")
         .await
@@ -380,14 +415,20 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
         .unwrap()
         .tenant_id();
     assert!(
-        repo.application_by_reference(tenant, &reference).await.unwrap().is_some(),
+        repo.application_by_reference(tenant, &reference)
+            .await
+            .unwrap()
+            .is_some(),
         "{reference} is stored"
     );
 
     // Running demo again on the same data is idempotent: the seed adds or
     // changes no row, and the data is served as before.
     let before = row_counts(&db).await;
-    assert!(before["users"] >= 6 && before["services"] >= 3 && before["forms"] >= 1, "{before:?}");
+    assert!(
+        before["users"] >= 6 && before["services"] >= 3 && before["forms"] >= 1,
+        "{before:?}"
+    );
     let again = Running::start({
         let mut c = bin_on(&dir, &db);
         c.arg("demo");
@@ -424,13 +465,23 @@ async fn admin_token_and_outbox_commands() {
     });
     let ok = |args: &[&str]| {
         let out = run(&dir, &db, args);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     let created = bin_on(&dir, &db)
         .args([
-            "admin", "create-token", "--tenant", "musterstadt", "--email",
-            "sachbearbeitung@musterstadt.example", "--name", "Fachverfahren",
+            "admin",
+            "create-token",
+            "--tenant",
+            "musterstadt",
+            "--email",
+            "sachbearbeitung@musterstadt.example",
+            "--name",
+            "Fachverfahren",
         ])
         .output()
         .unwrap();
@@ -456,9 +507,30 @@ async fn admin_token_and_outbox_commands() {
         }
     };
     assert_eq!(me(secret.clone()).await, 200);
-    assert!(ok(&["admin", "revoke-token", "--tenant", "musterstadt", "--id", &id]).contains("revoked"));
+    assert!(
+        ok(&[
+            "admin",
+            "revoke-token",
+            "--tenant",
+            "musterstadt",
+            "--id",
+            &id
+        ])
+        .contains("revoked")
+    );
     assert_eq!(me(secret).await, 401, "a revoked token stops working");
-    let out = run(&dir, &db, &["admin", "revoke-token", "--tenant", "musterstadt", "--id", &id]);
+    let out = run(
+        &dir,
+        &db,
+        &[
+            "admin",
+            "revoke-token",
+            "--tenant",
+            "musterstadt",
+            "--id",
+            &id,
+        ],
+    );
     assert!(!out.status.success(), "revoking twice is refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--id"));
 
@@ -473,7 +545,10 @@ async fn admin_token_and_outbox_commands() {
             .collect()
     };
     let base = status(&ok);
-    assert_eq!(base.keys().collect::<Vec<_>>(), ["dead", "done", "pending", "running"]);
+    assert_eq!(
+        base.keys().collect::<Vec<_>>(),
+        ["dead", "done", "pending", "running"]
+    );
     assert!(ok(&["admin", "outbox-ping", "--count", "3"]).contains("3 diagnostic job(s)"));
     let pinged = status(&ok);
     assert_eq!(pinged["pending"], base["pending"] + 3);
@@ -494,7 +569,10 @@ async fn admin_token_and_outbox_commands() {
     .unwrap();
     assert_eq!(status(&ok)["dead"], base["dead"] + 1);
     assert!(ok(&["admin", "outbox-requeue", &dead.to_string()]).contains("requeued"));
-    assert_eq!(db.store.repo().job(dead).await.unwrap().unwrap().status, "pending");
+    assert_eq!(
+        db.store.repo().job(dead).await.unwrap().unwrap().status,
+        "pending"
+    );
     let out = run(&dir, &db, &["admin", "outbox-requeue", &dead.to_string()]);
     assert!(!out.status.success(), "a pending job is not requeued");
     let drained = ok(&["worker", "--drain"]);

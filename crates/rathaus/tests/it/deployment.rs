@@ -43,10 +43,20 @@ async fn two_instances_share_one_database() {
     let data = hundesteuer_data();
     let mut sends = Vec::new();
     for i in 0..12 {
-        let url = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
+        let url = if i % 2 == 0 {
+            a.url.clone()
+        } else {
+            b.url.clone()
+        };
         let data = data.clone();
         sends.push(tokio::spawn(async move {
-            submitted(&url, "hundesteuer-anmeldung", &format!("two-inst-{i:04}"), &data).await
+            submitted(
+                &url,
+                "hundesteuer-anmeldung",
+                &format!("two-inst-{i:04}"),
+                &data,
+            )
+            .await
         }));
     }
     let mut references = Vec::new();
@@ -78,13 +88,23 @@ async fn two_instances_share_one_database() {
     form["service"] = json!("gewerbe-anmeldung"); // routed to a unit of the demo clerk
     let form_data = json!({"familienname": "Muster", "lastschrift": false, "hunde": [{"name": "Bello", "rasse": "mischling"}]});
     let r = submit_api(&b.url, "zwei-instanzen", "two-inst-early-1", &form_data).await;
-    assert!(r.status().is_client_error(), "not published yet: {}", r.status());
+    assert!(
+        r.status().is_client_error(),
+        "not published yet: {}",
+        r.status()
+    );
     publish_form(&a.url, &form).await;
     let published = Instant::now();
     let mut tries = 0;
     loop {
         tries += 1;
-        let r = submit_api(&b.url, "zwei-instanzen", &format!("two-inst-late-{tries}"), &form_data).await;
+        let r = submit_api(
+            &b.url,
+            "zwei-instanzen",
+            &format!("two-inst-late-{tries}"),
+            &form_data,
+        )
+        .await;
         if r.status() == 201 {
             break;
         }
@@ -99,9 +119,18 @@ async fn two_instances_share_one_database() {
 
     // A session made on A works on B (cookies are per host, not per port).
     let browser = staff_login(&a.url, "sachbearbeitung@musterstadt.example").await;
-    let page = browser.get(format!("{}/staff", b.url)).send().await.unwrap();
+    let page = browser
+        .get(format!("{}/staff", b.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200, "the session of A is valid on B");
-    assert!(page.text().await.unwrap().contains("sachbearbeitung@musterstadt.example"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("sachbearbeitung@musterstadt.example")
+    );
     // A clerk's claim on B is seen on A.
     let clerk = token(&b.url, "sachbearbeitung@musterstadt.example").await;
     let gewerbe = submitted(&a.url, "zwei-instanzen", "two-inst-claim-1", &form_data).await;
@@ -132,7 +161,10 @@ async fn two_instances_share_one_database() {
         if j.status == "running" {
             break j.locked_by.expect("a running job has a holder");
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "no instance claimed the job");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no instance claimed the job"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let (mut victim, survivor) = if holder.contains(&format!("-{}-", a.child.id())) {
@@ -189,13 +221,23 @@ async fn config_file_environment_secure_cookies_and_secret_free_logs() {
         c.env("RATHAUS_DATABASE_URL", &db_url)
             .env("RATHAUS_PUBLIC_URL", "https://rathaus.example")
             .env("RATHAUS_LOG_FORMAT", "json")
-            .env("RATHAUS_SMTP_URL", format!("smtp://mailer:{SMTP_SECRET}@127.0.0.1:1"))
+            .env(
+                "RATHAUS_SMTP_URL",
+                format!("smtp://mailer:{SMTP_SECRET}@127.0.0.1:1"),
+            )
             .env("RUST_LOG", "info")
             .args(["--config", file.to_str().unwrap(), "demo"]);
         c
     });
     let browser = client();
-    let r = login_with(&browser, &server.url, "/login", "admin@musterstadt.example", "demo").await;
+    let r = login_with(
+        &browser,
+        &server.url,
+        "/login",
+        "admin@musterstadt.example",
+        "demo",
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let cookies: Vec<String> = r
         .headers()
@@ -205,22 +247,40 @@ async fn config_file_environment_secure_cookies_and_secret_free_logs() {
         .collect();
     assert!(!cookies.is_empty());
     for c in &cookies {
-        assert!(c.contains("; Secure") || c.contains(";Secure"), "https public URL: {c}");
+        assert!(
+            c.contains("; Secure") || c.contains(";Secure"),
+            "https public URL: {c}"
+        );
         assert!(c.contains("HttpOnly"), "{c}");
     }
     // submits_per_minute = 2 from the file: the third submission waits.
     let data = hundesteuer_data();
     for i in 0..2 {
-        submitted(&server.url, "hundesteuer-anmeldung", &format!("config-file-{i:03}"), &data).await;
+        submitted(
+            &server.url,
+            "hundesteuer-anmeldung",
+            &format!("config-file-{i:03}"),
+            &data,
+        )
+        .await;
     }
-    let r = submit_api(&server.url, "hundesteuer-anmeldung", "config-file-999", &data).await;
+    let r = submit_api(
+        &server.url,
+        "hundesteuer-anmeldung",
+        "config-file-999",
+        &data,
+    )
+    .await;
     assert_eq!(r.status(), 429);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "rate_limited", "{e}");
     let logs = server.logs();
     assert!(server.stop().success());
     let json_lines: Vec<&str> = logs.lines().filter(|l| l.starts_with('{')).collect();
-    assert!(!json_lines.is_empty(), "RATHAUS_LOG_FORMAT=json wins over the file: {logs}");
+    assert!(
+        !json_lines.is_empty(),
+        "RATHAUS_LOG_FORMAT=json wins over the file: {logs}"
+    );
     for l in &json_lines {
         serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"));
     }
@@ -244,11 +304,20 @@ async fn config_file_environment_secure_cookies_and_secret_free_logs() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(text.contains("127.0.0.1:1"), "the error names the database: {text}");
-        assert!(!text.contains(DB_SECRET), "{format} logs show the password: {text}");
+        assert!(
+            text.contains("127.0.0.1:1"),
+            "the error names the database: {text}"
+        );
+        assert!(
+            !text.contains(DB_SECRET),
+            "{format} logs show the password: {text}"
+        );
     }
     for secret in [DB_SECRET, SMTP_SECRET] {
-        assert!(!logs.contains(secret), "the JSON logs show a secret: {logs}");
+        assert!(
+            !logs.contains(secret),
+            "the JSON logs show a secret: {logs}"
+        );
     }
     db.drop_db().await;
     std::fs::remove_dir_all(dir).ok();
@@ -261,17 +330,26 @@ async fn text_logs_of_a_running_server_hold_no_secret() {
     let (dir, db) = fresh_env().await;
     let server = Running::start({
         let mut c = bin_on(&dir, &db);
-        c.env("RATHAUS_SMTP_URL", format!("smtp://mailer:{SMTP_SECRET}@127.0.0.1:1"))
-            .env("RATHAUS_LOG_FORMAT", "text")
-            .env("RUST_LOG", "info")
-            .arg("demo");
+        c.env(
+            "RATHAUS_SMTP_URL",
+            format!("smtp://mailer:{SMTP_SECRET}@127.0.0.1:1"),
+        )
+        .env("RATHAUS_LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .arg("demo");
         c
     });
     let logs = server.logs();
     let exit = server.stop();
-    assert!(exit.success(), "SIGTERM right after start-up: {exit:?}: {logs}");
+    assert!(
+        exit.success(),
+        "SIGTERM right after start-up: {exit:?}: {logs}"
+    );
     assert!(logs.contains("rathaus is listening"), "{logs}");
-    assert!(!logs.lines().any(|l| l.starts_with('{')), "text format: {logs}");
+    assert!(
+        !logs.lines().any(|l| l.starts_with('{')),
+        "text format: {logs}"
+    );
     assert!(!logs.contains(SMTP_SECRET), "{logs}");
     db.drop_db().await;
     std::fs::remove_dir_all(dir).ok();
@@ -283,7 +361,13 @@ async fn api_submissions_are_rate_limited() {
     let app = TestApp::spawn_with(|c| c.submits_per_minute = 3).await;
     let data = hundesteuer_data();
     for i in 0..3 {
-        submitted(&app, "hundesteuer-anmeldung", &format!("limit-key-{i:04}"), &data).await;
+        submitted(
+            &app,
+            "hundesteuer-anmeldung",
+            &format!("limit-key-{i:04}"),
+            &data,
+        )
+        .await;
     }
     let r = submit_api(&app, "hundesteuer-anmeldung", "limit-key-9999", &data).await;
     assert_eq!(r.status(), 429);
@@ -316,7 +400,14 @@ async fn login_attempts_are_limited_per_address_across_accounts() {
             assert_eq!(r.status(), 401, "{email}: within both limits");
         }
     }
-    let r = login_with(&browser, &app, "/login", "admin@musterstadt.example", "demo").await;
+    let r = login_with(
+        &browser,
+        &app,
+        "/login",
+        "admin@musterstadt.example",
+        "demo",
+    )
+    .await;
     assert_eq!(r.status(), 429, "the address used up 3 × 2 attempts");
     app.stop().await;
 }

@@ -7,8 +7,8 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    OTHER_HOST, TestApp, assert_pdfa_2b, citizen_login, client, csrf_of, location, publish_form, text, token,
-    wizard_send, wizard_start,
+    OTHER_HOST, TestApp, assert_pdfa_2b, citizen_login, client, csrf_of, location, publish_form,
+    text, token, wizard_send, wizard_start,
 };
 
 const FIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/fim");
@@ -761,7 +761,12 @@ async fn editors_import_edit_preview_and_publish_in_the_browser() {
     // neither can staff without the editor role.
     let citizen = citizen_login(&app, rathaus::demo::CITIZEN, "demo").await;
     assert_eq!(
-        citizen.get(app.url("/konto")).send().await.unwrap().status(),
+        citizen
+            .get(app.url("/konto"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200,
         "the citizen is logged in"
     );

@@ -209,7 +209,11 @@ pub async fn staff_login<S: Site + ?Sized>(site: &S, email: &str) -> reqwest::Cl
 }
 
 /// A browser logged in to the citizen account `email`.
-pub async fn citizen_login<S: Site + ?Sized>(site: &S, email: &str, password: &str) -> reqwest::Client {
+pub async fn citizen_login<S: Site + ?Sized>(
+    site: &S,
+    email: &str,
+    password: &str,
+) -> reqwest::Client {
     let c = client();
     let r = login_with(&c, site, "/konto/anmelden", email, password).await;
     assert_eq!(r.status(), 303, "citizen login as {email}");
@@ -224,7 +228,14 @@ pub async fn login_with<S: Site + ?Sized>(
     email: &str,
     password: &str,
 ) -> reqwest::Response {
-    let html = c.get(site.url(path)).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(site.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = csrf_of(&html).unwrap_or_else(|| panic!("no csrf token on {path}"));
     c.post(site.url(path))
         .form(&[
@@ -337,7 +348,14 @@ pub async fn wizard_start<S: Site + ?Sized>(
     service: &str,
 ) -> (String, String) {
     let start = format!("/leistungen/{service}/antrag");
-    let page = browser.get(site.url(&start)).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(site.url(&start))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&page).unwrap_or_else(|| panic!("no csrf token on {start}"));
     let r = browser
         .post(site.url(&start))
@@ -441,7 +459,10 @@ pub fn assert_pdfa_2b(pdf: &[u8], what: &str) {
     let path = std::env::temp_dir().join(format!("rathaus-pdfa-{}.pdf", uuid::Uuid::new_v4()));
     std::fs::write(&path, pdf).unwrap();
     let out = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/check_pdfa.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/check_pdfa.py"
+        ))
         .arg(&path)
         .output()
         .unwrap();

@@ -14,8 +14,8 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, assert_pdfa_2b, client, csrf_of, has_aiosmtpd, location, publish_form, text, token, wizard_send,
-    wizard_start,
+    TestApp, assert_pdfa_2b, client, csrf_of, has_aiosmtpd, location, publish_form, text, token,
+    wizard_send, wizard_start,
 };
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
