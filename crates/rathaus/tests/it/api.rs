@@ -1,6 +1,8 @@
 use serde_json::{Value, json};
 
-use crate::helpers::{OTHER_HOST, TestApp, python_has, real_component, token, token_at};
+use crate::helpers::{
+    OTHER_HOST, TestApp, python_check, python_has, real_component, token, token_at,
+};
 
 #[tokio::test]
 async fn token_login_and_me() {
@@ -290,22 +292,10 @@ fn validate_openapi_31(doc: &Value) {
     ) {
         return;
     }
-    let path = std::env::temp_dir().join(format!("rathaus-openapi-{}.json", uuid::Uuid::new_v4()));
-    std::fs::write(&path, doc.to_string()).unwrap();
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys\n\
-             from openapi_spec_validator import validate, OpenAPIV31SpecValidator\n\
-             validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)\n",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    std::fs::remove_file(&path).ok();
-    assert!(
-        out.status.success(),
-        "/api/openapi.json is not valid OpenAPI 3.1: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let validate = "import json, sys\n\
+                    from openapi_spec_validator import validate, OpenAPIV31SpecValidator\n\
+                    validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)\n";
+    if let Err(e) = python_check(&["-c", validate], doc.to_string().as_bytes()) {
+        panic!("/api/openapi.json is not valid OpenAPI 3.1: {e}");
+    }
 }

@@ -11,7 +11,7 @@ use std::{
 use rathaus_storage::{ConnectionTrait, outbox::OutboxRepository, test_support::TestDb};
 use sea_orm::Statement;
 
-use crate::helpers::{client, hundesteuer_data, token};
+use crate::helpers::{client, hundesteuer_data, text, token};
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rathaus"));
@@ -326,14 +326,7 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
     });
     let url = server.url.clone();
     let http = client();
-    let home = http
-        .get(format!("{url}/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = text(&http, format!("{url}/")).await;
     assert!(home.contains("Stadt Musterstadt"));
     assert_eq!(
         http.get(format!("{url}/readyz"))

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use crate::{
     cli::{Running, bin_on, fresh_env},
     helpers::{
-        TestApp, claim_case, client, hundesteuer_data, login_with, publish_form, staff_login,
-        submit_api, submitted, token,
+        TestApp, claim_case, client, get_json, hundesteuer_data, login_with, publish_form,
+        staff_login, submit_api, submitted, token,
     },
 };
 
@@ -136,15 +136,11 @@ async fn two_instances_share_one_database() {
     let gewerbe = submitted(&a.url, "zwei-instanzen", "two-inst-claim-1", &form_data).await;
     let reference = gewerbe["reference"].as_str().unwrap();
     claim_case(&b.url, &clerk, reference).await;
-    let seen: Value = client()
-        .get(format!("{}/api/v1/cases?reference={reference}", a.url))
-        .bearer_auth(&clerk)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen = get_json(
+        format!("{}/api/v1/cases?reference={reference}", a.url),
+        &clerk,
+    )
+    .await;
     assert_eq!(seen["cases"][0]["status"], "in_progress", "{seen}");
 
     // A job claimed by one instance that is then killed is finished by the

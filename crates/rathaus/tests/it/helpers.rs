@@ -69,17 +69,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        let token = self.csrf("/login").await;
-        self.client
-            .post(self.url("/login"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("email", email),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap()
+        login_with(&self.client, self, "/login", email, password).await
     }
 
     /// A second browser, logged in as `email` (password `demo`).
@@ -228,14 +218,7 @@ pub async fn login_with<S: Site + ?Sized>(
     email: &str,
     password: &str,
 ) -> reqwest::Response {
-    let html = c
-        .get(site.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text(c, site.url(path)).await;
     let token = csrf_of(&html).unwrap_or_else(|| panic!("no csrf token on {path}"));
     c.post(site.url(path))
         .form(&[
@@ -316,15 +299,11 @@ pub fn hundesteuer_data() -> serde_json::Value {
 /// The case id of the application `reference`, claimed by the clerk with `token`.
 pub async fn claim_case<S: Site + ?Sized>(site: &S, token: &str, reference: &str) -> String {
     let c = client();
-    let app: serde_json::Value = c
-        .get(site.url(&format!("/api/v1/applications/{reference}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let app = get_json(
+        site.url(&format!("/api/v1/applications/{reference}")),
+        token,
+    )
+    .await;
     let case = app["case"]
         .as_str()
         .unwrap_or_else(|| panic!("no case for {reference}: {app}"))
@@ -348,14 +327,7 @@ pub async fn wizard_start<S: Site + ?Sized>(
     service: &str,
 ) -> (String, String) {
     let start = format!("/leistungen/{service}/antrag");
-    let page = browser
-        .get(site.url(&start))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(browser, site.url(&start)).await;
     let csrf = csrf_of(&page).unwrap_or_else(|| panic!("no csrf token on {start}"));
     let r = browser
         .post(site.url(&start))
@@ -382,6 +354,19 @@ pub async fn wizard_send<S: Site + ?Sized>(
         .unwrap();
     assert_eq!(r.status(), 303, "send {base}");
     location(&r)
+}
+
+/// The JSON body of a GET with a bearer token.
+pub async fn get_json(url: String, token: &str) -> serde_json::Value {
+    client()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// The body of a GET.
@@ -440,6 +425,28 @@ pub fn has_aiosmtpd() -> bool {
     )
 }
 
+/// Runs `python3 ARGS… FILE` on a temporary file holding `input`; the output
+/// when it fails.
+pub fn python_check(args: &[&str], input: &[u8]) -> Result<(), String> {
+    let path = std::env::temp_dir().join(format!("rathaus-check-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&path, input).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(args)
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 /// Checks a PDF for PDF/A-2b with `check_pdfa.py` (pikepdf; see there for
 /// what is and is not verified). Without pikepdf (a failure under CI) only
 /// the header and the pdfaid metadata are looked for.
@@ -456,21 +463,13 @@ pub fn assert_pdfa_2b(pdf: &[u8], what: &str) {
         );
         return;
     }
-    let path = std::env::temp_dir().join(format!("rathaus-pdfa-{}.pdf", uuid::Uuid::new_v4()));
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
+    if let Err(e) = python_check(
+        &[concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/it/check_pdfa.py"
-        ))
-        .arg(&path)
-        .output()
-        .unwrap();
-    std::fs::remove_file(&path).ok();
-    assert!(
-        out.status.success(),
-        "{what} is not PDF/A-2b: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        )],
+        pdf,
+    ) {
+        panic!("{what} is not PDF/A-2b: {e}");
+    }
 }

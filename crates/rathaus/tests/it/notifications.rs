@@ -5,7 +5,7 @@
 //! `CI=true`, a notice locally) to the `.eml` file transport the demo uses.
 //! The assertions are the same.
 
-use std::{path::PathBuf, process::Child, time::Duration};
+use std::path::PathBuf;
 
 use base64::Engine;
 use rathaus::jobs::{Mailer, Notifier, handlers};
@@ -17,13 +17,15 @@ use crate::helpers::{
     TestApp, assert_pdfa_2b, client, csrf_of, has_aiosmtpd, location, publish_form, text, token,
     wizard_send, wizard_start,
 };
+use crate::smtp_tls::SmtpServer;
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 /// Where the emails of one test end up.
 struct MailSink {
     dir: PathBuf,
-    smtp: Option<Child>,
+    /// Dropping it stops the server.
+    smtp: Option<SmtpServer>,
     url: Option<String>,
 }
 
@@ -39,38 +41,12 @@ impl MailSink {
                 url: None,
             };
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(dir.join("box"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let up = (0..100).any(|_| {
-            let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-            if !ok {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            ok
-        });
-        assert!(up, "aiosmtpd did not start on port {port}");
+        let smtp = SmtpServer::start(&dir.join("box"), &[]);
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
         Self {
             dir,
-            smtp: Some(child),
-            url: Some(format!("smtp://127.0.0.1:{port}")),
+            smtp: Some(smtp),
+            url: Some(url),
         }
     }
 
@@ -99,10 +75,7 @@ impl MailSink {
 
 impl Drop for MailSink {
     fn drop(&mut self) {
-        if let Some(c) = &mut self.smtp {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.smtp.take();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -10,7 +10,7 @@ use std::{
 
 use crate::{
     cli::{Running, bin_on, fresh_env},
-    helpers::{client, csrf_of, has_aiosmtpd, real_component},
+    helpers::{client, csrf_of, has_aiosmtpd, real_component, text},
 };
 
 /// A CA and a server certificate for 127.0.0.1 signed by it, made with openssl.
@@ -84,14 +84,14 @@ fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
-struct SmtpServer {
+pub struct SmtpServer {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl SmtpServer {
-    /// aiosmtpd with a Maildir at `maildir`; `tls` are its TLS options.
-    fn start(maildir: &Path, tls: &[&str]) -> Self {
+    /// aiosmtpd with a Maildir at `maildir`; `tls` are its TLS options (none: plain SMTP).
+    pub fn start(maildir: &Path, tls: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -128,14 +128,7 @@ impl Drop for SmtpServer {
 /// Registers a citizen account at `url`; its confirmation email goes out.
 async fn register(url: &str, email: &str) {
     let browser = client();
-    let page = browser
-        .get(format!("{url}/konto/registrieren"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(&browser, format!("{url}/konto/registrieren")).await;
     let csrf = csrf_of(&page).expect("csrf token on the registration page");
     let r = browser
         .post(format!("{url}/konto/registrieren"))

@@ -228,14 +228,7 @@ async fn every_demo_staff_user_logs_in_and_out() {
     assert_eq!(rathaus::demo::USERS.len(), 6);
     for (email, name, _, unit) in rathaus::demo::USERS {
         let browser = crate::helpers::staff_login(&app, email).await;
-        let html = browser
-            .get(app.url("/staff"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = crate::helpers::text(&browser, app.url("/staff")).await;
         assert!(
             html.contains(email) && html.contains(unit),
             "{email} ({name}) sees their account and unit on /staff"
