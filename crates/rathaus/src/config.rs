@@ -36,6 +36,9 @@ pub struct Settings {
     /// `smtp://host:587?tls=required`); empty: emails are written as `.eml`
     /// files into `<data_dir>/mails`.
     pub smtp_url: Option<String>,
+    /// PEM file of a certificate authority the SMTP TLS connection trusts
+    /// besides the public roots (a private mail server's CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// Sender of notifications.
     pub mail_from: String,
 }
@@ -57,6 +60,7 @@ impl Default for Settings {
             draft_days: 30,
             submits_per_minute: 20,
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: "Serviceportal <noreply@localhost>".into(),
         }
     }
@@ -82,6 +86,7 @@ impl std::fmt::Debug for Settings {
                 "smtp_url",
                 &self.smtp_url.as_deref().map(rathaus_storage::redact_url),
             )
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .field("mail_from", &self.mail_from)
             .finish_non_exhaustive()
     }

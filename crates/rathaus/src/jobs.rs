@@ -51,17 +51,49 @@ impl Mailer {
         smtp_url: Option<&str>,
         mail_dir: std::path::PathBuf,
     ) -> anyhow::Result<Self> {
-        match smtp_url.filter(|u| !u.trim().is_empty()) {
-            Some(url) => Ok(Self::Smtp(
-                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.trim())
-                    .map_err(|e| {
-                        anyhow::anyhow!("RATHAUS_SMTP_URL is not a usable SMTP address: {e}")
-                    })?
-                    .timeout(Some(Duration::from_secs(20)))
-                    .build(),
-            )),
-            None => Ok(Self::Files(mail_dir)),
+        Self::with_ca(smtp_url, None, mail_dir)
+    }
+
+    /// As `from_settings`; with `ca_file` (PEM, `RATHAUS_SMTP_CA_FILE`) the
+    /// TLS connection also trusts that certificate authority (a private CA).
+    pub fn with_ca(
+        smtp_url: Option<&str>,
+        ca_file: Option<&std::path::Path>,
+        mail_dir: std::path::PathBuf,
+    ) -> anyhow::Result<Self> {
+        let Some(url) = smtp_url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Self::Files(mail_dir));
+        };
+        let mut builder = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(|e| anyhow::anyhow!("RATHAUS_SMTP_URL is not a usable SMTP address: {e}"))?
+            .timeout(Some(Duration::from_secs(20)));
+        if let Some(path) = ca_file {
+            use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("RATHAUS_SMTP_CA_FILE {}: {e}", path.display()))?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| {
+                anyhow::anyhow!(
+                    "RATHAUS_SMTP_CA_FILE {} is no PEM certificate: {e}",
+                    path.display()
+                )
+            })?;
+            let (implicit, query, host) = smtp_url_parts(url);
+            let params = TlsParameters::builder(host.to_string())
+                .add_root_certificate(cert)
+                .build()
+                .map_err(|e| anyhow::anyhow!("TLS settings for {host}: {e}"))?;
+            // The same TLS mode lettre derives from the URL, with these roots.
+            builder = builder.tls(if implicit {
+                Tls::Wrapper(params)
+            } else if query.contains("tls=required") {
+                Tls::Required(params)
+            } else if query.contains("tls=opportunistic") {
+                Tls::Opportunistic(params)
+            } else {
+                Tls::None
+            });
         }
+        Ok(Self::Smtp(builder.build()))
     }
 
     pub fn describe(&self) -> String {
@@ -91,6 +123,22 @@ impl Mailer {
             }
         }
     }
+}
+
+/// (`smtps://`, the query, the host) of an SMTP URL.
+fn smtp_url_parts(url: &str) -> (bool, &str, &str) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("smtp", url));
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (rest, ""),
+    };
+    let authority = authority.split('/').next().unwrap_or(authority);
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host_port.split(':').next().unwrap_or(host_port),
+    };
+    (scheme == "smtps", query, host)
 }
 
 /// What the notification jobs need besides the database.

@@ -50,7 +50,11 @@ pub fn worker_id(n: u32) -> String {
 pub fn notifier(settings: &Settings, store: &Store) -> anyhow::Result<jobs::Notifier> {
     Ok(jobs::Notifier {
         store: store.clone(),
-        mailer: jobs::Mailer::from_settings(settings.smtp_url.as_deref(), settings.mail_dir())?,
+        mailer: jobs::Mailer::with_ca(
+            settings.smtp_url.as_deref(),
+            settings.smtp_ca_file.as_deref(),
+            settings.mail_dir(),
+        )?,
         public_url: settings.public_url(),
         from: settings.mail_from.clone(),
     })
@@ -62,18 +66,21 @@ pub fn worker_config(settings: &Settings, n: u32) -> WorkerConfig {
     cfg
 }
 
-/// Turns true on Ctrl-C or SIGTERM.
+/// Turns true on Ctrl-C or SIGTERM. The SIGTERM handler is installed before
+/// this returns, so a signal right after start-up is not fatal.
 pub fn shutdown_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
+            match term.as_mut() {
+                Some(s) => {
                     s.recv().await;
                 }
-                Err(_) => std::future::pending::<()>().await,
+                None => std::future::pending::<()>().await,
             }
         };
         #[cfg(not(unix))]

@@ -1,4 +1,6 @@
-//! The real FIM samples and the parser fixtures in ../shared/standards.
+//! The real FIM samples (demo/fim/ in the repository) and the parser
+//! fixtures in ../shared/standards next to the checkout. A missing fixture
+//! fails the test: nothing here is skipped.
 
 use std::path::PathBuf;
 
@@ -7,29 +9,57 @@ use rathaus_standards::{
     xdatenfelder::{self, Item, XdfVersion},
 };
 
-fn standards() -> Option<PathBuf> {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/standards/xdatenfelder");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "note: ../shared/standards not found next to the checkout; standards tests skipped"
-        );
-        None
-    }
+/// The FIM samples shipped with the demo (same files as shared/standards/…/samples).
+fn samples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../demo/fim")
 }
 
-fn read(rel: &str) -> Option<String> {
-    standards()
-        .map(|p| std::fs::read_to_string(p.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}")))
+/// The parser fixtures: `$RATHAUS_SHARED_DIR/standards/xdatenfelder` when set,
+/// else `../shared/standards/xdatenfelder` beside the repository.
+fn fixtures() -> PathBuf {
+    let shared = std::env::var_os("RATHAUS_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let p = shared.join("standards/xdatenfelder/parser-fixtures");
+    assert!(
+        p.is_dir(),
+        "the XDatenfelder parser fixtures are missing at {}: put the project's shared/ folder next to the \
+         repository, or set RATHAUS_SHARED_DIR to it",
+        p.display()
+    );
+    p
+}
+
+fn read_sample(rel: &str) -> String {
+    let p = samples().join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn read_fixture(name: &str) -> String {
+    let p = fixtures().join(format!("{name}.xml"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The genericode lists uploaded with the Bewohnerparkausweis sample.
+fn parken_code_lists() -> Vec<genericode::CodeList> {
+    let mut paths: Vec<_> = std::fs::read_dir(samples().join("bewohnerparken"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("genericode"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            genericode::parse(&std::fs::read_to_string(p).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
 }
 
 #[test]
 fn gewerbeanmeldung_s00000009_reads_completely() {
-    let Some(src) = read("samples/gewerbeanmeldung/S00000009_xdatenfelder.xml") else {
-        return;
-    };
+    let src = read_sample("gewerbeanmeldung/S00000009_xdatenfelder.xml");
     let s = xdatenfelder::parse(&src).unwrap();
     assert_eq!(s.version, XdfVersion::V2);
     assert_eq!(s.root.id, "S00000009");
@@ -46,9 +76,7 @@ fn gewerbeanmeldung_s00000009_reads_completely() {
 
 #[test]
 fn bewohnerparken_s05000058_and_its_code_lists() {
-    let Some(src) = read("samples/bewohnerparken/S05000058V1.0_xdf2.xml") else {
-        return;
-    };
+    let src = read_sample("bewohnerparken/S05000058V1.0_xdf2.xml");
     let s = xdatenfelder::parse(&src).unwrap();
     assert_eq!(s.root.id, "S05000058");
     let selects: Vec<_> = s
@@ -57,47 +85,71 @@ fn bewohnerparken_s05000058_and_its_code_lists() {
         .filter(|f| f.code_list.is_some())
         .collect();
     assert!(!selects.is_empty());
-    let dir = standards().unwrap().join("samples/bewohnerparken");
-    let mut lists = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .contains("genericode")
-        {
-            let cl = genericode::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            assert!(!cl.entries.is_empty(), "{path:?}");
-            assert!(!cl.canonical_uri.is_empty());
-            lists += 1;
+    let lists = parken_code_lists();
+    for cl in &lists {
+        assert!(!cl.entries.is_empty(), "{}", cl.canonical_uri);
+        assert!(!cl.canonical_uri.is_empty());
+    }
+    assert_eq!(lists.len(), 6);
+}
+
+const VALID: [&str; 9] = [
+    "v2/data-field-rule",
+    "v2/data-group-rule",
+    "v2/label",
+    "v2/minimal",
+    "v2/rule",
+    "v2/select",
+    "v2/simple",
+    "v3/input",
+    "v3/simple",
+];
+
+/// (fixture, words the error must contain)
+const INVALID: [(&str, &str); 9] = [
+    ("v2/duplicate-optional-value", "only once"),
+    ("v2/duplicate-required-value", "only once"),
+    ("v2/unknown-namespace", "unknown namespace"),
+    ("v3/duplicate-id-node", "only once"),
+    ("v3/empty-id-node", "<id> is empty"),
+    ("v3/missing-id-node", "<id> is missing"),
+    ("v3/invalid-freigabestatus", "freigabestatus"),
+    ("v3/unexpected-node", "unexpected element"),
+    ("v3/unknown-namespace", "unknown namespace"),
+];
+
+#[test]
+fn every_parser_fixture_is_checked() {
+    let mut on_disk = Vec::new();
+    for version in ["v2", "v3"] {
+        for e in std::fs::read_dir(fixtures().join(version)).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".xml") {
+                on_disk.push(format!("{version}/{stem}"));
+            }
         }
     }
-    assert_eq!(lists, 6);
+    on_disk.sort();
+    let mut checked: Vec<String> = VALID
+        .iter()
+        .chain(INVALID.iter().map(|(f, _)| f))
+        .map(|f| f.to_string())
+        .collect();
+    checked.sort();
+    assert_eq!(
+        on_disk, checked,
+        "a fixture on disk is not in VALID or INVALID"
+    );
 }
 
 #[test]
 fn valid_fixtures_read() {
-    for f in [
-        "v2/data-field-rule",
-        "v2/data-group-rule",
-        "v2/label",
-        "v2/minimal",
-        "v2/rule",
-        "v2/select",
-        "v2/simple",
-        "v3/input",
-        "v3/simple",
-    ] {
-        let Some(src) = read(&format!("parser-fixtures/{f}.xml")) else {
-            return;
-        };
+    for f in VALID {
+        let src = read_fixture(f);
         let s = xdatenfelder::parse(&src).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(!s.root.id.is_empty(), "{f}");
     }
-    let Some(src) = read("parser-fixtures/v2/rule.xml") else {
-        return;
-    };
+    let src = read_fixture("v2/rule");
     let s = xdatenfelder::parse(&src).unwrap();
     assert!(
         !s.rules().is_empty() && !s.warnings.is_empty(),
@@ -107,20 +159,8 @@ fn valid_fixtures_read() {
 
 #[test]
 fn invalid_fixtures_give_clear_errors() {
-    for (f, needle) in [
-        ("v2/duplicate-optional-value", "only once"),
-        ("v2/duplicate-required-value", "only once"),
-        ("v2/unknown-namespace", "unknown namespace"),
-        ("v3/duplicate-id-node", "only once"),
-        ("v3/empty-id-node", "<id> is empty"),
-        ("v3/missing-id-node", "<id> is missing"),
-        ("v3/invalid-freigabestatus", "freigabestatus"),
-        ("v3/unexpected-node", "unexpected element"),
-        ("v3/unknown-namespace", "unknown namespace"),
-    ] {
-        let Some(src) = read(&format!("parser-fixtures/{f}.xml")) else {
-            return;
-        };
+    for (f, needle) in INVALID {
+        let src = read_fixture(f);
         let e = xdatenfelder::parse(&src).expect_err(f);
         assert!(e.to_string().contains(needle), "{f}: {e}");
         assert!(e.line > 0, "{f}: the error names a line");
@@ -130,9 +170,7 @@ fn invalid_fixtures_give_clear_errors() {
 #[test]
 fn real_schemas_become_forms() {
     use rathaus_domain::forms::{self, FieldKind};
-    let Some(src) = read("samples/gewerbeanmeldung/S00000009_xdatenfelder.xml") else {
-        return;
-    };
+    let src = read_sample("gewerbeanmeldung/S00000009_xdatenfelder.xml");
     let schema = xdatenfelder::parse(&src).unwrap();
     let import = xdatenfelder::to_form(&schema, &[]);
     let count = |items: &[forms::Item]| -> usize {
@@ -178,16 +216,8 @@ fn real_schemas_become_forms() {
     );
 
     // Bewohnerparkausweis with its uploaded code lists: selects get entries.
-    let Some(src) = read("samples/bewohnerparken/S05000058V1.0_xdf2.xml") else {
-        return;
-    };
-    let dir = standards().unwrap().join("samples/bewohnerparken");
-    let lists: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains("genericode"))
-        .map(|p| genericode::parse(&std::fs::read_to_string(p).unwrap()).unwrap())
-        .collect();
+    let src = read_sample("bewohnerparken/S05000058V1.0_xdf2.xml");
+    let lists = parken_code_lists();
     let import = xdatenfelder::to_form(&xdatenfelder::parse(&src).unwrap(), &lists);
     assert_eq!(
         forms::lint(&import.form),

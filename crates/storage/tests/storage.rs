@@ -24,6 +24,31 @@ use rathaus_storage::{
 use sea_orm::{FromQueryResult, Statement};
 use sea_orm_migration::MigratorTrait;
 
+/// Without `RATHAUS_TEST_POSTGRES_URL` the suite runs on SQLite. Under
+/// `CI=true` that must be asked for (`RATHAUS_TEST_BACKEND=sqlite`), so a
+/// forgotten PostgreSQL URL fails instead of passing on SQLite; locally the
+/// fallback prints a notice past cargo's output capture.
+#[test]
+fn postgres_is_used_unless_sqlite_is_asked_for() {
+    use std::io::Write;
+    let postgres =
+        std::env::var(rathaus_storage::test_support::POSTGRES_ENV).is_ok_and(|s| !s.is_empty());
+    let sqlite_on_purpose = std::env::var("RATHAUS_TEST_BACKEND").is_ok_and(|s| s == "sqlite");
+    if postgres || sqlite_on_purpose {
+        return;
+    }
+    let how = "set RATHAUS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres, or \
+               RATHAUS_TEST_BACKEND=sqlite for a deliberate SQLite run";
+    assert!(
+        !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
+        "CI=true, but RATHAUS_TEST_POSTGRES_URL is missing: {how}"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nNOTICE (fallback, would fail under CI=true): RATHAUS_TEST_POSTGRES_URL is missing, the storage suite runs on SQLite; {how}"
+    );
+}
+
 async fn db() -> TestDb {
     announce_backend();
     TestDb::new().await

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{OTHER_HOST, TestApp, csrf_of};
+use crate::helpers::{OTHER_HOST, TestApp, csrf_of, token};
 
 async fn search_slugs(app: &TestApp, q: &str, extra: &str) -> Vec<String> {
     let v: Value = app
@@ -302,20 +302,6 @@ async fn only_editors_edit_the_catalog() {
     app.stop().await;
 }
 
-async fn token(app: &TestApp, email: &str) -> String {
-    let v: Value = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"email": email, "password": "demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn editor_api_and_exchange_format() {
     let app = TestApp::spawn().await;
@@ -405,11 +391,17 @@ async fn editor_api_and_exchange_format() {
     assert_eq!(export["format"], "rathaus.catalog/1");
     let n = export["services"].as_array().unwrap().len();
     assert!(n >= 3);
+    // The import carries changed titles; they become drafts only.
+    let mut changed = export.clone();
+    for service in changed["services"].as_array_mut().unwrap() {
+        let title = service["title"]["de"].as_str().unwrap().to_string();
+        service["title"]["de"] = json!(format!("{title} (Importentwurf)"));
+    }
     let r = app
         .client
         .post(app.url("/api/v1/catalog/import"))
         .bearer_auth(&a)
-        .json(&export)
+        .json(&changed)
         .send()
         .await
         .unwrap();
@@ -418,6 +410,23 @@ async fn editor_api_and_exchange_format() {
     assert_eq!(
         (report["created"].as_u64(), report["updated"].as_u64()),
         (Some(0), Some(n as u64))
+    );
+    let after: Value = app
+        .get("/api/v1/catalog/export")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["services"], export["services"],
+        "the published texts are unchanged by the import"
+    );
+    let slug = export["services"][0]["slug"].as_str().unwrap();
+    let (status, page) = app.get_text(&format!("/leistungen/{slug}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("(Importentwurf)"),
+        "the public page shows the published text, not the imported draft"
     );
     let bad = json!({"format": "rathaus.catalog/1", "services": [{"slug": "x"}]});
     let r = app

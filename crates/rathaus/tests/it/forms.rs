@@ -7,7 +7,10 @@ use rathaus_storage::prelude::*;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{OTHER_HOST, TestApp, client, csrf_of, location, token};
+use crate::helpers::{
+    OTHER_HOST, TestApp, assert_pdfa_2b, citizen_login, client, csrf_of, location, publish_form,
+    text, token, wizard_send, wizard_start,
+};
 
 const FIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/fim");
 
@@ -229,7 +232,7 @@ async fn fim_import_publish_schema_and_validate_through_the_api() {
 }
 
 /// A small form with a condition, a repeatable group, a computed value and an upload.
-fn test_form() -> Value {
+pub fn test_form() -> Value {
     json!({
       "format": "rathaus.form/1",
       "key": "hunde-test",
@@ -261,35 +264,12 @@ async fn publish_test_form(app: &TestApp) {
 }
 
 async fn publish_test_form_for(app: &TestApp, service: &str) {
-    let alice = token(app, "redaktion@musterstadt.example").await;
-    let bob = token(app, "redaktion2@musterstadt.example").await;
     let mut form = test_form();
     form["service"] = json!(service);
-    let key = if service == "hundesteuer-anmeldung" {
-        "hunde-test".to_string()
-    } else {
-        format!("test-{service}")
-    };
-    form["key"] = json!(key);
-    let r = app
-        .client
-        .post(app.url("/api/v1/forms"))
-        .bearer_auth(&alice)
-        .json(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    for (who, step) in [(&alice, "submit"), (&bob, "approve")] {
-        let r = app
-            .client
-            .post(app.url(&format!("/api/v1/forms/{key}/{step}")))
-            .bearer_auth(who)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+    if service != "hundesteuer-anmeldung" {
+        form["key"] = json!(format!("test-{service}"));
     }
+    publish_form(app, &form).await;
 }
 
 fn shown(html: &str) -> String {
@@ -721,6 +701,10 @@ async fn editors_import_edit_preview_and_publish_in_the_browser() {
         .await
         .unwrap();
     assert!(html.contains("Vorschau"));
+    assert!(
+        html.contains("Geänderte Beschriftung"),
+        "the preview shows the changed label"
+    );
 
     // Submit, refuse own approval, approve as the second editor.
     let html = alice
@@ -774,7 +758,25 @@ async fn editors_import_edit_preview_and_publish_in_the_browser() {
             .contains("Geänderte Beschriftung")
     );
 
-    // Citizens without a staff role cannot reach the editor.
+    // A logged-in citizen (no staff role) cannot reach the editor, and
+    // neither can staff without the editor role.
+    let citizen = citizen_login(&app, rathaus::demo::CITIZEN, "demo").await;
+    assert_eq!(
+        citizen
+            .get(app.url("/konto"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the citizen is logged in"
+    );
+    let r = citizen.get(app.url("/staff/forms")).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), location(&r)),
+        (303, "/login".to_string()),
+        "a citizen session is no staff session"
+    );
     let clerk = TestApp::login_as(&app, "sachbearbeitung@musterstadt.example").await;
     let r = clerk.get(app.url("/staff/forms")).send().await.unwrap();
     assert_eq!(r.status(), 403);
@@ -909,9 +911,8 @@ async fn submitting_makes_one_application_with_a_case_and_an_audit_chain() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let pdf = r.bytes().await.unwrap();
-    assert!(pdf.starts_with(b"%PDF-"));
+    assert_pdfa_2b(&pdf, "the receipt");
     let raw = String::from_utf8_lossy(&pdf);
-    assert!(raw.contains("pdfaid"), "PDF/A metadata");
     assert!(raw.contains(&format!("MS-{year}-000001")));
     // The draft is gone; the case is in the Steueramt's inbox; the audit chain holds.
     let r = browser
@@ -987,23 +988,7 @@ async fn submitting_makes_one_application_with_a_case_and_an_audit_chain() {
 /// Fills and sends the test form of `service` without JavaScript; returns the confirmation page.
 async fn submit_test_application(app: &TestApp, service: &str) -> String {
     let browser = client();
-    let start = format!("/leistungen/{service}/antrag");
-    let page = browser
-        .get(app.url(&start))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page).unwrap();
-    let r = browser
-        .post(app.url(&start))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let base = location(&r).trim_end_matches("/schritt/1").to_string();
+    let (csrf, base) = wizard_start(app, &browser, service).await;
     for (step, form) in [
         (
             "1",
@@ -1024,21 +1009,8 @@ async fn submit_test_application(app: &TestApp, service: &str) -> String {
             .unwrap();
         assert_eq!(r.status(), 303);
     }
-    let r = browser
-        .post(app.url(&format!("{base}/absenden")))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    browser
-        .get(app.url(&location(&r)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let confirmation = wizard_send(app, &browser, &base, &csrf).await;
+    text(&browser, app.url(&confirmation)).await
 }
 
 fn reference_in(html: &str) -> String {

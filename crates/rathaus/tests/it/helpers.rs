@@ -69,43 +69,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        let token = self.csrf("/login").await;
-        self.client
-            .post(self.url("/login"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("email", email),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap()
+        login_with(&self.client, self, "/login", email, password).await
     }
 
     /// A second browser, logged in as `email` (password `demo`).
     pub async fn login_as(app: &TestApp, email: &str) -> reqwest::Client {
-        let c = client();
-        let html = c
-            .get(app.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let token = csrf_of(&html).unwrap();
-        let r = c
-            .post(app.url("/login"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("email", email),
-                ("password", "demo"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303, "login as {email}");
-        c
+        staff_login(app, email).await
     }
 
     pub async fn stop(mut self) {
@@ -170,20 +139,239 @@ async fn seed_other_tenant(db: &TestDb) {
         .unwrap();
 }
 
+// The driver: the steps every test takes, over HTTP, against any site
+// (the in-process server or a spawned binary).
+
+/// Something served at a base URL.
+pub trait Site {
+    fn url(&self, path: &str) -> String;
+}
+
+impl Site for TestApp {
+    fn url(&self, path: &str) -> String {
+        TestApp::url(self, path)
+    }
+}
+
+impl Site for str {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.trim_end_matches('/'))
+    }
+}
+
+impl Site for String {
+    fn url(&self, path: &str) -> String {
+        self.as_str().url(path)
+    }
+}
+
+/// A staff API token (`host`: the tenant's host name, else the default tenant).
+pub async fn token_at<S: Site + ?Sized>(
+    site: &S,
+    email: &str,
+    password: &str,
+    host: Option<&str>,
+) -> String {
+    let mut req = client()
+        .post(site.url("/api/v1/auth/token"))
+        .json(&serde_json::json!({"email": email, "password": password}));
+    if let Some(h) = host {
+        req = req.header("host", h);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), 201, "token for {email}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    body["token"].as_str().unwrap().to_string()
+}
+
 /// A staff API token for a demo user (password `demo`).
-pub async fn token(app: &TestApp, email: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/token"))
-        .json(&serde_json::json!({"email": email, "password": "demo"}))
+pub async fn token<S: Site + ?Sized>(site: &S, email: &str) -> String {
+    token_at(site, email, "demo", None).await
+}
+
+/// A browser logged in as the staff member `email` (password `demo`).
+pub async fn staff_login<S: Site + ?Sized>(site: &S, email: &str) -> reqwest::Client {
+    let c = client();
+    let r = login_with(&c, site, "/login", email, "demo").await;
+    assert_eq!(r.status(), 303, "login as {email}");
+    c
+}
+
+/// A browser logged in to the citizen account `email`.
+pub async fn citizen_login<S: Site + ?Sized>(
+    site: &S,
+    email: &str,
+    password: &str,
+) -> reqwest::Client {
+    let c = client();
+    let r = login_with(&c, site, "/konto/anmelden", email, password).await;
+    assert_eq!(r.status(), 303, "citizen login as {email}");
+    c
+}
+
+/// Posts the login form at `path` (with its CSRF token) from browser `c`.
+pub async fn login_with<S: Site + ?Sized>(
+    c: &reqwest::Client,
+    site: &S,
+    path: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let html = text(c, site.url(path)).await;
+    let token = csrf_of(&html).unwrap_or_else(|| panic!("no csrf token on {path}"));
+    c.post(site.url(path))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Publishes a form (`rathaus.form/1` JSON) through the API with the four-eyes
+/// rule: the first demo editor creates and submits it, the second approves.
+pub async fn publish_form<S: Site + ?Sized>(site: &S, form: &serde_json::Value) {
+    let alice = token(site, "redaktion@musterstadt.example").await;
+    let bob = token(site, "redaktion2@musterstadt.example").await;
+    let key = form["key"].as_str().expect("the form has a key");
+    let c = client();
+    let r = c
+        .post(site.url("/api/v1/forms"))
+        .bearer_auth(&alice)
+        .json(form)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    for (who, step) in [(&alice, "submit"), (&bob, "approve")] {
+        let r = c
+            .post(site.url(&format!("/api/v1/forms/{key}/{step}")))
+            .bearer_auth(who)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{step} {key}");
+    }
+}
+
+/// Sends an application through the API; returns the response.
+pub async fn submit_api<S: Site + ?Sized>(
+    site: &S,
+    form: &str,
+    idempotency_key: &str,
+    data: &serde_json::Value,
+) -> reqwest::Response {
+    client()
+        .post(site.url("/api/v1/applications"))
+        .header("idempotency-key", idempotency_key)
+        .json(&serde_json::json!({"form": form, "data": data}))
+        .send()
+        .await
         .unwrap()
-        .to_string()
+}
+
+/// Sends an application through the API, expecting 201; returns its body
+/// (`reference`, `access_token`, …).
+pub async fn submitted<S: Site + ?Sized>(
+    site: &S,
+    form: &str,
+    idempotency_key: &str,
+    data: &serde_json::Value,
+) -> serde_json::Value {
+    let r = submit_api(site, form, idempotency_key, data).await;
+    assert_eq!(r.status(), 201, "submit {form}");
+    r.json().await.unwrap()
+}
+
+/// A demo Hundesteuer application (the demo's published form).
+pub fn hundesteuer_data() -> serde_json::Value {
+    serde_json::json!({
+        "vorname": "Erika", "familienname": "Mustermann", "geburtsdatum": "1980-05-17",
+        "anschrift": {"strasse": "Hauptstraße", "hausnummer": "1", "plz": "12345", "ort": "Musterstadt"},
+        "hunde": [{"name": "Bello", "rasse": "mischling", "wurfdatum": "2021-03-01", "haltung_seit": "2021-06-01"}],
+        "ermaessigung": false, "lastschrift": false, "richtigkeit": true
+    })
+}
+
+/// The case id of the application `reference`, claimed by the clerk with `token`.
+pub async fn claim_case<S: Site + ?Sized>(site: &S, token: &str, reference: &str) -> String {
+    let c = client();
+    let app = get_json(
+        site.url(&format!("/api/v1/applications/{reference}")),
+        token,
+    )
+    .await;
+    let case = app["case"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no case for {reference}: {app}"))
+        .to_string();
+    let r = c
+        .post(site.url(&format!("/api/v1/cases/{case}/claim")))
+        .bearer_auth(token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "claim {case}");
+    case
+}
+
+/// Opens the wizard of `service` in `browser`; returns the CSRF token and
+/// the draft's base path (`…/schritt/N` and `…/absenden` hang below it).
+pub async fn wizard_start<S: Site + ?Sized>(
+    site: &S,
+    browser: &reqwest::Client,
+    service: &str,
+) -> (String, String) {
+    let start = format!("/leistungen/{service}/antrag");
+    let page = text(browser, site.url(&start)).await;
+    let csrf = csrf_of(&page).unwrap_or_else(|| panic!("no csrf token on {start}"));
+    let r = browser
+        .post(site.url(&start))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let base = location(&r).trim_end_matches("/schritt/1").to_string();
+    (csrf, base)
+}
+
+/// Sends the filled draft at `base`; returns the redirect target.
+pub async fn wizard_send<S: Site + ?Sized>(
+    site: &S,
+    browser: &reqwest::Client,
+    base: &str,
+    csrf: &str,
+) -> String {
+    let r = browser
+        .post(site.url(&format!("{base}/absenden")))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "send {base}");
+    location(&r)
+}
+
+/// The JSON body of a GET with a bearer token.
+pub async fn get_json(url: String, token: &str) -> serde_json::Value {
+    client()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The body of a GET.
+pub async fn text(c: &reqwest::Client, url: String) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// The redirect target of a response.
@@ -194,4 +382,94 @@ pub fn location(r: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_string()
+}
+
+/// Whether the tests run under CI (`CI=true`).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Whether a real component the tests need is here. Missing under `CI=true`:
+/// the test fails, naming how to provide it. Missing locally: a notice on
+/// the terminal (written past cargo's output capture) and `false`, so the
+/// caller falls back.
+pub fn real_component(available: bool, what: &str, provide: &str) -> bool {
+    if available {
+        return true;
+    }
+    assert!(!under_ci(), "CI=true, but {what} is missing: {provide}");
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nNOTICE (fallback, would fail under CI=true): {what} is missing; {provide}"
+    );
+    false
+}
+
+/// Whether `python3` can import `module`.
+pub fn python_has(module: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// aiosmtpd, the real SMTP server of the mail tests.
+pub fn has_aiosmtpd() -> bool {
+    real_component(
+        python_has("aiosmtpd"),
+        "the Python module aiosmtpd (the SMTP test server)",
+        "install it with `python3 -m pip install aiosmtpd`; meanwhile emails go to .eml files",
+    )
+}
+
+/// Runs `python3 ARGS… FILE` on a temporary file holding `input`; the output
+/// when it fails.
+pub fn python_check(args: &[&str], input: &[u8]) -> Result<(), String> {
+    let path = std::env::temp_dir().join(format!("rathaus-check-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&path, input).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(args)
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Checks a PDF for PDF/A-2b with `check_pdfa.py` (pikepdf; see there for
+/// what is and is not verified). Without pikepdf (a failure under CI) only
+/// the header and the pdfaid metadata are looked for.
+pub fn assert_pdfa_2b(pdf: &[u8], what: &str) {
+    assert!(pdf.starts_with(b"%PDF-"), "{what} is a PDF");
+    if !real_component(
+        python_has("pikepdf"),
+        "the Python package pikepdf (the PDF/A checks)",
+        "install it with `python3 -m pip install pikepdf`; meanwhile only the pdfaid metadata is looked for",
+    ) {
+        assert!(
+            String::from_utf8_lossy(pdf).contains("pdfaid"),
+            "{what}: PDF/A metadata"
+        );
+        return;
+    }
+    if let Err(e) = python_check(
+        &[concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/it/check_pdfa.py"
+        )],
+        pdf,
+    ) {
+        panic!("{what} is not PDF/A-2b: {e}");
+    }
 }

@@ -5,9 +5,12 @@
 mod api;
 mod catalog;
 mod cli;
+mod deployment;
+mod environment;
 mod forms;
 mod helpers;
 mod notifications;
 mod outbox_crash;
 mod pages;
+mod smtp_tls;
 mod staff;

@@ -1,11 +1,12 @@
 //! The loop with notifications: anonymous in the browser (no JavaScript),
 //! with an account (prefilled), and through the API alone — each with the
 //! emails sent at every step. Emails go to a real SMTP server (aiosmtpd from
-//! PyPI, started here) when Python has it; otherwise, printed as a notice,
-//! to the `.eml` file transport the demo uses. The assertions are the same.
+//! PyPI, started here) when Python has it; otherwise (a failure under
+//! `CI=true`, a notice locally) to the `.eml` file transport the demo uses.
+//! The assertions are the same.
 
 use rathaus_storage::prelude::*;
-use std::{path::PathBuf, process::Child, time::Duration};
+use std::path::PathBuf;
 
 use base64::Engine;
 use rathaus::jobs::{Mailer, Notifier, handlers};
@@ -13,14 +14,19 @@ use rathaus_storage::outbox::{OutboxRepository, Worker, WorkerConfig};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, client, csrf_of, location, token};
+use crate::helpers::{
+    TestApp, assert_pdfa_2b, client, csrf_of, has_aiosmtpd, location, publish_form, text, token,
+    wizard_send, wizard_start,
+};
+use crate::smtp_tls::SmtpServer;
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 /// Where the emails of one test end up.
 struct MailSink {
     dir: PathBuf,
-    smtp: Option<Child>,
+    /// Dropping it stops the server.
+    smtp: Option<SmtpServer>,
     url: Option<String>,
 }
 
@@ -29,50 +35,19 @@ impl MailSink {
         let dir =
             std::env::temp_dir().join(format!("rathaus-mail-{name}-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let has_aiosmtpd = std::process::Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has_aiosmtpd {
-            eprintln!(
-                "notice: Python module aiosmtpd not found (pip install aiosmtpd); emails of this test go to .eml files instead of a real SMTP server"
-            );
+        if !has_aiosmtpd() {
             return Self {
                 dir,
                 smtp: None,
                 url: None,
             };
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(dir.join("box"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let smtp = SmtpServer::start(&dir.join("box"), &[]);
+        let url = format!("smtp://127.0.0.1:{}", smtp.port);
         Self {
             dir,
-            smtp: Some(child),
-            url: Some(format!("smtp://127.0.0.1:{port}")),
+            smtp: Some(smtp),
+            url: Some(url),
         }
     }
 
@@ -101,10 +76,7 @@ impl MailSink {
 
 impl Drop for MailSink {
     fn drop(&mut self) {
-        if let Some(c) = &mut self.smtp {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.smtp.take();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -177,31 +149,7 @@ fn mail_form() -> Value {
 }
 
 async fn publish_mail_form(app: &TestApp) {
-    let alice = token(app, "redaktion@musterstadt.example").await;
-    let bob = token(app, "redaktion2@musterstadt.example").await;
-    let r = app
-        .client
-        .post(app.url("/api/v1/forms"))
-        .bearer_auth(&alice)
-        .json(&mail_form())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    for (who, step) in [(&alice, "submit"), (&bob, "approve")] {
-        let r = app
-            .client
-            .post(app.url(&format!("/api/v1/forms/gewerbe-mailtest/{step}")))
-            .bearer_auth(who)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
-}
-
-async fn text(c: &reqwest::Client, url: String) -> String {
-    c.get(url).send().await.unwrap().text().await.unwrap()
+    publish_form(app, &mail_form()).await;
 }
 
 fn between<'a>(html: &'a str, after: &str, until: char) -> &'a str {
@@ -215,17 +163,7 @@ fn between<'a>(html: &'a str, after: &str, until: char) -> &'a str {
 /// Starts the form, fills the one step (multipart, with the proof as PDF)
 /// and sends it; returns the redirect target after sending.
 async fn apply(app: &TestApp, browser: &reqwest::Client, fields: &[(&str, &str)]) -> String {
-    let start = "/leistungen/gewerbe-anmeldung/antrag";
-    let page = text(browser, app.url(start)).await;
-    let csrf = csrf_of(&page).unwrap();
-    let r = browser
-        .post(app.url(start))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let step = location(&r);
-    let base = step.trim_end_matches("/schritt/1").to_string();
+    let (csrf, base) = wizard_start(app, browser, "gewerbe-anmeldung").await;
     let mut form = Form::new().text("csrf_token", csrf.clone());
     for (k, v) in fields {
         form = form.text(k.to_string(), v.to_string());
@@ -235,20 +173,13 @@ async fn apply(app: &TestApp, browser: &reqwest::Client, fields: &[(&str, &str)]
         Part::bytes(PDF.to_vec()).file_name("nachweis.pdf"),
     );
     let r = browser
-        .post(app.url(&step))
+        .post(app.url(&format!("{base}/schritt/1")))
         .multipart(form)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
-    let r = browser
-        .post(app.url(&format!("{base}/absenden")))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    location(&r)
+    wizard_send(app, browser, &base, &csrf).await
 }
 
 /// The clerk's case page path for a reference.
@@ -518,7 +449,7 @@ async fn anonymous_applicant_gets_emails_at_every_step_and_the_bescheid() {
     let r = applicant.get(app.url(&decision_link)).send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let pdf = r.bytes().await.unwrap();
-    assert!(pdf.starts_with(b"%PDF-") && String::from_utf8_lossy(&pdf).contains("pdfaid"));
+    assert_pdfa_2b(&pdf, "the Bescheid");
     let page = text(&clerk, app.url(&case)).await;
     assert!(
         page.contains("Bekannt gegeben (geöffnet) am"),

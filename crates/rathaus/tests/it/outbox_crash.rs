@@ -112,57 +112,71 @@ async fn kill_9_during_submissions_loses_no_received_application() {
     let url = rx
         .recv_timeout(Duration::from_secs(90))
         .expect("server announces its address");
-    let data = serde_json::json!({
-        "vorname": "Erika", "familienname": "Mustermann", "geburtsdatum": "1980-05-17",
-        "anschrift": {"strasse": "Hauptstraße", "hausnummer": "1", "plz": "12345", "ort": "Musterstadt"},
-        "hunde": [{"name": "Bello", "rasse": "mischling", "wurfdatum": "2021-03-01", "haltung_seit": "2021-06-01"}],
-        "ermaessigung": false, "lastschrift": false, "richtigkeit": true
-    });
+    let data = crate::helpers::hundesteuer_data();
     let received: Arc<Mutex<Vec<String>>> = Arc::default();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Set just before the SIGKILL: from then on a transport error is expected
+    // (refused, reset, or cut off mid-response); before it, any error fails.
+    let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut clients = Vec::new();
     for c in 0..8 {
-        let (url, data, received, stop) =
-            (url.clone(), data.clone(), received.clone(), stop.clone());
+        let (url, data, received, killed) =
+            (url.clone(), data.clone(), received.clone(), killed.clone());
         clients.push(tokio::spawn(async move {
             let http = reqwest::Client::new();
-            let mut i = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                i += 1;
+            let after_kill = || killed.load(std::sync::atomic::Ordering::SeqCst);
+            for i in 1.. {
                 let r = http
                     .post(format!("{url}/api/v1/applications"))
                     .header("idempotency-key", format!("crash-{c}-{i:06}"))
                     .json(&serde_json::json!({"form": "hundesteuer-anmeldung", "data": data}))
-                    .timeout(Duration::from_secs(5))
+                    .timeout(Duration::from_secs(30))
                     .send()
                     .await;
-                match r {
-                    Ok(r) if r.status() == 201 => {
-                        let body: serde_json::Value = r.json().await.unwrap_or_default();
-                        if let Some(reference) = body["reference"].as_str() {
-                            received.lock().unwrap().push(reference.to_string());
-                        }
+                let r = match r {
+                    Ok(r) => r,
+                    Err(e) if after_kill() => return Ok::<_, String>(format!("client {c}: {e}")),
+                    Err(e) => return Err(format!("client {c}, request {i}, before the kill: {e}")),
+                };
+                let status = r.status();
+                if status != 201 {
+                    return Err(format!("client {c}, request {i}: status {status}"));
+                }
+                match r.json::<serde_json::Value>().await {
+                    Ok(body) => {
+                        let reference = body["reference"]
+                            .as_str()
+                            .ok_or_else(|| format!("client {c}: 201 without reference: {body}"))?;
+                        received.lock().unwrap().push(reference.to_string());
                     }
-                    Ok(r) => assert!(
-                        r.status().is_server_error() || r.status() == 429,
-                        "unexpected {}",
-                        r.status()
-                    ),
-                    Err(_) => break, // the server is gone
+                    // Cut off mid-body by the kill: the client never learnt a number.
+                    Err(e) if after_kill() => return Ok(format!("client {c}: {e}")),
+                    Err(e) => return Err(format!("client {c}, request {i}: body: {e}")),
                 }
             }
+            unreachable!("the loop ends with the server")
         }));
     }
     let started = std::time::Instant::now();
     while received.lock().unwrap().len() < 60 {
         assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        assert!(
+            !clients.iter().any(|c| c.is_finished()),
+            "a client stopped before the kill"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    killed.store(true, std::sync::atomic::Ordering::SeqCst);
     server.kill().unwrap(); // SIGKILL, in the middle of the load
     server.wait().unwrap();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for c in clients {
-        let _ = c.await;
+        let ended = tokio::time::timeout(Duration::from_secs(60), c)
+            .await
+            .expect("every client notices the dead server")
+            .expect("client task panicked");
+        match ended {
+            Ok(why) => eprintln!("after the kill: {why}"),
+            Err(e) => panic!("{e}"),
+        }
     }
     let received = received.lock().unwrap().clone();
     assert!(received.len() >= 60);

@@ -219,3 +219,30 @@ async fn a_session_of_one_tenant_is_worthless_at_another() {
     assert_eq!(r.status(), 401);
     app.stop().await;
 }
+
+/// Every one of the six demo staff users logs in, sees their own email on
+/// /staff and logs out again.
+#[tokio::test]
+async fn every_demo_staff_user_logs_in_and_out() {
+    let app = TestApp::spawn().await;
+    assert_eq!(rathaus::demo::USERS.len(), 6);
+    for (email, name, _, unit) in rathaus::demo::USERS {
+        let browser = crate::helpers::staff_login(&app, email).await;
+        let html = crate::helpers::text(&browser, app.url("/staff")).await;
+        assert!(
+            html.contains(email) && html.contains(unit),
+            "{email} ({name}) sees their account and unit on /staff"
+        );
+        let token = csrf_of(&html).unwrap();
+        let r = browser
+            .post(app.url("/logout"))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{email} logs out");
+        let r = browser.get(app.url("/staff")).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{email} is logged out");
+    }
+    app.stop().await;
+}
