@@ -3,7 +3,8 @@
 // cannot open).
 //
 // The limits are counted per account and per client address. To leave the budget of 127.0.0.1, which every
-// other test logs in from, untouched, the attempts that exhaust a limit come from 127.0.0.2 (also loopback).
+// other test logs in from, untouched, the attempts that exhaust a limit come from other loopback addresses,
+// one per limit (so only the limit meant is reached).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -11,7 +12,6 @@ import { readdirSync, readFileSync, writeFileSync, unlinkSync, symlinkSync } fro
 import { basename, join } from 'node:path';
 import { launch, login, newContext, BASE_URL, LANGS, PASSWORD, formatViolations, check, start, fillToReview } from './browser.js';
 
-const OTHER_ADDRESS = '127.0.0.2';
 const TITLE = {
   de: { 403: 'Zugriff verweigert', 429: 'Zu viele Anfragen', 500: 'Technischer Fehler' },
   en: { 403: 'Access denied', 429: 'Too many requests', 500: 'Technical error' },
@@ -22,15 +22,15 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-/// One HTTP request to the demo from OTHER_ADDRESS; `jar` keeps the session cookie between calls.
-function fromOtherAddress(method, path, jar, form = null) {
+/// One HTTP request to the demo from the loopback address `from`; `jar` keeps the session cookie.
+function request(from, method, path, jar, form = null) {
   const url = new URL(`${BASE_URL}${path}`);
   const body = form ? new URLSearchParams(form).toString() : null;
   const headers = {};
   if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   if (body) Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) });
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, localAddress: OTHER_ADDRESS }, (res) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, localAddress: from }, (res) => {
       for (const c of res.headers['set-cookie'] ?? []) {
         const [pair] = c.split(';');
         const i = pair.indexOf('=');
@@ -53,13 +53,13 @@ function csrfOf(html) {
   return m[1];
 }
 
-/// Posts `form` to `path` (a form page with a CSRF token) from OTHER_ADDRESS until the answer is 429;
-/// returns that answer.
-async function exhaust(path, form) {
+/// Posts `form` to `path` (a form page with a CSRF token) from the loopback address `from` until the
+/// answer is 429; returns that answer.
+async function exhaust(from, path, form) {
   const jar = new Map();
-  let token = csrfOf((await fromOtherAddress('GET', path, jar)).text);
+  let token = csrfOf((await request(from, 'GET', path, jar)).text);
   for (let attempt = 0; attempt < 40; attempt++) {
-    const r = await fromOtherAddress('POST', path, jar, { ...form, csrf_token: token });
+    const r = await request(from, 'POST', path, jar, { ...form, csrf_token: token });
     if (r.status === 429) return r;
     assert.ok(r.status < 500, `${path}: attempt ${attempt + 1} answered ${r.status}`);
     if (r.text.includes('csrf_token')) token = csrfOf(r.text);
@@ -89,19 +89,19 @@ test('403: a clerk opening an admin page gets the error page (de, en)', async ()
 test('429: the login limit of an account, for staff and citizen logins (de, en)', async () => {
   // A throwaway address: no account needs it, so exhausting its limit cannot lock out another test.
   const email = `limit-${Date.now()}@e2e.example`;
-  await exhaust('/login', { email, password: 'falsch' });
-  await exhaust('/konto/anmelden', { email, password: 'falsch' });
   const failures = [];
   for (const lang of LANGS) {
     const context = await newContext(browser, lang, { bypassCSP: true });
     const page = await context.newPage();
-    for (const [path, label] of [['/login', 'staff login'], ['/konto/anmelden', 'account login']]) {
+    for (const [path, label, from] of [['/login', 'staff login', '127.0.0.2'], ['/konto/anmelden', 'account login', '127.0.0.3']]) {
       await page.goto(`${BASE_URL}${path}`);
       await page.fill('#email', email);
       await page.fill('#password', PASSWORD);
+      // The limit refills one attempt every few seconds: exhaust it right before the browser's attempt.
+      await exhaust(from, path, { email, password: 'falsch' });
       const [response] = await Promise.all([
         page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === path),
-        page.click(`form[action="${path}"] button[type=submit]`),
+        page.click(`form[action^="${path}"] button[type=submit]`),
       ]);
       await page.waitForLoadState('load');
       assert.equal(response.status(), 429, `${lang}: ${label} after the limit`);
@@ -115,12 +115,12 @@ test('429: the login limit of an account, for staff and citizen logins (de, en)'
 
 test('429: the error page for too many new applications from one address (de, en)', async () => {
   // The limit counts per address, so the browser (127.0.0.1) cannot reach it without blocking the other
-  // tests. The page the server answers OTHER_ADDRESS is shown in the browser at its own URL instead;
+  // tests. The page the server answers 127.0.0.4 is shown in the browser at its own URL instead;
   // stylesheets and fonts come from the server as usual.
   const path = '/leistungen/gewerbe-anmeldung/antrag';
   const failures = [];
   for (const lang of LANGS) {
-    const answer = await exhaust(`${path}?lang=${lang}`, {});
+    const answer = await exhaust('127.0.0.4', `${path}?lang=${lang}`, {});
     const context = await newContext(browser, lang, { bypassCSP: true });
     const page = await context.newPage();
     await page.route(`${BASE_URL}${path}?shown=429`, (route) => route.fulfill({ status: 429, contentType: 'text/html; charset=utf-8', body: answer.text }));
