@@ -135,7 +135,9 @@ fn main() {
     let gewerbe_median = rows[0].4;
     let met = gewerbe_median < GOAL_MEDIAN_US;
     if quick {
-        println!("goal: full Gewerbe-Anmeldung validation median < {GOAL_MEDIAN_US} µs — not compared in quick mode");
+        println!(
+            "goal: full Gewerbe-Anmeldung validation median < {GOAL_MEDIAN_US} µs — not compared in quick mode"
+        );
     } else {
         println!(
             "goal: full Gewerbe-Anmeldung validation median < {GOAL_MEDIAN_US} µs — {} ({gewerbe_median:.1} µs)",
