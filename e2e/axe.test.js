@@ -1,7 +1,7 @@
 // Every page passes axe-core with zero violations, in German and English.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, axe, login, BASE_URL, shotName, formatViolations, assertNoViolations } from './browser.js';
+import { launch, axe, login, BASE_URL, LANGS, shotName, formatViolations, assertNoViolations } from './browser.js';
 
 const PUBLIC_PAGES = ['/', '/impressum', '/datenschutz', '/barrierefreiheit', '/login', '/gibt-es-nicht'];
 const statusOf = (path) => (path === '/gibt-es-nicht' ? 404 : 200);
@@ -15,7 +15,7 @@ function assertClean(failures) {
   assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
 }
 
-for (const lang of ['de', 'en']) {
+for (const lang of LANGS) {
   test(`public pages have no axe violations (${lang})`, async () => {
     const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
     const page = await context.newPage();
@@ -66,17 +66,19 @@ for (const lang of ['de', 'en']) {
 
 // KERN follows the OS colour scheme on its own (prefers-color-scheme: dark turns the page background black);
 // text and links that KERN does not style must still be readable then.
-test('public pages have no axe violations with the OS in dark mode', async () => {
-  const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE', colorScheme: 'dark' });
-  const page = await context.newPage();
-  try {
-    await assertNoViolations(page, PUBLIC_PAGES, {
-      query: 'lang=de',
-      label: 'dark mode',
-      status: statusOf,
-      shot: (path) => shotName(path, 'de', '-dark'),
-    });
-  } finally {
-    await context.close();
-  }
-});
+for (const lang of LANGS) {
+  test(`public pages have no axe violations with the OS in dark mode (${lang})`, async () => {
+    const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE', colorScheme: 'dark' });
+    const page = await context.newPage();
+    try {
+      await assertNoViolations(page, PUBLIC_PAGES, {
+        query: `lang=${lang}`,
+        label: `dark mode, ${lang}`,
+        status: statusOf,
+        shot: (path) => shotName(path, lang, '-dark'),
+      });
+    } finally {
+      await context.close();
+    }
+  });
+}

@@ -8,6 +8,10 @@ const require = createRequire(import.meta.url);
 export const AXE_PATH = require.resolve('axe-core/axe.min.js');
 export const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 export const PASSWORD = 'demo';
+/// A minimal PDF for uploads (the server types files by content).
+export const PDF = Buffer.from('%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n', 'latin1');
+/// Every page is checked in both languages.
+export const LANGS = ['de', 'en'];
 export const SCREENSHOTS = new URL('./screenshots/', import.meta.url).pathname;
 mkdirSync(SCREENSHOTS, { recursive: true });
 
@@ -69,6 +73,17 @@ export async function assertNoViolations(page, paths, { query = '', label = '', 
   if (failures.length) throw new Error(`axe found violations:\n${formatViolations(failures)}`);
 }
 
+// The language each context was made for (see `newContext`); `check` compares it with <html lang>.
+const LANG_OF = new WeakMap();
+
+/// A browser context whose pages come in `lang`: it carries the language cookie the switch link sets.
+export async function newContext(browser, lang, options = {}) {
+  const context = await browser.newContext({ locale: 'de-DE', ...options });
+  await context.addCookies([{ name: 'rathaus_lang', value: lang, url: BASE_URL }]);
+  LANG_OF.set(context, lang);
+  return context;
+}
+
 export async function login(page, email, password = PASSWORD) {
   await page.goto(`${BASE_URL}/login`);
   await page.fill('input[name=email]', email);
@@ -83,9 +98,18 @@ export function shotName(path, lang, suffix = '') {
 
 // Wizard helpers shared by the form and loop walks.
 
+/// Runs axe on the current page; in a context from `newContext` it also checks <html lang>.
 export async function check(page, label, failures) {
+  const lang = LANG_OF.get(page.context());
+  const path = lang ? `${label} (${lang})` : label;
+  if (lang) {
+    const actual = await page.getAttribute('html', 'lang');
+    if (actual !== lang) {
+      failures.push({ path, violations: [{ id: 'html-lang', impact: 'n/a', help: `expected <html lang="${lang}">, got "${actual}"`, nodes: 0, targets: [] }] });
+    }
+  }
   const violations = await axe(page);
-  if (violations.length) failures.push({ path: label, violations });
+  if (violations.length) failures.push({ path, violations });
 }
 
 export async function start(page, slug, lang = 'de') {
@@ -131,8 +155,16 @@ export async function fillGenerically(page, fixInvalid = false) {
 
 
 /// Walks every step of the started form, filling what is empty, until the review page.
-export async function fillToReview(page) {
+/// With `upload` ({ name, mimeType, buffer }), attaches it to the first file field on the way;
+/// returns whether it did.
+export async function fillToReview(page, { upload = null } = {}) {
+  let attached = false;
   for (let guard = 0; guard < 40 && !/\/pruefen$/.test(page.url()); guard++) {
+    const input = page.locator('#step-fields input[type=file]');
+    if (upload && !attached && await input.count()) {
+      await input.first().setInputFiles(upload);
+      attached = true;
+    }
     await fillGenerically(page);
     await next(page);
     if (await page.locator('#error-summary').count()) {
@@ -141,4 +173,5 @@ export async function fillToReview(page) {
     }
   }
   assert.match(page.url(), /\/pruefen$/, 'the form reaches its review page');
+  return attached;
 }

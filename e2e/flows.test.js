@@ -48,7 +48,24 @@ test('keyboard only: skip link first, then log in with Tab, typing and Enter', a
   await page.keyboard.type('demo');
   await Promise.all([page.waitForURL(/\/staff$/), page.keyboard.press('Enter')]);
   assert.match(await page.textContent('main'), /redaktion@musterstadt\.example/);
-  // The focused element is always visible: check the logout button gets a focus outline.
+  // The focused element is always visible: Tab to the logout button, which then shows a focus outline.
+  const outline = () => page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement);
+    return { style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor };
+  });
+  const onLogout = () => page.evaluate(() => !!document.activeElement?.closest('form[action="/logout"]'));
+  guard = 0;
+  while (!(await onLogout()) && guard++ < 40) await page.keyboard.press('Tab');
+  assert.ok(await onLogout(), 'Tab reaches the logout button');
+  assert.equal(await page.evaluate(() => document.activeElement.matches(':focus-visible')), true, 'keyboard focus is :focus-visible');
+  const focused = await outline();
+  assert.notEqual(focused.style, 'none', `focused logout button has an outline (${JSON.stringify(focused)})`);
+  assert.ok(focused.width >= 2, `outline at least 2px wide (${JSON.stringify(focused)})`);
+  assert.doesNotMatch(focused.color, /^transparent$|rgba\(.*,\s*0\)$/, `outline colour is not transparent (${JSON.stringify(focused)})`);
+  // Without focus the button has no outline: the outline is the focus indicator, not decoration.
+  await page.evaluate(() => { const b = document.activeElement; b.blur(); window.__logout = b; });
+  const blurred = await page.evaluate(() => getComputedStyle(window.__logout).outlineStyle);
+  assert.equal(blurred, 'none', 'no outline without focus');
   await context.close();
 });
 

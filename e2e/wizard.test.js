@@ -4,15 +4,13 @@
 // and the editor's form pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, BASE_URL, formatViolations, check, start, next, fillGenerically } from './browser.js';
+import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, start, next, fillGenerically } from './browser.js';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-const PDF = Buffer.from('%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n', 'latin1');
-
-for (const lang of ['de', 'en']) {
+for (const lang of LANGS) {
   test(`Gewerbe-Anmeldung (FIM): every step, the errors, the review and the saved page pass axe (${lang})`, async () => {
     const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
     const page = await context.newPage();
@@ -71,114 +69,127 @@ for (const lang of ['de', 'en']) {
   });
 }
 
-test('Bewohnerparkausweis: code-list selects show their entries and pass axe', async () => {
-  const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
-  const page = await context.newPage();
-  await start(page, 'bewohnerparkausweis');
-  const failures = [];
-  let withOptions = 0;
-  for (let i = 0; i < 8 && !page.url().endsWith('/pruefen'); i++) {
-    for (const sel of await page.locator('#step-fields select').all()) {
-      if ((await sel.locator('option').count()) > 2) withOptions++;
-    }
-    await check(page, `step ${i + 1}`, failures);
-    await fillGenerically(page);
-    await next(page);
-    if (await page.locator('#error-summary').count()) {
-      await check(page, `step ${i + 1} with errors`, failures);
+for (const lang of LANGS) {
+  test(`Bewohnerparkausweis: code-list selects show their entries and pass axe (${lang})`, async () => {
+    const context = await newContext(browser, lang, { bypassCSP: true });
+    const page = await context.newPage();
+    await start(page, 'bewohnerparkausweis', lang);
+    const failures = [];
+    let withOptions = 0;
+    for (let i = 0; i < 8 && !page.url().endsWith('/pruefen'); i++) {
+      for (const sel of await page.locator('#step-fields select').all()) {
+        if ((await sel.locator('option').count()) > 2) withOptions++;
+      }
+      await check(page, `step ${i + 1}`, failures);
       await fillGenerically(page);
       await next(page);
+      if (await page.locator('#error-summary').count()) {
+        await check(page, `step ${i + 1} with errors`, failures);
+        await fillGenerically(page);
+        await next(page);
+      }
     }
-  }
-  assert.ok(withOptions > 0, 'at least one select carries a code list');
-  await context.close();
-  assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
-});
+    assert.ok(withOptions > 0, 'at least one select carries a code list');
+    await context.close();
+    assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
+  });
+}
 
-test('without JavaScript: the Hundesteuer-Anmeldung from start to review, with two dogs, a permit upload and a resume link', async () => {
-  const context = await browser.newContext({ javaScriptEnabled: false, locale: 'de-DE' });
-  const axeContext = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
-  const page = await context.newPage();
-  const failures = [];
-  await start(page, 'hundesteuer-anmeldung');
+for (const lang of LANGS) {
+  test(`without JavaScript: the Hundesteuer-Anmeldung from start to review, with two dogs, a permit upload and a resume link (${lang})`, async () => {
+    const context = await newContext(browser, lang, { javaScriptEnabled: false });
+    // axe needs JavaScript: each state is opened again in this context.
+    const axeContext = await newContext(browser, lang, { bypassCSP: true });
+    const axePage = await axeContext.newPage();
+    const page = await context.newPage();
+    const failures = [];
+    await start(page, 'hundesteuer-anmeldung', lang);
+    await axePage.goto(page.url());
+    await check(axePage, 'Hundesteuer step 1', failures);
+    await Promise.all([axePage.waitForLoadState('load'), axePage.click('.wizard-buttons button[value=next]')]);
+    await check(axePage, 'Hundesteuer step 1 with errors', failures);
 
-  // Step 1: submit empty → error summary; then fill.
-  await next(page);
-  assert.ok(await page.locator('#error-summary').count(), 'empty step 1 shows the error summary');
-  assert.match(await page.title(), /^Fehler: /);
-  await page.fill('#f-vorname', 'Erika');
-  await page.fill('#f-familienname', 'Mustermann');
-  await page.fill('#f-geburtsdatum', '1980-05-17');
-  await page.fill('#f-anschrift-strasse', 'Hauptstraße');
-  await page.fill('#f-anschrift-hausnummer', '1');
-  await page.fill('#f-anschrift-plz', '12345');
-  await page.fill('#f-anschrift-ort', 'Musterstadt');
-  assert.equal(await page.getAttribute('#f-familienname', 'autocomplete'), 'family-name');
-  await next(page);
-  assert.match(page.url(), /\/schritt\/2$/);
+    // Step 1: submit empty → error summary; then fill.
+    await next(page);
+    assert.ok(await page.locator('#error-summary').count(), 'empty step 1 shows the error summary');
+    assert.match(await page.title(), lang === 'de' ? /^Fehler: / : /^Error: /);
+    await page.fill('#f-vorname', 'Erika');
+    await page.fill('#f-familienname', 'Mustermann');
+    await page.fill('#f-geburtsdatum', '1980-05-17');
+    await page.fill('#f-anschrift-strasse', 'Hauptstraße');
+    await page.fill('#f-anschrift-hausnummer', '1');
+    await page.fill('#f-anschrift-plz', '12345');
+    await page.fill('#f-anschrift-ort', 'Musterstadt');
+    assert.equal(await page.getAttribute('#f-familienname', 'autocomplete'), 'family-name');
+    await next(page);
+    assert.match(page.url(), /\/schritt\/2$/);
 
-  // Step 2: a second dog, a listed breed → the permit appears after the submit, with a notice.
-  await page.fill('#f-hunde-0-name', 'Bello');
-  await page.selectOption('#f-hunde-0-rasse', 'mischling');
-  await page.fill('#f-hunde-0-wurfdatum', '2021-03-01');
-  await page.fill('#f-hunde-0-haltung_seit', '2021-06-01');
-  await Promise.all([page.waitForLoadState('load'), page.click('button[value="add:hunde"]')]);
-  assert.equal(await page.inputValue('#f-hunde-0-name'), 'Bello', 'entered values survive adding a dog');
-  await page.fill('#f-hunde-1-name', 'Rex');
-  await page.selectOption('#f-hunde-1-rasse', 'pitbull');
-  await page.fill('#f-hunde-1-wurfdatum', '2022-01-01');
-  await page.fill('#f-hunde-1-haltung_seit', '2022-03-01');
-  await next(page);
-  assert.match(page.url(), /\/schritt\/2$/);
-  assert.ok(await page.locator('#f-hunde-1-erlaubnis').count(), 'the permit upload appeared for the listed breed');
-  const twoDogs = page.url();
-  await next(page);
-  assert.ok(await page.locator('a[href="#f-hunde-1-erlaubnis"]').count(), 'missing permit is in the summary');
-  const axePage = await axeContext.newPage();
-  // Same draft in an axe-capable context: the error state of step 2 with two dogs.
-  await axePage.goto(twoDogs);
-  await axePage.click('.wizard-buttons button[value=next]');
-  await axePage.waitForLoadState('load');
-  await check(axePage, 'Hundesteuer step 2, two dogs, errors', failures);
-  await page.setInputFiles('#f-hunde-1-erlaubnis', { name: 'Erlaubnis.pdf', mimeType: 'application/pdf', buffer: PDF });
-  await next(page);
-  assert.match(page.url(), /\/schritt\/3$/, `step 2 done: ${await page.textContent('main')}`);
+    // Step 2: a second dog, a listed breed → the permit appears after the submit, with a notice.
+    await page.fill('#f-hunde-0-name', 'Bello');
+    await page.selectOption('#f-hunde-0-rasse', 'mischling');
+    await page.fill('#f-hunde-0-wurfdatum', '2021-03-01');
+    await page.fill('#f-hunde-0-haltung_seit', '2021-06-01');
+    await Promise.all([page.waitForLoadState('load'), page.click('button[value="add:hunde"]')]);
+    assert.equal(await page.inputValue('#f-hunde-0-name'), 'Bello', 'entered values survive adding a dog');
+    await page.fill('#f-hunde-1-name', 'Rex');
+    await page.selectOption('#f-hunde-1-rasse', 'pitbull');
+    await page.fill('#f-hunde-1-wurfdatum', '2022-01-01');
+    await page.fill('#f-hunde-1-haltung_seit', '2022-03-01');
+    await next(page);
+    assert.match(page.url(), /\/schritt\/2$/);
+    assert.ok(await page.locator('#f-hunde-1-erlaubnis').count(), 'the permit upload appeared for the listed breed');
+    const twoDogs = page.url();
+    await next(page);
+    assert.ok(await page.locator('a[href="#f-hunde-1-erlaubnis"]').count(), 'missing permit is in the summary');
+    // Same draft in an axe-capable context: the error state of step 2 with two dogs.
+    await axePage.goto(twoDogs);
+    await axePage.click('.wizard-buttons button[value=next]');
+    await axePage.waitForLoadState('load');
+    await check(axePage, 'Hundesteuer step 2, two dogs, errors', failures);
+    await page.setInputFiles('#f-hunde-1-erlaubnis', { name: 'Erlaubnis.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await next(page);
+    assert.match(page.url(), /\/schritt\/3$/, `step 2 done: ${await page.textContent('main')}`);
 
-  // Step 3: direct debit → account fields appear.
-  await page.check('#f-ermaessigung-1');
-  await page.check('#f-lastschrift-0');
-  await next(page);
-  assert.ok(await page.locator('#f-iban').count(), 'IBAN appears after choosing direct debit');
-  await page.fill('#f-kontoinhaber', 'Erika Mustermann');
-  await page.fill('#f-iban', 'DE89 3704 0044 0532 0130 00');
-  await next(page);
-  await page.check('#f-richtigkeit-0');
-  await next(page);
-  assert.match(page.url(), /\/pruefen$/);
-  const review = await page.textContent('main');
-  for (const s of ['Mustermann', 'Bello', 'Rex', 'Erlaubnis.pdf', 'DE89370400440532013000']) {
-    assert.ok(review.includes(s), `review shows ${s}`);
-  }
-  await axePage.goto(page.url());
-  await check(axePage, 'Hundesteuer review', failures);
+    // Step 3: direct debit → account fields appear.
+    await page.check('#f-ermaessigung-1');
+    await page.check('#f-lastschrift-0');
+    await next(page);
+    assert.ok(await page.locator('#f-iban').count(), 'IBAN appears after choosing direct debit');
+    await axePage.goto(page.url());
+    await check(axePage, 'Hundesteuer step 3 with the account fields', failures);
+    await page.fill('#f-kontoinhaber', 'Erika Mustermann');
+    await page.fill('#f-iban', 'DE89 3704 0044 0532 0130 00');
+    await next(page);
+    await page.check('#f-richtigkeit-0');
+    await next(page);
+    assert.match(page.url(), /\/pruefen$/);
+    const review = await page.textContent('main');
+    for (const s of ['Mustermann', 'Bello', 'Rex', 'Erlaubnis.pdf', 'DE89370400440532013000']) {
+      assert.ok(review.includes(s), `review shows ${s}`);
+    }
+    await axePage.goto(page.url());
+    await check(axePage, 'Hundesteuer review', failures);
 
-  // Remove the second dog again (no JavaScript), then save and resume elsewhere.
-  await page.goto(twoDogs);
-  await Promise.all([page.waitForLoadState('load'), page.click('button[value="remove:hunde[1]"]')]);
-  assert.equal(await page.locator('#f-hunde-1-name').count(), 0, 'the second dog is gone');
-  await Promise.all([page.waitForLoadState('load'), page.click('.wizard-buttons button[value=save]')]);
-  assert.match(page.url(), /\/gespeichert$/);
-  const link = await page.inputValue('#resume-link');
-  const other = await browser.newContext({ javaScriptEnabled: false });
-  const otherPage = await other.newPage();
-  await otherPage.goto(link);
-  assert.match(otherPage.url(), /\/schritt\/2$/);
-  assert.equal(await otherPage.inputValue('#f-hunde-0-name'), 'Bello');
-  await other.close();
-  await context.close();
-  await axeContext.close();
-  assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
-});
+    // Remove the second dog again (no JavaScript), then save and resume elsewhere.
+    await page.goto(twoDogs);
+    await Promise.all([page.waitForLoadState('load'), page.click('button[value="remove:hunde[1]"]')]);
+    assert.equal(await page.locator('#f-hunde-1-name').count(), 0, 'the second dog is gone');
+    await Promise.all([page.waitForLoadState('load'), page.click('.wizard-buttons button[value=save]')]);
+    assert.match(page.url(), /\/gespeichert$/);
+    await axePage.goto(page.url());
+    await check(axePage, 'Hundesteuer saved, with the resume link', failures);
+    const link = await page.inputValue('#resume-link');
+    const other = await browser.newContext({ javaScriptEnabled: false });
+    const otherPage = await other.newPage();
+    await otherPage.goto(link);
+    assert.match(otherPage.url(), /\/schritt\/2$/);
+    assert.equal(await otherPage.inputValue('#f-hunde-0-name'), 'Bello');
+    await other.close();
+    await context.close();
+    await axeContext.close();
+    assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
+  });
+}
 
 test('with JavaScript: a condition is re-evaluated by the server without a page load, focus stays', async () => {
   const context = await browser.newContext({ locale: 'de-DE' });
@@ -218,30 +229,32 @@ test('keyboard: Enter in a text field submits "Weiter", not a group button', asy
   await context.close();
 });
 
-test('editor form pages pass axe, including a refused rule', async () => {
-  const context = await browser.newContext({ bypassCSP: true, locale: 'de-DE' });
-  const page = await context.newPage();
-  const failures = [];
-  await login(page, 'redaktion@musterstadt.example');
-  await page.goto(`${BASE_URL}/staff/forms`);
-  await check(page, '/staff/forms', failures);
-  await page.goto(`${BASE_URL}/staff/forms/import`);
-  await check(page, '/staff/forms/import', failures);
-  await page.goto(`${BASE_URL}/staff/forms`);
-  const detail = await page.getAttribute('a[href^="/staff/forms/"]:not([href$="import"])', 'href');
-  await page.goto(`${BASE_URL}${detail}`);
-  await check(page, 'form detail', failures);
-  const item = await page.getAttribute('a[href*="/items/"]', 'href');
-  await page.goto(`${BASE_URL}${item}`);
-  await check(page, 'field editor', failures);
-  await page.fill('#visible_if', 'a ==');
-  await Promise.all([page.waitForLoadState('load'), page.click('main form button[type=submit]')]);
-  assert.ok(await page.locator('#item-errors').count(), 'a broken rule is refused with a message');
-  await check(page, 'field editor with errors', failures);
-  await page.goto(`${BASE_URL}${detail}/json`);
-  await check(page, 'JSON editor', failures);
-  await page.goto(`${BASE_URL}${detail}/preview/1`);
-  await check(page, 'preview', failures);
-  await context.close();
-  assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
-});
+for (const lang of LANGS) {
+  test(`editor form pages pass axe, including a refused rule (${lang})`, async () => {
+    const context = await newContext(browser, lang, { bypassCSP: true });
+    const page = await context.newPage();
+    const failures = [];
+    await login(page, 'redaktion@musterstadt.example');
+    await page.goto(`${BASE_URL}/staff/forms`);
+    await check(page, '/staff/forms', failures);
+    await page.goto(`${BASE_URL}/staff/forms/import`);
+    await check(page, '/staff/forms/import', failures);
+    await page.goto(`${BASE_URL}/staff/forms`);
+    const detail = await page.getAttribute('a[href^="/staff/forms/"]:not([href$="import"])', 'href');
+    await page.goto(`${BASE_URL}${detail}`);
+    await check(page, 'form detail', failures);
+    const item = await page.getAttribute('a[href*="/items/"]', 'href');
+    await page.goto(`${BASE_URL}${item}`);
+    await check(page, 'field editor', failures);
+    await page.fill('#visible_if', 'a ==');
+    await Promise.all([page.waitForLoadState('load'), page.click('main form button[type=submit]')]);
+    assert.ok(await page.locator('#item-errors').count(), 'a broken rule is refused with a message');
+    await check(page, 'field editor with errors', failures);
+    await page.goto(`${BASE_URL}${detail}/json`);
+    await check(page, 'JSON editor', failures);
+    await page.goto(`${BASE_URL}${detail}/preview/1`);
+    await check(page, 'preview', failures);
+    await context.close();
+    assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
+  });
+}

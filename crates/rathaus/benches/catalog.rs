@@ -6,7 +6,12 @@
 //! 2. HTTP throughput of a service page and of the search page, each as a
 //!    ratio to a trivial route (`/healthz`) of the same server in the same run.
 //!
-//! Results are printed as a table; the README quotes a run.
+//! Results are printed as a table; the README quotes a run. The full run
+//! compares the search p99 with its goal ([`GOAL_P99`]), prints "met" or
+//! "NOT met" from that comparison and exits with status 1 when the goal is
+//! missed. The quick run (`cargo test`, 200 services, an unoptimised build)
+//! says nothing about speed: it checks that the harness measures real work
+//! (the known services are found, nonsense finds nothing, pages answer 2xx).
 
 use std::{
     sync::Arc,
@@ -17,6 +22,17 @@ use rathaus_search::SearchQuery;
 use rathaus_storage::{files::FileStore, test_support::TestDb};
 use rathaus_web::{AppState, WebConfig};
 use tokio::sync::watch;
+
+/// Goal for the search latency on the index, 99th percentile.
+const GOAL_P99: Duration = Duration::from_millis(5);
+
+/// The first hit each query must bring (None: no hit at all), so the timed
+/// searches are real ones.
+const EXPECTED: [(&str, Option<&str>); 3] = [
+    ("Perso", Some("personalausweis-beantragen")),
+    ("Gewerbeanmledung", Some("gewerbe-anmeldung")),
+    ("xyzzy", None),
+];
 
 const QUERIES: [&str; 10] = [
     "Perso",
@@ -96,25 +112,36 @@ async fn main() {
 
     // 1. Search latency on the index itself.
     let synonyms = state.catalog.synonyms(&state.store, tenant).await.unwrap();
+    let search = |text: &str| {
+        state
+            .catalog
+            .index
+            .search(
+                &SearchQuery {
+                    tenant: tenant.0,
+                    text,
+                    audience: None,
+                    topic: None,
+                    limit: 20,
+                },
+                &synonyms,
+            )
+            .unwrap()
+    };
+    for (q, first) in EXPECTED {
+        let hits = search(q);
+        assert_eq!(
+            hits.first().map(|h| h.slug.as_str()),
+            first,
+            "first hit for {q:?}"
+        );
+    }
     let rounds = if quick { 5 } else { 200 };
     let mut samples = Vec::with_capacity(rounds * QUERIES.len());
     for _ in 0..rounds {
         for q in QUERIES {
             let started = Instant::now();
-            let hits = state
-                .catalog
-                .index
-                .search(
-                    &SearchQuery {
-                        tenant: tenant.0,
-                        text: q,
-                        audience: None,
-                        topic: None,
-                        limit: 20,
-                    },
-                    &synonyms,
-                )
-                .unwrap();
+            let hits = search(q);
             samples.push(started.elapsed());
             std::hint::black_box(hits);
         }
@@ -149,8 +176,15 @@ async fn main() {
         if quick { "quick" } else { "full" }
     );
     println!("  seeding: {seed_s:.1} s, index build at start: {index_s:.2} s");
+    let verdict = if quick {
+        "quick run, not compared with the goal".to_string()
+    } else if p99 < GOAL_P99 {
+        format!("goal p99 < {} µs: met", GOAL_P99.as_micros())
+    } else {
+        format!("goal p99 < {} µs: NOT met", GOAL_P99.as_micros())
+    };
     println!(
-        "  search latency over {} queries: p50 {:.0} µs, p99 {:.0} µs (goal p99 < 5000 µs)",
+        "  search latency over {} queries: p50 {:.0} µs, p99 {:.0} µs ({verdict})",
         samples.len(),
         p50.as_secs_f64() * 1e6,
         p99.as_secs_f64() * 1e6
@@ -165,14 +199,11 @@ async fn main() {
         "    /suche?q=Gewerbe anmelden        {search:>8.0} req/s   {:.2}",
         search / trivial
     );
-    if !quick {
-        assert!(
-            p99 < Duration::from_millis(50),
-            "search p99 far above goal: {p99:?}"
-        );
-    }
 
     let _ = tx.send(true);
     let _ = server.await;
     db.drop_db().await;
+    if !quick && p99 >= GOAL_P99 {
+        std::process::exit(1);
+    }
 }
