@@ -13,6 +13,9 @@
 pub mod actor;
 pub mod cases;
 pub mod error;
+pub mod intake;
+
+use std::sync::Arc;
 
 use rathaus_storage::{Store, files::FileStore};
 
@@ -26,10 +29,16 @@ pub use rathaus_domain::permissions::Permission;
 pub struct App {
     pub store: Store,
     pub files: FileStore,
+    /// What the submission path keeps for a few seconds ([`intake`]).
+    pub intake: Arc<intake::IntakeCache>,
 }
 
 impl App {
     pub fn new(store: Store, files: FileStore) -> Self {
-        Self { store, files }
+        Self {
+            store,
+            files,
+            intake: Arc::default(),
+        }
     }
 }

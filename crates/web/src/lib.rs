@@ -73,7 +73,8 @@ pub struct Inner {
     pub files: FileStore,
     pub config: WebConfig,
     pub tenants: context::TenantCache,
-    pub intake: intake::IntakeCache,
+    /// The use-case layer: every write and every permission check goes through it.
+    pub app: rathaus_app::App,
     pub limiter: security::LoginLimiter,
     pub catalog: catalog::search::CatalogSearch,
 }
@@ -95,12 +96,13 @@ impl AppState {
             config.login_attempts_per_minute,
             config.submits_per_minute,
         );
+        let app = rathaus_app::App::new(store.clone(), files.clone());
         Self(Arc::new(Inner {
             store,
             files,
+            app,
             config,
             tenants: context::TenantCache::default(),
-            intake: intake::IntakeCache::default(),
             limiter,
             catalog: catalog::search::CatalogSearch::new(),
         }))

@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use rathaus_storage::prelude::*;
 use rathaus_storage::{ConnectionTrait, outbox::OutboxRepository, test_support::TestDb};
 use sea_orm::Statement;
 

@@ -29,6 +29,17 @@ impl ApiUser {
     pub fn tenant(&self) -> TenantId {
         TenantId(self.user.tenant_id)
     }
+
+    /// The actor for the use-case layer: the token's user with their grants now.
+    pub async fn actor(&self, state: &AppState) -> Result<rathaus_app::Actor, AppError> {
+        Ok(state
+            .app
+            .staff_actor_for(
+                self.user.clone(),
+                rathaus_app::Channel::ApiToken(self.token.id),
+            )
+            .await?)
+    }
 }
 
 impl FromRequestParts<AppState> for ApiUser {

@@ -42,6 +42,14 @@ impl StaffUser {
     pub fn tenant(&self) -> TenantId {
         TenantId(self.user.tenant_id)
     }
+
+    /// The actor for the use-case layer: this user with their grants now.
+    pub async fn actor(&self, state: &AppState) -> Result<rathaus_app::Actor, AppError> {
+        Ok(state
+            .app
+            .staff_actor_for(self.user.clone(), rathaus_app::Channel::Session)
+            .await?)
+    }
 }
 
 pub async fn current_user(

@@ -246,6 +246,7 @@ pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
             vec![],
         ),
         AppError::NoTenant => (i18n::t(lang, "error.no_tenant").to_string(), vec![]),
+        AppError::Transition(t) => (crate::platform::workflow::refused_message(lang, t), vec![]),
         _ => (
             i18n::t(lang, &format!("error.text_{status}")).to_string(),
             vec![],

@@ -43,6 +43,9 @@ pub enum AppError {
     BadFile(String),
     #[error("rate limited")]
     RateLimited,
+    /// A case step the status machine refuses (worded with the step and the status).
+    #[error("case step refused: {0}")]
+    Transition(rathaus_domain::cases::TransitionError),
     #[error("no tenant configured")]
     NoTenant,
     #[error("internal error {reference}: {message}")]
@@ -65,7 +68,9 @@ impl AppError {
             AppError::Validation(_) | AppError::InvalidJson(_) | AppError::BadFile(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AppError::Conflict(_) | AppError::Workflow(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Workflow(_) | AppError::Transition(_) => {
+                StatusCode::CONFLICT
+            }
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::NoTenant => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,6 +91,7 @@ impl AppError {
             AppError::InvalidJson(_) => "invalid_json",
             AppError::BadFile(_) => "invalid_file",
             AppError::RateLimited => "rate_limited",
+            AppError::Transition(_) => "case.transition",
             AppError::NoTenant => "no_tenant",
             AppError::Internal { .. } => "internal",
         }
@@ -100,6 +106,24 @@ impl From<StorageError> for AppError {
             StorageError::NotFound(_) => AppError::NotFound,
             StorageError::Workflow(w) => AppError::Workflow(w.code()),
             other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<rathaus_app::UseCaseError> for AppError {
+    fn from(e: rathaus_app::UseCaseError) -> Self {
+        use rathaus_app::UseCaseError as U;
+        match e {
+            U::NotFound => AppError::NotFound,
+            U::Unauthenticated => AppError::LoginRequired,
+            U::Forbidden => AppError::Forbidden,
+            U::Validation(v) => AppError::Validation(v),
+            U::Conflict(field) => AppError::Conflict(field),
+            U::Workflow(code) => AppError::Workflow(code),
+            U::Transition(t) => AppError::Transition(t),
+            U::BadFile(detail) => AppError::BadFile(detail),
+            U::RateLimited => AppError::RateLimited,
+            U::Internal(message) => AppError::internal(message),
         }
     }
 }

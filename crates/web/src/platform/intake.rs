@@ -1,27 +1,9 @@
-//! What a submission needs to know besides its data: the published form
-//! version (with its parsed definition) and the routing of its service (rules,
-//! the service's org unit, its processing deadline, else the central intake).
-//!
-//! Both change only through staff writes, yet every submission needs them:
-//! read from the database each time they cost up to eight round trips per
-//! submission — more than the write itself since submissions are written in
-//! batches (ADR 0009). They are kept here for a few seconds ([`TTL`], for
-//! changes made by other instances or the CLI) and dropped at once when a
-//! staff write in this process succeeds ([`forget_after_staff_writes`]). A
-//! generation counter keeps a lookup that started before such a write from
-//! storing what it read.
+//! The submission cache lives in the use-case layer (`rathaus_app::intake`);
+//! these wrappers keep the web handlers' calls short. The middleware drops the
+//! cache after staff writes whose use cases do not yet call
+//! `App::changed` themselves.
 
-use rathaus_storage::prelude::*;
-use std::{
-    borrow::Borrow,
-    collections::HashMap,
-    hash::Hash,
-    sync::{
-        Arc, RwLock,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::sync::Arc;
 
 use axum::{
     extract::{Request, State},
@@ -29,134 +11,17 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use rathaus_domain::{forms::FormDefinition, routing, tenancy::TenantId};
-use rathaus_storage::forms::{Form, FormRepository, FormVersion};
+pub use rathaus_app::intake::{PublishedForm, Routing, TTL, TtlMap};
+use rathaus_domain::{forms::FormDefinition, tenancy::TenantId};
+use rathaus_storage::forms::{Form, FormVersion};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::platform::{AppState, error::AppError};
 
-/// How long an entry serves without a look at the database.
-pub const TTL: Duration = Duration::from_secs(5);
-/// Entries at most; a full map starts afresh.
-const MAX_ENTRIES: usize = 10_000;
-
-/// A map whose entries expire after `ttl`, with the generation check
-/// described in the module docs.
-pub struct TtlMap<K, V> {
-    entries: RwLock<HashMap<K, (V, Instant)>>,
-    generation: AtomicU64,
-    ttl: Duration,
-}
-
-impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            entries: RwLock::default(),
-            generation: AtomicU64::new(0),
-            ttl,
-        }
-    }
-
-    /// The value under `key` while fresh; else the current generation, to
-    /// hand to [`TtlMap::insert`] after reading the database.
-    pub fn get<Q>(&self, key: &Q) -> Result<V, u64>
-    where
-        K: Borrow<Q>,
-        Q: Eq + Hash + ?Sized,
-    {
-        // Read the generation first: a write after this makes the insert a no-op.
-        let generation = self.generation.load(Ordering::Acquire);
-        match self
-            .entries
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-        {
-            Some((v, at)) if at.elapsed() < self.ttl => Ok(v.clone()),
-            _ => Err(generation),
-        }
-    }
-
-    /// Keeps `value` unless the map was cleared since `generation`.
-    pub fn insert(&self, key: K, value: V, generation: u64) {
-        let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if self.generation.load(Ordering::Acquire) != generation {
-            return;
-        }
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(key, (value, Instant::now()));
-    }
-
-    pub fn clear(&self) {
-        let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        map.clear();
-    }
-}
-
-/// A published form version, ready to validate against.
-#[derive(Debug)]
-pub struct PublishedForm {
-    pub form: Form,
-    pub version: FormVersion,
-    pub definition: FormDefinition,
-}
-
-/// Where the applications of one service go.
-#[derive(Debug)]
-pub struct Routing {
-    /// Zuständigkeitsprüfung: the service's rules on the form values.
-    rules: Vec<routing::Rule<Uuid>>,
-    /// The service's org unit, else the tenant's central intake.
-    fallback: Uuid,
-    /// The service's processing deadline in days.
-    pub due_days: Option<u32>,
-}
-
-impl Routing {
-    /// The org unit for these form values.
-    pub fn org_unit(&self, data: &Json) -> Uuid {
-        routing::route(&self.rules, data)
-            .copied()
-            .unwrap_or(self.fallback)
-    }
-}
-
-/// The caches of the submission path.
-pub struct IntakeCache {
-    /// By (tenant, form id or key as requested).
-    forms: TtlMap<(TenantId, String), Arc<PublishedForm>>,
-    /// By (tenant, service; none: forms without a service).
-    routing: TtlMap<(TenantId, Option<Uuid>), Arc<Routing>>,
-}
-
-impl Default for IntakeCache {
-    fn default() -> Self {
-        Self {
-            forms: TtlMap::new(TTL),
-            routing: TtlMap::new(TTL),
-        }
-    }
-}
-
-impl IntakeCache {
-    pub fn clear(&self) {
-        self.forms.clear();
-        self.routing.clear();
-    }
-}
-
 /// A form by id or key.
 pub async fn find_form(state: &AppState, tenant: TenantId, id: &str) -> Result<Form, AppError> {
-    let repo = state.store.repo();
-    let found = match Uuid::parse_str(id) {
-        Ok(uuid) => repo.form(tenant, uuid).await?,
-        Err(_) => repo.form_by_key(tenant, id).await?,
-    };
-    found.ok_or(AppError::NotFound)
+    Ok(state.app.find_form(tenant, id).await?)
 }
 
 /// The published version of a form (by id or key) with its parsed definition.
@@ -165,15 +30,7 @@ pub async fn published(
     tenant: TenantId,
     id: &str,
 ) -> Result<(Form, FormVersion, FormDefinition), AppError> {
-    let form = find_form(state, tenant, id).await?;
-    let (form, v) = state
-        .store
-        .repo()
-        .published_form(tenant, form.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = v.definition().ok_or(AppError::NotFound)?;
-    Ok((form, v, def))
+    Ok(state.app.published(tenant, id).await?)
 }
 
 /// The published version of a form, by id or key.
@@ -182,22 +39,7 @@ pub async fn published_form(
     tenant: TenantId,
     form: &str,
 ) -> Result<Arc<PublishedForm>, AppError> {
-    let key = (tenant, form.to_string());
-    let generation = match state.intake.forms.get(&key) {
-        Ok(found) => return Ok(found),
-        Err(generation) => generation,
-    };
-    let (form, version, definition) = published(state, tenant, form).await?;
-    let published = Arc::new(PublishedForm {
-        form,
-        version,
-        definition,
-    });
-    state
-        .intake
-        .forms
-        .insert(key, published.clone(), generation);
-    Ok(published)
+    Ok(state.app.published_form(tenant, form).await?)
 }
 
 /// The routing of a service's applications (none: the central intake).
@@ -206,60 +48,17 @@ pub async fn routing(
     tenant: TenantId,
     service: Option<Uuid>,
 ) -> Result<Arc<Routing>, AppError> {
-    use rathaus_storage::{catalog::CatalogRepository, tenancy::OrgUnitRepository};
-    let key = (tenant, service);
-    let generation = match state.intake.routing.get(&key) {
-        Ok(found) => return Ok(found),
-        Err(generation) => generation,
-    };
-    let repo = state.store.repo();
-    let published = match service {
-        Some(s) => repo.published(tenant, s).await?,
-        None => None,
-    };
-    let found = match (service, published) {
-        (Some(s), Some(p)) => Routing {
-            rules: repo
-                .routing_rules(tenant, s)
-                .await?
-                .into_iter()
-                .map(|r| routing::Rule {
-                    field: r.field,
-                    pattern: r.pattern,
-                    target: r.org_unit_id,
-                })
-                .collect(),
-            fallback: p.org_unit.id,
-            due_days: p.content.processing_days,
-        },
-        _ => Routing {
-            rules: Vec::new(),
-            fallback: repo
-                .org_units(tenant)
-                .await?
-                .into_iter()
-                .find(|u| u.parent_id.is_none())
-                .map(|u| u.id)
-                .ok_or_else(|| AppError::internal("tenant has no org unit for the intake"))?,
-            due_days: None,
-        },
-    };
-    let found = Arc::new(found);
-    state.intake.routing.insert(key, found.clone(), generation);
-    Ok(found)
+    Ok(state.app.routing(tenant, service).await?)
 }
 
-/// Routing: the service's responsible org unit, else the tenant's central
-/// intake (its first top-level org unit); with the service's processing
-/// deadline in days.
+/// The org unit and processing deadline (days) for these form values.
 pub async fn route(
     state: &AppState,
     tenant: TenantId,
     service: Option<Uuid>,
     data: &Json,
 ) -> Result<(Uuid, Option<u32>), AppError> {
-    let routing = routing(state, tenant, service).await?;
-    Ok((routing.org_unit(data), routing.due_days))
+    Ok(state.app.route(tenant, service, data).await?)
 }
 
 /// Whether a request may change forms, services, routing or org units.
@@ -288,7 +87,7 @@ pub async fn forget_after_staff_writes(
     let write = is_staff_write(req.method(), req.uri().path());
     let response = next.run(req).await;
     if write {
-        state.intake.clear();
+        state.app.changed();
     }
     response
 }
@@ -296,29 +95,6 @@ pub async fn forget_after_staff_writes(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_lookup_from_before_a_clear_is_not_kept() {
-        let map: TtlMap<u8, &str> = TtlMap::new(TTL);
-        let Err(generation) = map.get(&1) else {
-            panic!("empty map")
-        };
-        map.clear(); // a staff write commits while the lookup reads
-        map.insert(1, "old", generation);
-        assert!(map.get(&1).is_err());
-        let Err(generation) = map.get(&1) else {
-            panic!("still empty")
-        };
-        map.insert(1, "new", generation);
-        assert_eq!(map.get(&1), Ok("new"));
-    }
-
-    #[test]
-    fn entries_expire() {
-        let map: TtlMap<u8, u8> = TtlMap::new(Duration::ZERO);
-        map.insert(1, 1, 0);
-        assert!(map.get(&1).is_err());
-    }
 
     #[test]
     fn staff_writes_are_recognised() {
