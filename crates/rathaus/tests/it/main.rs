@@ -12,5 +12,6 @@ mod helpers;
 mod notifications;
 mod outbox_crash;
 mod pages;
+mod permissions;
 mod smtp_tls;
 mod staff;

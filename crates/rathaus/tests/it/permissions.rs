@@ -1,0 +1,719 @@
+//! The permission matrix: every route of the real router (HTML and API) ×
+//! every kind of actor → the expected answer. The routes come from
+//! `rathaus_web::route_table()`, so a new route without an entry in
+//! [`RULES`] fails this test.
+
+use std::collections::BTreeMap;
+
+use rathaus_domain::identity::Role;
+use rathaus_storage::{
+    identity::{NewUser, UserRepository, hash_password},
+    prelude::*,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    OTHER_HOST, TestApp, citizen_login, client, csrf_of, get_json, hundesteuer_data, staff_login,
+    submitted, text, token, token_at, wizard_start,
+};
+
+/// Who asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Anonymous,
+    /// Holds an application's access link / token.
+    Applicant,
+    Citizen,
+    /// A staff member of Nachbardorf asking Musterstadt.
+    OtherTenant,
+    Steering,
+    Admin,
+    /// A clerk of an org unit outside the case's.
+    OtherClerk,
+    Editor,
+    /// A clerk of the case's org unit.
+    Clerk,
+}
+
+const EVERYONE: [Who; 9] = [
+    Who::Anonymous,
+    Who::Applicant,
+    Who::Citizen,
+    Who::OtherTenant,
+    Who::Steering,
+    Who::Admin,
+    Who::OtherClerk,
+    Who::Editor,
+    Who::Clerk,
+];
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// Everyone.
+    Public,
+    /// Whoever holds the link (access token or draft token in the path):
+    /// the applicant uses the real one, everyone else a made-up one.
+    Link,
+    /// Any staff member of the tenant.
+    Staff,
+    /// Redaktion.
+    Editor,
+    /// Sachbearbeitung, any unit (the inbox shows only the own units).
+    Clerk,
+    /// Sachbearbeitung of the case's unit; other clerks do not see the case.
+    CaseClerk,
+    /// Fachadministration.
+    Admin,
+    /// A logged-in citizen (pages of the account).
+    Citizen,
+    /// A citizen's own application: the demo citizen asks for someone
+    /// else's, which must stay hidden.
+    CitizenForeign,
+    /// The applicant's token or a clerk of the case's unit (API).
+    ApplicantOrCaseClerk,
+    /// The applicant's token only (API).
+    ApplicantToken,
+}
+
+/// What the answer must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Past the permission check: any status below 500 except 401, 403 and
+    /// 404, and no redirect to a login page.
+    Allowed,
+    /// HTML: redirect to the staff or citizen login; API: 401.
+    Login,
+    Forbidden,
+    /// 404: the thing is not shown to this actor.
+    Hidden,
+}
+
+/// Every route with its rule. A route of the router missing here fails.
+const RULES: &[(&str, &str, Rule)] = &[
+    // platform
+    ("GET", "/healthz", Rule::Public),
+    ("GET", "/readyz", Rule::Public),
+    ("GET", "/metrics", Rule::Public),
+    ("GET", "/static/{version}/{*path}", Rule::Public),
+    ("GET", "/impressum", Rule::Public),
+    ("GET", "/datenschutz", Rule::Public),
+    ("GET", "/barrierefreiheit", Rule::Public),
+    ("GET", "/api/openapi.json", Rule::Public),
+    // catalog
+    ("GET", "/", Rule::Public),
+    ("GET", "/suche", Rule::Public),
+    ("GET", "/leistungen", Rule::Public),
+    ("GET", "/leistungen/{slug}", Rule::Public),
+    ("GET", "/themen/{slug}", Rule::Public),
+    ("GET", "/lebenslagen/{slug}", Rule::Public),
+    ("GET", "/sitemap.xml", Rule::Public),
+    ("GET", "/api/v1/services", Rule::Public),
+    ("POST", "/api/v1/services", Rule::Editor),
+    ("GET", "/api/v1/services/{id}", Rule::Public),
+    ("PUT", "/api/v1/services/{id}", Rule::Editor),
+    ("POST", "/api/v1/services/{id}/submit", Rule::Editor),
+    ("POST", "/api/v1/services/{id}/approve", Rule::Editor),
+    ("POST", "/api/v1/services/{id}/reject", Rule::Editor),
+    ("POST", "/api/v1/services/{id}/archive", Rule::Editor),
+    ("GET", "/api/v1/catalog/export", Rule::Public),
+    ("POST", "/api/v1/catalog/import", Rule::Editor),
+    ("GET", "/staff/catalog", Rule::Editor),
+    ("GET", "/staff/catalog/new", Rule::Editor),
+    ("POST", "/staff/catalog/new", Rule::Editor),
+    ("GET", "/staff/catalog/{id}", Rule::Editor),
+    ("GET", "/staff/catalog/{id}/edit", Rule::Editor),
+    ("POST", "/staff/catalog/{id}/edit", Rule::Editor),
+    ("POST", "/staff/catalog/{id}/submit", Rule::Editor),
+    ("POST", "/staff/catalog/{id}/approve", Rule::Editor),
+    ("POST", "/staff/catalog/{id}/reject", Rule::Editor),
+    ("POST", "/staff/catalog/{id}/archive", Rule::Editor),
+    ("GET", "/staff/catalog/{id}/diff", Rule::Editor),
+    ("GET", "/staff/synonyms", Rule::Editor),
+    ("POST", "/staff/synonyms", Rule::Editor),
+    ("POST", "/staff/synonyms/{id}/delete", Rule::Editor),
+    // forms: the public wizard
+    ("GET", "/leistungen/{slug}/antrag", Rule::Public),
+    ("POST", "/leistungen/{slug}/antrag", Rule::Public),
+    ("GET", "/antrag/{token}", Rule::Link),
+    ("GET", "/antrag/{token}/schritt/{n}", Rule::Link),
+    ("POST", "/antrag/{token}/schritt/{n}", Rule::Link),
+    (
+        "POST",
+        "/antrag/{token}/schritt/{n}/aktualisieren",
+        Rule::Link,
+    ),
+    ("GET", "/antrag/{token}/pruefen", Rule::Link),
+    ("POST", "/antrag/{token}/absenden", Rule::Link),
+    ("GET", "/antrag/{token}/gespeichert", Rule::Link),
+    // forms: the editor and the forms API
+    ("GET", "/staff/forms", Rule::Editor),
+    ("GET", "/staff/forms/import", Rule::Editor),
+    ("POST", "/staff/forms/import", Rule::Editor),
+    ("POST", "/staff/forms/import-json", Rule::Editor),
+    ("GET", "/staff/forms/{id}", Rule::Editor),
+    ("GET", "/staff/forms/{id}/items/{path}", Rule::Editor),
+    ("POST", "/staff/forms/{id}/items/{path}", Rule::Editor),
+    ("POST", "/staff/forms/{id}/move", Rule::Editor),
+    ("GET", "/staff/forms/{id}/json", Rule::Editor),
+    ("POST", "/staff/forms/{id}/json", Rule::Editor),
+    ("GET", "/staff/forms/{id}/export", Rule::Editor),
+    ("GET", "/staff/forms/{id}/preview/{n}", Rule::Editor),
+    ("POST", "/staff/forms/{id}/preview/{n}", Rule::Editor),
+    ("POST", "/staff/forms/{id}/submit", Rule::Editor),
+    ("POST", "/staff/forms/{id}/approve", Rule::Editor),
+    ("POST", "/staff/forms/{id}/reject", Rule::Editor),
+    ("POST", "/staff/forms/{id}/attach", Rule::Editor),
+    ("GET", "/api/v1/forms", Rule::Editor),
+    ("POST", "/api/v1/forms", Rule::Editor),
+    ("POST", "/api/v1/forms/import", Rule::Editor),
+    ("GET", "/api/v1/forms/{id}", Rule::Public),
+    ("PUT", "/api/v1/forms/{id}", Rule::Editor),
+    ("GET", "/api/v1/forms/{id}/draft", Rule::Editor),
+    ("GET", "/api/v1/forms/{id}/schema", Rule::Public),
+    ("POST", "/api/v1/forms/{id}/validate", Rule::Public),
+    ("POST", "/api/v1/forms/{id}/submit", Rule::Editor),
+    ("POST", "/api/v1/forms/{id}/approve", Rule::Editor),
+    ("POST", "/api/v1/forms/{id}/reject", Rule::Editor),
+    ("POST", "/api/v1/forms/{id}/attach", Rule::Editor),
+    // applications and the applicant's mailbox
+    ("GET", "/antrag/eingang/{access}", Rule::Link),
+    ("POST", "/antrag/eingang/{access}/antwort", Rule::Link),
+    (
+        "GET",
+        "/antrag/eingang/{access}/eingangsbestaetigung.pdf",
+        Rule::Link,
+    ),
+    ("GET", "/antrag/eingang/{access}/dateien/{file}", Rule::Link),
+    ("GET", "/antrag/zugang", Rule::Public),
+    ("GET", "/konto/antraege/{reference}", Rule::CitizenForeign),
+    (
+        "POST",
+        "/konto/antraege/{reference}/antwort",
+        Rule::CitizenForeign,
+    ),
+    (
+        "GET",
+        "/konto/antraege/{reference}/eingangsbestaetigung.pdf",
+        Rule::CitizenForeign,
+    ),
+    (
+        "GET",
+        "/konto/antraege/{reference}/dateien/{file}",
+        Rule::CitizenForeign,
+    ),
+    ("POST", "/api/v1/applications", Rule::Public),
+    (
+        "GET",
+        "/api/v1/applications/{reference}",
+        Rule::ApplicantOrCaseClerk,
+    ),
+    (
+        "POST",
+        "/api/v1/applications/{reference}/messages",
+        Rule::ApplicantToken,
+    ),
+    (
+        "GET",
+        "/api/v1/applications/{reference}/files/{file}",
+        Rule::ApplicantOrCaseClerk,
+    ),
+    // cases and decisions
+    ("GET", "/staff/cases", Rule::Clerk),
+    ("GET", "/staff/cases/{id}", Rule::CaseClerk),
+    ("GET", "/staff/cases/{id}/files/{file}", Rule::CaseClerk),
+    ("POST", "/staff/cases/{id}/claim", Rule::CaseClerk),
+    ("POST", "/staff/cases/{id}/status", Rule::CaseClerk),
+    ("POST", "/staff/cases/{id}/note", Rule::CaseClerk),
+    ("POST", "/staff/cases/{id}/forward", Rule::CaseClerk),
+    ("POST", "/staff/cases/{id}/message", Rule::CaseClerk),
+    ("POST", "/staff/cases/{id}/decide", Rule::CaseClerk),
+    ("GET", "/api/v1/cases", Rule::Clerk),
+    ("POST", "/api/v1/cases/{id}/claim", Rule::CaseClerk),
+    ("POST", "/api/v1/cases/{id}/status", Rule::CaseClerk),
+    ("POST", "/api/v1/cases/{id}/notes", Rule::CaseClerk),
+    ("POST", "/api/v1/cases/{id}/forward", Rule::CaseClerk),
+    ("POST", "/api/v1/cases/{id}/messages", Rule::CaseClerk),
+    ("POST", "/api/v1/cases/{id}/decide", Rule::CaseClerk),
+    ("GET", "/api/v1/cases/{id}/audit", Rule::CaseClerk),
+    ("GET", "/staff/templates", Rule::Admin),
+    ("GET", "/staff/templates/{scope}/{variant}", Rule::Admin),
+    ("POST", "/staff/templates/{scope}/{variant}", Rule::Admin),
+    ("GET", "/staff/routing/{service}", Rule::Admin),
+    ("POST", "/staff/routing/{service}", Rule::Admin),
+    // accounts
+    ("GET", "/konto", Rule::Citizen),
+    ("GET", "/konto/registrieren", Rule::Public),
+    ("POST", "/konto/registrieren", Rule::Public),
+    ("GET", "/konto/bestaetigen/{token}", Rule::Public),
+    ("GET", "/konto/anmelden", Rule::Public),
+    ("POST", "/konto/anmelden", Rule::Public),
+    ("POST", "/konto/abmelden", Rule::Public),
+    ("GET", "/konto/profil", Rule::Citizen),
+    ("POST", "/konto/profil", Rule::Citizen),
+    // identity
+    ("GET", "/login", Rule::Public),
+    ("POST", "/login", Rule::Public),
+    ("POST", "/logout", Rule::Public),
+    ("GET", "/staff", Rule::Staff),
+    ("POST", "/api/v1/auth/token", Rule::Public),
+    ("DELETE", "/api/v1/auth/token", Rule::Staff),
+    ("GET", "/api/v1/me", Rule::Staff),
+    ("GET", "/api/v1/org-units", Rule::Staff),
+    ("GET", "/api/v1/org-units/{id}", Rule::Staff),
+];
+
+fn expect(rule: Rule, who: Who, api: bool) -> Expect {
+    use Expect::*;
+    let staff = matches!(
+        who,
+        Who::Steering | Who::Admin | Who::OtherClerk | Who::Editor | Who::Clerk
+    );
+    let needs_staff = |has: bool| {
+        if !staff {
+            Login
+        } else if has {
+            Allowed
+        } else {
+            Forbidden
+        }
+    };
+    match rule {
+        Rule::Public => Allowed,
+        Rule::Link => {
+            if who == Who::Applicant {
+                Allowed
+            } else {
+                Hidden
+            }
+        }
+        Rule::Staff => needs_staff(true),
+        Rule::Editor => needs_staff(who == Who::Editor),
+        Rule::Clerk => needs_staff(matches!(who, Who::Clerk | Who::OtherClerk)),
+        Rule::Admin => needs_staff(who == Who::Admin),
+        Rule::CaseClerk => match who {
+            Who::Clerk => Allowed,
+            Who::OtherClerk => Hidden,
+            _ => needs_staff(false),
+        },
+        Rule::Citizen => {
+            if who == Who::Citizen {
+                Allowed
+            } else {
+                Login
+            }
+        }
+        Rule::CitizenForeign => {
+            if who == Who::Citizen {
+                Hidden
+            } else {
+                Login
+            }
+        }
+        Rule::ApplicantOrCaseClerk => match who {
+            Who::Applicant | Who::Clerk => Allowed,
+            Who::OtherClerk => Hidden,
+            Who::Steering | Who::Admin | Who::Editor => Forbidden,
+            _ => Login,
+        },
+        Rule::ApplicantToken => match who {
+            Who::Applicant => Allowed,
+            _ if api => Login,
+            _ => Login,
+        },
+    }
+}
+
+/// The browser session and API token of an actor.
+struct Actor {
+    browser: reqwest::Client,
+    csrf: String,
+    token: Option<String>,
+}
+
+fn first_link(html: &str, prefix: &str) -> Option<String> {
+    for attr in ["href=\"", "action=\""] {
+        let needle = format!("{attr}{prefix}");
+        if let Some(start) = html.find(&needle) {
+            let rest = &html[start + attr.len()..];
+            return Some(rest[..rest.find('"')?].replace("&amp;", "&"));
+        }
+    }
+    None
+}
+
+async fn csrf_for(app: &TestApp, browser: &reqwest::Client, page: &str) -> String {
+    let html = text(browser, app.url(page)).await;
+    csrf_of(&html).unwrap_or_else(|| panic!("no csrf token on {page}"))
+}
+
+#[tokio::test]
+async fn every_route_answers_every_actor_as_the_permission_model_says() {
+    let app = TestApp::spawn().await;
+    let store = app.db.as_ref().unwrap().store.clone();
+    let repo = store.repo();
+    let tenant = repo
+        .tenant_by_slug("musterstadt")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id();
+
+    // A clerk of the Umweltamt: the Hundesteuer case is not theirs.
+    let umwelt = repo
+        .org_unit_by_name(tenant, "Umweltamt")
+        .await
+        .unwrap()
+        .expect("demo unit Umweltamt");
+    let other = repo
+        .create_user(
+            tenant,
+            &NewUser {
+                email: "umwelt@musterstadt.example".into(),
+                display_name: "Ulla Umwelt".into(),
+                password_hash: hash_password("demo"),
+            },
+        )
+        .await
+        .unwrap();
+    repo.grant_role(tenant, other.id, umwelt.id, Role::Clerk)
+        .await
+        .unwrap();
+
+    // An application with a case in the clerk's unit, a document request
+    // and the applicant's answer with a file.
+    let sent = submitted(&app, "hundesteuer-anmeldung", "perm-1", &hundesteuer_data()).await;
+    let reference = sent["reference"].as_str().unwrap().to_string();
+    let access = sent["access_token"].as_str().unwrap().to_string();
+    let clerk_token = token(&app, "sachbearbeitung@musterstadt.example").await;
+    let view = get_json(
+        app.url(&format!("/api/v1/applications/{reference}")),
+        &clerk_token,
+    )
+    .await;
+    let case = view["case"].as_str().expect("case").to_string();
+    let r = client()
+        .post(app.url(&format!("/api/v1/cases/{case}/messages")))
+        .bearer_auth(&clerk_token)
+        .json(&json!({"body": "Bitte den Impfpass.", "requested_documents": ["Impfpass"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "document request");
+    let pdf = "JVBERi0xLjQKMSAwIG9iajw8Pj5lbmRvYmoKdHJhaWxlcjw8Pj4KJSVFT0YK";
+    let r = client()
+        .post(app.url(&format!("/api/v1/applications/{reference}/messages")))
+        .bearer_auth(&access)
+        .json(&json!({"body": "Anbei.", "files": [{"name": "impfpass.pdf", "content": pdf}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "answer: {}", r.text().await.unwrap());
+    let mine = get_json(
+        app.url(&format!("/api/v1/applications/{reference}")),
+        &access,
+    )
+    .await;
+    let file = find_file_id(&mine).unwrap_or_else(|| panic!("a file id in {mine}"));
+
+    // The actors.
+    let mut actors: BTreeMap<Who, Actor> = BTreeMap::new();
+    for who in EVERYONE {
+        let (browser, token, csrf_page) = match who {
+            Who::Anonymous | Who::Applicant => (client(), None, "/login"),
+            Who::Citizen => (
+                citizen_login(&app, "buerger@musterstadt.example", "demo").await,
+                None,
+                "/konto",
+            ),
+            Who::OtherTenant => {
+                let b = client();
+                let html = b
+                    .get(app.url("/login"))
+                    .header("host", OTHER_HOST)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                let csrf = csrf_of(&html).unwrap();
+                let r = b
+                    .post(app.url("/login"))
+                    .header("host", OTHER_HOST)
+                    .form(&[
+                        ("csrf_token", csrf.as_str()),
+                        ("email", "admin@nachbardorf.example"),
+                        ("password", "nachbar-passwort"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 303, "login in Nachbardorf");
+                let t = token_at(
+                    &app,
+                    "admin@nachbardorf.example",
+                    "nachbar-passwort",
+                    Some(OTHER_HOST),
+                )
+                .await;
+                (b, Some(t), "/login")
+            }
+            staff => {
+                let email = match staff {
+                    Who::Steering => "steuerung@musterstadt.example",
+                    Who::Admin => "admin@musterstadt.example",
+                    Who::OtherClerk => "umwelt@musterstadt.example",
+                    Who::Editor => "redaktion@musterstadt.example",
+                    _ => "sachbearbeitung@musterstadt.example",
+                };
+                (
+                    staff_login(&app, email).await,
+                    Some(token(&app, email).await),
+                    "/staff",
+                )
+            }
+        };
+        let csrf = csrf_for(&app, &browser, csrf_page).await;
+        let token = if who == Who::Applicant {
+            Some(access.clone())
+        } else {
+            token
+        };
+        actors.insert(
+            who,
+            Actor {
+                browser,
+                csrf,
+                token,
+            },
+        );
+    }
+
+    // Values for the path parameters.
+    let editor = &actors[&Who::Editor];
+    let admin = &actors[&Who::Admin];
+    let home = text(&editor.browser, app.url("/")).await;
+    let static_path = first_link(&home, "/static/").expect("a static asset on the home page");
+    let topic = first_link(&home, "/themen/").expect("a topic on the home page");
+    let life = first_link(&home, "/lebenslagen/").expect("a life situation on the home page");
+    let services: Value = client()
+        .get(app.url("/api/v1/services?q=Personalausweis"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let service = services["items"][0]["id"]
+        .as_str()
+        .or_else(|| services[0]["id"].as_str())
+        .unwrap_or_else(|| panic!("a service id in {services}"))
+        .to_string();
+    let forms_page = text(&editor.browser, app.url("/staff/forms")).await;
+    let form_path = first_link(&forms_page, "/staff/forms/")
+        .into_iter()
+        .chain(
+            forms_page
+                .match_indices("href=\"/staff/forms/")
+                .filter_map(|(i, _)| first_link(&forms_page[i..], "/staff/forms/")),
+        )
+        .find(|l| l.len() > "/staff/forms/".len() + 30)
+        .expect("a form on the editor's list");
+    let form = form_path["/staff/forms/".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let synonyms = text(&editor.browser, app.url("/staff/synonyms")).await;
+    let synonym_delete = synonyms
+        .match_indices("action=\"/staff/synonyms/")
+        .filter_map(|(i, _)| first_link(&synonyms[i..], "/staff/synonyms/"))
+        .find(|l| l.ends_with("/delete"));
+    let templates = text(&admin.browser, app.url("/staff/templates")).await;
+    let template = templates
+        .match_indices("href=\"/staff/templates/")
+        .filter_map(|(i, _)| first_link(&templates[i..], "/staff/templates/"))
+        .next()
+        .expect("a template link");
+    let routing = first_link(&templates, "/staff/routing/")
+        .unwrap_or_else(|| format!("/staff/routing/{service}"));
+    let units = get_json(app.url("/api/v1/org-units"), admin.token.as_ref().unwrap()).await;
+    let unit = units["items"][0]["id"]
+        .as_str()
+        .or_else(|| units[0]["id"].as_str())
+        .unwrap_or_else(|| panic!("an org unit id in {units}"))
+        .to_string();
+    let (_, draft_base) = wizard_start(
+        &app,
+        &actors[&Who::Applicant].browser,
+        "hundesteuer-anmeldung",
+    )
+    .await;
+    let draft = draft_base.trim_start_matches("/antrag/").to_string();
+    let made_up = "rh_0000000000000000000000000000000000000000000000000000000000000000";
+
+    let concrete = |path: &str, who: Who| -> String {
+        let link_token = |real: &str| {
+            if who == Who::Applicant {
+                real.to_string()
+            } else {
+                made_up.to_string()
+            }
+        };
+        let p = match path {
+            "/static/{version}/{*path}" => return static_path.clone(),
+            "/themen/{slug}" => return topic.clone(),
+            "/lebenslagen/{slug}" => return life.clone(),
+            "/staff/templates/{scope}/{variant}" => return template.clone(),
+            "/staff/routing/{service}" => return routing.clone(),
+            "/staff/synonyms/{id}/delete" => {
+                return synonym_delete
+                    .clone()
+                    .unwrap_or_else(|| format!("/staff/synonyms/{}/delete", uuid::Uuid::nil()));
+            }
+            p => p.to_string(),
+        };
+        let id = if p.starts_with("/staff/catalog/") || p.starts_with("/api/v1/services/") {
+            service.clone()
+        } else if p.starts_with("/staff/forms/") || p.starts_with("/api/v1/forms/") {
+            form.clone()
+        } else if p.starts_with("/api/v1/org-units/") {
+            unit.clone()
+        } else {
+            case.clone()
+        };
+        p.replace("{slug}", "hundesteuer-anmeldung")
+            .replace("{id}", &id)
+            .replace(
+                "{token}",
+                &if p.starts_with("/konto/") {
+                    made_up.to_string()
+                } else {
+                    link_token(&draft)
+                },
+            )
+            .replace("{access}", &link_token(&access))
+            .replace("{reference}", &reference)
+            .replace("{file}", &file)
+            .replace("{n}", "1")
+            .replace("{path}", "vorname")
+    };
+
+    // The routes of the real router, each with its rule.
+    let table = rathaus_web::route_table();
+    let mut missing = Vec::new();
+    let mut runs = Vec::new();
+    for r in &table {
+        let method = r.method.as_str().to_string();
+        match RULES.iter().find(|(m, p, _)| *m == method && *p == r.path) {
+            Some((_, _, rule)) => runs.push((method, r.path.clone(), *rule)),
+            None => missing.push(format!("{method} {}", r.path)),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without an entry in the permission matrix (add them to RULES): {missing:#?}"
+    );
+    let stale: Vec<_> = RULES
+        .iter()
+        .filter(|(m, p, _)| {
+            !table
+                .iter()
+                .any(|r| r.method.as_str() == *m && r.path == *p)
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "RULES names routes the router lacks: {stale:#?}"
+    );
+
+    // Reads first, then writes; what ends a session or a token last.
+    let ends_session = |m: &str, p: &str| {
+        matches!(
+            (m, p),
+            ("POST", "/logout") | ("POST", "/konto/abmelden") | ("DELETE", "/api/v1/auth/token")
+        )
+    };
+    runs.sort_by_key(|(m, p, _)| (ends_session(m, p), m != "GET", p.clone(), m.clone()));
+
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (method, path, rule) in &runs {
+        let api = path.starts_with("/api/");
+        for who in EVERYONE {
+            let actor = &actors[&who];
+            let url = app.url(&concrete(path, who));
+            let m = Method::from_bytes(method.as_bytes()).unwrap();
+            let mut req = actor.browser.request(m.clone(), &url);
+            if api {
+                // The API knows bearer tokens only: a fresh client, no cookies.
+                req = client().request(m.clone(), &url);
+                if let Some(t) = &actor.token {
+                    req = req.bearer_auth(t);
+                }
+                if m != Method::GET {
+                    req = req.json(&json!({}));
+                }
+            } else if m != Method::GET {
+                req = req.form(&[("csrf_token", actor.csrf.as_str())]);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let to_login = status.is_redirection()
+                && (location.starts_with("/login") || location.starts_with("/konto/anmelden"));
+            let got = if status.is_server_error() {
+                None
+            } else if status == StatusCode::UNAUTHORIZED || to_login {
+                Some(Expect::Login)
+            } else if status == StatusCode::FORBIDDEN {
+                Some(Expect::Forbidden)
+            } else if status == StatusCode::NOT_FOUND {
+                Some(Expect::Hidden)
+            } else {
+                Some(Expect::Allowed)
+            };
+            let want = expect(*rule, who, api);
+            checked += 1;
+            if got != Some(want) {
+                wrong.push(format!(
+                    "{method} {path} as {who:?}: expected {want:?}, got {status} {location}"
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} answers differ from the permission model:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(
+        checked >= 9 * 100,
+        "the matrix covers every route × actor ({checked})"
+    );
+    app.stop().await;
+}
+
+/// The id of the first file in an application's JSON.
+fn find_file_id(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => {
+            if let Some(files) = m.get("files").and_then(Value::as_array)
+                && let Some(id) = files.iter().find_map(|f| f["id"].as_str())
+            {
+                return Some(id.to_string());
+            }
+            m.values().find_map(find_file_id)
+        }
+        Value::Array(a) => a.iter().find_map(find_file_id),
+        _ => None,
+    }
+}
