@@ -11,11 +11,12 @@ use rathaus_storage::{
     prelude::*,
 };
 use reqwest::{Method, StatusCode};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{
     OTHER_HOST, TestApp, citizen_login, client, csrf_of, get_json, hundesteuer_data, staff_login,
-    submitted, text, token, token_at, wizard_start,
+    submit_api, text, token, token_at, wizard_start,
 };
 
 /// Who asks.
@@ -73,13 +74,18 @@ enum Rule {
     CitizenForeign,
     /// The applicant's token or a clerk of the case's unit (API).
     ApplicantOrCaseClerk,
-    /// The applicant's token only (API).
+    /// The applicant's token only (API); any other token does not find the
+    /// application.
     ApplicantToken,
+    /// A link with a token nobody was given: not found, whoever asks.
+    UnknownToken,
 }
 
 /// What the answer must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
+    /// Login, Forbidden or Hidden: nothing of the tenant's data.
+    Denied,
     /// Past the permission check: any status below 500 except 401, 403 and
     /// 404, and no redirect to a login page.
     Allowed,
@@ -165,7 +171,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/staff/forms/{id}/approve", Rule::Editor),
     ("POST", "/staff/forms/{id}/reject", Rule::Editor),
     ("POST", "/staff/forms/{id}/attach", Rule::Editor),
-    ("GET", "/api/v1/forms", Rule::Editor),
+    ("GET", "/api/v1/forms", Rule::Public),
     ("POST", "/api/v1/forms", Rule::Editor),
     ("POST", "/api/v1/forms/import", Rule::Editor),
     ("GET", "/api/v1/forms/{id}", Rule::Public),
@@ -217,7 +223,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     (
         "GET",
         "/api/v1/applications/{reference}/files/{file}",
-        Rule::ApplicantOrCaseClerk,
+        Rule::ApplicantToken,
     ),
     // cases and decisions
     ("GET", "/staff/cases", Rule::Clerk),
@@ -246,7 +252,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/konto", Rule::Citizen),
     ("GET", "/konto/registrieren", Rule::Public),
     ("POST", "/konto/registrieren", Rule::Public),
-    ("GET", "/konto/bestaetigen/{token}", Rule::Public),
+    ("GET", "/konto/bestaetigen/{token}", Rule::UnknownToken),
     ("GET", "/konto/anmelden", Rule::Public),
     ("POST", "/konto/anmelden", Rule::Public),
     ("POST", "/konto/abmelden", Rule::Public),
@@ -319,9 +325,28 @@ fn expect(rule: Rule, who: Who, api: bool) -> Expect {
         },
         Rule::ApplicantToken => match who {
             Who::Applicant => Allowed,
-            _ if api => Login,
-            _ => Login,
+            Who::Anonymous | Who::Citizen => Login,
+            _ => Hidden,
         },
+        Rule::UnknownToken => Hidden,
+    }
+}
+
+/// The API takes the tenant from the token: another tenant's staff member
+/// acts in their own tenant, where routes about "me" work and nothing of this
+/// tenant is found or allowed.
+fn expect_other_tenant(rule: Rule, method: &str, path: &str) -> Expect {
+    const OWN: [(&str, &str); 3] = [
+        ("GET", "/api/v1/me"),
+        ("GET", "/api/v1/org-units"),
+        ("DELETE", "/api/v1/auth/token"),
+    ];
+    if rule == Rule::Public || OWN.contains(&(method, path)) {
+        Expect::Allowed
+    } else if rule == Rule::UnknownToken {
+        Expect::Hidden
+    } else {
+        Expect::Denied
     }
 }
 
@@ -346,6 +371,16 @@ fn first_link(html: &str, prefix: &str) -> Option<String> {
 async fn csrf_for(app: &TestApp, browser: &reqwest::Client, page: &str) -> String {
     let html = text(browser, app.url(page)).await;
     csrf_of(&html).unwrap_or_else(|| panic!("no csrf token on {page}"))
+}
+
+/// A CSRF token of the browser's current session, from whichever page has a form.
+async fn any_csrf(app: &TestApp, browser: &reqwest::Client) -> String {
+    for page in ["/login", "/staff", "/konto", "/konto/anmelden"] {
+        if let Some(t) = csrf_of(&text(browser, app.url(page)).await) {
+            return t;
+        }
+    }
+    panic!("no page with a CSRF token")
 }
 
 #[tokio::test]
@@ -383,16 +418,51 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
 
     // An application with a case in the clerk's unit, a document request
     // and the applicant's answer with a file.
-    let sent = submitted(&app, "hundesteuer-anmeldung", "perm-1", &hundesteuer_data()).await;
-    let reference = sent["reference"].as_str().unwrap().to_string();
-    let access = sent["access_token"].as_str().unwrap().to_string();
-    let clerk_token = token(&app, "sachbearbeitung@musterstadt.example").await;
-    let view = get_json(
-        app.url(&format!("/api/v1/applications/{reference}")),
-        &clerk_token,
+    let r = submit_api(
+        &app,
+        "hundesteuer-anmeldung",
+        "permission-matrix-1",
+        &hundesteuer_data(),
     )
     .await;
-    let case = view["case"].as_str().expect("case").to_string();
+    assert_eq!(r.status(), 201, "submit: {}", r.text().await.unwrap());
+    let sent: Value = r.json().await.unwrap();
+    let reference = sent["reference"].as_str().unwrap().to_string();
+    let access = sent["access_token"].as_str().unwrap().to_string();
+    // The case's clerk: a user with the clerk role in the unit the case was routed to.
+    let cases = rathaus_storage::entities::case::Entity::find()
+        .all(store.db())
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 1, "one case");
+    let case = cases[0].id.to_string();
+    let clerk = repo
+        .create_user(
+            tenant,
+            &NewUser {
+                email: "fall@musterstadt.example".into(),
+                display_name: "Fritz Fall".into(),
+                password_hash: hash_password("demo"),
+            },
+        )
+        .await
+        .unwrap();
+    repo.grant_role(tenant, clerk.id, cases[0].org_unit_id, Role::Clerk)
+        .await
+        .unwrap();
+    assert_ne!(
+        cases[0].org_unit_id, umwelt.id,
+        "the other clerk's unit is another one"
+    );
+    let clerk_token = token(&app, "fall@musterstadt.example").await;
+    let r = client()
+        .post(app.url(&format!("/api/v1/cases/{case}/claim")))
+        .bearer_auth(&clerk_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "claim");
     let r = client()
         .post(app.url(&format!("/api/v1/cases/{case}/messages")))
         .bearer_auth(&clerk_token)
@@ -466,7 +536,7 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
                     Who::Admin => "admin@musterstadt.example",
                     Who::OtherClerk => "umwelt@musterstadt.example",
                     Who::Editor => "redaktion@musterstadt.example",
-                    _ => "sachbearbeitung@musterstadt.example",
+                    _ => "fall@musterstadt.example",
                 };
                 (
                     staff_login(&app, email).await,
@@ -526,6 +596,38 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
         .next()
         .unwrap()
         .to_string();
+    // A form with a draft version, for the editor's pages that change it.
+    let r = client()
+        .post(app.url("/api/v1/forms"))
+        .bearer_auth(editor.token.as_ref().unwrap())
+        .json(&json!({
+            "format": "rathaus.form/1", "key": "matrix-draft",
+            "definition": {"key": "matrix_draft", "title": {"de": "Entwurf", "en": "Draft"}, "steps": [
+                {"key": "a", "title": {"de": "A", "en": "A"}, "items": [
+                    {"type": "field", "key": "x", "label": {"de": "X", "en": "X"}, "kind": "text"},
+                    {"type": "field", "key": "y", "label": {"de": "Y", "en": "Y"}, "kind": "text"}]}]}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "draft form");
+    let created: Value = r.json().await.unwrap();
+    let draft_form = created["id"]
+        .as_str()
+        .or_else(|| created["form"]["id"].as_str())
+        .unwrap_or_else(|| panic!("a form id in {created}"))
+        .to_string();
+    let form_detail = text(
+        &editor.browser,
+        app.url(&format!("/staff/forms/{draft_form}")),
+    )
+    .await;
+    let item_path = first_link(&form_detail, &format!("/staff/forms/{draft_form}/items/"))
+        .expect("an item link on the form page")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let synonyms = text(&editor.browser, app.url("/staff/synonyms")).await;
     let synonym_delete = synonyms
         .match_indices("action=\"/staff/synonyms/")
@@ -577,7 +679,9 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
         };
         let id = if p.starts_with("/staff/catalog/") || p.starts_with("/api/v1/services/") {
             service.clone()
-        } else if p.starts_with("/staff/forms/") || p.starts_with("/api/v1/forms/") {
+        } else if p.starts_with("/staff/forms/") {
+            draft_form.clone()
+        } else if p.starts_with("/api/v1/forms/") {
             form.clone()
         } else if p.starts_with("/api/v1/org-units/") {
             unit.clone()
@@ -598,8 +702,84 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
             .replace("{reference}", &reference)
             .replace("{file}", &file)
             .replace("{n}", "1")
-            .replace("{path}", "vorname")
+            .replace("{path}", &item_path)
+            + if p.ends_with("/diff") {
+                "?from=1&to=1"
+            } else {
+                ""
+            }
     };
+
+    // Bodies that pass parsing, so that the permission check is what answers.
+    let export: Value = client()
+        .get(app.url("/api/v1/catalog/export"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let content = export["services"][0].clone();
+    let mini_form = json!({
+        "format": "rathaus.form/1", "key": "matrix-form",
+        "definition": {"key": "matrix_form", "title": {"de": "Matrix", "en": "Matrix"}, "steps": [
+            {"key": "a", "title": {"de": "A", "en": "A"}, "items": [
+                {"type": "field", "key": "x", "label": {"de": "X", "en": "X"}, "kind": "text"}]}]}
+    });
+    let case_unit = cases[0].org_unit_id.to_string();
+    let api_bodies: BTreeMap<(&str, &str), Value> = [
+        (("POST", "/api/v1/services"), content.clone()),
+        (("PUT", "/api/v1/services/{id}"), content.clone()),
+        (("POST", "/api/v1/catalog/import"), export.clone()),
+        (("POST", "/api/v1/forms"), mini_form.clone()),
+        (("PUT", "/api/v1/forms/{id}"), mini_form.clone()),
+        (
+            ("POST", "/api/v1/cases/{id}/status"),
+            json!({"action": "start"}),
+        ),
+        (
+            ("POST", "/api/v1/cases/{id}/notes"),
+            json!({"text": "Notiz"}),
+        ),
+        (
+            ("POST", "/api/v1/cases/{id}/forward"),
+            json!({"org_unit": case_unit}),
+        ),
+        (
+            ("POST", "/api/v1/cases/{id}/messages"),
+            json!({"body": "Nachricht"}),
+        ),
+        (
+            ("POST", "/api/v1/cases/{id}/decide"),
+            json!({"variant": "approval", "reason": "Gründe"}),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let html_fields: BTreeMap<(&str, &str), Vec<(&str, String)>> = [
+        (
+            ("POST", "/staff/cases/{id}/status"),
+            vec![("action", "start".to_string())],
+        ),
+        (
+            ("POST", "/staff/cases/{id}/note"),
+            vec![("text", "Notiz".to_string())],
+        ),
+        (
+            ("POST", "/staff/cases/{id}/forward"),
+            vec![("org_unit", case_unit.clone())],
+        ),
+        (
+            ("POST", "/staff/cases/{id}/message"),
+            vec![("body", "Nachricht".to_string())],
+        ),
+        (
+            ("POST", "/staff/forms/{id}/move"),
+            vec![("path", item_path.clone()), ("dir", "down".to_string())],
+        ),
+    ]
+    .into_iter()
+    .collect();
 
     // The routes of the real router, each with its rule.
     let table = rathaus_web::route_table();
@@ -656,8 +836,31 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
                 if m != Method::GET {
                     req = req.json(&json!({}));
                 }
-            } else if m != Method::GET {
-                req = req.form(&[("csrf_token", actor.csrf.as_str())]);
+            }
+            if api && m != Method::GET {
+                if let Some(b) = api_bodies.get(&(method.as_str(), path.as_str())) {
+                    req = req.json(b);
+                }
+            }
+            if !api && m != Method::GET {
+                let csrf = if ends_session(method, path) {
+                    any_csrf(&app, &actor.browser).await
+                } else {
+                    actor.csrf.clone()
+                };
+                let mut fields: Vec<(&str, String)> = vec![("csrf_token", csrf)];
+                if let Some(extra) = html_fields.get(&(method.as_str(), path.as_str())) {
+                    fields.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+                }
+                req = if path == "/staff/forms/import" {
+                    let mut form = reqwest::multipart::Form::new();
+                    for (k, v) in fields {
+                        form = form.text(k, v);
+                    }
+                    actor.browser.request(m.clone(), &url).multipart(form)
+                } else {
+                    actor.browser.request(m.clone(), &url).form(&fields)
+                };
             }
             let resp = req.send().await.unwrap();
             let status = resp.status();
@@ -668,6 +871,7 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
                 .unwrap_or("")
                 .to_string();
             let to_login = status.is_redirection()
+                && !location.contains("logged_out")
                 && (location.starts_with("/login") || location.starts_with("/konto/anmelden"));
             let got = if status.is_server_error() {
                 None
@@ -680,9 +884,17 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
             } else {
                 Some(Expect::Allowed)
             };
-            let want = expect(*rule, who, api);
+            let want = if who == Who::OtherTenant && api {
+                expect_other_tenant(*rule, method, path)
+            } else {
+                expect(*rule, who, api)
+            };
             checked += 1;
-            if got != Some(want) {
+            let fits = match (want, got) {
+                (Expect::Denied, Some(Expect::Login | Expect::Forbidden | Expect::Hidden)) => true,
+                (w, g) => Some(w) == g,
+            };
+            if !fits {
                 wrong.push(format!(
                     "{method} {path} as {who:?}: expected {want:?}, got {status} {location}"
                 ));
