@@ -88,7 +88,7 @@ pub enum Submission {
 #[derive(Debug)]
 pub enum SubmitOutcome {
     /// Received (or found again by its idempotency key).
-    Received(Submitted),
+    Received(Box<Submitted>),
     /// The data breaks the form's rules; nothing was written.
     Invalid {
         definition: FormDefinition,
@@ -292,7 +292,7 @@ impl App {
                 },
             })
             .await?;
-        Ok(SubmitOutcome::Received(submitted))
+        Ok(SubmitOutcome::Received(Box::new(submitted)))
     }
 
     /// The files a draft's file fields point to (uploaded in its steps),

@@ -177,7 +177,7 @@ pub async fn submit(w: &World, actor: &Actor, name: &str) -> Submitted {
         .await
         .expect("submission");
     match outcome {
-        SubmitOutcome::Received(s) => s,
+        SubmitOutcome::Received(s) => *s,
         SubmitOutcome::Invalid { problems, .. } => panic!("refused: {problems:?}"),
     }
 }

@@ -239,7 +239,7 @@ async fn applicant_message(
             .decode(f.content.trim())
             .map_err(|_| {
                 AppError::Validation(
-                    rathaus_domain::FieldError::new(&format!("files[{i}].content"), "file.base64")
+                    rathaus_domain::FieldError::new(format!("files[{i}].content"), "file.base64")
                         .into(),
                 )
             })?;
