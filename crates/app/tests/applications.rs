@@ -51,22 +51,8 @@ async fn a_submission_is_numbered_routed_and_found_again_by_its_key() {
         data: json!({ "name": "Muster" }),
         idempotency_key: Some("key-0000001".into()),
     };
-    let SubmitOutcome::Received(a) = w
-        .app
-        .submit_application(&w.anonymous(), keyed())
-        .await
-        .unwrap()
-    else {
-        panic!("received")
-    };
-    let SubmitOutcome::Received(b) = w
-        .app
-        .submit_application(&w.anonymous(), keyed())
-        .await
-        .unwrap()
-    else {
-        panic!("received")
-    };
+    let a = common::received(&w, keyed()).await;
+    let b = common::received(&w, keyed()).await;
     assert!(a.created && !b.created);
     assert_eq!(a.application.id, b.application.id);
 }

@@ -164,20 +164,22 @@ impl World {
 
 /// Submits `{"name": name}` for `test-form`.
 pub async fn submit(w: &World, actor: &Actor, name: &str) -> Submitted {
-    let outcome = w
-        .app
-        .submit_application(
-            actor,
-            Submission::Data {
-                form: "test-form".into(),
-                data: serde_json::json!({ "name": name }),
-                idempotency_key: None,
-            },
-        )
-        .await
-        .expect("submission");
-    match outcome {
-        SubmitOutcome::Received(s) => *s,
-        SubmitOutcome::Invalid { problems, .. } => panic!("refused: {problems:?}"),
+    let submission = Submission::Data {
+        form: "test-form".into(),
+        data: serde_json::json!({ "name": name }),
+        idempotency_key: None,
+    };
+    received_as(w, actor, submission).await
+}
+
+/// Submits anonymously what must be received.
+pub async fn received(w: &World, submission: Submission) -> Submitted {
+    received_as(w, &w.anonymous(), submission).await
+}
+
+async fn received_as(w: &World, actor: &Actor, submission: Submission) -> Submitted {
+    match w.app.submit_application(actor, submission).await {
+        Ok(SubmitOutcome::Received(s)) => *s,
+        other => panic!("not received: {other:?}"),
     }
 }
