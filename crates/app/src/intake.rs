@@ -128,6 +128,8 @@ pub struct IntakeCache {
     forms: TtlMap<(TenantId, String), Arc<PublishedForm>>,
     /// By (tenant, service; none: forms without a service).
     routing: TtlMap<(TenantId, Option<Uuid>), Arc<Routing>>,
+    /// Tenant names (the reference prefix is made from it).
+    tenant_names: TtlMap<TenantId, String>,
 }
 
 impl Default for IntakeCache {
@@ -135,6 +137,7 @@ impl Default for IntakeCache {
         Self {
             forms: TtlMap::new(TTL),
             routing: TtlMap::new(TTL),
+            tenant_names: TtlMap::new(TTL),
         }
     }
 }
@@ -143,6 +146,7 @@ impl IntakeCache {
     pub fn clear(&self) {
         self.forms.clear();
         self.routing.clear();
+        self.tenant_names.clear();
     }
 }
 
@@ -248,6 +252,25 @@ impl App {
         let found = Arc::new(found);
         self.intake.routing.insert(key, found.clone(), generation);
         Ok(found)
+    }
+
+    /// The tenant's name (for reference prefixes), from the cache.
+    pub async fn tenant_name(&self, tenant: TenantId) -> UseCaseResult<String> {
+        let generation = match self.intake.tenant_names.get(&tenant) {
+            Ok(found) => return Ok(found),
+            Err(generation) => generation,
+        };
+        let name = self
+            .store
+            .repo()
+            .tenant(tenant)
+            .await?
+            .ok_or(UseCaseError::NotFound)?
+            .name;
+        self.intake
+            .tenant_names
+            .insert(tenant, name.clone(), generation);
+        Ok(name)
     }
 
     /// Routing: the service's responsible org unit, else the tenant's central

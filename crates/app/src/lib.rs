@@ -10,7 +10,9 @@
 //!
 //! One module per capability, named as the web folders are.
 
+pub mod accounts;
 pub mod actor;
+pub mod applications;
 pub mod cases;
 pub mod error;
 pub mod intake;

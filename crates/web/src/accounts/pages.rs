@@ -8,11 +8,12 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use rathaus_domain::{ValidationErrors, identity::Email};
-use rathaus_storage::prelude::*;
-use rathaus_storage::{
-    Repo, accounts::PROFILE_FIELDS, forms::FormRepository, outbox::OutboxRepository,
+use rathaus_app::{
+    Actor, UseCaseError,
+    accounts::{Login, Registration},
 };
+use rathaus_domain::ValidationErrors;
+use rathaus_storage::accounts::PROFILE_FIELDS;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -145,30 +146,19 @@ async fn register(
     let tenant = ctx.tenant()?.tenant_id();
     let CsrfForm { form, session } = form;
     let csrf = csrf_token(&session).await?;
-    let mut errs = ValidationErrors::new();
-    let email = errs.check(Email::parse(&form.email));
-    // The password is checked even when the address is not yet valid, so
-    // that every problem is named at once.
-    let for_check = email
-        .clone()
-        .unwrap_or_else(|| Email::parse("nobody@invalid.example").expect("valid"));
-    if let Err(fe) = rathaus_domain::identity::check_new_password(&form.password, &for_check) {
-        errs.push(fe);
-    }
-    if form.password != form.password_repeat {
-        errs.push(rathaus_domain::FieldError::new(
-            "password_repeat",
-            "password.mismatch",
-        ));
-    }
-    if !errs.is_empty() {
+    let registration = Registration {
+        email: form.email,
+        password: form.password,
+        password_repeat: form.password_repeat,
+    };
+    if let Err(errs) = registration.check() {
         let w = worded(ctx.lang, &errs);
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             register_page(
                 &ctx,
                 csrf,
-                form.email.trim(),
+                registration.email.trim(),
                 &w,
                 Some(ctx.t("login.error_summary").to_string()),
             ),
@@ -178,32 +168,10 @@ async fn register(
     if !state.limiter.check_draft(client_ip(&ext)) {
         return Err(AppError::RateLimited);
     }
-    let email = email.expect("checked");
-    let token = rathaus_storage::identity::generate_token();
-    let txn = state
-        .store
-        .begin_write()
-        .await
-        .map_err(AppError::internal)?;
-    let repo = Repo(&txn);
-    match repo
-        .create_citizen(tenant, &email, &form.password, &token)
-        .await
-    {
-        Ok(c) => {
-            repo.enqueue(
-                Some(tenant),
-                "account.confirm",
-                &serde_json::json!({ "citizen": c.id, "token": token }),
-            )
-            .await?;
-            txn.commit().await.map_err(AppError::internal)?;
-        }
-        Err(rathaus_storage::StorageError::Conflict(_)) => {
-            tracing::info!("registration for an existing address");
-        }
-        Err(e) => return Err(e.into()),
-    }
+    state
+        .app
+        .register(&Actor::Anonymous { tenant }, registration)
+        .await?;
     notice(
         &state,
         &ctx,
@@ -246,8 +214,8 @@ async fn confirm(
     if token.len() > 100 {
         return Err(AppError::NotFound);
     }
-    match state.store.repo().confirm_citizen(tenant, &token).await? {
-        Some(_) => {
+    match state.app.confirm_account(tenant, &token).await {
+        Ok(_) => {
             notice(
                 &state,
                 &ctx,
@@ -258,7 +226,7 @@ async fn confirm(
             )
             .await
         }
-        None => Ok((
+        Err(UseCaseError::NotFound) => Ok((
             StatusCode::NOT_FOUND,
             notice(
                 &state,
@@ -271,6 +239,7 @@ async fn confirm(
             .await?,
         )
             .into_response()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -361,20 +330,21 @@ async fn login(
         )
             .into_response()
     };
-    let mut errs = ValidationErrors::new();
-    let email = errs.check(Email::parse(&form.email));
-    if form.password.is_empty() {
-        errs.push(rathaus_domain::FieldError::new("password", "required"));
-    }
-    if !errs.is_empty() {
-        return Ok(fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            worded(ctx.lang, &errs),
-            "login.error_summary",
-            csrf,
-        ));
-    }
-    let email = email.expect("checked");
+    let input = Login {
+        email: form.email.clone(),
+        password: form.password.clone(),
+    };
+    let email = match input.check() {
+        Ok(email) => email,
+        Err(errs) => {
+            return Ok(fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                worded(ctx.lang, &errs),
+                "login.error_summary",
+                csrf,
+            ));
+        }
+    };
     if !state
         .limiter
         .check(client_ip(&ext), &format!("citizen:{}", email.as_str()))
@@ -386,27 +356,26 @@ async fn login(
             csrf,
         ));
     }
-    let Some(c) = state
-        .store
-        .repo()
-        .check_citizen_password(tenant.tenant_id(), &email, &form.password)
-        .await?
-    else {
-        return Ok(fail(
-            StatusCode::UNAUTHORIZED,
-            vec![],
-            "login.invalid",
-            csrf,
-        ));
+    let c = match state.app.citizen_login(tenant.tenant_id(), input).await {
+        Ok(c) => c,
+        Err(UseCaseError::Unauthenticated) => {
+            return Ok(fail(
+                StatusCode::UNAUTHORIZED,
+                vec![],
+                "login.invalid",
+                csrf,
+            ));
+        }
+        Err(UseCaseError::Forbidden) => {
+            return Ok(fail(
+                StatusCode::FORBIDDEN,
+                vec![],
+                "account.not_confirmed",
+                csrf,
+            ));
+        }
+        Err(e) => return Err(e.into()),
     };
-    if !c.confirmed() {
-        return Ok(fail(
-            StatusCode::FORBIDDEN,
-            vec![],
-            "account.not_confirmed",
-            csrf,
-        ));
-    }
     // New session id on login; a staff login in the same browser ends.
     session.cycle_id().await?;
     session.clear().await;
@@ -440,26 +409,29 @@ async fn home(
         Ok(c) => c,
         Err(r) => return Ok(r),
     };
-    let tenant = ctx.tenant()?.tenant_id();
-    let repo = state.store.repo();
-    let mut rows = Vec::new();
-    for (a, case) in repo.applications_of_citizen(tenant, c.id).await? {
-        let title = match repo.form_version(tenant, a.form_version_id).await? {
-            Some(v) => v
-                .definition()
-                .map(|d| d.title.get(ctx.lang == Lang::En).to_string())
+    let actor = Actor::Citizen {
+        tenant: ctx.tenant()?.tenant_id(),
+        account: c.id,
+    };
+    let english = ctx.lang == Lang::En;
+    let rows = state
+        .app
+        .my_applications(&actor)
+        .await?
+        .into_iter()
+        .map(|row| AccountRow {
+            reference: row.application.reference.clone(),
+            title: row
+                .title
+                .map(|t| t.get(english).to_string())
                 .unwrap_or_default(),
-            None => String::new(),
-        };
-        rows.push(AccountRow {
-            reference: a.reference.clone(),
-            title,
-            submitted: a.submitted_at.format("%d.%m.%Y").to_string(),
-            status: case
+            submitted: row.application.submitted_at.format("%d.%m.%Y").to_string(),
+            status: row
+                .case
                 .map(|c| ctx.t(&format!("case_status.{}", c.status().code())))
                 .unwrap_or(""),
-        });
-    }
+        })
+        .collect();
     let page = with_staff(
         &state,
         &ctx,
@@ -541,33 +513,24 @@ async fn save_profile(
         Ok(c) => c,
         Err(r) => return Ok(r),
     };
-    let tenant = ctx.tenant()?.tenant_id();
-    let mut errs = ValidationErrors::new();
-    for (k, _, _) in PROFILE_FIELDS {
-        if let Some(v) = form.get(k) {
-            if v.chars().count() > 200 {
-                errs.push(rathaus_domain::FieldError::new(k, "too_long"));
-            } else if v.chars().any(|c| c.is_control()) {
-                errs.push(rathaus_domain::FieldError::new(k, "control_chars"));
+    let actor = Actor::Citizen {
+        tenant: ctx.tenant()?.tenant_id(),
+        account: c.id,
+    };
+    match state.app.save_profile(&actor, form.clone()).await {
+        Ok(_) => {}
+        Err(UseCaseError::Validation(errs)) => {
+            let w = worded(ctx.lang, &errs);
+            let mut p = profile_page(&ctx, csrf_token(&session).await?, &form, None);
+            p.summary = Some(ctx.t("login.error_summary").to_string());
+            for f in &mut p.fields {
+                f.error = w.iter().find(|(n, _)| *n == f.name).map(|(_, m)| m.clone());
             }
+            p.errors = w;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
         }
+        Err(e) => return Err(e.into()),
     }
-    if let Some(b) = form.get("bday").map(|b| b.trim()).filter(|b| !b.is_empty())
-        && chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d").is_err()
-    {
-        errs.push(rathaus_domain::FieldError::new("bday", "date.invalid"));
-    }
-    if !errs.is_empty() {
-        let w = worded(ctx.lang, &errs);
-        let mut p = profile_page(&ctx, csrf_token(&session).await?, &form, None);
-        p.summary = Some(ctx.t("login.error_summary").to_string());
-        for f in &mut p.fields {
-            f.error = w.iter().find(|(n, _)| *n == f.name).map(|(_, m)| m.clone());
-        }
-        p.errors = w;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-    }
-    state.store.repo().save_profile(tenant, c.id, &form).await?;
     Ok(Redirect::to("/konto/profil?saved=1").into_response())
 }
 

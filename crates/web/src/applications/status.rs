@@ -9,9 +9,11 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::Utc;
-use rathaus_domain::{forms, tenancy::TenantId};
-use rathaus_storage::prelude::*;
-use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
+use rathaus_app::{
+    Actor, UseCaseError,
+    applications::{Answer, Upload},
+};
+use rathaus_domain::forms;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -27,7 +29,7 @@ use crate::platform::{
     routes::{Routes, get, post},
     security::csrf_token,
     thread::{chrono_tz_berlin, local_time, thread_rows},
-    upload::{MAX_UPLOAD_BYTES, StepBody, safe_file_name, sniff},
+    upload::StepBody,
 };
 
 pub fn routes() -> Routes {
@@ -77,23 +79,20 @@ impl Access {
     }
 }
 
-async fn resolve(
-    state: &AppState,
-    tenant: TenantId,
-    access: &Access,
-) -> Result<rathaus_storage::applications::Application, AppError> {
-    let repo = state.store.repo();
-    match access {
-        Access::Link(a) if a.len() <= 100 => repo
-            .application_by_access_token(tenant, a)
-            .await?
-            .ok_or(AppError::NotFound),
-        Access::Link(_) => Err(AppError::NotFound),
-        Access::Account(c, reference) => repo
-            .application_by_reference(tenant, reference)
-            .await?
-            .filter(|a| a.citizen_id == Some(c.id))
-            .ok_or(AppError::NotFound),
+impl Access {
+    /// Who asks, and the reference the way of access names.
+    async fn actor(&self, state: &AppState, ctx: &Ctx) -> Result<(Actor, Option<&str>), AppError> {
+        let tenant = ctx.tenant()?.tenant_id();
+        Ok(match self {
+            Access::Link(a) => (state.app.applicant(tenant, a).await?, None),
+            Access::Account(c, reference) => (
+                Actor::Citizen {
+                    tenant,
+                    account: c.id,
+                },
+                Some(reference.as_str()),
+            ),
+        })
     }
 }
 
@@ -115,26 +114,13 @@ async fn show_application(
     access: Access,
     msg: Option<String>,
 ) -> Result<Response, AppError> {
-    let tenant = ctx.tenant()?.tenant_id();
-    let repo = state.store.repo();
-    let app = resolve(state, tenant, &access).await?;
-    let base = access.base();
-    let case = repo
-        .case_of(tenant, app.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let version = repo
-        .form_version(tenant, app.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = version.definition().ok_or(AppError::NotFound)?;
-    use rathaus_storage::tenancy::OrgUnitRepository;
-    let unit = repo.org_unit(tenant, case.org_unit_id).await?;
-    let files = repo.application_files(tenant, app.id).await?;
+    let (actor, reference) = access.actor(state, ctx).await?;
     // Opening the page is the Bekanntgabe of the office's messages.
-    repo.mark_read(tenant, app.id, true).await?;
-    let messages = repo.messages(tenant, app.id).await?;
-    let thread = thread_rows(&messages, &files, |f| format!("{base}/dateien/{}", f.id));
+    let found = state.app.read_application(&actor, reference, true).await?;
+    let (app, case, def) = (&found.application, &found.case, &found.definition);
+    let base = access.base();
+    let (messages, files) = (&found.messages, &found.files);
+    let thread = thread_rows(messages, files, |f| format!("{base}/dateien/{}", f.id));
     let english = ctx.lang == Lang::En;
     let mut page = with_staff(
         state,
@@ -155,12 +141,12 @@ async fn show_application(
                 .with_timezone(&chrono_tz_berlin())
                 .format("%d.%m.%Y, %H:%M Uhr")
                 .to_string(),
-            org_unit: unit.map(|u| u.name).unwrap_or_default(),
+            org_unit: found.org_unit.clone().unwrap_or_default(),
             status: ctx
                 .t(&format!("case_status.{}", case.status().code()))
                 .to_string(),
             files: files
-                .into_iter()
+                .iter()
                 .filter(|f| f.message_id.is_none())
                 .map(|f| format!("{} ({} KB)", f.name, (f.size + 1023) / 1024))
                 .collect(),
@@ -198,64 +184,30 @@ async fn answer_as(
     access: Access,
     body: StepBody,
 ) -> Result<Response, AppError> {
-    let tenant = ctx.tenant()?.tenant_id();
-    let app = resolve(state, tenant, &access).await?;
-    let text = body
-        .pairs
-        .iter()
-        .find(|(k, _)| k == "body")
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default();
-    let mut checked = Vec::new();
-    for (_, name, content) in body.files {
-        if content.len() > MAX_UPLOAD_BYTES {
-            return Err(AppError::Validation(
-                rathaus_domain::FieldError::new("file", "file.too_large").into(),
-            ));
-        }
-        let mime = sniff(&content).ok_or_else(|| {
-            AppError::Validation(rathaus_domain::FieldError::new("file", "file.type").into())
-        })?;
-        checked.push((name, mime, content));
-    }
-    if text.is_empty() && checked.is_empty() {
-        return Err(AppError::Validation(
-            rathaus_domain::FieldError::new("body", "required").into(),
-        ));
-    }
-    let mut files = Vec::new();
-    for (name, mime, content) in checked {
-        use sha2::Digest;
-        let id = Uuid::now_v7();
-        let key = format!("uploads/{id}");
-        let sha = hex::encode(sha2::Sha256::digest(&content));
-        let size = content.len() as i64;
-        state
+    let (actor, reference) = access.actor(state, ctx).await?;
+    let answer = Answer {
+        body: body
+            .pairs
+            .into_iter()
+            .find(|(k, _)| k == "body")
+            .map(|(_, v)| v)
+            .unwrap_or_default(),
+        files: body
             .files
-            .put(tenant, &key, content)
-            .await
-            .map_err(AppError::internal)?;
-        files.push(rathaus_storage::applications::NewFile {
-            field_path: "antwort".into(),
-            file_key: key,
-            name: safe_file_name(&name, mime),
-            mime: mime.to_string(),
-            size,
-            sha256: sha,
-        });
-    }
+            .into_iter()
+            .map(|(_, name, content)| Upload { name, content })
+            .collect(),
+    };
     match state
-        .store
-        .applicant_answer(tenant, app.id, text, files)
+        .app
+        .answer_application(&actor, reference, answer)
         .await
     {
         Ok(_) => Ok(no_store(
             Redirect::to(&format!("{}?msg=sent", access.base())).into_response(),
         )),
-        Err(rathaus_storage::applications::CaseError::Transition(_)) => {
-            Err(AppError::Conflict("status"))
-        }
-        Err(rathaus_storage::applications::CaseError::Storage(e)) => Err(e.into()),
+        Err(UseCaseError::Transition(_)) => Err(AppError::Conflict("status")),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -276,27 +228,9 @@ async fn file_as(
     access: Access,
     file: &str,
 ) -> Result<Response, AppError> {
-    let tenant = ctx.tenant()?.tenant_id();
-    let repo = state.store.repo();
-    let app = resolve(state, tenant, &access).await?;
+    let (actor, reference) = access.actor(state, ctx).await?;
     let file = Uuid::parse_str(file).map_err(|_| AppError::NotFound)?;
-    let f = repo
-        .application_files(tenant, app.id)
-        .await?
-        .into_iter()
-        .find(|f| f.id == file)
-        .ok_or(AppError::NotFound)?;
-    if let Some(m) = f.message_id
-        && repo.decision_message(tenant, app.id, m).await?.is_some()
-    {
-        state.store.open_decision(tenant, m).await?;
-    }
-    let bytes = state
-        .files
-        .get(tenant, &f.file_key)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotFound)?;
+    let (f, bytes) = state.app.applicant_file(&actor, reference, file).await?;
     Ok(no_store(
         (
             [
@@ -320,46 +254,23 @@ async fn receipt_pdf(
 
 async fn receipt_as(state: &AppState, ctx: &Ctx, access: Access) -> Result<Response, AppError> {
     let tenant_row = ctx.tenant()?.clone();
-    let tenant = tenant_row.tenant_id();
-    let repo = state.store.repo();
-    let app = resolve(state, tenant, &access).await?;
-    let case = repo
-        .case_of(tenant, app.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let version = repo
-        .form_version(tenant, app.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = version.definition().ok_or(AppError::NotFound)?;
-    use rathaus_storage::tenancy::OrgUnitRepository;
-    let office = repo
-        .org_unit(tenant, case.org_unit_id)
-        .await?
-        .map(|u| u.name)
-        .unwrap_or_default();
-    let fees = match app.service_id {
-        Some(s) => repo
-            .published(tenant, s)
-            .await?
-            .map(|p| p.content.costs)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+    let (actor, reference) = access.actor(state, ctx).await?;
+    let (found, fees) = state.app.application_receipt(&actor, reference).await?;
+    let (app, def) = (&found.application, &found.definition);
+    let office = found.org_unit.clone().unwrap_or_default();
     let data = app.data();
     let mut sections = Vec::new();
     for (i, s) in def.steps.iter().enumerate() {
-        let nodes = forms::layout(&def, i, &data, Utc::now().date_naive());
+        let nodes = forms::layout(def, i, &data, Utc::now().date_naive());
         let mut rows = Vec::new();
-        form_render::review_rows(&def, &nodes, Lang::De, &mut rows);
+        form_render::review_rows(def, &nodes, Lang::De, &mut rows);
         sections.push((s.title.de.clone(), rows));
     }
-    let files = repo
-        .application_files(tenant, app.id)
-        .await?
-        .into_iter()
+    let files = found
+        .files
+        .iter()
         .filter(|f| f.message_id.is_none())
-        .map(|f| f.name)
+        .map(|f| f.name.clone())
         .collect();
     let receipt = rathaus_documents::Receipt {
         municipality: tenant_row.name.clone(),

@@ -12,7 +12,12 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 use chrono::{Duration, Utc};
+use rathaus_app::{
+    Actor,
+    applications::{Submission, SubmitOutcome},
+};
 use rathaus_domain::{
+    applications::parse_idempotency_key,
     forms::{self, FormDefinition, Problem},
     tenancy::TenantId,
 };
@@ -32,7 +37,6 @@ use crate::platform::{
     error::AppError,
     form_render::{self, RenderCtx},
     i18n::{self, Lang},
-    intake::route,
     layout::{Page, no_store},
     routes::{Routes, get, post},
     security::{CsrfForm, csrf_token, verify_csrf},
@@ -586,38 +590,10 @@ fn submitted_key(token: &str) -> String {
     format!("submitted:{}", rathaus_storage::identity::token_hash(token))
 }
 
-/// Every visible file field's value, with its path.
-fn file_values(def: &FormDefinition, data: &Json) -> Vec<(String, String)> {
-    fn walk(nodes: &[forms::Node<'_>], out: &mut Vec<(String, String)>) {
-        for n in nodes {
-            match n {
-                forms::Node::Field {
-                    path, def, value, ..
-                } => {
-                    if def.kind == forms::FieldKind::File
-                        && let Some(v) = value.as_str()
-                    {
-                        out.push((path.clone(), v.to_string()));
-                    }
-                }
-                forms::Node::Group { instances, .. } => {
-                    for (_, inner) in instances {
-                        walk(inner, out);
-                    }
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for i in 0..def.steps.len() {
-        walk(&forms::layout(def, i, data, today()), &mut out);
-    }
-    out
-}
-
-/// Sends the application: validated again on the server, then written in one
-/// transaction (application, files, case, audit entry, outbox job; the draft
-/// goes). A second click or a retry finds the same application.
+/// Sends the application (`App::submit_application`): validated again on
+/// the server, then written in one transaction (application, files, case,
+/// audit entry, outbox job; the draft goes). A second click or a retry finds
+/// the same application.
 async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -628,72 +604,26 @@ async fn submit(
     if let Some(target) = session.get::<String>(&submitted_key(&token)).await? {
         return Ok(no_store(Redirect::to(&target).into_response()));
     }
-    let l = load(&state, &ctx, &token).await?;
-    if !forms::validate(&l.def, &l.data, today()).is_empty() {
-        return render_review(&state, &ctx, &session, &token, &l).await;
-    }
-    let tenant = ctx.tenant()?.clone();
-    let repo = state.store.repo();
-    let version = repo
-        .form_version(l.tenant, l.draft.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let form_row = repo
-        .form(l.tenant, version.form_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (unit, due_days) = route(&state, l.tenant, form_row.service_id, &l.data).await?;
+    let tenant = ctx.tenant()?.tenant_id();
     let citizen = current_citizen(&state, &ctx, &session).await?;
-    let notify_email = match &citizen {
-        Some(c) => Some(c.email.clone()),
-        None => rathaus_domain::decisions::email_from_form(&l.def, &l.data),
+    let actor = match &citizen {
+        Some(c) => Actor::Citizen {
+            tenant,
+            account: c.id,
+        },
+        None => Actor::Anonymous { tenant },
     };
-    let mut files = Vec::new();
-    for (path, value) in file_values(&l.def, &l.data) {
-        let Some((id, name)) = value.split_once('/') else {
-            continue;
-        };
-        let key = format!("uploads/{id}");
-        let Some(bytes) = state
-            .files
-            .get(l.tenant, &key)
-            .await
-            .map_err(AppError::internal)?
-        else {
-            continue;
-        };
-        use sha2::Digest;
-        files.push(rathaus_storage::applications::NewFile {
-            field_path: path,
-            file_key: key,
-            name: name.to_string(),
-            mime: sniff(&bytes)
-                .unwrap_or("application/octet-stream")
-                .to_string(),
-            size: bytes.len() as i64,
-            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
-        });
-    }
-    let key = rathaus_domain::applications::parse_idempotency_key(&form.form.idempotency_key)
-        .unwrap_or_else(|| format!("draft-{}", l.draft.id));
-    let submitted = state
-        .store
-        .submit_application(rathaus_storage::applications::NewApplication {
-            tenant: l.tenant,
-            prefix: rathaus_domain::applications::Reference::prefix_for(&tenant.name),
-            service_id: form_row.service_id,
-            form_version_id: version.id,
-            data: l.data.clone(),
-            idempotency_key: Some(key),
-            files,
-            org_unit_id: unit,
-            draft_id: Some(l.draft.id),
-            actor: "applicant".into(),
-            due_days,
-            citizen_id: citizen.as_ref().map(|c| c.id),
-            notify_email,
-        })
-        .await?;
+    let submission = Submission::Draft {
+        token: token.clone(),
+        idempotency_key: parse_idempotency_key(&form.form.idempotency_key),
+    };
+    let submitted = match state.app.submit_application(&actor, submission).await? {
+        SubmitOutcome::Received(s) => s,
+        SubmitOutcome::Invalid { .. } => {
+            let l = load(&state, &ctx, &token).await?;
+            return render_review(&state, &ctx, &session, &token, &l).await;
+        }
+    };
     let target = match (&citizen, submitted.access_token) {
         (Some(_), _) => format!(
             "/konto/antraege/{}?msg=received",

@@ -1,9 +1,7 @@
 //! The submission cache lives in the use-case layer (`rathaus_app::intake`);
-//! these wrappers keep the web handlers' calls short. The middleware drops the
+//! these wrappers keep the form pages' calls short. The middleware drops the
 //! cache after staff writes whose use cases do not yet call
 //! `App::changed` themselves.
-
-use std::sync::Arc;
 
 use axum::{
     extract::{Request, State},
@@ -14,8 +12,6 @@ use axum::{
 pub use rathaus_app::intake::{PublishedForm, Routing, TTL, TtlMap};
 use rathaus_domain::{forms::FormDefinition, tenancy::TenantId};
 use rathaus_storage::forms::{Form, FormVersion};
-use serde_json::Value as Json;
-use uuid::Uuid;
 
 use crate::platform::{AppState, error::AppError};
 
@@ -31,34 +27,6 @@ pub async fn published(
     id: &str,
 ) -> Result<(Form, FormVersion, FormDefinition), AppError> {
     Ok(state.app.published(tenant, id).await?)
-}
-
-/// The published version of a form, by id or key.
-pub async fn published_form(
-    state: &AppState,
-    tenant: TenantId,
-    form: &str,
-) -> Result<Arc<PublishedForm>, AppError> {
-    Ok(state.app.published_form(tenant, form).await?)
-}
-
-/// The routing of a service's applications (none: the central intake).
-pub async fn routing(
-    state: &AppState,
-    tenant: TenantId,
-    service: Option<Uuid>,
-) -> Result<Arc<Routing>, AppError> {
-    Ok(state.app.routing(tenant, service).await?)
-}
-
-/// The org unit and processing deadline (days) for these form values.
-pub async fn route(
-    state: &AppState,
-    tenant: TenantId,
-    service: Option<Uuid>,
-    data: &Json,
-) -> Result<(Uuid, Option<u32>), AppError> {
-    Ok(state.app.route(tenant, service, data).await?)
 }
 
 /// Whether a request may change forms, services, routing or org units.

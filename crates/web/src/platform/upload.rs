@@ -10,8 +10,7 @@ use tower_sessions::Session;
 
 use crate::platform::{error::AppError, security::verify_csrf};
 
-/// Largest accepted upload.
-pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+pub use rathaus_app::applications::{MAX_UPLOAD_BYTES, safe_file_name, sniff};
 
 /// The body limit of pages that take uploads (several files per post).
 pub fn upload_limit() -> DefaultBodyLimit {
@@ -78,66 +77,5 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             .map(|(_, v)| v.as_str());
         verify_csrf(&session, token).await?;
         Ok(StepBody { pairs, files })
-    }
-}
-
-/// The type of an upload from its first bytes (never from its name).
-pub fn sniff(content: &[u8]) -> Option<&'static str> {
-    if content.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if content.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
-}
-
-/// A file name safe to show and store: no paths, no control characters.
-pub fn safe_file_name(name: &str, mime: &str) -> String {
-    safe_name(name, mime)
-}
-
-fn safe_name(name: &str, mime: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let mut clean: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !"<>:\"|?*".contains(*c))
-        .take(100)
-        .collect();
-    if clean.trim().trim_matches('.').is_empty() {
-        clean = "datei".into();
-    }
-    let ext = match mime {
-        "application/pdf" => ".pdf",
-        "image/png" => ".png",
-        _ => ".jpg",
-    };
-    let lower = clean.to_lowercase();
-    let has_ext = lower.ends_with(ext) || (ext == ".jpg" && lower.ends_with(".jpeg"));
-    if !has_ext {
-        clean.push_str(ext);
-    }
-    clean
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uploads_are_typed_by_content() {
-        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Some("image/png"));
-        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
-        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
-        assert_eq!(
-            safe_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
-            "Nachweis.pdf"
-        );
-        assert_eq!(safe_name("../../etc/passwd", "image/png"), "passwd.png");
-        assert_eq!(safe_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
-        assert_eq!(safe_name("", "application/pdf"), "datei.pdf");
     }
 }

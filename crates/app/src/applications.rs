@@ -1,0 +1,577 @@
+//! Applications (C3): submitting one (wizard draft or API data) and the
+//! applicant's side of it — reading it with its mailbox, downloading its
+//! files (opening a Bescheid is its Bekanntgabe) and answering the office.
+//! The applicant is whoever holds the access token ([`Actor::Applicant`],
+//! from [`App::applicant`]) or the citizen account it was submitted from.
+
+use bytes::Bytes;
+use chrono::Utc;
+use rathaus_domain::{
+    FieldError, ValidationErrors,
+    applications::Reference,
+    forms::{self, FormDefinition, Problem},
+};
+use rathaus_storage::applications::{
+    Application, ApplicationFile, Case, CaseError, Message, NewApplication, NewFile, Submitted,
+};
+use rathaus_storage::prelude::*;
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
+
+/// Largest accepted upload (bytes).
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// Longest answer text (characters).
+pub const MAX_ANSWER_CHARS: usize = 8000;
+/// Most files in one answer.
+pub const MAX_ANSWER_FILES: usize = 10;
+/// Longest access token accepted for a lookup.
+const MAX_TOKEN_LEN: usize = 100;
+
+/// The type of an upload from its first bytes (never from its name).
+pub fn sniff(content: &[u8]) -> Option<&'static str> {
+    if content.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if content.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+/// A file name safe to show and store: no paths, no control characters,
+/// the extension of its type.
+pub fn safe_file_name(name: &str, mime: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let mut clean: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !"<>:\"|?*".contains(*c))
+        .take(100)
+        .collect();
+    if clean.trim().trim_matches('.').is_empty() {
+        clean = "datei".into();
+    }
+    let ext = match mime {
+        "application/pdf" => ".pdf",
+        "image/png" => ".png",
+        _ => ".jpg",
+    };
+    let lower = clean.to_lowercase();
+    let has_ext = lower.ends_with(ext) || (ext == ".jpg" && lower.ends_with(".jpeg"));
+    if !has_ext {
+        clean.push_str(ext);
+    }
+    clean
+}
+
+/// What is submitted.
+#[derive(Debug, Clone)]
+pub enum Submission {
+    /// Data for the published version of a form (by id or key); no files.
+    Data {
+        form: String,
+        data: Json,
+        idempotency_key: Option<String>,
+    },
+    /// A wizard draft (by its token) with the files uploaded in its steps;
+    /// without a key the draft's id keys the submission.
+    Draft {
+        token: String,
+        idempotency_key: Option<String>,
+    },
+}
+
+/// The answer to a submission.
+#[derive(Debug)]
+pub enum SubmitOutcome {
+    /// Received (or found again by its idempotency key).
+    Received(Box<Submitted>),
+    /// The data breaks the form's rules; nothing was written.
+    Invalid {
+        definition: FormDefinition,
+        problems: Vec<Problem>,
+    },
+}
+
+/// The applicant's view of an application.
+#[derive(Debug)]
+pub struct ApplicantApplication {
+    pub application: Application,
+    pub case: Case,
+    pub definition: FormDefinition,
+    /// The responsible org unit's name.
+    pub org_unit: Option<String>,
+    /// Files of the submission and of its messages (`message_id`).
+    pub files: Vec<ApplicationFile>,
+    pub messages: Vec<Message>,
+}
+
+/// A new file of an answer, as uploaded.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub name: String,
+    pub content: Bytes,
+}
+
+/// The applicant's answer to the office.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub body: String,
+    pub files: Vec<Upload>,
+}
+
+fn field_error(field: &str, code: &'static str) -> UseCaseError {
+    UseCaseError::Validation(FieldError::new(field, code).into())
+}
+
+/// Every visible file field's value, with its path.
+fn file_values(def: &FormDefinition, data: &Json) -> Vec<(String, String)> {
+    fn walk(nodes: &[forms::Node<'_>], out: &mut Vec<(String, String)>) {
+        for n in nodes {
+            match n {
+                forms::Node::Field {
+                    path, def, value, ..
+                } => {
+                    if def.kind == forms::FieldKind::File
+                        && let Some(v) = value.as_str()
+                    {
+                        out.push((path.clone(), v.to_string()));
+                    }
+                }
+                forms::Node::Group { instances, .. } => {
+                    for (_, inner) in instances {
+                        walk(inner, out);
+                    }
+                }
+            }
+        }
+    }
+    let today = Utc::now().date_naive();
+    let mut out = Vec::new();
+    for i in 0..def.steps.len() {
+        walk(&forms::layout(def, i, data, today), &mut out);
+    }
+    out
+}
+
+/// A submission ready for the writer.
+struct Prepared {
+    service_id: Option<Uuid>,
+    form_version_id: Uuid,
+    data: Json,
+    files: Vec<NewFile>,
+    draft_id: Option<Uuid>,
+    idempotency_key: Option<String>,
+    notify_email: Option<String>,
+    channel: &'static str,
+}
+
+impl App {
+    /// Submits an application: validated against its form, routed, then
+    /// handed to the batching writer (ADR 0009) — application, files, case,
+    /// audit entry and outbox job in one transaction; a draft goes with it.
+    /// A retry with the same idempotency key finds the same application.
+    /// Anonymous, or a citizen (the application is linked to the account).
+    pub async fn submit_application(
+        &self,
+        actor: &Actor,
+        submission: Submission,
+    ) -> UseCaseResult<SubmitOutcome> {
+        let tenant = actor.tenant();
+        let citizen = match actor {
+            Actor::Anonymous { .. } => None,
+            Actor::Citizen { account, .. } => Some(
+                self.store
+                    .repo()
+                    .citizen(tenant, *account)
+                    .await?
+                    .filter(|c| c.confirmed())
+                    .ok_or(UseCaseError::Unauthenticated)?,
+            ),
+            Actor::Applicant { .. } | Actor::Staff(_) => return Err(UseCaseError::Forbidden),
+        };
+        let today = Utc::now().date_naive();
+        let prepared = match submission {
+            Submission::Data {
+                form,
+                mut data,
+                idempotency_key,
+            } => {
+                let published = self.published_form(tenant, &form).await?;
+                let def = &published.definition;
+                if !data.is_object() {
+                    return Err(field_error("data", "forms.data_object"));
+                }
+                forms::apply_computed(def, &mut data, today);
+                let problems = forms::validate(def, &data, today);
+                if !problems.is_empty() {
+                    return Ok(SubmitOutcome::Invalid {
+                        definition: def.clone(),
+                        problems,
+                    });
+                }
+                Prepared {
+                    service_id: published.form.service_id,
+                    form_version_id: published.version.id,
+                    notify_email: rathaus_domain::decisions::email_from_form(def, &data),
+                    data,
+                    files: Vec::new(),
+                    draft_id: None,
+                    idempotency_key,
+                    channel: "applicant:api",
+                }
+            }
+            Submission::Draft {
+                token,
+                idempotency_key,
+            } => {
+                if token.len() > MAX_TOKEN_LEN {
+                    return Err(UseCaseError::NotFound);
+                }
+                let repo = self.store.repo();
+                let draft = repo
+                    .draft_by_token(tenant, &token)
+                    .await?
+                    .ok_or(UseCaseError::NotFound)?;
+                let version = repo
+                    .form_version(tenant, draft.form_version_id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound)?;
+                let def = version.definition().ok_or(UseCaseError::NotFound)?;
+                let form = repo
+                    .form(tenant, version.form_id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound)?;
+                let data = draft.data();
+                let problems = forms::validate(&def, &data, today);
+                if !problems.is_empty() {
+                    return Ok(SubmitOutcome::Invalid {
+                        definition: def,
+                        problems,
+                    });
+                }
+                Prepared {
+                    service_id: form.service_id,
+                    form_version_id: version.id,
+                    files: self.draft_files(tenant, &def, &data).await?,
+                    notify_email: rathaus_domain::decisions::email_from_form(&def, &data),
+                    data,
+                    draft_id: Some(draft.id),
+                    idempotency_key: Some(
+                        idempotency_key.unwrap_or_else(|| format!("draft-{}", draft.id)),
+                    ),
+                    channel: "applicant",
+                }
+            }
+        };
+        let (org_unit_id, due_days) = self
+            .route(tenant, prepared.service_id, &prepared.data)
+            .await?;
+        let prefix = Reference::prefix_for(&self.tenant_name(tenant).await?);
+        let submitted = self
+            .store
+            .submit_application(NewApplication {
+                tenant,
+                prefix,
+                service_id: prepared.service_id,
+                form_version_id: prepared.form_version_id,
+                data: prepared.data,
+                idempotency_key: prepared.idempotency_key,
+                files: prepared.files,
+                org_unit_id,
+                draft_id: prepared.draft_id,
+                actor: prepared.channel.into(),
+                due_days,
+                citizen_id: citizen.as_ref().map(|c| c.id),
+                notify_email: match citizen {
+                    Some(c) => Some(c.email),
+                    None => prepared.notify_email,
+                },
+            })
+            .await?;
+        Ok(SubmitOutcome::Received(Box::new(submitted)))
+    }
+
+    /// The files a draft's file fields point to (uploaded in its steps),
+    /// checked again: within the size limit and of an accepted type.
+    async fn draft_files(
+        &self,
+        tenant: rathaus_domain::tenancy::TenantId,
+        def: &FormDefinition,
+        data: &Json,
+    ) -> UseCaseResult<Vec<NewFile>> {
+        let mut files = Vec::new();
+        for (path, value) in file_values(def, data) {
+            let Some((id, name)) = value.split_once('/') else {
+                continue;
+            };
+            let Ok(id) = Uuid::parse_str(id) else {
+                continue;
+            };
+            let key = format!("uploads/{id}");
+            let Some(bytes) = self.files.get(tenant, &key).await? else {
+                continue;
+            };
+            if bytes.len() > MAX_UPLOAD_BYTES {
+                return Err(field_error(&path, "file.too_large"));
+            }
+            let mime = sniff(&bytes).ok_or_else(|| field_error(&path, "file.type"))?;
+            use sha2::Digest;
+            files.push(NewFile {
+                field_path: path,
+                file_key: key,
+                name: safe_file_name(name, mime),
+                mime: mime.to_string(),
+                size: bytes.len() as i64,
+                sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            });
+        }
+        Ok(files)
+    }
+
+    /// The applicant actor for an access token (the access link, or the
+    /// bearer token of the API).
+    pub async fn applicant(
+        &self,
+        tenant: rathaus_domain::tenancy::TenantId,
+        token: &str,
+    ) -> UseCaseResult<Actor> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(UseCaseError::NotFound);
+        }
+        let application = self
+            .store
+            .repo()
+            .application_by_access_token(tenant, token)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        Ok(Actor::Applicant {
+            tenant,
+            application: application.id,
+        })
+    }
+
+    /// The application the actor may see as its applicant: the one of the
+    /// access token (and `reference`, if given, must be its), or one
+    /// submitted from the citizen's account (by `reference`).
+    async fn own_application(
+        &self,
+        actor: &Actor,
+        reference: Option<&str>,
+    ) -> UseCaseResult<Application> {
+        let tenant = actor.tenant();
+        let repo = self.store.repo();
+        let found = match actor {
+            Actor::Applicant { application, .. } => repo
+                .application(tenant, *application)
+                .await?
+                .filter(|a| reference.is_none_or(|r| a.reference.eq_ignore_ascii_case(r.trim()))),
+            Actor::Citizen { account, .. } => match reference {
+                Some(r) => repo
+                    .application_by_reference(tenant, r.trim())
+                    .await?
+                    .filter(|a| a.citizen_id == Some(*account)),
+                None => None,
+            },
+            Actor::Anonymous { .. } => return Err(UseCaseError::Unauthenticated),
+            Actor::Staff(_) => return Err(UseCaseError::Forbidden),
+        };
+        found.ok_or(UseCaseError::NotFound)
+    }
+
+    /// An application with its mailbox, for its applicant or a clerk of the
+    /// responsible org units. `open_mailbox`: the applicant opens the
+    /// mailbox, which records the office's messages as read.
+    pub async fn read_application(
+        &self,
+        actor: &Actor,
+        reference: Option<&str>,
+        open_mailbox: bool,
+    ) -> UseCaseResult<ApplicantApplication> {
+        let tenant = actor.tenant();
+        let repo = self.store.repo();
+        let (application, case) = match actor {
+            Actor::Staff(_) => {
+                actor.require(Permission::WorkCases)?;
+                let application = repo
+                    .application_by_reference(tenant, reference.unwrap_or_default().trim())
+                    .await?
+                    .ok_or(UseCaseError::NotFound)?;
+                let case = repo
+                    .case_of(tenant, application.id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound)?;
+                actor.require_case(case.org_unit_id)?;
+                (application, case)
+            }
+            _ => {
+                let application = self.own_application(actor, reference).await?;
+                let case = repo
+                    .case_of(tenant, application.id)
+                    .await?
+                    .ok_or(UseCaseError::NotFound)?;
+                (application, case)
+            }
+        };
+        let definition = repo
+            .form_version(tenant, application.form_version_id)
+            .await?
+            .and_then(|v| v.definition())
+            .ok_or(UseCaseError::NotFound)?;
+        let org_unit = repo
+            .org_unit(tenant, case.org_unit_id)
+            .await?
+            .map(|u| u.name);
+        let files = repo.application_files(tenant, application.id).await?;
+        if open_mailbox && actor.staff().is_none() {
+            repo.mark_read(tenant, application.id, true).await?;
+        }
+        let messages = repo.messages(tenant, application.id).await?;
+        Ok(ApplicantApplication {
+            application,
+            case,
+            definition,
+            org_unit,
+            files,
+            messages,
+        })
+    }
+
+    /// What the confirmation of receipt shows: the application and the fees
+    /// of its service.
+    pub async fn application_receipt(
+        &self,
+        actor: &Actor,
+        reference: Option<&str>,
+    ) -> UseCaseResult<(ApplicantApplication, String)> {
+        let found = self.read_application(actor, reference, false).await?;
+        let fees = match found.application.service_id {
+            Some(s) => self
+                .store
+                .repo()
+                .published(actor.tenant(), s)
+                .await?
+                .map(|p| p.content.costs)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok((found, fees))
+    }
+
+    /// A file of the application (of the submission or a message) for its
+    /// applicant, with its content. The first opening of a Bescheid is its
+    /// Bekanntgabe: the time is recorded, which the clerk sees.
+    pub async fn applicant_file(
+        &self,
+        actor: &Actor,
+        reference: Option<&str>,
+        file: Uuid,
+    ) -> UseCaseResult<(ApplicationFile, Bytes)> {
+        let tenant = actor.tenant();
+        let application = self.own_application(actor, reference).await?;
+        let repo = self.store.repo();
+        let f = repo
+            .application_files(tenant, application.id)
+            .await?
+            .into_iter()
+            .find(|f| f.id == file)
+            .ok_or(UseCaseError::NotFound)?;
+        if let Some(m) = f.message_id
+            && repo
+                .decision_message(tenant, application.id, m)
+                .await?
+                .is_some()
+        {
+            self.store.open_decision(tenant, m).await?;
+        }
+        let bytes = self
+            .files
+            .get(tenant, &f.file_key)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        Ok((f, bytes))
+    }
+
+    /// The applicant answers the office (text and files, typed by content).
+    /// An answer to a document request returns the case to the clerk.
+    pub async fn answer_application(
+        &self,
+        actor: &Actor,
+        reference: Option<&str>,
+        answer: Answer,
+    ) -> UseCaseResult<Message> {
+        let tenant = actor.tenant();
+        let application = self.own_application(actor, reference).await?;
+        let text = answer.body.trim().to_string();
+        let mut errors = ValidationErrors::new();
+        if text.chars().count() > MAX_ANSWER_CHARS {
+            errors.push(FieldError::new("body", "too_long"));
+        }
+        if answer.files.len() > MAX_ANSWER_FILES {
+            errors.push(FieldError::new("files", "too_long"));
+        }
+        if !errors.is_empty() {
+            return Err(UseCaseError::Validation(errors));
+        }
+        let mut checked = Vec::new();
+        for (i, f) in answer.files.into_iter().enumerate() {
+            let field = format!("files[{i}].content");
+            if f.content.len() > MAX_UPLOAD_BYTES {
+                return Err(field_error(&field, "file.too_large"));
+            }
+            let mime = sniff(&f.content).ok_or_else(|| field_error(&field, "file.type"))?;
+            checked.push((f.name, mime, f.content));
+        }
+        if text.is_empty() && checked.is_empty() {
+            return Err(field_error("body", "required"));
+        }
+        let mut files = Vec::new();
+        for (name, mime, content) in checked {
+            let key = format!("uploads/{}", Uuid::now_v7());
+            let stored = self.files.put(tenant, &key, content).await?;
+            files.push(NewFile {
+                field_path: "antwort".into(),
+                file_key: key,
+                name: safe_file_name(&name, mime),
+                mime: mime.to_string(),
+                size: stored.size as i64,
+                sha256: stored.sha256,
+            });
+        }
+        match self
+            .store
+            .applicant_answer(tenant, application.id, text, files)
+            .await
+        {
+            Ok(m) => Ok(m),
+            Err(CaseError::Transition(t)) => Err(UseCaseError::Transition(t)),
+            Err(CaseError::Storage(e)) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_typed_by_content() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Some("image/png"));
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
+        assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
+        assert_eq!(
+            safe_file_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
+            "Nachweis.pdf"
+        );
+        assert_eq!(
+            safe_file_name("../../etc/passwd", "image/png"),
+            "passwd.png"
+        );
+        assert_eq!(safe_file_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
+        assert_eq!(safe_file_name("", "application/pdf"), "datei.pdf");
+    }
+}
