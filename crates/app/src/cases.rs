@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use rathaus_domain::{
-    FieldError,
+    FieldError, ValidationErrors,
     cases::{CaseAction, CaseStatus},
     validation::required_text,
 };
 use rathaus_storage::applications::{
     AuditEntry, Case, CaseChange, CaseError, InboxQuery, InboxRow,
 };
+use rathaus_storage::mailbox::{Message, OfficeMessage};
 use rathaus_storage::prelude::*;
 use uuid::Uuid;
 
@@ -17,6 +18,22 @@ use crate::{Actor, App, UseCaseError, UseCaseResult};
 
 /// Longest note text (characters).
 pub const MAX_NOTE_CHARS: usize = 4000;
+/// Longest office message (characters).
+pub const MAX_MESSAGE_CHARS: usize = 8000;
+/// Most documents one request names, and the longest name of one.
+pub const MAX_REQUESTED_DOCUMENTS: usize = 30;
+pub const MAX_DOCUMENT_CHARS: usize = 200;
+
+/// A message the office writes to the applicant; with documents named it is
+/// a document request (Nachforderung) and the case waits for them.
+#[derive(Debug, Clone, Default)]
+pub struct OfficeMessageInput {
+    pub body: String,
+    /// The documents requested, one name each (blank names are dropped).
+    pub requested_documents: Vec<String>,
+    /// The deadline: today or later.
+    pub due_date: Option<chrono::NaiveDate>,
+}
 
 /// One step a clerk takes on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +163,57 @@ impl App {
             .audit_of_case(actor.tenant(), case.id)
             .await?;
         Ok((case, entries))
+    }
+}
+
+impl App {
+    /// The office writes to the applicant (or requests documents) in one
+    /// transaction with the status step, the audit entry and the notification.
+    pub async fn office_message(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+        input: OfficeMessageInput,
+    ) -> UseCaseResult<Message> {
+        let case = self.case(actor, case_id).await?;
+        let staff = actor.require(crate::Permission::WorkCases)?;
+        let mut errs = ValidationErrors::new();
+        let body = errs.check(required_text("body", &input.body, MAX_MESSAGE_CHARS));
+        if input
+            .due_date
+            .is_some_and(|d| d < Utc::now().date_naive())
+        {
+            errs.push(FieldError::new("due_date", "date.invalid"));
+        }
+        let documents: Vec<String> = input
+            .requested_documents
+            .iter()
+            .map(|d| d.trim().replace(['\r', '\n'], " "))
+            .filter(|d| !d.is_empty())
+            .collect();
+        if documents.len() > MAX_REQUESTED_DOCUMENTS
+            || documents
+                .iter()
+                .any(|d| d.chars().count() > MAX_DOCUMENT_CHARS)
+        {
+            errs.push(FieldError::new("requested_documents", "too_long"));
+        }
+        errs.into_result()?;
+        let body = body.ok_or_else(|| UseCaseError::Internal("body checked".into()))?;
+        let audit_actor = staff.audit_name();
+        Ok(self
+            .store
+            .office_message(
+                actor.tenant(),
+                case.id,
+                (staff.user.id, &audit_actor),
+                OfficeMessage {
+                    body,
+                    requested_documents: (!documents.is_empty()).then(|| documents.join("\n")),
+                    due_date: input.due_date,
+                },
+            )
+            .await?)
     }
 }
 

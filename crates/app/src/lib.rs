@@ -12,6 +12,7 @@
 
 pub mod actor;
 pub mod cases;
+pub mod decisions;
 pub mod error;
 pub mod intake;
 
