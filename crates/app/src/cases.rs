@@ -179,10 +179,7 @@ impl App {
         let staff = actor.require(crate::Permission::WorkCases)?;
         let mut errs = ValidationErrors::new();
         let body = errs.check(required_text("body", &input.body, MAX_MESSAGE_CHARS));
-        if input
-            .due_date
-            .is_some_and(|d| d < Utc::now().date_naive())
-        {
+        if input.due_date.is_some_and(|d| d < Utc::now().date_naive()) {
             errs.push(FieldError::new("due_date", "date.invalid"));
         }
         let documents: Vec<String> = input

@@ -11,11 +11,12 @@ use rathaus_domain::{
     decisions::{self, TemplateError, Variant},
 };
 use rathaus_storage::applications::{Application, Case, NewDecision, NewFile};
+use rathaus_storage::decisions::DecisionTemplate;
 use rathaus_storage::prelude::*;
 use sha2::Digest;
 use uuid::Uuid;
 
-use crate::{Actor, App, UseCaseError, UseCaseResult};
+use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
 
 /// Longest reason text (characters).
 pub const MAX_REASON_CHARS: usize = 20_000;
@@ -217,4 +218,185 @@ fn check_reason(reason: &str) -> UseCaseResult<()> {
         return Err(FieldError::new("reason", "too_long").into());
     }
     Ok(())
+}
+
+/// Longest template title and body (characters).
+pub const MAX_TEMPLATE_TITLE_CHARS: usize = 200;
+pub const MAX_TEMPLATE_BODY_CHARS: usize = 50_000;
+
+/// A service of the tenant as the Fachadministration's template list shows it.
+#[derive(Debug, Clone)]
+pub struct TemplateOverview {
+    pub service: Uuid,
+    /// Title of the newest version.
+    pub title: String,
+    /// Per [`Variant::ALL`]: the service has its own template.
+    pub own: Vec<bool>,
+    /// Number of routing rules.
+    pub rules: usize,
+}
+
+/// A template to edit: the saved one (if any) and what may be used in it.
+#[derive(Debug, Clone)]
+pub struct TemplateEdit {
+    /// The service's title; `None` for the tenant's default.
+    pub service_title: Option<String>,
+    pub saved: Option<DecisionTemplate>,
+    /// The built-in text of the variant (title, body).
+    pub builtin: (&'static str, &'static str),
+    /// Fields of the service's published form: (path, label).
+    pub fields: Vec<(String, String)>,
+}
+
+/// A template to save: for a service, or the tenant default (`service: None`).
+#[derive(Debug, Clone)]
+pub struct TemplateInput {
+    pub service: Option<Uuid>,
+    pub variant: Variant,
+    pub title: String,
+    pub body: String,
+}
+
+/// Why a template was not saved; the page shows it beside the draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateProblem {
+    /// A plain field problem (`template_title`/`template_body`, code).
+    Field(FieldError),
+    /// A placeholder the template may not use.
+    Placeholder(TemplateError),
+}
+
+impl App {
+    /// The tenant's services with their own templates and routing rules.
+    pub async fn decision_templates(&self, actor: &Actor) -> UseCaseResult<Vec<TemplateOverview>> {
+        actor.require(Permission::AdministerTenant)?;
+        let tenant = actor.tenant();
+        let repo = self.store.repo();
+        let mut rows = Vec::new();
+        for o in repo.overview(tenant).await? {
+            let own = repo.service_templates(tenant, o.service.id).await?;
+            let rules = repo.routing_rules(tenant, o.service.id).await?.len();
+            rows.push(TemplateOverview {
+                service: o.service.id,
+                title: o.latest.content().title.de,
+                own: Variant::ALL
+                    .iter()
+                    .map(|v| own.iter().any(|t| t.variant == v.code()))
+                    .collect(),
+                rules,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// The template of a service (or the default) for one variant.
+    pub async fn decision_template(
+        &self,
+        actor: &Actor,
+        service: Option<Uuid>,
+        variant: Variant,
+    ) -> UseCaseResult<TemplateEdit> {
+        actor.require(Permission::AdministerTenant)?;
+        let tenant = actor.tenant();
+        let service_title = match service {
+            Some(s) => Some(self.service_head(tenant, s).await?.0),
+            None => None,
+        };
+        let repo = self.store.repo();
+        let fields = match service {
+            Some(s) => self
+                .published_definition(tenant, s)
+                .await?
+                .map(|d| rathaus_domain::forms::field_list(&d))
+                .unwrap_or_default(),
+            None => vec![],
+        };
+        Ok(TemplateEdit {
+            service_title,
+            saved: repo.decision_template(tenant, service, variant).await?,
+            builtin: decisions::default_template(variant),
+            fields,
+        })
+    }
+
+    /// Saves a template after checking its placeholders against the
+    /// service's published form. A refused draft is the inner `Err`.
+    pub async fn save_decision_template(
+        &self,
+        actor: &Actor,
+        input: TemplateInput,
+    ) -> UseCaseResult<Result<DecisionTemplate, TemplateProblem>> {
+        let staff = actor.require(Permission::AdministerTenant)?;
+        let tenant = actor.tenant();
+        let form = match input.service {
+            Some(s) => {
+                self.service_head(tenant, s).await?;
+                self.published_definition(tenant, s).await?
+            }
+            None => None,
+        };
+        let title = input.title.trim().to_string();
+        let body = input.body.replace("\r\n", "\n");
+        let field = |f: &str, code| Err(TemplateProblem::Field(FieldError::new(f, code)));
+        let problem = if title.is_empty() {
+            field("template_title", "required")
+        } else if body.trim().is_empty() {
+            field("template_body", "required")
+        } else if title.chars().count() > MAX_TEMPLATE_TITLE_CHARS {
+            field("template_title", "too_long")
+        } else if body.chars().count() > MAX_TEMPLATE_BODY_CHARS {
+            field("template_body", "too_long")
+        } else {
+            decisions::check(&title, form.as_ref())
+                .and_then(|_| decisions::check(&body, form.as_ref()))
+                .map_err(TemplateProblem::Placeholder)
+        };
+        if let Err(p) = problem {
+            return Ok(Err(p));
+        }
+        let saved = self
+            .store
+            .save_decision_template(
+                tenant,
+                input.service,
+                input.variant,
+                &title,
+                &body,
+                &staff.user.email,
+            )
+            .await?;
+        Ok(Ok(saved))
+    }
+
+    /// A service's title and responsible org unit (newest version); a
+    /// service of another tenant is `NotFound`.
+    pub(crate) async fn service_head(
+        &self,
+        tenant: rathaus_domain::tenancy::TenantId,
+        service: Uuid,
+    ) -> UseCaseResult<(String, Uuid)> {
+        let o = self
+            .store
+            .repo()
+            .overview(tenant)
+            .await?
+            .into_iter()
+            .find(|o| o.service.id == service)
+            .ok_or(UseCaseError::NotFound)?;
+        Ok((o.latest.content().title.de, o.latest.org_unit_id))
+    }
+
+    /// The definition of a service's published form, if it has one.
+    pub(crate) async fn published_definition(
+        &self,
+        tenant: rathaus_domain::tenancy::TenantId,
+        service: Uuid,
+    ) -> UseCaseResult<Option<rathaus_domain::forms::FormDefinition>> {
+        Ok(self
+            .store
+            .repo()
+            .published_form_for_service(tenant, service)
+            .await?
+            .and_then(|(_, v)| v.definition()))
+    }
 }

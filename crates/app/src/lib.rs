@@ -15,6 +15,7 @@ pub mod cases;
 pub mod decisions;
 pub mod error;
 pub mod intake;
+pub mod routing;
 
 use std::sync::Arc;
 

@@ -21,11 +21,8 @@ use rathaus_domain::{
     tenancy::TenantId,
 };
 use rathaus_storage::{
-    applications::Case,
-    catalog::CatalogRepository,
-    forms::FormRepository,
-    identity::UserRepository,
-    tenancy::OrgUnitRepository,
+    applications::Case, catalog::CatalogRepository, forms::FormRepository,
+    identity::UserRepository, tenancy::OrgUnitRepository,
 };
 use uuid::Uuid;
 
@@ -562,9 +559,7 @@ async fn message(
         "" => None,
         d => Some(
             chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                AppError::Validation(
-                    rathaus_domain::FieldError::new("due", "date.invalid").into(),
-                )
+                AppError::Validation(rathaus_domain::FieldError::new("due", "date.invalid").into())
             })?,
         ),
     };
@@ -601,5 +596,13 @@ async fn forward(
         .app
         .change_case(&actor, c.id, CaseStep::Forward(unit))
         .await;
-    after_step(&state, &ctx, &staff, c, result, "/staff/cases?msg=forwarded").await
+    after_step(
+        &state,
+        &ctx,
+        &staff,
+        c,
+        result,
+        "/staff/cases?msg=forwarded",
+    )
+    .await
 }
