@@ -185,20 +185,6 @@ pub async fn staff_page(ctx: &Ctx, staff: &StaffUser, title: &str) -> Result<Pag
     Ok(page)
 }
 
-/// Fachadministration (in any org unit) keeps templates and routing.
-pub async fn require_admin(state: &AppState, staff: &StaffUser) -> Result<(), AppError> {
-    let grants = state
-        .store
-        .repo()
-        .grants(staff.tenant(), staff.user.id)
-        .await?;
-    if grants.iter().any(|g| g.role == Role::TenantAdmin) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 /// The org units a user works cases in (the actor's case scope): clerk
 /// grants plus everything below; `Forbidden` for users without a clerk grant.
 pub async fn units_of_clerk(
