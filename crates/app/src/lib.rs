@@ -14,6 +14,7 @@ pub mod actor;
 pub mod cases;
 pub mod decisions;
 pub mod error;
+pub mod identity;
 pub mod intake;
 pub mod routing;
 

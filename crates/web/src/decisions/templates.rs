@@ -175,7 +175,10 @@ async fn save(
         title: f.form.title,
         body: f.form.body,
     };
-    let draft = (input.title.trim().to_string(), input.body.replace("\r\n", "\n"));
+    let draft = (
+        input.title.trim().to_string(),
+        input.body.replace("\r\n", "\n"),
+    );
     match state.app.save_decision_template(&actor, input).await? {
         Ok(_) => Ok(Redirect::to("/staff/templates?msg=saved").into_response()),
         Err(p) => {
