@@ -3,7 +3,6 @@
 //! full history, and the actions claim, status change, internal note and
 //! forward. Every action is written with its audit entry in one transaction.
 
-use rathaus_storage::prelude::*;
 use std::collections::HashMap;
 
 use axum::{
@@ -16,14 +15,8 @@ use rathaus_app::{
     Actor, UseCaseError,
     cases::{CaseStep, InboxFilter, OfficeMessageInput, parse_cursor},
 };
-use rathaus_domain::{
-    cases::{CaseAction, CaseStatus, transition},
-    tenancy::TenantId,
-};
-use rathaus_storage::{
-    applications::Case, catalog::CatalogRepository, forms::FormRepository,
-    identity::UserRepository, tenancy::OrgUnitRepository,
-};
+use rathaus_domain::cases::{CaseAction, CaseStatus, transition};
+use rathaus_storage::applications::Case;
 use uuid::Uuid;
 
 use super::views::{CaseAuditRow, CaseDetailPage, CaseFileRow, CaseInboxPage, CaseInboxRow};
@@ -68,17 +61,6 @@ struct InboxParams {
     before: String,
 }
 
-async fn names(state: &AppState, tenant: TenantId) -> Result<HashMap<Uuid, String>, AppError> {
-    Ok(state
-        .store
-        .repo()
-        .users(tenant)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect())
-}
-
 async fn inbox(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -86,7 +68,6 @@ async fn inbox(
     Query(p): Query<InboxParams>,
 ) -> Result<Response, AppError> {
     let actor = staff.actor(&state).await?;
-    let tenant = staff.tenant();
     let page_size = 25;
     let rows = state
         .app
@@ -103,51 +84,25 @@ async fn inbox(
             },
         )
         .await?;
-    let repo = state.store.repo();
-    let unit_names: HashMap<Uuid, String> = repo
-        .org_units(tenant)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
+    let services: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|r| r.application.service_id)
         .collect();
-    let people = names(&state, tenant).await?;
-    let mut services: HashMap<Uuid, String> = HashMap::new();
+    let names = state.app.case_names(&actor, &services).await?;
     let mut out = Vec::new();
     for r in &rows {
-        let service = match r.application.service_id {
-            Some(s) => match services.get(&s) {
-                Some(t) => t.clone(),
-                None => {
-                    let title = repo
-                        .published(tenant, s)
-                        .await?
-                        .map(|p| p.content.title.de)
-                        .unwrap_or_default();
-                    services.insert(s, title.clone());
-                    title
-                }
-            },
-            None => String::new(),
-        };
         out.push(CaseInboxRow {
             id: r.case.id,
             reference: r.application.reference.clone(),
-            service,
+            service: names.service(r.application.service_id),
             submitted: r
                 .application
                 .submitted_at
                 .format("%d.%m.%Y %H:%M")
                 .to_string(),
             status: r.case.status().code(),
-            assignee: r
-                .case
-                .assignee_id
-                .and_then(|a| people.get(&a).cloned())
-                .unwrap_or_default(),
-            org_unit: unit_names
-                .get(&r.case.org_unit_id)
-                .cloned()
-                .unwrap_or_default(),
+            assignee: names.person(r.case.assignee_id),
+            org_unit: names.unit(r.case.org_unit_id),
             due: r
                 .case
                 .due_at
@@ -217,7 +172,7 @@ pub(super) async fn after_step<T>(
         Ok(_) => Ok(Redirect::to(done).into_response()),
         Err(UseCaseError::Transition(t)) => {
             let msg = refused_message(ctx.lang, &t);
-            render_detail(state, ctx, staff, case, Some(msg)).await
+            render_detail(state, ctx, staff, case.id, Some(msg)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -282,20 +237,12 @@ pub(super) async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
-    c: Case,
+    case_id: Uuid,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
-    let app = repo
-        .application(tenant, c.application_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let version = repo
-        .form_version(tenant, app.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = version.definition().ok_or(AppError::NotFound)?;
+    let actor = staff.actor(state).await?;
+    let view = state.app.case_view(&actor, case_id).await?;
+    let (c, app, def, names) = (view.case, view.application, view.definition, view.names);
     let data = app.data();
     let today = Utc::now().date_naive();
     let mut sections = Vec::new();
@@ -305,19 +252,16 @@ pub(super) async fn render_detail(
         form_render::review_rows(&def, &nodes, ctx.lang, &mut rows);
         sections.push((s.title.get(ctx.lang == Lang::En).to_string(), rows));
     }
-    let all_units = repo.org_units(tenant).await?;
     let unit_names: HashMap<Uuid, String> =
-        all_units.iter().map(|u| (u.id, u.name.clone())).collect();
-    let people = names(state, tenant).await?;
-    let history = repo
-        .audit_of_case(tenant, c.id)
-        .await?
+        names.units.iter().map(|u| (u.id, u.name.clone())).collect();
+    let history = view
+        .audit
         .into_iter()
         .map(|e| {
             let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
             let actor = Uuid::parse_str(e.actor.trim_start_matches("user:"))
                 .ok()
-                .and_then(|u| people.get(&u).cloned())
+                .and_then(|u| names.people.get(&u).cloned())
                 .unwrap_or_else(|| {
                     if e.actor == "applicant" {
                         ctx.t("cases.applicant").to_string()
@@ -334,9 +278,8 @@ pub(super) async fn render_detail(
             }
         })
         .collect();
-    let files = repo
-        .application_files(tenant, app.id)
-        .await?
+    let files = view
+        .files
         .into_iter()
         .map(|f| CaseFileRow {
             href: format!("/staff/cases/{}/files/{}", c.id, f.id),
@@ -356,14 +299,8 @@ pub(super) async fn render_detail(
     .filter(|(a, _)| transition(status, *a).is_ok())
     .map(|(_, code)| (code, code))
     .collect();
-    let service = match app.service_id {
-        Some(s) => repo.published(tenant, s).await?.map(|p| p.content.title.de),
-        None => None,
-    };
-    // Reading the applicant's answers here marks them read.
-    repo.mark_read(tenant, app.id, false).await?;
-    let answer_files = repo.message_files(tenant, app.id).await?;
-    let thread = thread_rows(&repo.messages(tenant, app.id).await?, &answer_files, |f| {
+    // Opening the case (case_view) marked the applicant's answers read.
+    let thread = thread_rows(&view.messages, &view.message_files, |f| {
         format!("/staff/cases/{}/files/{}", c.id, f.id)
     });
     let mut page = staff_page(ctx, staff, &app.reference).await?;
@@ -379,13 +316,10 @@ pub(super) async fn render_detail(
             id: c.id,
             reference: app.reference.clone(),
             form_title: def.title.get(ctx.lang == Lang::En).to_string(),
-            service: service.unwrap_or_default(),
+            service: names.service(app.service_id),
             submitted: app.submitted_at.format("%d.%m.%Y %H:%M").to_string(),
             status: status.code(),
-            assignee: c
-                .assignee_id
-                .and_then(|a| people.get(&a).cloned())
-                .unwrap_or_default(),
+            assignee: names.person(c.assignee_id),
             mine: c.assignee_id == Some(staff.user.id),
             open: status.is_open(),
             org_unit: unit_names.get(&c.org_unit_id).cloned().unwrap_or_default(),
@@ -399,7 +333,8 @@ pub(super) async fn render_detail(
             history,
             actions,
             thread,
-            units: all_units
+            units: names
+                .units
                 .into_iter()
                 .filter(|u| u.id != c.org_unit_id)
                 .map(|u| (u.id, u.name))
@@ -417,8 +352,8 @@ async fn detail(
     staff: StaffUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (_, c) = load_case(&state, &staff, &id).await?;
-    render_detail(&state, &ctx, &staff, c, None).await
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    render_detail(&state, &ctx, &staff, id, None).await
 }
 
 async fn file(
@@ -426,22 +361,10 @@ async fn file(
     staff: StaffUser,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (_, c) = load_case(&state, &staff, &id).await?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let file = Uuid::parse_str(&file).map_err(|_| AppError::NotFound)?;
-    let f = state
-        .store
-        .repo()
-        .application_files(staff.tenant(), c.application_id)
-        .await?
-        .into_iter()
-        .find(|f| f.id == file)
-        .ok_or(AppError::NotFound)?;
-    let bytes = state
-        .files
-        .get(staff.tenant(), &f.file_key)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotFound)?;
+    let actor = staff.actor(&state).await?;
+    let (f, bytes) = state.app.case_file(&actor, id, file).await?;
     let ascii: String = f
         .name
         .chars()
