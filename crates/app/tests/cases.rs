@@ -181,3 +181,30 @@ async fn office_messages_check_their_limits_and_request_documents() {
     assert_eq!(c.status(), CaseStatus::AwaitingDocuments);
     w.db.drop_db().await;
 }
+
+#[tokio::test]
+async fn the_case_page_reads_through_the_scope() {
+    let w = world().await;
+    let view = w.app.case_view(&w.clerk, w.case).await.expect("view");
+    assert_eq!(view.files.len(), 1);
+    assert_eq!(view.names.unit(view.case.org_unit_id), "Gewerbe");
+    assert!(matches!(
+        w.app.case_view(&w.other_clerk, w.case).await,
+        Err(UseCaseError::NotFound)
+    ));
+    assert!(matches!(
+        w.app.case_names(&w.editor, &[]).await,
+        Err(UseCaseError::Forbidden)
+    ));
+    let file = view.files[0].id;
+    assert!(matches!(
+        w.app.case_file(&w.foreign_clerk, w.case, file).await,
+        Err(UseCaseError::NotFound)
+    ));
+    // The upload itself was never stored in this test's file store.
+    assert!(matches!(
+        w.app.case_file(&w.clerk, w.case, file).await,
+        Err(UseCaseError::NotFound)
+    ));
+    w.db.drop_db().await;
+}
