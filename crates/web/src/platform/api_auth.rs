@@ -3,7 +3,6 @@
 //! `{"error": {"status", "code", "message", "fields": [{"field", "message"}]}}`
 //! in the language of `Accept-Language`.
 
-use crate::platform::{AppState, error::AppError};
 use axum::{
     extract::{FromRequest, FromRequestParts, Request},
     http::{header, request::Parts},
@@ -11,6 +10,8 @@ use axum::{
 use rathaus_domain::tenancy::TenantId;
 use rathaus_storage::identity::{ApiToken, TokenRepository, User};
 use serde::de::DeserializeOwned;
+
+use crate::platform::{AppState, error::AppError};
 
 /// A caller authenticated by `Authorization: Bearer <token>`. The tenant is
 /// the token's: every query below is scoped by it.
