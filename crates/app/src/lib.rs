@@ -14,8 +14,11 @@ pub mod accounts;
 pub mod actor;
 pub mod applications;
 pub mod cases;
+pub mod decisions;
 pub mod error;
+pub mod identity;
 pub mod intake;
+pub mod routing;
 
 use std::sync::Arc;
 

@@ -10,21 +10,17 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use rathaus_app::cases::{CaseStep, InboxFilter, OfficeMessageInput, cursor_of, parse_cursor};
 use rathaus_domain::cases::{CaseAction, CaseStatus};
-use rathaus_storage::applications::{CaseChange, CaseError, InboxQuery};
-use rathaus_storage::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::platform::{
     AppState,
-    api_auth::{ApiJson, ApiUser, clerk_case},
-    auth::units_of_clerk,
-    context::Ctx,
+    api_auth::{ApiJson, ApiUser},
     error::AppError,
     routes::{Routes, get, post},
-    workflow::{refused, refused_message},
 };
 
 pub fn routes() -> Routes {
@@ -71,113 +67,64 @@ async fn inbox(
     caller: ApiUser,
     Query(p): Query<InboxParams>,
 ) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    let units: Vec<Uuid> = units_of_clerk(&state, tenant, caller.user.id)
-        .await?
-        .into_iter()
-        .collect();
-    let statuses = match p.status.as_deref() {
-        None | Some("") => vec![],
-        Some(s) => vec![CaseStatus::parse(s).ok_or_else(|| {
+    let status = match p.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(CaseStatus::parse(s).ok_or_else(|| {
             AppError::Validation(rathaus_domain::FieldError::new("status", "option.unknown").into())
-        })?],
+        })?),
     };
     let before = match p.before.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(
-            c.split_once('_')
-                .and_then(|(at, id)| {
-                    Some((
-                        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-                        Uuid::parse_str(id).ok()?,
-                    ))
-                })
-                .ok_or_else(|| {
-                    AppError::Validation(
-                        rathaus_domain::FieldError::new("before", "cursor.invalid").into(),
-                    )
-                })?,
-        ),
+        Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+            AppError::Validation(rathaus_domain::FieldError::new("before", "cursor.invalid").into())
+        })?),
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 200);
+    let actor = caller.actor(&state).await?;
     let rows = state
-        .store
-        .repo()
+        .app
         .inbox(
-            tenant,
-            &units,
-            &InboxQuery {
-                statuses,
-                assignee: p.mine.then_some(caller.user.id),
+            &actor,
+            InboxFilter {
+                status,
+                mine: p.mine,
                 unassigned: p.unassigned,
                 overdue: p.overdue,
-                reference: p.reference.filter(|r| !r.trim().is_empty()),
+                reference: p.reference,
                 before,
                 limit,
             },
         )
         .await?;
-    let next = (rows.len() as u64 == limit).then(|| {
-        let c = &rows[rows.len() - 1].case;
-        format!(
-            "{}_{}",
-            c.created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            c.id
-        )
-    });
+    let next = (rows.len() as u64 == limit).then(|| cursor_of(&rows[rows.len() - 1].case));
     Ok(
         Json(json!({ "cases": rows.iter().map(case_json).collect::<Vec<_>>(), "next": next }))
             .into_response(),
     )
 }
 
+/// Applies a step through the use case; a refused step is 409 `case.transition`.
 async fn change(
     state: &AppState,
-    ctx: &Ctx,
     caller: &ApiUser,
     id: &str,
-    change: CaseChange,
+    step: CaseStep,
 ) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    let units = units_of_clerk(state, tenant, caller.user.id).await?;
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    let case = state
-        .store
-        .repo()
-        .case(tenant, id)
-        .await?
-        .filter(|c| units.contains(&c.org_unit_id))
-        .ok_or(AppError::NotFound)?;
-    let actor = format!("user:{}", caller.user.id);
-    match state
-        .store
-        .change_case(tenant, case.id, (caller.user.id, &actor), change)
-        .await
-    {
-        Ok(c) => Ok(Json(json!({
-            "id": c.id, "status": c.status().code(), "assignee": c.assignee_id, "org_unit": c.org_unit_id
-        }))
-        .into_response()),
-        Err(CaseError::Transition(t)) => {
-            let message = refused_message(ctx.lang, &t);
-            Ok((
-                StatusCode::CONFLICT,
-                Json(json!({"error": {"status": 409, "code": "case.transition", "message": message}})),
-            )
-                .into_response())
-        }
-        Err(CaseError::Storage(e)) => Err(e.into()),
-    }
+    let actor = caller.actor(state).await?;
+    let c = state.app.change_case(&actor, id, step).await?;
+    Ok(Json(json!({
+        "id": c.id, "status": c.status().code(), "assignee": c.assignee_id, "org_unit": c.org_unit_id
+    }))
+    .into_response())
 }
 
 async fn claim(
     State(state): State<AppState>,
-    ctx: Ctx,
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    change(&state, &ctx, &caller, &id, CaseChange::Claim).await
+    change(&state, &caller, &id, CaseStep::Claim).await
 }
 
 #[derive(serde::Deserialize)]
@@ -187,18 +134,12 @@ struct StatusBody {
 
 async fn status(
     State(state): State<AppState>,
-    ctx: Ctx,
     caller: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Response, AppError> {
-    if body.action == CaseAction::Decide {
-        // A decision is issued with its Bescheid: POST /cases/{id}/decide.
-        return Err(AppError::Validation(
-            rathaus_domain::FieldError::new("action", "decide.needs_bescheid").into(),
-        ));
-    }
-    change(&state, &ctx, &caller, &id, CaseChange::Status(body.action)).await
+    // `decide` is refused by the use case: POST /cases/{id}/decide.
+    change(&state, &caller, &id, CaseStep::Status(body.action)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -208,14 +149,11 @@ struct NoteBody {
 
 async fn note(
     State(state): State<AppState>,
-    ctx: Ctx,
     caller: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<Response, AppError> {
-    let text = rathaus_domain::validation::required_text("text", &body.text, 4000)
-        .map_err(|e| AppError::Validation(e.into()))?;
-    change(&state, &ctx, &caller, &id, CaseChange::Note(text)).await
+    change(&state, &caller, &id, CaseStep::Note(body.text)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -225,19 +163,11 @@ struct ForwardBody {
 
 async fn forward(
     State(state): State<AppState>,
-    ctx: Ctx,
     caller: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ForwardBody>,
 ) -> Result<Response, AppError> {
-    change(
-        &state,
-        &ctx,
-        &caller,
-        &id,
-        CaseChange::Forward(body.org_unit),
-    )
-    .await
+    change(&state, &caller, &id, CaseStep::Forward(body.org_unit)).await
 }
 
 async fn audit(
@@ -245,16 +175,9 @@ async fn audit(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    let units = units_of_clerk(&state, tenant, caller.user.id).await?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let repo = state.store.repo();
-    let case = repo
-        .case(tenant, id)
-        .await?
-        .filter(|c| units.contains(&c.org_unit_id))
-        .ok_or(AppError::NotFound)?;
-    let entries = repo.audit_of_case(tenant, case.id).await?;
+    let actor = caller.actor(&state).await?;
+    let (case, entries) = state.app.case_audit(&actor, id).await?;
     Ok(Json(json!({
         "case": case.id,
         "entries": entries.iter().map(|e| json!({
@@ -277,46 +200,21 @@ struct OfficeMessageBody {
 
 async fn office_message(
     State(state): State<AppState>,
-    ctx: Ctx,
     caller: ApiUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<OfficeMessageBody>,
 ) -> Result<Response, AppError> {
-    let case = clerk_case(&state, &caller, &id).await?;
-    let text = rathaus_domain::validation::required_text("body", &body.body, 8000)
-        .map_err(|e| AppError::Validation(e.into()))?;
-    if body.due_date.is_some_and(|d| d < Utc::now().date_naive()) {
-        return Err(AppError::Validation(
-            rathaus_domain::FieldError::new("due_date", "date.invalid").into(),
-        ));
-    }
-    let docs: Vec<String> = body
-        .requested_documents
-        .iter()
-        .map(|d| d.trim().replace('\n', " "))
-        .filter(|d| !d.is_empty())
-        .collect();
-    let actor = format!("user:{}", caller.user.id);
-    match state
-        .store
-        .office_message(
-            caller.tenant(),
-            case.id,
-            (caller.user.id, &actor),
-            rathaus_storage::applications::OfficeMessage {
-                body: text,
-                requested_documents: (!docs.is_empty()).then(|| docs.join("\n")),
-                due_date: body.due_date,
-            },
-        )
-        .await
-    {
-        Ok(m) => Ok((
-            StatusCode::CREATED,
-            Json(json!({ "id": m.id, "kind": m.kind })),
-        )
-            .into_response()),
-        Err(CaseError::Transition(t)) => Ok(refused(&ctx, &t)),
-        Err(CaseError::Storage(e)) => Err(e.into()),
-    }
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let actor = caller.actor(&state).await?;
+    let input = OfficeMessageInput {
+        body: body.body,
+        requested_documents: body.requested_documents,
+        due_date: body.due_date,
+    };
+    let m = state.app.office_message(&actor, id, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": m.id, "kind": m.kind })),
+    )
+        .into_response())
 }

@@ -3,8 +3,7 @@
 //! full history, and the actions claim, status change, internal note and
 //! forward. Every action is written with its audit entry in one transaction.
 
-use rathaus_storage::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use axum::{
     extract::{Path, Query, State},
@@ -12,23 +11,18 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{DateTime, Utc};
-use rathaus_domain::{
-    cases::{CaseAction, CaseStatus, transition},
-    tenancy::TenantId,
+use rathaus_app::{
+    Actor, UseCaseError,
+    cases::{CaseStep, InboxFilter, OfficeMessageInput, parse_cursor},
 };
-use rathaus_storage::{
-    applications::{CaseChange, CaseError, InboxQuery},
-    catalog::CatalogRepository,
-    forms::FormRepository,
-    identity::UserRepository,
-    tenancy::OrgUnitRepository,
-};
+use rathaus_domain::cases::{CaseAction, CaseStatus, transition};
+use rathaus_storage::applications::Case;
 use uuid::Uuid;
 
 use super::views::{CaseAuditRow, CaseDetailPage, CaseFileRow, CaseInboxPage, CaseInboxRow};
 use crate::platform::{
     AppState,
-    auth::{StaffUser, staff_page, units_of_clerk},
+    auth::{StaffUser, staff_page},
     context::Ctx,
     error::AppError,
     form_render,
@@ -51,12 +45,6 @@ pub fn routes() -> Routes {
         .route("/staff/cases/{id}/message", post(message))
 }
 
-/// The org units whose cases this clerk works: units with a clerk grant and
-/// everything below them.
-async fn clerk_units(state: &AppState, staff: &StaffUser) -> Result<HashSet<Uuid>, AppError> {
-    units_of_clerk(state, staff.tenant(), staff.user.id).await
-}
-
 #[derive(serde::Deserialize, Default)]
 struct InboxParams {
     #[serde(default)]
@@ -73,88 +61,48 @@ struct InboxParams {
     before: String,
 }
 
-fn parse_before(s: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let (at, id) = s.split_once('_')?;
-    let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
-    Some((at, Uuid::parse_str(id).ok()?))
-}
-
-async fn names(state: &AppState, tenant: TenantId) -> Result<HashMap<Uuid, String>, AppError> {
-    Ok(state
-        .store
-        .repo()
-        .users(tenant)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect())
-}
-
 async fn inbox(
     State(state): State<AppState>,
     ctx: Ctx,
     staff: StaffUser,
     Query(p): Query<InboxParams>,
 ) -> Result<Response, AppError> {
-    let units = clerk_units(&state, &staff).await?;
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
+    let actor = staff.actor(&state).await?;
     let page_size = 25;
-    let q = InboxQuery {
-        statuses: CaseStatus::parse(&p.status).into_iter().collect(),
-        assignee: p.mine.is_some().then_some(staff.user.id),
-        unassigned: p.unassigned.is_some(),
-        overdue: p.overdue.is_some(),
-        reference: Some(p.q.trim().to_string()).filter(|r| !r.is_empty()),
-        before: parse_before(&p.before),
-        limit: page_size,
-    };
-    let units_v: Vec<Uuid> = units.iter().copied().collect();
-    let rows = repo.inbox(tenant, &units_v, &q).await?;
-    let unit_names: HashMap<Uuid, String> = repo
-        .org_units(tenant)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
+    let rows = state
+        .app
+        .inbox(
+            &actor,
+            InboxFilter {
+                status: CaseStatus::parse(&p.status),
+                mine: p.mine.is_some(),
+                unassigned: p.unassigned.is_some(),
+                overdue: p.overdue.is_some(),
+                reference: Some(p.q.clone()),
+                before: parse_cursor(&p.before),
+                limit: page_size,
+            },
+        )
+        .await?;
+    let services: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|r| r.application.service_id)
         .collect();
-    let people = names(&state, tenant).await?;
-    let mut services: HashMap<Uuid, String> = HashMap::new();
+    let names = state.app.case_names(&actor, &services).await?;
     let mut out = Vec::new();
     for r in &rows {
-        let service = match r.application.service_id {
-            Some(s) => match services.get(&s) {
-                Some(t) => t.clone(),
-                None => {
-                    let title = repo
-                        .published(tenant, s)
-                        .await?
-                        .map(|p| p.content.title.de)
-                        .unwrap_or_default();
-                    services.insert(s, title.clone());
-                    title
-                }
-            },
-            None => String::new(),
-        };
         out.push(CaseInboxRow {
             id: r.case.id,
             reference: r.application.reference.clone(),
-            service,
+            service: names.service(r.application.service_id),
             submitted: r
                 .application
                 .submitted_at
                 .format("%d.%m.%Y %H:%M")
                 .to_string(),
             status: r.case.status().code(),
-            assignee: r
-                .case
-                .assignee_id
-                .and_then(|a| people.get(&a).cloned())
-                .unwrap_or_default(),
-            org_unit: unit_names
-                .get(&r.case.org_unit_id)
-                .cloned()
-                .unwrap_or_default(),
+            assignee: names.person(r.case.assignee_id),
+            org_unit: names.unit(r.case.org_unit_id),
             due: r
                 .case
                 .due_at
@@ -166,11 +114,8 @@ async fn inbox(
     let next = (rows.len() as u64 == page_size).then(|| {
         let last = &rows[rows.len() - 1].case;
         let mut params = vec![format!(
-            "before={}_{}",
-            last.created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-                .replace('+', "%2B"),
-            last.id
+            "before={}",
+            rathaus_app::cases::cursor_of(last).replace('+', "%2B")
         )];
         if !p.status.is_empty() {
             params.push(format!("status={}", p.status));
@@ -201,24 +146,36 @@ async fn inbox(
     .into_response())
 }
 
-/// The case if it lies in one of the clerk's units (else: not found).
+/// The actor and the case, if it lies in the actor's units (else: not found).
 pub(super) async fn load_case(
     state: &AppState,
     staff: &StaffUser,
     id: &str,
-) -> Result<rathaus_storage::applications::Case, AppError> {
-    let units = clerk_units(state, staff).await?;
+) -> Result<(Actor, Case), AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    let c = state
-        .store
-        .repo()
-        .case(staff.tenant(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !units.contains(&c.org_unit_id) {
-        return Err(AppError::NotFound);
+    let actor = staff.actor(state).await?;
+    let case = state.app.case(&actor, id).await?;
+    Ok((actor, case))
+}
+
+/// The answer to a case step: back to the case, or — when the status
+/// machine refuses it — the case page with the worded reason.
+pub(super) async fn after_step<T>(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffUser,
+    case: Case,
+    result: Result<T, UseCaseError>,
+    done: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(_) => Ok(Redirect::to(done).into_response()),
+        Err(UseCaseError::Transition(t)) => {
+            let msg = refused_message(ctx.lang, &t);
+            render_detail(state, ctx, staff, case.id, Some(msg)).await
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(c)
 }
 
 fn audit_text(
@@ -280,20 +237,12 @@ pub(super) async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
-    c: rathaus_storage::applications::Case,
+    case_id: Uuid,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
-    let app = repo
-        .application(tenant, c.application_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let version = repo
-        .form_version(tenant, app.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = version.definition().ok_or(AppError::NotFound)?;
+    let actor = staff.actor(state).await?;
+    let view = state.app.case_view(&actor, case_id).await?;
+    let (c, app, def, names) = (view.case, view.application, view.definition, view.names);
     let data = app.data();
     let today = Utc::now().date_naive();
     let mut sections = Vec::new();
@@ -303,19 +252,16 @@ pub(super) async fn render_detail(
         form_render::review_rows(&def, &nodes, ctx.lang, &mut rows);
         sections.push((s.title.get(ctx.lang == Lang::En).to_string(), rows));
     }
-    let all_units = repo.org_units(tenant).await?;
     let unit_names: HashMap<Uuid, String> =
-        all_units.iter().map(|u| (u.id, u.name.clone())).collect();
-    let people = names(state, tenant).await?;
-    let history = repo
-        .audit_of_case(tenant, c.id)
-        .await?
+        names.units.iter().map(|u| (u.id, u.name.clone())).collect();
+    let history = view
+        .audit
         .into_iter()
         .map(|e| {
             let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
             let actor = Uuid::parse_str(e.actor.trim_start_matches("user:"))
                 .ok()
-                .and_then(|u| people.get(&u).cloned())
+                .and_then(|u| names.people.get(&u).cloned())
                 .unwrap_or_else(|| {
                     if e.actor == "applicant" {
                         ctx.t("cases.applicant").to_string()
@@ -332,9 +278,8 @@ pub(super) async fn render_detail(
             }
         })
         .collect();
-    let files = repo
-        .application_files(tenant, app.id)
-        .await?
+    let files = view
+        .files
         .into_iter()
         .map(|f| CaseFileRow {
             href: format!("/staff/cases/{}/files/{}", c.id, f.id),
@@ -354,14 +299,8 @@ pub(super) async fn render_detail(
     .filter(|(a, _)| transition(status, *a).is_ok())
     .map(|(_, code)| (code, code))
     .collect();
-    let service = match app.service_id {
-        Some(s) => repo.published(tenant, s).await?.map(|p| p.content.title.de),
-        None => None,
-    };
-    // Reading the applicant's answers here marks them read.
-    repo.mark_read(tenant, app.id, false).await?;
-    let answer_files = repo.message_files(tenant, app.id).await?;
-    let thread = thread_rows(&repo.messages(tenant, app.id).await?, &answer_files, |f| {
+    // Opening the case (case_view) marked the applicant's answers read.
+    let thread = thread_rows(&view.messages, &view.message_files, |f| {
         format!("/staff/cases/{}/files/{}", c.id, f.id)
     });
     let mut page = staff_page(ctx, staff, &app.reference).await?;
@@ -377,13 +316,10 @@ pub(super) async fn render_detail(
             id: c.id,
             reference: app.reference.clone(),
             form_title: def.title.get(ctx.lang == Lang::En).to_string(),
-            service: service.unwrap_or_default(),
+            service: names.service(app.service_id),
             submitted: app.submitted_at.format("%d.%m.%Y %H:%M").to_string(),
             status: status.code(),
-            assignee: c
-                .assignee_id
-                .and_then(|a| people.get(&a).cloned())
-                .unwrap_or_default(),
+            assignee: names.person(c.assignee_id),
             mine: c.assignee_id == Some(staff.user.id),
             open: status.is_open(),
             org_unit: unit_names.get(&c.org_unit_id).cloned().unwrap_or_default(),
@@ -397,7 +333,8 @@ pub(super) async fn render_detail(
             history,
             actions,
             thread,
-            units: all_units
+            units: names
+                .units
                 .into_iter()
                 .filter(|u| u.id != c.org_unit_id)
                 .map(|u| (u.id, u.name))
@@ -415,8 +352,8 @@ async fn detail(
     staff: StaffUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let c = load_case(&state, &staff, &id).await?;
-    render_detail(&state, &ctx, &staff, c, None).await
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    render_detail(&state, &ctx, &staff, id, None).await
 }
 
 async fn file(
@@ -424,22 +361,10 @@ async fn file(
     staff: StaffUser,
     Path((id, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let c = load_case(&state, &staff, &id).await?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let file = Uuid::parse_str(&file).map_err(|_| AppError::NotFound)?;
-    let f = state
-        .store
-        .repo()
-        .application_files(staff.tenant(), c.application_id)
-        .await?
-        .into_iter()
-        .find(|f| f.id == file)
-        .ok_or(AppError::NotFound)?;
-    let bytes = state
-        .files
-        .get(staff.tenant(), &f.file_key)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotFound)?;
+    let actor = staff.actor(&state).await?;
+    let (f, bytes) = state.app.case_file(&actor, id, file).await?;
     let ascii: String = f
         .name
         .chars()
@@ -470,22 +395,12 @@ async fn apply(
     ctx: &Ctx,
     staff: &StaffUser,
     id: &str,
-    change: CaseChange,
+    step: CaseStep,
 ) -> Result<Response, AppError> {
-    let c = load_case(state, staff, id).await?;
-    let actor = format!("user:{}", staff.user.id);
-    match state
-        .store
-        .change_case(staff.tenant(), c.id, (staff.user.id, &actor), change)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/staff/cases/{}", c.id)).into_response()),
-        Err(CaseError::Transition(t)) => {
-            let msg = refused_message(ctx.lang, &t);
-            render_detail(state, ctx, staff, c, Some(msg)).await
-        }
-        Err(CaseError::Storage(e)) => Err(e.into()),
-    }
+    let (actor, c) = load_case(state, staff, id).await?;
+    let result = state.app.change_case(&actor, c.id, step).await;
+    let done = format!("/staff/cases/{}", c.id);
+    after_step(state, ctx, staff, c, result, &done).await
 }
 
 #[derive(serde::Deserialize)]
@@ -498,7 +413,7 @@ async fn claim(
     Path(id): Path<String>,
     _f: CsrfForm<Empty>,
 ) -> Result<Response, AppError> {
-    apply(&state, &ctx, &staff, &id, CaseChange::Claim).await
+    apply(&state, &ctx, &staff, &id, CaseStep::Claim).await
 }
 
 #[derive(serde::Deserialize)]
@@ -517,12 +432,8 @@ async fn status(
         "start" => CaseAction::Start,
         "request_documents" => CaseAction::RequestDocuments,
         "documents_received" => CaseAction::DocumentsReceived,
-        // A decision is issued with its Bescheid (the decide form).
-        "decide" => {
-            return Err(AppError::Validation(
-                rathaus_domain::FieldError::new("action", "decide.needs_bescheid").into(),
-            ));
-        }
+        // Refused by the use case: a decision needs its Bescheid.
+        "decide" => CaseAction::Decide,
         "close" => CaseAction::Close,
         "cancel" => CaseAction::Cancel,
         _ => {
@@ -531,7 +442,7 @@ async fn status(
             ));
         }
     };
-    apply(&state, &ctx, &staff, &id, CaseChange::Status(action)).await
+    apply(&state, &ctx, &staff, &id, CaseStep::Status(action)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -547,9 +458,7 @@ async fn note(
     Path(id): Path<String>,
     f: CsrfForm<NoteForm>,
 ) -> Result<Response, AppError> {
-    let text = rathaus_domain::validation::required_text("note", &f.form.text, 4000)
-        .map_err(|e| AppError::Validation(e.into()))?;
-    apply(&state, &ctx, &staff, &id, CaseChange::Note(text)).await
+    apply(&state, &ctx, &staff, &id, CaseStep::Note(f.form.text)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -569,45 +478,23 @@ async fn message(
     Path(id): Path<String>,
     f: CsrfForm<MessageForm>,
 ) -> Result<Response, AppError> {
-    let c = load_case(&state, &staff, &id).await?;
-    let body = rathaus_domain::validation::required_text("body", &f.form.body, 8000)
-        .map_err(|e| AppError::Validation(e.into()))?;
-    let documents = Some(f.form.documents.trim().to_string()).filter(|d| !d.is_empty());
-    let due = match f.form.due.trim() {
+    let due_date = match f.form.due.trim() {
         "" => None,
         d => Some(
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .ok()
-                .filter(|d| *d >= Utc::now().date_naive())
-                .ok_or_else(|| {
-                    AppError::Validation(
-                        rathaus_domain::FieldError::new("due", "date.invalid").into(),
-                    )
-                })?,
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                AppError::Validation(rathaus_domain::FieldError::new("due", "date.invalid").into())
+            })?,
         ),
     };
-    let actor = format!("user:{}", staff.user.id);
-    match state
-        .store
-        .office_message(
-            staff.tenant(),
-            c.id,
-            (staff.user.id, &actor),
-            rathaus_storage::applications::OfficeMessage {
-                body,
-                requested_documents: documents,
-                due_date: due,
-            },
-        )
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/staff/cases/{}", c.id)).into_response()),
-        Err(CaseError::Transition(t)) => {
-            let msg = refused_message(ctx.lang, &t);
-            render_detail(&state, &ctx, &staff, c, Some(msg)).await
-        }
-        Err(CaseError::Storage(e)) => Err(e.into()),
-    }
+    let (actor, c) = load_case(&state, &staff, &id).await?;
+    let input = OfficeMessageInput {
+        body: f.form.body,
+        requested_documents: f.form.documents.lines().map(str::to_string).collect(),
+        due_date,
+    };
+    let result = state.app.office_message(&actor, c.id, input).await;
+    let done = format!("/staff/cases/{}", c.id);
+    after_step(&state, &ctx, &staff, c, result, &done).await
 }
 
 #[derive(serde::Deserialize)]
@@ -626,22 +513,19 @@ async fn forward(
     let unit = Uuid::parse_str(&f.form.org_unit).map_err(|_| {
         AppError::Validation(rathaus_domain::FieldError::new("org_unit", "org_unit.unknown").into())
     })?;
-    let c = load_case(&state, &staff, &id).await?;
-    let actor = format!("user:{}", staff.user.id);
-    state
-        .store
-        .change_case(
-            staff.tenant(),
-            c.id,
-            (staff.user.id, &actor),
-            CaseChange::Forward(unit),
-        )
-        .await
-        .map_err(|e| match e {
-            CaseError::Storage(s) => AppError::from(s),
-            CaseError::Transition(_) => AppError::Conflict("status"),
-        })?;
+    let (actor, c) = load_case(&state, &staff, &id).await?;
     // The case may have left the clerk's units: back to the inbox.
-    let _ = ctx;
-    Ok(Redirect::to("/staff/cases?msg=forwarded").into_response())
+    let result = state
+        .app
+        .change_case(&actor, c.id, CaseStep::Forward(unit))
+        .await;
+    after_step(
+        &state,
+        &ctx,
+        &staff,
+        c,
+        result,
+        "/staff/cases?msg=forwarded",
+    )
+    .await
 }

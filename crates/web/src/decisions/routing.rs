@@ -1,24 +1,19 @@
 //! Fachadministration keeps the routing rules per service
 //! (Zuständigkeitsprüfung). Part of `decisions`: both are the
-//! Fachadministration's and share the service lookup.
+//! Fachadministration's.
 
 use axum::{
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use rathaus_domain::routing;
-use rathaus_storage::prelude::*;
-use rathaus_storage::{forms::FormRepository, tenancy::OrgUnitRepository};
+use rathaus_app::routing::RuleInput;
 use uuid::Uuid;
 
-use super::{
-    templates::latest,
-    views::{RoutingPage, RoutingRow},
-};
+use super::views::{RoutingPage, RoutingRow};
 use crate::platform::{
     AppState,
-    auth::{StaffUser, require_admin, staff_page},
+    auth::{StaffUser, staff_page},
     context::Ctx,
     error::AppError,
     i18n,
@@ -44,15 +39,12 @@ async fn routing_page(
     rows: Option<Vec<RoutingRow>>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
-    let (title, default_unit_id) = latest(state, tenant, service).await?;
-    let units = repo.org_units(tenant).await?;
+    let actor = staff.actor(state).await?;
+    let routing = state.app.service_routing(&actor, service).await?;
     let mut rows = match rows {
         Some(r) => r,
-        None => repo
-            .routing_rules(tenant, service)
-            .await?
+        None => routing
+            .rules
             .into_iter()
             .map(|r| RoutingRow {
                 field: r.field,
@@ -64,21 +56,14 @@ async fn routing_page(
     for _ in 0..NEW_RULE_ROWS {
         rows.push(RoutingRow::default());
     }
-    let fields = match repo.published_form_for_service(tenant, service).await? {
-        Some((_, v)) => v
-            .definition()
-            .map(|d| rathaus_domain::forms::field_list(&d))
-            .unwrap_or_default(),
-        None => vec![],
-    };
-    let mut fields = fields;
+    let mut fields = routing.fields;
     for r in &rows {
         if !r.field.is_empty() && !fields.iter().any(|(p, _)| *p == r.field) {
             fields.push((r.field.clone(), r.field.clone()));
         }
     }
     let mut page = staff_page(ctx, staff, ctx.t("routing.title")).await?;
-    page.title = format!("{} – {}", ctx.t("routing.title"), title);
+    page.title = format!("{} – {}", ctx.t("routing.title"), routing.title);
     Ok((
         if error.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -88,14 +73,16 @@ async fn routing_page(
         RoutingPage {
             page,
             action: format!("/staff/routing/{service}"),
-            service: title,
-            default_unit: units
+            service: routing.title,
+            default_unit: routing
+                .units
                 .iter()
-                .find(|u| u.id == default_unit_id)
+                .find(|u| u.id == routing.default_unit)
                 .map(|u| u.name.clone())
                 .unwrap_or_default(),
             rows,
-            units: units
+            units: routing
+                .units
                 .into_iter()
                 .map(|u| (u.id.to_string(), u.name))
                 .collect(),
@@ -112,7 +99,6 @@ async fn routing_form(
     staff: StaffUser,
     Path(service): Path<String>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &staff).await?;
     let service = Uuid::parse_str(&service).map_err(|_| AppError::NotFound)?;
     routing_page(&state, &ctx, &staff, service, None, None).await
 }
@@ -124,17 +110,7 @@ async fn save_routing(
     Path(service): Path<String>,
     f: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &staff).await?;
     let service = Uuid::parse_str(&service).map_err(|_| AppError::NotFound)?;
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
-    latest(&state, tenant, service).await?;
-    let units: Vec<Uuid> = repo
-        .org_units(tenant)
-        .await?
-        .into_iter()
-        .map(|u| u.id)
-        .collect();
     // Rows arrive as field/pattern/org_unit triples in order.
     let mut rows: Vec<RoutingRow> = Vec::new();
     for (k, v) in &f.form {
@@ -157,41 +133,27 @@ async fn save_routing(
         }
     }
     rows.retain(|r| !(r.field.is_empty() && r.pattern.is_empty()));
-    let mut rules = Vec::new();
-    let mut error = None;
-    for (i, r) in rows.iter().enumerate() {
-        let n = (i + 1).to_string();
-        let unit = Uuid::parse_str(&r.org_unit)
-            .ok()
-            .filter(|u| units.contains(u));
-        let problem = if r.field.is_empty() || r.field.len() > 200 {
-            Some("routing.field")
-        } else if let Err(e) = routing::check_pattern(&r.pattern) {
-            Some(e.code)
-        } else if unit.is_none() {
-            Some("org_unit.unknown")
-        } else {
-            None
-        };
-        if let Some(code) = problem {
-            error = Some(i18n::tf(
+    let rules = rows
+        .iter()
+        .map(|r| RuleInput {
+            field: r.field.clone(),
+            pattern: r.pattern.clone(),
+            org_unit: Uuid::parse_str(&r.org_unit).ok(),
+        })
+        .collect();
+    let actor = staff.actor(&state).await?;
+    match state.app.save_routing(&actor, service, rules).await? {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/routing/{service}?msg=saved")).into_response()),
+        Err(p) => {
+            let error = i18n::tf(
                 ctx.lang,
                 "routing.row_error",
                 &[
-                    ("n", &n),
-                    ("message", &i18n::field_error(ctx.lang, "pattern", code)),
+                    ("n", &(p.row + 1).to_string()),
+                    ("message", &i18n::field_error(ctx.lang, "pattern", p.code)),
                 ],
-            ));
-            break;
+            );
+            routing_page(&state, &ctx, &staff, service, Some(rows), Some(error)).await
         }
-        rules.push((r.field.clone(), r.pattern.clone(), unit.expect("checked")));
     }
-    if error.is_some() {
-        return routing_page(&state, &ctx, &staff, service, Some(rows), error).await;
-    }
-    state
-        .store
-        .replace_routing_rules(tenant, service, &rules)
-        .await?;
-    Ok(Redirect::to(&format!("/staff/routing/{service}?msg=saved")).into_response())
 }

@@ -5,24 +5,19 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use rathaus_domain::{
-    decisions::{self, Variant},
-    tenancy::TenantId,
-};
-use rathaus_storage::prelude::*;
-use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
+use rathaus_app::decisions::{TemplateInput, TemplateProblem, template_code};
+use rathaus_domain::decisions::{self, Variant};
 use uuid::Uuid;
 
 use super::views::{TemplateEditPage, TemplateListPage, TemplateListRow};
 use crate::platform::{
     AppState,
-    auth::{StaffUser, require_admin, staff_page},
+    auth::{StaffUser, staff_page},
     context::Ctx,
     error::AppError,
     i18n,
     routes::{Routes, get},
     security::CsrfForm,
-    workflow::template_code,
 };
 
 pub fn routes() -> Routes {
@@ -39,23 +34,19 @@ async fn list(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &staff).await?;
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
-    let mut rows = Vec::new();
-    for o in repo.overview(tenant).await? {
-        let own = repo.service_templates(tenant, o.service.id).await?;
-        let rules = repo.routing_rules(tenant, o.service.id).await?.len();
-        rows.push(TemplateListRow {
-            id: o.service.id.to_string(),
-            title: o.latest.content().title.de,
-            own: Variant::ALL
-                .iter()
-                .map(|v| own.iter().any(|t| t.variant == v.code()))
-                .collect(),
-            rules,
-        });
-    }
+    let actor = staff.actor(&state).await?;
+    let rows = state
+        .app
+        .decision_templates(&actor)
+        .await?
+        .into_iter()
+        .map(|o| TemplateListRow {
+            id: o.service.to_string(),
+            title: o.title,
+            own: o.own,
+            rules: o.rules,
+        })
+        .collect();
     let page = staff_page(&ctx, &staff, ctx.t("templates.title")).await?;
     Ok(TemplateListPage { page, rows }.into_response())
 }
@@ -67,43 +58,33 @@ fn parse_scope(scope: &str) -> Result<Option<Uuid>, AppError> {
     }
 }
 
+fn parse_path(scope: &str, variant: &str) -> Result<(Option<Uuid>, Variant), AppError> {
+    Ok((
+        parse_scope(scope)?,
+        Variant::parse(variant).ok_or(AppError::NotFound)?,
+    ))
+}
+
 async fn edit_page(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
-    scope: Option<Uuid>,
-    variant: Variant,
+    (scope, variant): (Option<Uuid>, Variant),
     draft: Option<(String, String)>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
-    let service_title = match scope {
-        Some(s) => Some(latest(state, tenant, s).await?.0),
-        None => None,
-    };
-    let current = repo.decision_template(tenant, scope, variant).await?;
-    let (dt, db) = decisions::default_template(variant);
-    let (t, b) = match (draft, &current) {
+    let actor = staff.actor(state).await?;
+    let edit = state.app.decision_template(&actor, scope, variant).await?;
+    let (t, b) = match (draft, &edit.saved) {
         (Some(d), _) => d,
         (None, Some(c)) => (c.title.clone(), c.body.clone()),
-        (None, None) => (dt.to_string(), db.to_string()),
-    };
-    let fields = match scope {
-        Some(s) => match repo.published_form_for_service(tenant, s).await? {
-            Some((_, v)) => v
-                .definition()
-                .map(|d| rathaus_domain::forms::field_list(&d))
-                .unwrap_or_default(),
-            None => vec![],
-        },
-        None => vec![],
+        (None, None) => (edit.builtin.0.to_string(), edit.builtin.1.to_string()),
     };
     let mut page = staff_page(ctx, staff, ctx.t("templates.edit_title")).await?;
     page.title = format!(
         "{} – {}",
         ctx.t(&format!("templates.variant_{}", variant.code())),
-        service_title
+        edit.service_title
             .clone()
             .unwrap_or_else(|| ctx.t("templates.default").to_string())
     );
@@ -120,19 +101,20 @@ async fn edit_page(
                 scope.map_or("default".to_string(), |s| s.to_string()),
                 variant.code()
             ),
-            service: service_title,
+            service: edit.service_title,
             title: t,
             body: b,
             placeholders: decisions::PLACEHOLDERS
                 .iter()
                 .map(|(n, d)| (format!("{{{{{n}}}}}"), d.to_string()))
                 .collect(),
-            fields: fields
+            fields: edit
+                .fields
                 .into_iter()
                 .take(300)
                 .map(|(p, label)| (format!("{{{{feld.{p}}}}}"), label))
                 .collect(),
-            saved_by: current.map(|c| {
+            saved_by: edit.saved.map(|c| {
                 format!(
                     "{} · {}",
                     c.updated_by,
@@ -151,10 +133,8 @@ async fn edit_form(
     staff: StaffUser,
     Path((scope, variant)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &staff).await?;
-    let scope = parse_scope(&scope)?;
-    let variant = Variant::parse(&variant).ok_or(AppError::NotFound)?;
-    edit_page(&state, &ctx, &staff, scope, variant, None, None).await
+    let key = parse_path(&scope, &variant)?;
+    edit_page(&state, &ctx, &staff, key, None, None).await
 }
 
 #[derive(serde::Deserialize)]
@@ -165,6 +145,21 @@ struct TemplateForm {
     body: String,
 }
 
+/// The worded reason a draft was not saved.
+fn problem_text(ctx: &Ctx, problem: &TemplateProblem) -> String {
+    match problem {
+        TemplateProblem::Field(e) => i18n::field_error(ctx.lang, &e.field, e.code),
+        TemplateProblem::Placeholder(e) => i18n::tf(
+            ctx.lang,
+            &format!("validation.{}", template_code(e)),
+            &[
+                ("field", i18n::t(ctx.lang, "field.template_body")),
+                ("detail", &e.to_string()),
+            ],
+        ),
+    }
+}
+
 async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -172,73 +167,23 @@ async fn save(
     Path((scope, variant)): Path<(String, String)>,
     f: CsrfForm<TemplateForm>,
 ) -> Result<Response, AppError> {
-    require_admin(&state, &staff).await?;
-    let scope = parse_scope(&scope)?;
-    let variant = Variant::parse(&variant).ok_or(AppError::NotFound)?;
-    let tenant = staff.tenant();
-    let repo = state.store.repo();
-    let form_def = match scope {
-        Some(s) => repo
-            .published_form_for_service(tenant, s)
-            .await?
-            .and_then(|(_, v)| v.definition()),
-        None => None,
+    let key @ (service, variant) = parse_path(&scope, &variant)?;
+    let actor = staff.actor(&state).await?;
+    let input = TemplateInput {
+        service,
+        variant,
+        title: f.form.title,
+        body: f.form.body,
     };
-    let title = f.form.title.trim().to_string();
-    let body = f.form.body.replace("\r\n", "\n");
-    let problem = if title.is_empty() {
-        Some(i18n::field_error(ctx.lang, "template_title", "required"))
-    } else if body.trim().is_empty() {
-        Some(i18n::field_error(ctx.lang, "template_body", "required"))
-    } else if title.chars().count() > 200 {
-        Some(i18n::field_error(ctx.lang, "template_title", "too_long"))
-    } else {
-        decisions::check(&title, form_def.as_ref())
-            .and_then(|_| decisions::check(&body, form_def.as_ref()))
-            .err()
-            .map(|e| {
-                i18n::tf(
-                    ctx.lang,
-                    &format!("validation.{}", template_code(&e)),
-                    &[
-                        ("field", i18n::t(ctx.lang, "field.template_body")),
-                        ("detail", &e.to_string()),
-                    ],
-                )
-            })
-    };
-    if let Some(p) = problem {
-        return edit_page(
-            &state,
-            &ctx,
-            &staff,
-            scope,
-            variant,
-            Some((title, body)),
-            Some(p),
-        )
-        .await;
+    let draft = (
+        input.title.trim().to_string(),
+        input.body.replace("\r\n", "\n"),
+    );
+    match state.app.save_decision_template(&actor, input).await? {
+        Ok(_) => Ok(Redirect::to("/staff/templates?msg=saved").into_response()),
+        Err(p) => {
+            let text = problem_text(&ctx, &p);
+            edit_page(&state, &ctx, &staff, key, Some(draft), Some(text)).await
+        }
     }
-    state
-        .store
-        .save_decision_template(tenant, scope, variant, &title, &body, &staff.user.email)
-        .await?;
-    Ok(Redirect::to("/staff/templates?msg=saved").into_response())
-}
-
-/// A service's title and responsible org unit (newest version).
-pub(super) async fn latest(
-    state: &AppState,
-    tenant: TenantId,
-    service: Uuid,
-) -> Result<(String, Uuid), AppError> {
-    let o = state
-        .store
-        .repo()
-        .overview(tenant)
-        .await?
-        .into_iter()
-        .find(|o| o.service.id == service)
-        .ok_or(AppError::NotFound)?;
-    Ok((o.latest.content().title.de, o.latest.org_unit_id))
 }

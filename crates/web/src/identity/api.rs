@@ -2,12 +2,7 @@
 //! `DELETE /api/v1/auth/token` (revoke the token in use), `GET /api/v1/me`.
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
-use chrono::{Duration, Utc};
-use rathaus_domain::{FieldError, ValidationErrors, identity::Email};
-use rathaus_storage::{
-    identity::{TokenRepository, UserRepository, generate_token},
-    tenancy::TenantRepository,
-};
+use rathaus_app::identity::Credentials;
 
 use crate::platform::{
     AppState,
@@ -17,9 +12,6 @@ use crate::platform::{
     routes::{Routes, get, post},
     security::client_ip,
 };
-
-/// Tokens issued by password login live 90 days unless revoked.
-const TOKEN_LIFETIME_DAYS: i64 = 90;
 
 pub fn routes() -> Routes {
     Routes::new("identity")
@@ -45,75 +37,54 @@ async fn issue(
     ext: axum::http::Extensions,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    let mut errs = ValidationErrors::new();
-    let email = errs.check(Email::parse(&req.email));
-    if req.password.is_empty() {
-        errs.push(FieldError::new("password", "required"));
-    }
-    errs.into_result().map_err(AppError::Validation)?;
-    let email = email.expect("checked");
+    let credentials =
+        Credentials::parse(&req.email, &req.password).map_err(AppError::Validation)?;
     let tenant = match req.tenant.as_deref().filter(|s| !s.is_empty()) {
-        Some(slug) => state
-            .store
-            .repo()
-            .tenant_by_slug(slug)
-            .await?
-            .ok_or_else(|| {
-                AppError::Validation(FieldError::new("tenant", "slug.invalid").into())
-            })?,
+        Some(slug) => state.app.tenant_by_slug(slug).await?,
         None => (**ctx.tenant()?).clone(),
     };
-    if !state.limiter.check(client_ip(&ext), email.as_str()) {
+    if !state
+        .limiter
+        .check(client_ip(&ext), credentials.email.as_str())
+    {
         return Err(AppError::RateLimited);
     }
-    let user = state
-        .store
-        .repo()
-        .check_password(tenant.tenant_id(), &email, &req.password)
-        .await?
-        .ok_or(AppError::InvalidToken)?;
-    let token = generate_token();
-    let expires_at = Utc::now() + Duration::days(TOKEN_LIFETIME_DAYS);
-    let name = req.name.unwrap_or_else(|| "API".to_string());
-    let record = state
-        .store
-        .repo()
-        .create_token(tenant.tenant_id(), user.id, &name, &token, Some(expires_at))
-        .await?;
+    let issued = state
+        .app
+        .issue_token(&tenant, &credentials, req.name)
+        .await
+        .map_err(|e| match e {
+            rathaus_app::UseCaseError::Unauthenticated => AppError::InvalidToken,
+            other => other.into(),
+        })?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
-            "token": token,
+            "token": issued.secret,
             "token_type": "Bearer",
-            "id": record.id,
-            "expires_at": expires_at,
-            "tenant": tenant.slug,
+            "id": issued.record.id,
+            "expires_at": issued.expires_at,
+            "tenant": issued.tenant.slug,
         })),
     ))
 }
 
 async fn revoke(State(state): State<AppState>, caller: ApiUser) -> Result<StatusCode, AppError> {
-    state
-        .store
-        .repo()
-        .revoke_token(caller.tenant(), caller.token.id)
-        .await?;
+    let actor = caller.actor(&state).await?;
+    state.app.revoke_token(&actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn me(State(state): State<AppState>, caller: ApiUser) -> Result<impl IntoResponse, AppError> {
-    let repo = state.store.repo();
-    let tenant = repo
-        .tenant(caller.tenant())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let grants = repo.grants(caller.tenant(), caller.user.id).await?;
+    let actor = caller.actor(&state).await?;
+    let me = state.app.me(&actor).await?;
+    let tenant = &me.tenant;
     Ok(Json(serde_json::json!({
-        "id": caller.user.id,
-        "email": caller.user.email,
-        "display_name": caller.user.display_name,
+        "id": me.user.id,
+        "email": me.user.email,
+        "display_name": me.user.display_name,
         "tenant": { "id": tenant.id, "slug": tenant.slug, "name": tenant.name, "ags": tenant.ags },
-        "grants": grants.iter().map(|g| serde_json::json!({
+        "grants": me.grants.iter().map(|g| serde_json::json!({
             "role": g.role.code(),
             "org_unit_id": g.org_unit.id,
             "org_unit": g.org_unit.name,

@@ -6,7 +6,7 @@ use axum::{
     extract::{Path, State},
     response::IntoResponse,
 };
-use rathaus_storage::tenancy::{OrgUnit, OrgUnitRepository};
+use rathaus_storage::tenancy::OrgUnit;
 use uuid::Uuid;
 
 use crate::platform::{
@@ -40,7 +40,8 @@ async fn list(
     State(state): State<AppState>,
     caller: ApiUser,
 ) -> Result<impl IntoResponse, AppError> {
-    let units = state.store.repo().org_units(caller.tenant()).await?;
+    let actor = caller.actor(&state).await?;
+    let units = state.app.org_units(&actor).await?;
     Ok(Json(
         serde_json::json!({ "items": units.iter().map(to_json).collect::<Vec<_>>() }),
     ))
@@ -52,11 +53,7 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let unit = state
-        .store
-        .repo()
-        .org_unit(caller.tenant(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let actor = caller.actor(&state).await?;
+    let unit = state.app.org_unit(&actor, id).await?;
     Ok(Json(to_json(&unit)))
 }

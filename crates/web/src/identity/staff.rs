@@ -5,11 +5,8 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use rathaus_domain::{ValidationErrors, identity::Email};
-use rathaus_storage::{
-    identity::UserRepository,
-    tenancy::{OrgUnitRepository, as_tree},
-};
+use rathaus_app::{Permission, UseCaseError, identity::Credentials};
+use rathaus_storage::tenancy::as_tree;
 use tower_sessions::Session;
 
 use super::views::{LoginPage, StaffPage};
@@ -92,32 +89,32 @@ async fn login(
     let csrf = csrf_token(&session).await?;
 
     // Field checks first: name the field and the fix.
-    let mut errs = ValidationErrors::new();
-    let email = errs.check(Email::parse(&form.email));
-    if form.password.is_empty() {
-        errs.push(rathaus_domain::FieldError::new("password", "required"));
-    }
-    if !errs.is_empty() {
-        let fields = errs
-            .0
-            .iter()
-            .map(|e| {
-                (
-                    e.field.clone(),
-                    i18n::field_error(ctx.lang, &e.field, e.code),
-                )
-            })
-            .collect();
-        return Ok(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(ctx.t("login.error_summary").to_string()),
-            fields,
-            csrf,
-        ));
-    }
-    let email = email.expect("checked");
+    let credentials = match Credentials::parse(&form.email, &form.password) {
+        Ok(c) => c,
+        Err(errs) => {
+            let fields = errs
+                .0
+                .iter()
+                .map(|e| {
+                    (
+                        e.field.clone(),
+                        i18n::field_error(ctx.lang, &e.field, e.code),
+                    )
+                })
+                .collect();
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(ctx.t("login.error_summary").to_string()),
+                fields,
+                csrf,
+            ));
+        }
+    };
 
-    if !state.limiter.check(client_ip(&parts), email.as_str()) {
+    if !state
+        .limiter
+        .check(client_ip(&parts), credentials.email.as_str())
+    {
         return Ok(render(
             StatusCode::TOO_MANY_REQUESTS,
             Some(ctx.t("login.rate_limited").to_string()),
@@ -126,14 +123,13 @@ async fn login(
         ));
     }
 
-    let user = state
-        .store
-        .repo()
-        .check_password(tenant.tenant_id(), &email, &form.password)
-        .await?;
-    let user = match user {
-        Some(u) => u,
-        None => {
+    let user = match state
+        .app
+        .staff_login(tenant.tenant_id(), &credentials)
+        .await
+    {
+        Ok(u) => u,
+        Err(UseCaseError::Unauthenticated) => {
             tracing::info!(tenant = %tenant.slug, "failed staff login");
             return Ok(render(
                 StatusCode::UNAUTHORIZED,
@@ -142,6 +138,7 @@ async fn login(
                 csrf,
             ));
         }
+        Err(e) => return Err(e.into()),
     };
 
     // New session id on login (no session fixation), fresh CSRF token.
@@ -157,11 +154,6 @@ async fn login(
         )
         .await?;
     csrf_token(&session).await?;
-    state
-        .store
-        .repo()
-        .record_login(tenant.tenant_id(), user.id)
-        .await?;
     tracing::info!(tenant = %tenant.slug, user = %user.id, "staff login");
     Ok(Redirect::to("/staff").into_response())
 }
@@ -179,13 +171,14 @@ async fn staff_home(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    let repo = state.store.repo();
-    let grants = repo.grants(staff.tenant(), staff.user.id).await?;
-    let units = repo.org_units(staff.tenant()).await?;
+    let actor = staff.actor(&state).await?;
+    let me = state.app.me(&actor).await?;
+    let units = state.app.org_units(&actor).await?;
     let tree = as_tree(&units)
         .into_iter()
         .map(|(d, u)| (d, u.clone()))
         .collect();
+    let holds = |p| actor.staff().is_some_and(|s| s.holds(p));
     let mut page = Page::new(&ctx, ctx.t("staff.title"));
     page.staff = Some(staff.user.email.clone());
     page.csrf = Some(csrf_token(&staff.session).await?);
@@ -193,8 +186,11 @@ async fn staff_home(
         page,
         display_name: staff.user.display_name.clone(),
         email: staff.user.email.clone(),
-        grants,
+        grants: me.grants,
         tree,
+        works_cases: holds(Permission::WorkCases),
+        edits_content: holds(Permission::EditContent),
+        administers: holds(Permission::AdministerTenant),
     }
     .into_response())
 }

@@ -38,24 +38,8 @@ pub struct StaffPage {
     pub grants: Vec<Grant>,
     /// All org units of the tenant as a tree: (depth, unit).
     pub tree: Vec<(usize, OrgUnit)>,
-}
-
-impl StaffPage {
-    pub fn is_editor(&self) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role == rathaus_domain::identity::Role::Editor)
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role == rathaus_domain::identity::Role::TenantAdmin)
-    }
-
-    pub fn is_clerk(&self) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role == rathaus_domain::identity::Role::Clerk)
-    }
+    /// What the staff member may do (`Staff::holds`): which tiles to show.
+    pub works_cases: bool,
+    pub edits_content: bool,
+    pub administers: bool,
 }

@@ -8,15 +8,10 @@ use axum::{
     http::{header, request::Parts},
 };
 use rathaus_domain::tenancy::TenantId;
-use rathaus_storage::prelude::*;
-use rathaus_storage::{
-    applications::Case,
-    identity::{ApiToken, TokenRepository, User},
-};
+use rathaus_storage::identity::{ApiToken, TokenRepository, User};
 use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
-use crate::platform::{AppState, auth::units_of_clerk, error::AppError};
+use crate::platform::{AppState, error::AppError};
 
 /// A caller authenticated by `Authorization: Bearer <token>`. The tenant is
 /// the token's: every query below is scoped by it.
@@ -78,18 +73,4 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(rejection) => Err(AppError::InvalidJson(rejection.body_text())),
         }
     }
-}
-
-/// The clerk's case (in the caller's org units).
-pub async fn clerk_case(state: &AppState, caller: &ApiUser, id: &str) -> Result<Case, AppError> {
-    let tenant = caller.tenant();
-    let units = units_of_clerk(state, tenant, caller.user.id).await?;
-    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    state
-        .store
-        .repo()
-        .case(tenant, id)
-        .await?
-        .filter(|c| units.contains(&c.org_unit_id))
-        .ok_or(AppError::NotFound)
 }

@@ -14,7 +14,6 @@ use rathaus_domain::{identity::Role, tenancy::TenantId};
 use rathaus_storage::{
     accounts::Citizen,
     identity::{User, UserRepository},
-    tenancy::OrgUnitRepository,
 };
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -186,49 +185,17 @@ pub async fn staff_page(ctx: &Ctx, staff: &StaffUser, title: &str) -> Result<Pag
     Ok(page)
 }
 
-/// Fachadministration (in any org unit) keeps templates and routing.
-pub async fn require_admin(state: &AppState, staff: &StaffUser) -> Result<(), AppError> {
-    let grants = state
-        .store
-        .repo()
-        .grants(staff.tenant(), staff.user.id)
-        .await?;
-    if grants.iter().any(|g| g.role == Role::TenantAdmin) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-/// The org units a user works cases in: clerk grants plus everything below;
-/// `Forbidden` for users without a clerk grant.
+/// The org units a user works cases in (the actor's case scope): clerk
+/// grants plus everything below; `Forbidden` for users without a clerk grant.
 pub async fn units_of_clerk(
     state: &AppState,
     tenant: TenantId,
     user: Uuid,
 ) -> Result<HashSet<Uuid>, AppError> {
-    let repo = state.store.repo();
-    let granted: Vec<Uuid> = repo
-        .grants(tenant, user)
+    let actor = state
+        .app
+        .staff_actor(tenant, user, rathaus_app::Channel::Session)
         .await?
-        .into_iter()
-        .filter(|g| g.role == Role::Clerk)
-        .map(|g| g.org_unit.id)
-        .collect();
-    if granted.is_empty() {
-        return Err(AppError::Forbidden);
-    }
-    let units = repo.org_units(tenant).await?;
-    let mut out: HashSet<Uuid> = granted.into_iter().collect();
-    loop {
-        let before = out.len();
-        for u in &units {
-            if u.parent_id.is_some_and(|p| out.contains(&p)) {
-                out.insert(u.id);
-            }
-        }
-        if out.len() == before {
-            return Ok(out);
-        }
-    }
+        .ok_or(AppError::Forbidden)?;
+    Ok(actor.case_scope()?)
 }

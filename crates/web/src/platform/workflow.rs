@@ -5,7 +5,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use rathaus_domain::{cases::CaseAction, decisions};
+use rathaus_domain::cases::CaseAction;
 use serde_json::json;
 
 use crate::platform::{
@@ -50,13 +50,4 @@ pub fn refused(ctx: &Ctx, t: &rathaus_domain::cases::TransitionError) -> Respons
         Json(json!({"error": {"status": 409, "code": "case.transition", "message": message}})),
     )
         .into_response()
-}
-
-/// The message code of a template error.
-pub fn template_code(e: &decisions::TemplateError) -> &'static str {
-    match e {
-        decisions::TemplateError::Unknown(_) => "template.unknown",
-        decisions::TemplateError::Unclosed(_) => "template.unclosed",
-        decisions::TemplateError::UnknownField(_) => "template.field",
-    }
 }
