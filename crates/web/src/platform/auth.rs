@@ -3,7 +3,6 @@
 //! ([`current_citizen`]); the layout's login state ([`with_staff`]).
 
 use rathaus_storage::prelude::*;
-use std::collections::HashSet;
 
 use axum::{
     extract::FromRequestParts,
@@ -185,17 +184,3 @@ pub async fn staff_page(ctx: &Ctx, staff: &StaffUser, title: &str) -> Result<Pag
     Ok(page)
 }
 
-/// The org units a user works cases in (the actor's case scope): clerk
-/// grants plus everything below; `Forbidden` for users without a clerk grant.
-pub async fn units_of_clerk(
-    state: &AppState,
-    tenant: TenantId,
-    user: Uuid,
-) -> Result<HashSet<Uuid>, AppError> {
-    let actor = state
-        .app
-        .staff_actor(tenant, user, rathaus_app::Channel::Session)
-        .await?
-        .ok_or(AppError::Forbidden)?;
-    Ok(actor.case_scope()?)
-}
