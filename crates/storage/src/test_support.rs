@@ -141,3 +141,23 @@ pub fn announce_backend() {
         }
     });
 }
+
+/// A complete tenant input for tests: `Stadt <slug>`, every field filled.
+pub fn tenant_input(slug: &str) -> crate::tenancy::NewTenant {
+    crate::tenancy::NewTenant {
+        slug: slug.into(),
+        name: format!("Stadt {slug}"),
+        ags: "09162000".into(),
+        host: None,
+        street: "Marktplatz 1".into(),
+        postal_code: "12345".into(),
+        city: "Musterstadt".into(),
+        phone: "+49 123 4567".into(),
+        email: "info@example.org".into(),
+        website: "https://example.org".into(),
+        representative: "Erika Mustermann".into(),
+        supervisory_authority: "Landratsamt".into(),
+        dpo_name: "Max Datenschutz".into(),
+        dpo_email: "datenschutz@example.org".into(),
+    }
+}

@@ -18,8 +18,8 @@ use rathaus_storage::{
     identity::{NewUser, SessionRepository, TokenRepository, UserRepository, hash_password},
     migration::{Migrator, migration_names},
     outbox::{ClaimedJob, Handlers, JobHandler, OutboxRepository, Worker, WorkerConfig},
-    tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
-    test_support::{TestDb, announce_backend},
+    tenancy::{NewOrgUnit, OrgUnitRepository, TenantRepository},
+    test_support::{TestDb, announce_backend, tenant_input},
 };
 use sea_orm::{FromQueryResult, Statement};
 use sea_orm_migration::MigratorTrait;
@@ -52,25 +52,6 @@ fn postgres_is_used_unless_sqlite_is_asked_for() {
 async fn db() -> TestDb {
     announce_backend();
     TestDb::new().await
-}
-
-fn tenant_input(slug: &str) -> NewTenant {
-    NewTenant {
-        slug: slug.into(),
-        name: format!("Stadt {slug}"),
-        ags: "09162000".into(),
-        host: None,
-        street: "Marktplatz 1".into(),
-        postal_code: "12345".into(),
-        city: "Musterstadt".into(),
-        phone: "+49 123 4567".into(),
-        email: "info@example.org".into(),
-        website: "https://example.org".into(),
-        representative: "Erika Mustermann".into(),
-        supervisory_authority: "Landratsamt".into(),
-        dpo_name: "Max Datenschutz".into(),
-        dpo_email: "datenschutz@example.org".into(),
-    }
 }
 
 fn unit(kind: &str, name: &str, parent: Option<uuid::Uuid>) -> NewOrgUnit {

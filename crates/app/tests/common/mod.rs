@@ -17,8 +17,8 @@ use rathaus_storage::{
     files::FileStore,
     identity::NewUser,
     prelude::*,
-    tenancy::{NewOrgUnit, NewTenant},
-    test_support::TestDb,
+    tenancy::NewOrgUnit,
+    test_support::{TestDb, tenant_input},
 };
 use uuid::Uuid;
 
@@ -28,25 +28,6 @@ pub struct World {
     pub tenant: TenantId,
     /// The tenant's central intake (its top-level org unit).
     pub intake: Uuid,
-}
-
-fn tenant_input(slug: &str) -> NewTenant {
-    NewTenant {
-        slug: slug.into(),
-        name: "Stadt Musterstadt".into(),
-        ags: "09162000".into(),
-        host: None,
-        street: "Marktplatz 1".into(),
-        postal_code: "12345".into(),
-        city: "Musterstadt".into(),
-        phone: "+49 123 4567".into(),
-        email: "info@example.org".into(),
-        website: "https://example.org".into(),
-        representative: "Erika Mustermann".into(),
-        supervisory_authority: "Landratsamt".into(),
-        dpo_name: "Max Datenschutz".into(),
-        dpo_email: "datenschutz@example.org".into(),
-    }
 }
 
 fn definition() -> FormDefinition {

@@ -14,8 +14,8 @@ use rathaus_storage::{
     applications::{NewApplication, NewFile},
     files::FileStore,
     identity::{NewUser, UserRepository},
-    tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
-    test_support::TestDb,
+    tenancy::{NewOrgUnit, OrgUnitRepository, TenantRepository},
+    test_support::{TestDb, tenant_input},
 };
 use uuid::Uuid;
 
@@ -35,25 +35,6 @@ pub struct World {
     pub admin: Actor,
     /// A clerk of another tenant.
     pub foreign_clerk: Actor,
-}
-
-fn tenant_input(slug: &str) -> NewTenant {
-    NewTenant {
-        slug: slug.into(),
-        name: format!("Stadt {slug}"),
-        ags: "09162000".into(),
-        host: None,
-        street: "Marktplatz 1".into(),
-        postal_code: "12345".into(),
-        city: "Musterstadt".into(),
-        phone: "+49 123 4567".into(),
-        email: "info@example.org".into(),
-        website: "https://example.org".into(),
-        representative: "Erika Mustermann".into(),
-        supervisory_authority: "Landratsamt".into(),
-        dpo_name: "Max Datenschutz".into(),
-        dpo_email: "datenschutz@example.org".into(),
-    }
 }
 
 fn unit(kind: &str, name: &str, parent: Option<Uuid>) -> NewOrgUnit {

@@ -183,4 +183,3 @@ pub async fn staff_page(ctx: &Ctx, staff: &StaffUser, title: &str) -> Result<Pag
     page.csrf = Some(csrf_token(&staff.session).await?);
     Ok(page)
 }
-
