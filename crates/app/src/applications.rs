@@ -228,24 +228,19 @@ impl App {
                 token,
                 idempotency_key,
             } => {
-                if token.len() > MAX_TOKEN_LEN {
-                    return Err(UseCaseError::NotFound);
-                }
-                let repo = self.store.repo();
-                let draft = repo
-                    .draft_by_token(tenant, &token)
+                let crate::drafts::Draft {
+                    form_id,
+                    draft,
+                    definition: def,
+                    data,
+                    ..
+                } = self.draft(tenant, &token).await?;
+                let form = self
+                    .store
+                    .repo()
+                    .form(tenant, form_id)
                     .await?
                     .ok_or(UseCaseError::NotFound)?;
-                let version = repo
-                    .form_version(tenant, draft.form_version_id)
-                    .await?
-                    .ok_or(UseCaseError::NotFound)?;
-                let def = version.definition().ok_or(UseCaseError::NotFound)?;
-                let form = repo
-                    .form(tenant, version.form_id)
-                    .await?
-                    .ok_or(UseCaseError::NotFound)?;
-                let data = draft.data();
                 let problems = forms::validate(&def, &data, today);
                 if !problems.is_empty() {
                     return Ok(SubmitOutcome::Invalid {
@@ -255,7 +250,7 @@ impl App {
                 }
                 Prepared {
                     service_id: form.service_id,
-                    form_version_id: version.id,
+                    form_version_id: draft.form_version_id,
                     files: self.draft_files(tenant, &def, &data).await?,
                     notify_email: rathaus_domain::decisions::email_from_form(&def, &data),
                     data,

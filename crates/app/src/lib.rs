@@ -15,6 +15,7 @@ pub mod actor;
 pub mod applications;
 pub mod cases;
 pub mod decisions;
+pub mod drafts;
 pub mod error;
 pub mod identity;
 pub mod intake;

@@ -11,23 +11,17 @@ use axum::{
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
 };
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use rathaus_app::{
     Actor,
     applications::{Submission, SubmitOutcome},
+    drafts::{Draft, Upload},
 };
 use rathaus_domain::{
     applications::parse_idempotency_key,
     forms::{self, FormDefinition, Problem},
-    tenancy::TenantId,
 };
-use rathaus_storage::{
-    catalog::CatalogRepository,
-    forms::{FormDraft, FormRepository, FormVersion},
-};
-use serde_json::Value as Json;
 use tower_sessions::Session;
-use uuid::Uuid;
 
 use super::views::{FormReviewPage, FormSavedPage, FormStartPage, FormStepPage, ReviewSection};
 use crate::platform::{
@@ -40,7 +34,7 @@ use crate::platform::{
     layout::{Page, no_store},
     routes::{Routes, get, post},
     security::{CsrfForm, csrf_token, verify_csrf},
-    upload::{MAX_UPLOAD_BYTES, StepBody, safe_file_name, sniff},
+    upload::StepBody,
 };
 
 pub fn routes() -> Routes {
@@ -61,32 +55,6 @@ fn today() -> chrono::NaiveDate {
     Utc::now().date_naive()
 }
 
-/// The published form of a service, by the service's slug.
-async fn form_of_service(
-    state: &AppState,
-    tenant: TenantId,
-    slug: &str,
-) -> Result<
-    (
-        rathaus_storage::catalog::PublishedService,
-        FormVersion,
-        FormDefinition,
-    ),
-    AppError,
-> {
-    let repo = state.store.repo();
-    let service = repo
-        .published_by_slug(tenant, slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (_, version) = repo
-        .published_form_for_service(tenant, service.service.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = version.definition().ok_or(AppError::NotFound)?;
-    Ok((service, version, def))
-}
-
 async fn start(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -94,7 +62,7 @@ async fn start(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.tenant_id();
-    let (service, _, def) = form_of_service(&state, tenant, &slug).await?;
+    let (service, _, def) = state.app.service_form(tenant, &slug).await?;
     let english = ctx.lang == Lang::En;
     let mut page = with_staff(
         &state,
@@ -137,54 +105,23 @@ async fn create_draft(
         return Err(AppError::RateLimited);
     }
     let tenant = ctx.tenant()?.tenant_id();
-    let (_, version, def) = form_of_service(&state, tenant, &slug).await?;
-    let mut data = serde_json::json!({});
     // Logged in: the account's profile prefills the form.
-    if let Some(c) = current_citizen(&state, &ctx, &session).await? {
-        let mut profile = c.profile_map();
-        profile.insert("email".into(), c.email.clone());
-        forms::prefill(&def, &mut data, &profile);
-    }
-    forms::apply_computed(&def, &mut data, today());
-    let expires = Utc::now() + Duration::days(state.config.draft_days.into());
-    let (_, token) = state
-        .store
-        .repo()
-        .create_draft(tenant, version.id, &data, expires)
+    let actor = match current_citizen(&state, &ctx, &session).await? {
+        Some(c) => Actor::Citizen {
+            tenant,
+            account: c.id,
+        },
+        None => Actor::Anonymous { tenant },
+    };
+    let token = state
+        .app
+        .start_draft(&actor, &slug, state.config.draft_days, today())
         .await?;
     Ok(Redirect::to(&format!("/antrag/{token}/schritt/1")).into_response())
 }
 
-/// A draft with its form.
-struct Loaded {
-    tenant: TenantId,
-    draft: FormDraft,
-    def: FormDefinition,
-    data: Json,
-}
-
-async fn load(state: &AppState, ctx: &Ctx, token: &str) -> Result<Loaded, AppError> {
-    let tenant = ctx.tenant()?.tenant_id();
-    if token.len() > 100 {
-        return Err(AppError::NotFound);
-    }
-    let repo = state.store.repo();
-    let draft = repo
-        .draft_by_token(tenant, token)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let version = repo
-        .form_version(tenant, draft.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let def = version.definition().ok_or(AppError::NotFound)?;
-    let data = draft.data();
-    Ok(Loaded {
-        tenant,
-        draft,
-        def,
-        data,
-    })
+async fn load(state: &AppState, ctx: &Ctx, token: &str) -> Result<Draft, AppError> {
+    Ok(state.app.draft(ctx.tenant()?.tenant_id(), token).await?)
 }
 
 fn step_index(def: &FormDefinition, n: &str) -> Result<usize, AppError> {
@@ -201,7 +138,7 @@ async fn resume(
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let l = load(&state, &ctx, &token).await?;
-    let step = (l.draft.step.max(0) as usize).min(l.def.steps.len().saturating_sub(1));
+    let step = (l.draft.step.max(0) as usize).min(l.definition.steps.len().saturating_sub(1));
     Ok(no_store(
         Redirect::to(&format!("/antrag/{token}/schritt/{}", step + 1)).into_response(),
     ))
@@ -227,11 +164,11 @@ async fn render_step(
     state: &AppState,
     ctx: &Ctx,
     session: &Session,
-    l: &Loaded,
+    l: &Draft,
     v: StepView<'_>,
 ) -> Result<Response, AppError> {
     let english = ctx.lang == Lang::En;
-    let def = &l.def;
+    let def = &l.definition;
     let nodes = forms::layout(def, v.step, &l.data, today());
     let errors: HashMap<String, String> = v.problems.iter().cloned().collect();
     let deps = form_render::rule_dependencies(def);
@@ -300,7 +237,7 @@ async fn step_page(
     Path((token, n)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let l = load(&state, &ctx, &token).await?;
-    let step = step_index(&l.def, &n)?;
+    let step = step_index(&l.definition, &n)?;
     render_step(
         &state,
         &ctx,
@@ -317,46 +254,6 @@ async fn step_page(
     .await
 }
 
-/// Stores uploaded files; returns pairs that reference them, and problems.
-async fn store_files(
-    state: &AppState,
-    tenant: TenantId,
-    def: &FormDefinition,
-    files: Vec<(String, String, Bytes)>,
-) -> Result<(Vec<(String, String)>, Vec<Problem>), AppError> {
-    let mut pairs = Vec::new();
-    let mut problems = Vec::new();
-    for (path, name, content) in files {
-        if forms::field_at(def, &path).is_none_or(|f| f.kind != forms::FieldKind::File) {
-            continue;
-        }
-        if content.len() > MAX_UPLOAD_BYTES {
-            problems.push(Problem {
-                path,
-                code: "file.too_large",
-                message: None,
-            });
-            continue;
-        }
-        let Some(mime) = sniff(&content) else {
-            problems.push(Problem {
-                path,
-                code: "file.type",
-                message: None,
-            });
-            continue;
-        };
-        let id = Uuid::now_v7();
-        state
-            .files
-            .put(tenant, &format!("uploads/{id}"), content)
-            .await
-            .map_err(AppError::internal)?;
-        pairs.push((path, format!("{id}/{}", safe_file_name(&name, mime))));
-    }
-    Ok((pairs, problems))
-}
-
 async fn step_post(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -365,7 +262,7 @@ async fn step_post(
     body: StepBody,
 ) -> Result<Response, AppError> {
     let mut l = load(&state, &ctx, &token).await?;
-    let step = step_index(&l.def, &n)?;
+    let step = step_index(&l.definition, &n)?;
     let action = body
         .pairs
         .iter()
@@ -382,7 +279,16 @@ async fn step_post(
                     .map(String::from)
                     .collect()
             });
-    let (mut pairs, upload_problems) = store_files(&state, l.tenant, &l.def, body.files).await?;
+    let uploads = body
+        .files
+        .into_iter()
+        .map(|(path, name, content)| Upload {
+            path,
+            name,
+            content,
+        })
+        .collect();
+    let (mut pairs, upload_problems) = state.app.store_uploads(&l, uploads).await?;
     // A new upload replaces the kept reference of the same field.
     let replaced: Vec<String> = pairs.iter().map(|(p, _)| p.clone()).collect();
     pairs.extend(
@@ -390,57 +296,56 @@ async fn step_post(
             .into_iter()
             .filter(|(k, _)| !replaced.contains(k)),
     );
-    forms::apply_step(&l.def, step, &mut l.data, &pairs);
+    forms::apply_step(&l.definition, step, &mut l.data, &pairs);
     let mut next_step = step;
     let mut view_notice = None;
     let mut problems: Vec<Problem> = upload_problems;
     match action.as_str() {
         a if a.starts_with("add:") => {
-            forms::add_instance(&l.def, &mut l.data, &a[4..]);
+            forms::add_instance(&l.definition, &mut l.data, &a[4..]);
         }
         a if a.starts_with("remove:") => {
-            forms::remove_instance(&l.def, &mut l.data, &a[7..]);
+            forms::remove_instance(&l.definition, &mut l.data, &a[7..]);
         }
         "back" | "save" => {}
         _ => {
-            forms::apply_computed(&l.def, &mut l.data, today());
-            let shown_now = forms::visible_paths(&forms::layout(&l.def, step, &l.data, today()));
+            forms::apply_computed(&l.definition, &mut l.data, today());
+            let shown_now =
+                forms::visible_paths(&forms::layout(&l.definition, step, &l.data, today()));
             let appeared = shown_before
                 .as_ref()
                 .is_some_and(|before| shown_now.iter().any(|p| !before.contains(p)));
             if appeared {
                 view_notice = Some("wizard.new_fields");
             } else if problems.is_empty() {
-                problems = forms::validate_step(&l.def, step, &l.data, today());
+                problems = forms::validate_step(&l.definition, step, &l.data, today());
                 if problems.is_empty() {
                     next_step = step + 1;
                 }
             }
         }
     }
-    forms::apply_computed(&l.def, &mut l.data, today());
-    let expires = Utc::now() + Duration::days(state.config.draft_days.into());
+    forms::apply_computed(&l.definition, &mut l.data, today());
     let stored_step = if action == "back" {
         step.saturating_sub(1)
     } else {
-        next_step.min(l.def.steps.len() - 1)
+        next_step.min(l.definition.steps.len() - 1)
     };
     state
-        .store
-        .repo()
-        .update_draft(l.tenant, l.draft.id, &l.data, stored_step as i32, expires)
+        .app
+        .save_draft(&l, stored_step, state.config.draft_days)
         .await?;
     let to = |s: String| Ok(no_store(Redirect::to(&s).into_response()));
     match action.as_str() {
         "save" => to(format!("/antrag/{token}/gespeichert")),
         "back" if step == 0 => to(format!("/antrag/{token}/schritt/1")),
         "back" => to(format!("/antrag/{token}/schritt/{step}")),
-        _ if next_step > step && next_step >= l.def.steps.len() => {
+        _ if next_step > step && next_step >= l.definition.steps.len() => {
             to(format!("/antrag/{token}/pruefen"))
         }
         _ if next_step > step => to(format!("/antrag/{token}/schritt/{}", next_step + 1)),
         _ => {
-            let worded = worded(&l.def, &problems, ctx.lang);
+            let worded = worded(&l.definition, &problems, ctx.lang);
             let status = if worded.is_empty() {
                 StatusCode::OK
             } else {
@@ -473,17 +378,15 @@ async fn refresh(
     body: StepBody,
 ) -> Result<Response, AppError> {
     let mut l = load(&state, &ctx, &token).await?;
-    let step = step_index(&l.def, &n)?;
-    forms::apply_step(&l.def, step, &mut l.data, &body.pairs);
-    forms::apply_computed(&l.def, &mut l.data, today());
-    let expires = Utc::now() + Duration::days(state.config.draft_days.into());
+    let step = step_index(&l.definition, &n)?;
+    forms::apply_step(&l.definition, step, &mut l.data, &body.pairs);
+    forms::apply_computed(&l.definition, &mut l.data, today());
     state
-        .store
-        .repo()
-        .update_draft(l.tenant, l.draft.id, &l.data, step as i32, expires)
+        .app
+        .save_draft(&l, step, state.config.draft_days)
         .await?;
-    let nodes = forms::layout(&l.def, step, &l.data, today());
-    let deps = form_render::rule_dependencies(&l.def);
+    let nodes = forms::layout(&l.definition, step, &l.data, today());
+    let deps = form_render::rule_dependencies(&l.definition);
     let mut html = String::new();
     form_render::render_nodes(
         &mut html,
@@ -517,15 +420,15 @@ async fn render_review(
     ctx: &Ctx,
     session: &Session,
     token: &str,
-    l: &Loaded,
+    l: &Draft,
 ) -> Result<Response, AppError> {
     let english = ctx.lang == Lang::En;
-    let problems = forms::validate(&l.def, &l.data, today());
+    let problems = forms::validate(&l.definition, &l.data, today());
     let mut sections = Vec::new();
-    for (i, s) in l.def.steps.iter().enumerate() {
-        let nodes = forms::layout(&l.def, i, &l.data, today());
+    for (i, s) in l.definition.steps.iter().enumerate() {
+        let nodes = forms::layout(&l.definition, i, &l.data, today());
         let mut rows = Vec::new();
-        form_render::review_rows(&l.def, &nodes, ctx.lang, &mut rows);
+        form_render::review_rows(&l.definition, &nodes, ctx.lang, &mut rows);
         sections.push(ReviewSection {
             title: s.title.get(english).to_string(),
             href: format!("/antrag/{token}/schritt/{}", i + 1),
@@ -535,14 +438,14 @@ async fn render_review(
     let errors = problems
         .iter()
         .map(|p| {
-            let step = forms::step_of(&l.def, &p.path).unwrap_or(0);
+            let step = forms::step_of(&l.definition, &p.path).unwrap_or(0);
             (
                 format!(
                     "/antrag/{token}/schritt/{}#{}",
                     step + 1,
                     form_render::field_id(&p.path)
                 ),
-                form_render::problem_text(&l.def, p, ctx.lang),
+                form_render::problem_text(&l.definition, p, ctx.lang),
             )
         })
         .collect::<Vec<_>>();
@@ -554,7 +457,7 @@ async fn render_review(
             ctx.t("wizard.error_prefix")
         },
         ctx.t("wizard.review_title"),
-        l.def.title.get(english)
+        l.definition.title.get(english)
     );
     let mut page = with_staff(state, ctx, session, Page::new(ctx, &title)).await?;
     page.csrf = Some(csrf_token(session).await?);
@@ -568,7 +471,7 @@ async fn render_review(
             status,
             FormReviewPage {
                 page,
-                form_title: l.def.title.get(english).to_string(),
+                form_title: l.definition.title.get(english).to_string(),
                 sections,
                 errors,
                 token: token.to_string(),
@@ -656,7 +559,7 @@ async fn saved(
     Ok(no_store(
         FormSavedPage {
             page,
-            form_title: l.def.title.get(english).to_string(),
+            form_title: l.definition.title.get(english).to_string(),
             link: format!("{base}/antrag/{token}"),
             expires: i18n::tf(
                 ctx.lang,
