@@ -515,6 +515,16 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
 }
 
 impl crate::Store {
+    /// Approves in one transaction ([`crate::Store::approve_version`]).
+    pub async fn approve_form(
+        &self,
+        tenant: TenantId,
+        form: Uuid,
+        actor: Uuid,
+    ) -> Result<FormVersion> {
+        self.approve_version::<Forms>(tenant, form, actor).await
+    }
+
     /// Creates a form (and attaches it) in one transaction.
     pub async fn create_form(
         &self,
