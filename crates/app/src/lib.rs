@@ -12,6 +12,8 @@
 
 pub mod actor;
 pub mod cases;
+pub mod catalog;
+pub mod editorial;
 pub mod error;
 pub mod intake;
 
@@ -31,6 +33,8 @@ pub struct App {
     pub files: FileStore,
     /// What the submission path keeps for a few seconds ([`intake`]).
     pub intake: Arc<intake::IntakeCache>,
+    /// The portal's search index over the published catalog.
+    pub search: Arc<catalog::search::CatalogSearch>,
 }
 
 impl App {
@@ -39,6 +43,7 @@ impl App {
             store,
             files,
             intake: Arc::default(),
+            search: Arc::default(),
         }
     }
 }

@@ -13,12 +13,13 @@ use rathaus_domain::{catalog::ServiceContent, identity::Role};
 use rathaus_search::{ListQuery, SearchQuery};
 use rathaus_storage::{
     StorageError,
-    catalog::{CatalogRepository, PublishedService},
+    catalog::{CatalogRepository, PublishedService, Services},
     identity::UserRepository,
 };
 use uuid::Uuid;
 
 use crate::platform::{
+    editorial::{api_approve, api_archive, api_reject, api_submit},
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::{Ctx, describe},
@@ -33,10 +34,10 @@ pub fn routes() -> Routes {
     Routes::new("catalog")
         .route("/services", get(list).post(create))
         .route("/services/{id}", get(one).put(change))
-        .route("/services/{id}/submit", post(submit))
-        .route("/services/{id}/approve", post(approve))
-        .route("/services/{id}/reject", post(reject))
-        .route("/services/{id}/archive", post(archive))
+        .route("/services/{id}/submit", post(api_submit::<Services>))
+        .route("/services/{id}/approve", post(api_approve::<Services>))
+        .route("/services/{id}/reject", post(api_reject::<Services>))
+        .route("/services/{id}/archive", post(api_archive::<Services>))
         .route("/catalog/export", get(export))
         .route("/catalog/import", post(import))
 }
@@ -85,7 +86,8 @@ async fn list(
     let topic = p.topic.as_deref().filter(|s| !s.is_empty());
     let hits = if p.q.trim().is_empty() {
         state
-            .catalog
+            .app
+            .search
             .index
             .list(
                 tenant.id,
@@ -98,11 +100,13 @@ async fn list(
             .map_err(AppError::internal)?
     } else {
         let synonyms = state
-            .catalog
+            .app
+            .search
             .synonyms(&state.store, tenant.tenant_id())
             .await?;
         state
-            .catalog
+            .app
+            .search
             .index
             .search(
                 &SearchQuery {
@@ -195,92 +199,6 @@ async fn change(
     Ok(Json(
         serde_json::json!({ "id": id, "version": v.number, "status": v.status }),
     ))
-}
-
-async fn after_step(
-    state: &AppState,
-    id: Uuid,
-    v: rathaus_storage::catalog::ServiceVersion,
-) -> Json<serde_json::Value> {
-    if let Err(e) = state.catalog.sync(&state.store).await {
-        tracing::warn!(error = %e, "search index sync failed");
-    }
-    Json(serde_json::json!({ "id": id, "version": v.number, "status": v.status }))
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    let v = state
-        .store
-        .repo()
-        .submit_for_review(caller.tenant(), id, caller.user.id)
-        .await
-        .map_err(workflow_error)?;
-    Ok(after_step(&state, id, v).await)
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    let v = state
-        .store
-        .approve_service(caller.tenant(), id, caller.user.id)
-        .await
-        .map_err(workflow_error)?;
-    Ok(after_step(&state, id, v).await)
-}
-
-#[derive(serde::Deserialize, Default)]
-struct RejectBody {
-    #[serde(default)]
-    comment: String,
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    let comment = if body.is_empty() {
-        String::new()
-    } else {
-        serde_json::from_slice::<RejectBody>(&body)
-            .map_err(|e| AppError::InvalidJson(e.to_string()))?
-            .comment
-    };
-    let v = state
-        .store
-        .repo()
-        .reject(caller.tenant(), id, caller.user.id, &comment)
-        .await
-        .map_err(workflow_error)?;
-    Ok(after_step(&state, id, v).await)
-}
-
-async fn archive(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    state.store.archive_service(caller.tenant(), id).await?;
-    if let Err(e) = state.catalog.sync(&state.store).await {
-        tracing::warn!(error = %e, "search index sync failed");
-    }
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The published catalog in the exchange format (public: other municipalities re-use it).

@@ -5,7 +5,6 @@
 pub mod api;
 pub mod home;
 pub mod public;
-pub mod search;
 pub mod staff;
 pub mod views;
 
@@ -14,6 +13,18 @@ pub use public::Block;
 
 use serde_json::json;
 
+use axum::response::Response;
+use rathaus_app::{Actor, catalog::search::IndexError};
+use rathaus_storage::catalog::{ServiceVersion, Services};
+use uuid::Uuid;
+
+use crate::platform::{
+    AppState,
+    auth::StaffUser,
+    context::Ctx,
+    editorial::{EditorialKind, step_json},
+    error::AppError,
+};
 use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
 use crate::platform::routes::Routes;
 
@@ -118,3 +129,36 @@ pub const OPERATIONS: &[Op] = &[
         OK,
     ),
 ];
+
+impl From<IndexError> for AppError {
+    fn from(e: IndexError) -> Self {
+        rathaus_app::UseCaseError::from(e).into()
+    }
+}
+
+impl EditorialKind for Services {
+    const PAGES: &'static str = "/staff/catalog";
+
+    async fn refused(
+        state: &AppState,
+        ctx: &Ctx,
+        staff: &StaffUser,
+        id: Uuid,
+        reason: String,
+    ) -> Result<Response, AppError> {
+        staff::render_detail(state, ctx, staff, id, None, Some(reason)).await
+    }
+
+    async fn resolve(_: &AppState, _: &Actor, id: &str) -> Result<Uuid, AppError> {
+        Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+    }
+
+    async fn answer(
+        _: &AppState,
+        _: &Actor,
+        id: Uuid,
+        version: ServiceVersion,
+    ) -> Result<Response, AppError> {
+        Ok(step_json(id, &version))
+    }
+}

@@ -11,8 +11,8 @@ use rathaus_search::{Hit, ListQuery, SearchQuery};
 use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
 use tower_sessions::Session;
 
+use rathaus_app::catalog::search::Facet;
 use super::{
-    search::Facet,
     views::{ListPage, SearchPage, ServicePage},
 };
 use crate::platform::{
@@ -95,11 +95,13 @@ async fn search(
         vec![]
     } else {
         let synonyms = state
-            .catalog
+            .app
+            .search
             .synonyms(&state.store, tenant.tenant_id())
             .await?;
         state
-            .catalog
+            .app
+            .search
             .index
             .search(
                 &SearchQuery {
@@ -127,7 +129,7 @@ async fn search(
             q: q.clone(),
             audience: f.audience().unwrap_or_default().to_string(),
             topic: f.topic().unwrap_or_default().to_string(),
-            topics: state.catalog.topics(tenant.tenant_id()),
+            topics: state.app.search.topics(tenant.tenant_id()),
             searched: !q.is_empty(),
             hits: hits.iter().map(|h| HitView::new(h, ctx.lang)).collect(),
         },
@@ -144,7 +146,8 @@ async fn render_list(
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
     let hits = state
-        .catalog
+        .app
+        .search
         .index
         .list(tenant.id, &query)
         .map_err(AppError::internal)?;
@@ -202,7 +205,7 @@ async fn topic(
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
     let name =
-        facet_name(&state.catalog.topics(tenant.tenant_id()), &slug).ok_or(AppError::NotFound)?;
+        facet_name(&state.app.search.topics(tenant.tenant_id()), &slug).ok_or(AppError::NotFound)?;
     let heading = format!("{}: {}", ctx.t("catalog.topic"), name);
     render_list(
         &state,
@@ -224,7 +227,7 @@ async fn life_situation(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let name = facet_name(&state.catalog.life_situations(tenant.tenant_id()), &slug)
+    let name = facet_name(&state.app.search.life_situations(tenant.tenant_id()), &slug)
         .ok_or(AppError::NotFound)?;
     let heading = format!("{}: {}", ctx.t("catalog.life_situation"), name);
     render_list(
@@ -379,14 +382,15 @@ async fn sitemap(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
     ] {
         push(p);
     }
-    for f in state.catalog.topics(tenant.tenant_id()) {
+    for f in state.app.search.topics(tenant.tenant_id()) {
         push(&format!("/themen/{}", f.slug));
     }
-    for f in state.catalog.life_situations(tenant.tenant_id()) {
+    for f in state.app.search.life_situations(tenant.tenant_id()) {
         push(&format!("/lebenslagen/{}", f.slug));
     }
     for h in state
-        .catalog
+        .app
+        .search
         .index
         .list(tenant.id, &ListQuery::default())
         .map_err(AppError::internal)?

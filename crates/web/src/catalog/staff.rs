@@ -2,7 +2,6 @@
 //! submit for review, approve as a second person, reject, archive, compare
 //! versions, maintain search synonyms.
 
-use std::collections::HashMap;
 
 use axum::{
     extract::{Path, Query, State},
@@ -10,10 +9,12 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use rathaus_domain::catalog::{
-    Audience, I18nText, OzgMapping, PrivacyNotice, ServiceContent, VersionStatus, diff,
+    Audience, I18nText, OzgMapping, PrivacyNotice, ServiceContent, diff,
 };
 use rathaus_storage::{
-    StorageError, catalog::CatalogRepository, identity::UserRepository, tenancy::OrgUnitRepository,
+    StorageError,
+    catalog::{CatalogRepository, Services},
+    tenancy::OrgUnitRepository,
 };
 use uuid::Uuid;
 
@@ -25,7 +26,7 @@ use crate::platform::{
     auth::{StaffUser, require_editor, staff_page},
     context::{Ctx, describe},
     error::AppError,
-    layout::VersionRow,
+    editorial::{Empty, WorkflowView, page_approve, page_archive, page_reject, page_submit},
     routes::{Routes, get, post},
     security::CsrfForm,
 };
@@ -36,10 +37,10 @@ pub fn routes() -> Routes {
         .route("/staff/catalog/new", get(new_form).post(create))
         .route("/staff/catalog/{id}", get(detail))
         .route("/staff/catalog/{id}/edit", get(edit_form).post(save))
-        .route("/staff/catalog/{id}/submit", post(submit))
-        .route("/staff/catalog/{id}/approve", post(approve))
-        .route("/staff/catalog/{id}/reject", post(reject))
-        .route("/staff/catalog/{id}/archive", post(archive))
+        .route("/staff/catalog/{id}/submit", post(page_submit::<Services>))
+        .route("/staff/catalog/{id}/approve", post(page_approve::<Services>))
+        .route("/staff/catalog/{id}/reject", post(page_reject::<Services>))
+        .route("/staff/catalog/{id}/archive", post(page_archive::<Services>))
         .route("/staff/catalog/{id}/diff", get(diff_page))
         .route("/staff/synonyms", get(synonyms).post(add_synonym))
         .route("/staff/synonyms/{id}/delete", post(delete_synonym))
@@ -308,7 +309,7 @@ struct DetailQuery {
     msg: Option<String>,
 }
 
-async fn render_detail(
+pub(super) async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
@@ -316,51 +317,34 @@ async fn render_detail(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let repo = state.store.repo();
-    let service = repo
+    let actor = staff.actor(state).await?;
+    let workflow = state.app.version_history::<Services>(&actor, id).await?;
+    let service = state
+        .store
+        .repo()
         .service(staff.tenant(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let versions = repo.versions(staff.tenant(), id).await?;
-    let latest = versions.first().ok_or(AppError::NotFound)?.clone();
-    let names: HashMap<Uuid, String> = repo
-        .users(staff.tenant())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
-    let content = latest.content();
+    let content = workflow.latest().content();
     let page = staff_page(ctx, staff, &content.title.de).await?;
     let status = if error.is_some() {
         StatusCode::CONFLICT
     } else {
         StatusCode::OK
     };
+    let public = service.published_version_id.is_some() && service.archived_at.is_none();
+    let mut view = WorkflowView::of(format!("/staff/catalog/{id}"), &workflow);
+    view.can_archive = public;
+    view.compare = true;
     Ok((
         status,
         CatalogDetailPage {
             page,
-            public: service.published_version_id.is_some() && service.archived_at.is_none(),
+            public,
             service,
-            latest_status: latest.status().code(),
-            can_edit: latest.status() != VersionStatus::InReview,
-            can_submit: latest.status() == VersionStatus::Draft,
-            can_review: latest.status() == VersionStatus::InReview,
-            own_change: latest.author_id == staff.user.id,
-            versions: versions
-                .iter()
-                .map(|v| VersionRow {
-                    number: v.number,
-                    status: v.status().code(),
-                    author: names.get(&v.author_id).cloned().unwrap_or_default(),
-                    reviewer: v
-                        .reviewed_by
-                        .and_then(|r| names.get(&r).cloned())
-                        .unwrap_or_default(),
-                    comment: v.review_comment.clone().unwrap_or_default(),
-                    updated: v.updated_at.format("%d.%m.%Y %H:%M").to_string(),
-                })
-                .collect(),
+            latest_status: workflow.latest_status.code(),
+            can_edit: workflow.can_edit,
+            workflow: view,
             title: content.title.de,
             notice,
             error,
@@ -384,146 +368,6 @@ async fn detail(
         _ => None,
     });
     render_detail(&state, &ctx, &staff, parse_id(&id)?, notice, None).await
-}
-
-/// Runs a workflow step; a refused step re-renders the page with the reason.
-async fn step<F, Fut>(
-    state: AppState,
-    ctx: Ctx,
-    staff: StaffUser,
-    id: String,
-    msg: &str,
-    f: F,
-) -> Result<Response, AppError>
-where
-    F: FnOnce(AppState, Uuid, StaffUser) -> Fut,
-    Fut: std::future::Future<Output = (StaffUser, Result<(), StorageError>)>,
-{
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let (staff, result) = f(state.clone(), id, staff).await;
-    match result {
-        Ok(()) => {
-            // This instance sees the change at once; others within a second.
-            if let Err(e) = state.catalog.sync(&state.store).await {
-                tracing::warn!(error = %e, "search index sync after workflow step failed");
-            }
-            Ok(Redirect::to(&format!("/staff/catalog/{id}?msg={msg}")).into_response())
-        }
-        Err(StorageError::Workflow(w)) => {
-            let text = ctx.t(&format!("editor.{}", w.code())).to_string();
-            render_detail(&state, &ctx, &staff, id, None, Some(text)).await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Empty {}
-
-async fn submit(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "submitted",
-        |st, id, staff| async move {
-            let r = st
-                .store
-                .repo()
-                .submit_for_review(staff.tenant(), id, staff.user.id)
-                .await
-                .map(|_| ());
-            (staff, r)
-        },
-    )
-    .await
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "approved",
-        |st, id, staff| async move {
-            let r = st
-                .store
-                .approve_service(staff.tenant(), id, staff.user.id)
-                .await
-                .map(|_| ());
-            (staff, r)
-        },
-    )
-    .await
-}
-
-#[derive(serde::Deserialize)]
-struct RejectForm {
-    #[serde(default)]
-    comment: String,
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    f: CsrfForm<RejectForm>,
-) -> Result<Response, AppError> {
-    let comment = f.form.comment;
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "rejected",
-        |st, id, staff| async move {
-            let r = st
-                .store
-                .repo()
-                .reject(staff.tenant(), id, staff.user.id, &comment)
-                .await
-                .map(|_| ());
-            (staff, r)
-        },
-    )
-    .await
-}
-
-async fn archive(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "archived",
-        |st, id, staff| async move {
-            let r = st.store.archive_service(staff.tenant(), id).await;
-            (staff, r)
-        },
-    )
-    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -631,7 +475,7 @@ async fn add_synonym(
         .await
     {
         Ok(_) => {
-            state.catalog.forget_synonyms(staff.tenant());
+            state.app.search.forget_synonyms(staff.tenant());
             Ok(Redirect::to("/staff/synonyms").into_response())
         }
         Err(e @ (StorageError::Validation(_) | StorageError::Conflict(_))) => {
@@ -653,6 +497,6 @@ async fn delete_synonym(
         .repo()
         .delete_synonym(staff.tenant(), parse_id(&id)?)
         .await?;
-    state.catalog.forget_synonyms(staff.tenant());
+    state.app.search.forget_synonyms(staff.tenant());
     Ok(Redirect::to("/staff/synonyms").into_response())
 }

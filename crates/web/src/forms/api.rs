@@ -23,12 +23,13 @@ use rathaus_domain::{
 use rathaus_standards::xdatenfelder;
 use rathaus_storage::{
     catalog::CatalogRepository,
-    forms::{Form, FormRepository, FormVersion},
+    forms::{Form, FormRepository, FormVersion, Forms},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::platform::{
+    editorial::{api_approve, api_reject, api_submit},
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::Ctx,
@@ -50,9 +51,9 @@ pub fn routes() -> Routes {
         .route("/forms/{id}/draft", get(draft))
         .route("/forms/{id}/schema", get(schema))
         .route("/forms/{id}/validate", post(validate))
-        .route("/forms/{id}/submit", post(submit))
-        .route("/forms/{id}/approve", post(approve))
-        .route("/forms/{id}/reject", post(reject))
+        .route("/forms/{id}/submit", post(api_submit::<Forms>))
+        .route("/forms/{id}/approve", post(api_approve::<Forms>))
+        .route("/forms/{id}/reject", post(api_reject::<Forms>))
         .route("/forms/{id}/attach", post(attach))
         .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)))
 }
@@ -446,68 +447,21 @@ async fn change(
     Ok(Json(envelope(&form, &version, slug.as_deref())).into_response())
 }
 
-async fn step_result(
+/// The answer of a workflow step: the form's envelope with the version.
+pub(super) async fn step_answer(
     state: &AppState,
     tenant: TenantId,
-    form: &Form,
+    id: Uuid,
     v: FormVersion,
 ) -> Result<Response, AppError> {
-    let slug = service_slug(state, tenant, form).await?;
-    Ok(Json(envelope(form, &v, slug.as_deref())).into_response())
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
-    let v = state
+    let form = state
         .store
         .repo()
-        .submit_form(tenant, form.id, caller.user.id)
-        .await?;
-    step_result(&state, tenant, &form, v).await
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
-    let v = state
-        .store
-        .approve_form(tenant, form.id, caller.user.id)
-        .await?;
-    step_result(&state, tenant, &form, v).await
-}
-
-#[derive(serde::Deserialize, Default)]
-struct RejectBody {
-    #[serde(default)]
-    comment: String,
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<RejectBody>,
-) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
-    let v = state
-        .store
-        .repo()
-        .reject_form(tenant, form.id, caller.user.id, &body.comment)
-        .await?;
-    step_result(&state, tenant, &form, v).await
+        .form(tenant, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let slug = service_slug(state, tenant, &form).await?;
+    Ok(Json(envelope(&form, &v, slug.as_deref())).into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -7,10 +7,17 @@ pub mod staff;
 pub mod views;
 pub mod wizard;
 
+use axum::response::Response;
+use rathaus_app::Actor;
+use rathaus_storage::forms::{FormVersion, Forms};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
-use crate::platform::{routes::Routes, upload::upload_limit};
+use crate::platform::{
+    AppState, auth::StaffUser, context::Ctx, editorial::EditorialKind, error::AppError,
+    routes::Routes, upload::upload_limit,
+};
 
 pub fn routes() -> Routes {
     Routes::new("forms")
@@ -130,3 +137,31 @@ pub const OPERATIONS: &[Op] = &[
         OK,
     ),
 ];
+
+impl EditorialKind for Forms {
+    const PAGES: &'static str = "/staff/forms";
+
+    async fn refused(
+        state: &AppState,
+        ctx: &Ctx,
+        staff: &StaffUser,
+        id: Uuid,
+        reason: String,
+    ) -> Result<Response, AppError> {
+        staff::render_detail(state, ctx, staff, id, None, Some(reason)).await
+    }
+
+    /// A form by id or key.
+    async fn resolve(state: &AppState, actor: &Actor, id: &str) -> Result<Uuid, AppError> {
+        Ok(state.app.find_form(actor.tenant(), id).await?.id)
+    }
+
+    async fn answer(
+        state: &AppState,
+        actor: &Actor,
+        id: Uuid,
+        version: FormVersion,
+    ) -> Result<Response, AppError> {
+        api::step_answer(state, actor.tenant(), id, version).await
+    }
+}

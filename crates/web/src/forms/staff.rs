@@ -12,14 +12,13 @@ use axum::{
 };
 use chrono::Utc;
 use rathaus_domain::{
-    catalog::{I18nText, VersionStatus},
+    catalog::I18nText,
     forms::{self, Check, FormDefinition, Item},
 };
 use rathaus_storage::{
     StorageError,
     catalog::CatalogRepository,
-    forms::{FormRepository, FormVersion},
-    identity::UserRepository,
+    forms::{FormRepository, FormVersion, Forms},
 };
 use uuid::Uuid;
 
@@ -37,7 +36,7 @@ use crate::platform::{
     error::AppError,
     form_render::{self, RenderCtx},
     i18n::Lang,
-    layout::VersionRow,
+    editorial::{WorkflowView, page_approve, page_reject, page_submit},
     routes::{Routes, get, post},
     security::{CsrfForm, verify_csrf},
     upload::StepBody,
@@ -63,9 +62,9 @@ pub fn routes() -> Routes {
             "/staff/forms/{id}/preview/{n}",
             get(preview).post(preview_post),
         )
-        .route("/staff/forms/{id}/submit", post(submit))
-        .route("/staff/forms/{id}/approve", post(approve))
-        .route("/staff/forms/{id}/reject", post(reject))
+        .route("/staff/forms/{id}/submit", post(page_submit::<Forms>))
+        .route("/staff/forms/{id}/approve", post(page_approve::<Forms>))
+        .route("/staff/forms/{id}/reject", post(page_reject::<Forms>))
         .route("/staff/forms/{id}/attach", post(attach))
 }
 
@@ -354,7 +353,7 @@ struct DetailQuery {
     msg: Option<String>,
 }
 
-async fn render_detail(
+pub(super) async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
@@ -362,19 +361,15 @@ async fn render_detail(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
+    let actor = staff.actor(state).await?;
+    let workflow = state.app.version_history::<Forms>(&actor, id).await?;
     let repo = state.store.repo();
     let form = repo
         .form(staff.tenant(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (versions, def) = latest(state, staff, id).await?;
-    let latest = versions[0].clone();
-    let names: HashMap<Uuid, String> = repo
-        .users(staff.tenant())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
+    let latest = workflow.latest();
+    let def = latest.definition().ok_or(AppError::NotFound)?;
     let mut items = Vec::new();
     for s in &def.steps {
         item_rows(&s.items, "", 0, &s.title.de, &mut items);
@@ -412,25 +407,9 @@ async fn render_detail(
             service,
             services: services_list(state, staff).await?,
             public: form.published_version_id.is_some(),
-            latest_status: latest.status().code(),
-            can_edit: latest.status() != VersionStatus::InReview,
-            can_submit: latest.status() == VersionStatus::Draft,
-            can_review: latest.status() == VersionStatus::InReview,
-            own_change: latest.author_id == staff.user.id,
-            versions: versions
-                .iter()
-                .map(|v| VersionRow {
-                    number: v.number,
-                    status: v.status().code(),
-                    author: names.get(&v.author_id).cloned().unwrap_or_default(),
-                    reviewer: v
-                        .reviewed_by
-                        .and_then(|r| names.get(&r).cloned())
-                        .unwrap_or_default(),
-                    comment: v.review_comment.clone().unwrap_or_default(),
-                    updated: v.updated_at.format("%d.%m.%Y %H:%M").to_string(),
-                })
-                .collect(),
+            latest_status: workflow.latest_status.code(),
+            can_edit: workflow.can_edit,
+            workflow: WorkflowView::of(format!("/staff/forms/{id}"), &workflow),
             steps: def.steps.iter().map(|s| s.title.de.clone()).collect(),
             items,
             report,
@@ -990,15 +969,6 @@ async fn preview_post(
 }
 
 #[derive(serde::Deserialize)]
-struct Empty {}
-
-#[derive(serde::Deserialize)]
-struct RejectForm {
-    #[serde(default)]
-    comment: String,
-}
-
-#[derive(serde::Deserialize)]
 struct AttachForm {
     #[serde(default)]
     service: String,
@@ -1021,62 +991,6 @@ async fn after(
         }
         Err(e) => Err(e),
     }
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let r = state
-        .store
-        .repo()
-        .submit_form(staff.tenant(), id, staff.user.id)
-        .await
-        .map(|_| ())
-        .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "submitted", r).await
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let r = state
-        .store
-        .approve_form(staff.tenant(), id, staff.user.id)
-        .await
-        .map(|_| ())
-        .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "approved", r).await
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    f: CsrfForm<RejectForm>,
-) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let r = state
-        .store
-        .repo()
-        .reject_form(staff.tenant(), id, staff.user.id, &f.form.comment)
-        .await
-        .map(|_| ())
-        .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "rejected", r).await
 }
 
 async fn attach(
