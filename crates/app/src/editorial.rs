@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rathaus_domain::{ValidationErrors, catalog::VersionStatus, validation::optional_text};
+use rathaus_domain::{
+    ValidationErrors, catalog::VersionStatus, tenancy::TenantId, validation::optional_text,
+};
 use rathaus_storage::prelude::*;
 use rathaus_storage::{catalog::Services, forms::Forms};
 use uuid::Uuid;
@@ -73,6 +75,7 @@ impl App {
         id: Uuid,
     ) -> UseCaseResult<T::Version> {
         let staff = actor.require(Permission::EditContent)?;
+        self.require_record::<T>(staff.tenant(), id).await?;
         Ok(self
             .store
             .submit_version::<T>(staff.tenant(), id, staff.user.id)
@@ -105,6 +108,7 @@ impl App {
         let comment = optional_text("comment", comment, MAX_COMMENT_CHARS)
             .map_err(ValidationErrors::from)?
             .unwrap_or_default();
+        self.require_record::<T>(staff.tenant(), id).await?;
         Ok(self
             .store
             .reject_version::<T>(staff.tenant(), id, staff.user.id, &comment)
@@ -164,6 +168,12 @@ impl App {
                 .collect(),
             versions,
         })
+    }
+
+    /// `NotFound` unless the record exists in the tenant.
+    async fn require_record<T: Content>(&self, tenant: TenantId, id: Uuid) -> UseCaseResult<()> {
+        T::published_pointer(&self.store.repo(), tenant, id).await?;
+        Ok(())
     }
 
     /// After a change of what is public: submissions read anew, and the

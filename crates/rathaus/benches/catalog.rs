@@ -111,7 +111,12 @@ async fn main() {
     let docs = state.app.search.index.len();
 
     // 1. Search latency on the index itself.
-    let synonyms = state.app.search.synonyms(&state.store, tenant).await.unwrap();
+    let synonyms = state
+        .app
+        .search
+        .synonyms(&state.store, tenant)
+        .await
+        .unwrap();
     let search = |text: &str| {
         state
             .app

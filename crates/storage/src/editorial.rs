@@ -81,8 +81,11 @@ pub trait Versioned {
 /// A kind whose records can be taken off the public portal.
 #[allow(async_fn_in_trait)]
 pub trait Archivable: Versioned {
-    async fn archive<C: ConnectionTrait>(repo: &Repo<'_, C>, tenant: TenantId, id: Uuid)
-    -> Result<()>;
+    async fn archive<C: ConnectionTrait>(
+        repo: &Repo<'_, C>,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<()>;
 }
 
 impl<C: ConnectionTrait> Repo<'_, C> {
@@ -119,13 +122,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             T::supersede(self, tenant, old).await?;
         }
         let vid = v.id();
-        let published = T::stamp(
-            self,
-            v,
-            next,
-            Stamp::Approved { by: actor },
-        )
-        .await?;
+        let published = T::stamp(self, v, next, Stamp::Approved { by: actor }).await?;
         T::publish(self, tenant, id, vid).await?;
         Ok(published)
     }

@@ -308,7 +308,8 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
         actor: Uuid,
         comment: &str,
     ) -> Result<FormVersion> {
-        self.reject_version::<Forms>(tenant, id, actor, comment).await
+        self.reject_version::<Forms>(tenant, id, actor, comment)
+            .await
     }
 
     async fn attach_form(&self, tenant: TenantId, id: Uuid, service: Option<Uuid>) -> Result<()> {

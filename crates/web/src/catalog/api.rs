@@ -19,10 +19,10 @@ use rathaus_storage::{
 use uuid::Uuid;
 
 use crate::platform::{
-    editorial::{api_approve, api_archive, api_reject, api_submit},
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::{Ctx, describe},
+    editorial::{api_approve, api_archive, api_reject, api_submit},
     error::AppError,
     routes::{Routes, get, post},
 };

@@ -18,6 +18,8 @@ use rathaus_app::{Actor, catalog::search::IndexError};
 use rathaus_storage::catalog::{ServiceVersion, Services};
 use uuid::Uuid;
 
+use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::routes::Routes;
 use crate::platform::{
     AppState,
     auth::StaffUser,
@@ -25,8 +27,6 @@ use crate::platform::{
     editorial::{EditorialKind, step_json},
     error::AppError,
 };
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
-use crate::platform::routes::Routes;
 
 pub fn routes() -> Routes {
     Routes::new("catalog")

@@ -11,10 +11,7 @@ use rathaus_search::{Hit, ListQuery, SearchQuery};
 use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
 use tower_sessions::Session;
 
-use rathaus_app::catalog::search::Facet;
-use super::{
-    views::{ListPage, SearchPage, ServicePage},
-};
+use super::views::{ListPage, SearchPage, ServicePage};
 use crate::platform::{
     AppState,
     auth::with_staff,
@@ -24,6 +21,7 @@ use crate::platform::{
     layout::{Page, cache_header},
     routes::{Routes, get},
 };
+use rathaus_app::catalog::search::Facet;
 
 pub fn routes() -> Routes {
     Routes::new("catalog")
@@ -204,8 +202,8 @@ async fn topic(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let name =
-        facet_name(&state.app.search.topics(tenant.tenant_id()), &slug).ok_or(AppError::NotFound)?;
+    let name = facet_name(&state.app.search.topics(tenant.tenant_id()), &slug)
+        .ok_or(AppError::NotFound)?;
     let heading = format!("{}: {}", ctx.t("catalog.topic"), name);
     render_list(
         &state,

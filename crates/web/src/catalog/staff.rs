@@ -2,7 +2,6 @@
 //! submit for review, approve as a second person, reject, archive, compare
 //! versions, maintain search synonyms.
 
-
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
@@ -25,8 +24,8 @@ use crate::platform::{
     AppState,
     auth::{StaffUser, require_editor, staff_page},
     context::{Ctx, describe},
-    error::AppError,
     editorial::{Empty, WorkflowView, page_approve, page_archive, page_reject, page_submit},
+    error::AppError,
     routes::{Routes, get, post},
     security::CsrfForm,
 };
@@ -38,9 +37,15 @@ pub fn routes() -> Routes {
         .route("/staff/catalog/{id}", get(detail))
         .route("/staff/catalog/{id}/edit", get(edit_form).post(save))
         .route("/staff/catalog/{id}/submit", post(page_submit::<Services>))
-        .route("/staff/catalog/{id}/approve", post(page_approve::<Services>))
+        .route(
+            "/staff/catalog/{id}/approve",
+            post(page_approve::<Services>),
+        )
         .route("/staff/catalog/{id}/reject", post(page_reject::<Services>))
-        .route("/staff/catalog/{id}/archive", post(page_archive::<Services>))
+        .route(
+            "/staff/catalog/{id}/archive",
+            post(page_archive::<Services>),
+        )
         .route("/staff/catalog/{id}/diff", get(diff_page))
         .route("/staff/synonyms", get(synonyms).post(add_synonym))
         .route("/staff/synonyms/{id}/delete", post(delete_synonym))

@@ -4,11 +4,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rathaus_storage::tenancy::{OrgUnit, Tenant};
 
-use rathaus_app::catalog::search::Facet;
-use super::{
-    public::{HitView, Section},
-};
+use super::public::{HitView, Section};
 use crate::platform::{editorial::WorkflowView, layout::Page};
+use rathaus_app::catalog::search::Facet;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "catalog/home.html")]

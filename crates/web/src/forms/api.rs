@@ -29,10 +29,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::platform::{
-    editorial::{api_approve, api_reject, api_submit},
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::Ctx,
+    editorial::{api_approve, api_reject, api_submit},
     error::AppError,
     form_render::problems_json,
     i18n::{self},

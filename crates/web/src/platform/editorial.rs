@@ -195,7 +195,11 @@ where
 {
     let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let r = state.app.archive::<K>(&actor, id).await.map_err(AppError::from);
+    let r = state
+        .app
+        .archive::<K>(&actor, id)
+        .await
+        .map_err(AppError::from);
     after_page::<K>(&state, &ctx, &staff, id, "archived", r).await
 }
 
