@@ -13,7 +13,7 @@ use rathaus_storage::prelude::*;
 use rathaus_storage::{catalog::Services, forms::Forms};
 use uuid::Uuid;
 
-pub use rathaus_storage::editorial::{Archivable, VersionRow, Versioned};
+pub use rathaus_storage::editorial::{Archivable, VersionRow, Versioned, WorkflowStep};
 
 use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
 
@@ -67,34 +67,20 @@ impl<V: VersionRow> Workflow<V> {
     }
 }
 
+/// The version after a workflow step.
+pub type Step<T> = UseCaseResult<<T as Versioned>::Version>;
+
 impl App {
     /// Hands the open draft to review.
-    pub async fn submit_version<T: Content>(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-    ) -> UseCaseResult<T::Version> {
-        let staff = actor.require(Permission::EditContent)?;
-        self.require_record::<T>(staff.tenant(), id).await?;
-        Ok(self
-            .store
-            .submit_version::<T>(staff.tenant(), id, staff.user.id)
-            .await?)
+    pub async fn submit_version<T: Content>(&self, actor: &Actor, id: Uuid) -> Step<T> {
+        self.workflow_step::<T>(actor, id, WorkflowStep::Submit)
+            .await
     }
 
     /// Publishes the version in review; its author cannot.
-    pub async fn approve_version<T: Content>(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-    ) -> UseCaseResult<T::Version> {
-        let staff = actor.require(Permission::EditContent)?;
-        let v = self
-            .store
-            .approve_version::<T>(staff.tenant(), id, staff.user.id)
-            .await?;
-        self.after_publication::<T>().await;
-        Ok(v)
+    pub async fn approve_version<T: Content>(&self, actor: &Actor, id: Uuid) -> Step<T> {
+        self.workflow_step::<T>(actor, id, WorkflowStep::Approve)
+            .await
     }
 
     /// Sends the version in review back with an optional comment.
@@ -103,16 +89,38 @@ impl App {
         actor: &Actor,
         id: Uuid,
         comment: &str,
-    ) -> UseCaseResult<T::Version> {
+    ) -> Step<T> {
+        let step = WorkflowStep::Reject(comment.to_string());
+        self.workflow_step::<T>(actor, id, step).await
+    }
+
+    /// One step in one transaction; a publication also refreshes what
+    /// depends on it.
+    pub async fn workflow_step<T: Content>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        step: WorkflowStep,
+    ) -> Step<T> {
         let staff = actor.require(Permission::EditContent)?;
-        let comment = optional_text("comment", comment, MAX_COMMENT_CHARS)
-            .map_err(ValidationErrors::from)?
-            .unwrap_or_default();
+        let step = match step {
+            WorkflowStep::Reject(comment) => WorkflowStep::Reject(
+                optional_text("comment", &comment, MAX_COMMENT_CHARS)
+                    .map_err(ValidationErrors::from)?
+                    .unwrap_or_default(),
+            ),
+            other => other,
+        };
         self.require_record::<T>(staff.tenant(), id).await?;
-        Ok(self
+        let publishes = step == WorkflowStep::Approve;
+        let v = self
             .store
-            .reject_version::<T>(staff.tenant(), id, staff.user.id, &comment)
-            .await?)
+            .workflow_step::<T>(staff.tenant(), id, staff.user.id, step)
+            .await?;
+        if publishes {
+            self.after_publication::<T>().await;
+        }
+        Ok(v)
     }
 
     /// Takes a record off the portal.

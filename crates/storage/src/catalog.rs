@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect, prelud
 
 use crate::{
     Repo, Result, StorageError,
-    editorial::{Archivable, Stamp, Versioned},
+    editorial::Archivable,
     entities::{catalog_index_log, org_unit, search_synonym, service, service_version},
     now_ms,
     tenancy::OrgUnitRepository,
@@ -94,7 +94,7 @@ pub trait CatalogRepository {
         actor: Uuid,
     ) -> Result<ServiceVersion>;
     /// Publishes the version in review; refuses the author's own approval.
-    /// Writes more than once: on the pool use [`crate::Store::approve_version`].
+    /// Writes more than once: on the pool use [`crate::Store::workflow_step`].
     async fn approve(&self, tenant: TenantId, service: Uuid, actor: Uuid)
     -> Result<ServiceVersion>;
     async fn reject(
@@ -557,77 +557,21 @@ impl crate::Store {
 /// Services under the editorial workflow ([`crate::editorial`]).
 pub struct Services;
 
-crate::editorial::version_row!(ServiceVersion);
+crate::editorial::versioned!(
+    Services, ServiceVersion, service_version,
+    record: require_service, open: open_version, history: versions, publish: publish_service
+);
 
-impl Versioned for Services {
-    type Version = ServiceVersion;
-
-    async fn published_pointer<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Option<Uuid>> {
-        Ok(repo.require_service(tenant, id).await?.published_version_id)
-    }
-
-    async fn open_version<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Option<ServiceVersion>> {
-        repo.open_version(tenant, id).await
-    }
-
-    async fn history<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Vec<ServiceVersion>> {
-        repo.versions(tenant, id).await
-    }
-
-    async fn stamp<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        version: ServiceVersion,
-        status: VersionStatus,
-        stamp: Stamp,
-    ) -> Result<ServiceVersion> {
-        let mut am: service_version::ActiveModel = version.into();
-        crate::editorial::apply_stamp!(am, status, stamp);
-        Ok(am.update(repo.0).await?)
-    }
-
-    async fn supersede<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        version: Uuid,
-    ) -> Result<()> {
-        service_version::Entity::update_many()
-            .col_expr(
-                service_version::Column::Status,
-                Expr::value(VersionStatus::Superseded.code()),
-            )
-            .filter(service_version::Column::Id.eq(version))
-            .filter(service_version::Column::TenantId.eq(tenant.0))
-            .exec(repo.0)
-            .await?;
-        Ok(())
-    }
-
+impl<C: ConnectionTrait> Repo<'_, C> {
     /// Moves the pointer, brings an archived service back and logs the
     /// change for the search indexes.
-    async fn publish<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-        version: Uuid,
-    ) -> Result<()> {
-        let mut am: service::ActiveModel = repo.require_service(tenant, id).await?.into();
+    async fn publish_service(&self, tenant: TenantId, id: Uuid, version: Uuid) -> Result<()> {
+        let mut am: service::ActiveModel = self.require_service(tenant, id).await?.into();
         am.published_version_id = Set(Some(version));
         am.archived_at = Set(None);
         am.updated_at = Set(Utc::now());
-        am.update(repo.0).await?;
-        repo.log_change(tenant, id).await
+        am.update(self.0).await?;
+        self.log_change(tenant, id).await
     }
 }
 

@@ -108,7 +108,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     }
 
     /// Publishes the version in review; refuses the author's own approval.
-    /// Writes more than once: on the pool use [`Store::approve_version`].
+    /// Writes more than once: on the pool use [`Store::workflow_step`].
     pub async fn approve_version<T: Versioned>(
         &self,
         tenant: TenantId,
@@ -151,46 +151,32 @@ impl<C: ConnectionTrait> Repo<'_, C> {
     }
 }
 
+/// A step of the workflow, as [`Store::workflow_step`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkflowStep {
+    Submit,
+    Approve,
+    /// With a comment for the author (may be empty).
+    Reject(String),
+}
+
 impl Store {
-    /// [`Repo::submit_version`] in one write transaction.
-    pub async fn submit_version<T: Versioned>(
+    /// Submits, approves or rejects in one write transaction (so a
+    /// publication is all or nothing).
+    pub async fn workflow_step<T: Versioned>(
         &self,
         tenant: TenantId,
         id: Uuid,
         actor: Uuid,
+        step: WorkflowStep,
     ) -> Result<T::Version> {
         let txn = self.begin_write().await?;
-        let v = Repo(&txn).submit_version::<T>(tenant, id, actor).await?;
-        txn.commit().await?;
-        Ok(v)
-    }
-
-    /// [`Repo::approve_version`] in one write transaction, so a publication
-    /// is all or nothing.
-    pub async fn approve_version<T: Versioned>(
-        &self,
-        tenant: TenantId,
-        id: Uuid,
-        actor: Uuid,
-    ) -> Result<T::Version> {
-        let txn = self.begin_write().await?;
-        let v = Repo(&txn).approve_version::<T>(tenant, id, actor).await?;
-        txn.commit().await?;
-        Ok(v)
-    }
-
-    /// [`Repo::reject_version`] in one write transaction.
-    pub async fn reject_version<T: Versioned>(
-        &self,
-        tenant: TenantId,
-        id: Uuid,
-        actor: Uuid,
-        comment: &str,
-    ) -> Result<T::Version> {
-        let txn = self.begin_write().await?;
-        let v = Repo(&txn)
-            .reject_version::<T>(tenant, id, actor, comment)
-            .await?;
+        let repo = Repo(&txn);
+        let v = match step {
+            WorkflowStep::Submit => repo.submit_version::<T>(tenant, id, actor).await?,
+            WorkflowStep::Approve => repo.approve_version::<T>(tenant, id, actor).await?,
+            WorkflowStep::Reject(c) => repo.reject_version::<T>(tenant, id, actor, &c).await?,
+        };
         txn.commit().await?;
         Ok(v)
     }
@@ -204,54 +190,117 @@ impl Store {
     }
 }
 
-/// [`VersionRow`] for a version entity with the common workflow columns.
-macro_rules! version_row {
-    ($model:ty) => {
+/// Implements [`VersionRow`] and [`Versioned`] for a kind whose version
+/// entity has the common workflow columns. Names, at the call site: the kind,
+/// its version model and entity module, and the `Repo` methods that read the
+/// record, its open version and its history, and publish a version.
+macro_rules! versioned {
+    (
+        $kind:ty, $model:ty, $entity:ident,
+        record: $record:ident, open: $open:ident, history: $history:ident, publish: $publish:ident
+    ) => {
         impl $crate::editorial::VersionRow for $model {
-            fn id(&self) -> uuid::Uuid {
+            fn id(&self) -> Uuid {
                 self.id
             }
             fn number(&self) -> i32 {
                 self.number
             }
-            fn status(&self) -> rathaus_domain::catalog::VersionStatus {
+            fn status(&self) -> VersionStatus {
                 <$model>::status(self)
             }
-            fn author(&self) -> uuid::Uuid {
+            fn author(&self) -> Uuid {
                 self.author_id
             }
-            fn reviewer(&self) -> Option<uuid::Uuid> {
+            fn reviewer(&self) -> Option<Uuid> {
                 self.reviewed_by
             }
             fn review_comment(&self) -> Option<&str> {
                 self.review_comment.as_deref()
             }
-            fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+            fn updated_at(&self) -> chrono::DateTime<Utc> {
                 self.updated_at
+            }
+        }
+
+        impl $crate::editorial::Versioned for $kind {
+            type Version = $model;
+
+            async fn published_pointer<C: ConnectionTrait>(
+                repo: &Repo<'_, C>,
+                tenant: TenantId,
+                id: Uuid,
+            ) -> Result<Option<Uuid>> {
+                Ok(repo.$record(tenant, id).await?.published_version_id)
+            }
+
+            async fn open_version<C: ConnectionTrait>(
+                repo: &Repo<'_, C>,
+                tenant: TenantId,
+                id: Uuid,
+            ) -> Result<Option<$model>> {
+                repo.$open(tenant, id).await
+            }
+
+            async fn history<C: ConnectionTrait>(
+                repo: &Repo<'_, C>,
+                tenant: TenantId,
+                id: Uuid,
+            ) -> Result<Vec<$model>> {
+                repo.$history(tenant, id).await
+            }
+
+            async fn stamp<C: ConnectionTrait>(
+                repo: &Repo<'_, C>,
+                version: $model,
+                status: VersionStatus,
+                stamp: $crate::editorial::Stamp,
+            ) -> Result<$model> {
+                use $crate::editorial::Stamp;
+                let mut am: $entity::ActiveModel = version.into();
+                am.status = Set(status.code().to_string());
+                am.updated_at = Set(Utc::now());
+                match stamp {
+                    Stamp::Submitted { by } => am.submitted_by = Set(Some(by)),
+                    Stamp::Approved { by } => {
+                        am.reviewed_by = Set(Some(by));
+                        am.reviewed_at = Set(Some(Utc::now()));
+                    }
+                    Stamp::Rejected { by, comment } => {
+                        am.reviewed_by = Set(Some(by));
+                        am.reviewed_at = Set(Some(Utc::now()));
+                        am.review_comment = Set(comment);
+                    }
+                }
+                Ok(am.update(repo.0).await?)
+            }
+
+            async fn supersede<C: ConnectionTrait>(
+                repo: &Repo<'_, C>,
+                tenant: TenantId,
+                version: Uuid,
+            ) -> Result<()> {
+                $entity::Entity::update_many()
+                    .col_expr(
+                        $entity::Column::Status,
+                        Expr::value(VersionStatus::Superseded.code()),
+                    )
+                    .filter($entity::Column::Id.eq(version))
+                    .filter($entity::Column::TenantId.eq(tenant.0))
+                    .exec(repo.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn publish<C: ConnectionTrait>(
+                repo: &Repo<'_, C>,
+                tenant: TenantId,
+                id: Uuid,
+                version: Uuid,
+            ) -> Result<()> {
+                repo.$publish(tenant, id, version).await
             }
         }
     };
 }
-pub(crate) use version_row;
-
-/// Applies a [`Stamp`] to a version's active model (same columns everywhere).
-macro_rules! apply_stamp {
-    ($am:expr, $status:expr, $stamp:expr) => {{
-        use sea_orm::ActiveValue::Set;
-        $am.status = Set($status.code().to_string());
-        $am.updated_at = Set(chrono::Utc::now());
-        match $stamp {
-            $crate::editorial::Stamp::Submitted { by } => $am.submitted_by = Set(Some(by)),
-            $crate::editorial::Stamp::Approved { by } => {
-                $am.reviewed_by = Set(Some(by));
-                $am.reviewed_at = Set(Some(chrono::Utc::now()));
-            }
-            $crate::editorial::Stamp::Rejected { by, comment } => {
-                $am.reviewed_by = Set(Some(by));
-                $am.reviewed_at = Set(Some(chrono::Utc::now()));
-                $am.review_comment = Set(comment);
-            }
-        }
-    }};
-}
-pub(crate) use apply_stamp;
+pub(crate) use versioned;

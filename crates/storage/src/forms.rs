@@ -12,7 +12,6 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect, prelud
 
 use crate::{
     Repo, Result, StorageError,
-    editorial::{Stamp, Versioned},
     entities::{form, form_draft, form_version},
     identity::{generate_token, token_hash},
 };
@@ -117,7 +116,7 @@ pub trait FormRepository {
     ) -> Result<FormVersion>;
     async fn submit_form(&self, tenant: TenantId, form: Uuid, actor: Uuid) -> Result<FormVersion>;
     /// Publishes the version in review; refuses the author's own approval.
-    /// Writes more than once: on the pool use [`crate::Store::approve_version`].
+    /// Writes more than once: on the pool use [`crate::Store::workflow_step`].
     async fn approve_form(&self, tenant: TenantId, form: Uuid, actor: Uuid) -> Result<FormVersion>;
     async fn reject_form(
         &self,
@@ -516,14 +515,16 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
 }
 
 impl crate::Store {
-    /// Approves in one transaction ([`crate::Store::approve_version`]).
+    /// Approves in one transaction ([`crate::Store::workflow_step`]).
     pub async fn approve_form(
         &self,
         tenant: TenantId,
         form: Uuid,
         actor: Uuid,
     ) -> Result<FormVersion> {
-        self.approve_version::<Forms>(tenant, form, actor).await
+        use crate::editorial::WorkflowStep::Approve;
+        self.workflow_step::<Forms>(tenant, form, actor, Approve)
+            .await
     }
 
     /// Creates a form (and attaches it) in one transaction.
@@ -599,73 +600,18 @@ impl crate::Store {
 /// Forms under the editorial workflow ([`crate::editorial`]).
 pub struct Forms;
 
-crate::editorial::version_row!(FormVersion);
+crate::editorial::versioned!(
+    Forms, FormVersion, form_version,
+    record: require_form, open: open_form_version, history: form_versions,
+    publish: publish_form
+);
 
-impl Versioned for Forms {
-    type Version = FormVersion;
-
-    async fn published_pointer<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Option<Uuid>> {
-        Ok(repo.require_form(tenant, id).await?.published_version_id)
-    }
-
-    async fn open_version<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Option<FormVersion>> {
-        repo.open_form_version(tenant, id).await
-    }
-
-    async fn history<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-    ) -> Result<Vec<FormVersion>> {
-        repo.form_versions(tenant, id).await
-    }
-
-    async fn stamp<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        version: FormVersion,
-        status: VersionStatus,
-        stamp: Stamp,
-    ) -> Result<FormVersion> {
-        let mut am: form_version::ActiveModel = version.into();
-        crate::editorial::apply_stamp!(am, status, stamp);
-        Ok(am.update(repo.0).await?)
-    }
-
-    async fn supersede<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        version: Uuid,
-    ) -> Result<()> {
-        form_version::Entity::update_many()
-            .col_expr(
-                form_version::Column::Status,
-                Expr::value(VersionStatus::Superseded.code()),
-            )
-            .filter(form_version::Column::Id.eq(version))
-            .filter(form_version::Column::TenantId.eq(tenant.0))
-            .exec(repo.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn publish<C: ConnectionTrait>(
-        repo: &Repo<'_, C>,
-        tenant: TenantId,
-        id: Uuid,
-        version: Uuid,
-    ) -> Result<()> {
-        let mut am: form::ActiveModel = repo.require_form(tenant, id).await?.into();
+impl<C: ConnectionTrait> Repo<'_, C> {
+    async fn publish_form(&self, tenant: TenantId, id: Uuid, version: Uuid) -> Result<()> {
+        let mut am: form::ActiveModel = self.require_form(tenant, id).await?.into();
         am.published_version_id = Set(Some(version));
         am.updated_at = Set(Utc::now());
-        am.update(repo.0).await?;
+        am.update(self.0).await?;
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::{Ctx, describe},
-    editorial::{api_approve, api_archive, api_reject, api_submit},
+    editorial::{APPROVE, REJECT, SUBMIT, api_archive, api_step},
     error::AppError,
     routes::{Routes, get, post},
 };
@@ -34,9 +34,12 @@ pub fn routes() -> Routes {
     Routes::new("catalog")
         .route("/services", get(list).post(create))
         .route("/services/{id}", get(one).put(change))
-        .route("/services/{id}/submit", post(api_submit::<Services>))
-        .route("/services/{id}/approve", post(api_approve::<Services>))
-        .route("/services/{id}/reject", post(api_reject::<Services>))
+        .route("/services/{id}/submit", post(api_step::<Services, SUBMIT>))
+        .route(
+            "/services/{id}/approve",
+            post(api_step::<Services, APPROVE>),
+        )
+        .route("/services/{id}/reject", post(api_step::<Services, REJECT>))
         .route("/services/{id}/archive", post(api_archive::<Services>))
         .route("/catalog/export", get(export))
         .route("/catalog/import", post(import))

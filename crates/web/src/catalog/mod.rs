@@ -14,17 +14,14 @@ pub use public::Block;
 use serde_json::json;
 
 use axum::response::Response;
-use rathaus_app::{Actor, catalog::search::IndexError};
-use rathaus_storage::catalog::{ServiceVersion, Services};
+use rathaus_app::catalog::search::IndexError;
+use rathaus_storage::catalog::Services;
 use uuid::Uuid;
 
 use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
 use crate::platform::routes::Routes;
 use crate::platform::{
-    AppState,
-    auth::StaffUser,
-    context::Ctx,
-    editorial::{EditorialKind, step_json},
+    editorial::{EditorialKind, Here},
     error::AppError,
 };
 
@@ -139,26 +136,7 @@ impl From<IndexError> for AppError {
 impl EditorialKind for Services {
     const PAGES: &'static str = "/staff/catalog";
 
-    async fn refused(
-        state: &AppState,
-        ctx: &Ctx,
-        staff: &StaffUser,
-        id: Uuid,
-        reason: String,
-    ) -> Result<Response, AppError> {
-        staff::render_detail(state, ctx, staff, id, None, Some(reason)).await
-    }
-
-    async fn resolve(_: &AppState, _: &Actor, id: &str) -> Result<Uuid, AppError> {
-        Uuid::parse_str(id).map_err(|_| AppError::NotFound)
-    }
-
-    async fn answer(
-        _: &AppState,
-        _: &Actor,
-        id: Uuid,
-        version: ServiceVersion,
-    ) -> Result<Response, AppError> {
-        Ok(step_json(id, &version))
+    async fn refused(at: Here<'_>, id: Uuid, reason: String) -> Result<Response, AppError> {
+        staff::render_detail(at.0, at.1, at.2, id, None, Some(reason)).await
     }
 }

@@ -24,7 +24,7 @@ use crate::platform::{
     AppState,
     auth::{StaffUser, require_editor, staff_page},
     context::{Ctx, describe},
-    editorial::{Empty, WorkflowView, page_approve, page_archive, page_reject, page_submit},
+    editorial::{APPROVE, Empty, REJECT, SUBMIT, WorkflowView, page_archive, page_step},
     error::AppError,
     routes::{Routes, get, post},
     security::CsrfForm,
@@ -36,12 +36,18 @@ pub fn routes() -> Routes {
         .route("/staff/catalog/new", get(new_form).post(create))
         .route("/staff/catalog/{id}", get(detail))
         .route("/staff/catalog/{id}/edit", get(edit_form).post(save))
-        .route("/staff/catalog/{id}/submit", post(page_submit::<Services>))
+        .route(
+            "/staff/catalog/{id}/submit",
+            post(page_step::<Services, SUBMIT>),
+        )
         .route(
             "/staff/catalog/{id}/approve",
-            post(page_approve::<Services>),
+            post(page_step::<Services, APPROVE>),
         )
-        .route("/staff/catalog/{id}/reject", post(page_reject::<Services>))
+        .route(
+            "/staff/catalog/{id}/reject",
+            post(page_step::<Services, REJECT>),
+        )
         .route(
             "/staff/catalog/{id}/archive",
             post(page_archive::<Services>),

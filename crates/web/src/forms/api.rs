@@ -32,7 +32,7 @@ use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::Ctx,
-    editorial::{api_approve, api_reject, api_submit},
+    editorial::{APPROVE, REJECT, SUBMIT, api_step},
     error::AppError,
     form_render::problems_json,
     i18n::{self},
@@ -51,9 +51,9 @@ pub fn routes() -> Routes {
         .route("/forms/{id}/draft", get(draft))
         .route("/forms/{id}/schema", get(schema))
         .route("/forms/{id}/validate", post(validate))
-        .route("/forms/{id}/submit", post(api_submit::<Forms>))
-        .route("/forms/{id}/approve", post(api_approve::<Forms>))
-        .route("/forms/{id}/reject", post(api_reject::<Forms>))
+        .route("/forms/{id}/submit", post(api_step::<Forms, SUBMIT>))
+        .route("/forms/{id}/approve", post(api_step::<Forms, APPROVE>))
+        .route("/forms/{id}/reject", post(api_step::<Forms, REJECT>))
         .route("/forms/{id}/attach", post(attach))
         .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)))
 }

@@ -15,8 +15,11 @@ use uuid::Uuid;
 
 use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
 use crate::platform::{
-    AppState, auth::StaffUser, context::Ctx, editorial::EditorialKind, error::AppError,
-    routes::Routes, upload::upload_limit,
+    AppState,
+    editorial::{EditorialKind, Here},
+    error::AppError,
+    routes::Routes,
+    upload::upload_limit,
 };
 
 pub fn routes() -> Routes {
@@ -141,14 +144,8 @@ pub const OPERATIONS: &[Op] = &[
 impl EditorialKind for Forms {
     const PAGES: &'static str = "/staff/forms";
 
-    async fn refused(
-        state: &AppState,
-        ctx: &Ctx,
-        staff: &StaffUser,
-        id: Uuid,
-        reason: String,
-    ) -> Result<Response, AppError> {
-        staff::render_detail(state, ctx, staff, id, None, Some(reason)).await
+    async fn refused(at: Here<'_>, id: Uuid, reason: String) -> Result<Response, AppError> {
+        staff::render_detail(at.0, at.1, at.2, id, None, Some(reason)).await
     }
 
     /// A form by id or key.

@@ -33,7 +33,7 @@ use crate::platform::{
     AppState,
     auth::{StaffUser, require_editor, staff_page},
     context::{Ctx, describe},
-    editorial::{WorkflowView, page_approve, page_reject, page_submit},
+    editorial::{APPROVE, REJECT, SUBMIT, WorkflowView, after_page, page_step},
     error::AppError,
     form_render::{self, RenderCtx},
     i18n::Lang,
@@ -62,9 +62,12 @@ pub fn routes() -> Routes {
             "/staff/forms/{id}/preview/{n}",
             get(preview).post(preview_post),
         )
-        .route("/staff/forms/{id}/submit", post(page_submit::<Forms>))
-        .route("/staff/forms/{id}/approve", post(page_approve::<Forms>))
-        .route("/staff/forms/{id}/reject", post(page_reject::<Forms>))
+        .route("/staff/forms/{id}/submit", post(page_step::<Forms, SUBMIT>))
+        .route(
+            "/staff/forms/{id}/approve",
+            post(page_step::<Forms, APPROVE>),
+        )
+        .route("/staff/forms/{id}/reject", post(page_step::<Forms, REJECT>))
         .route("/staff/forms/{id}/attach", post(attach))
 }
 
@@ -974,25 +977,6 @@ struct AttachForm {
     service: String,
 }
 
-async fn after(
-    state: &AppState,
-    ctx: &Ctx,
-    staff: &StaffUser,
-    id: Uuid,
-    msg: &str,
-    result: Result<(), AppError>,
-) -> Result<Response, AppError> {
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/staff/forms/{id}?msg={msg}")).into_response()),
-        Err(e @ (AppError::Workflow(_) | AppError::Validation(_))) => {
-            let (m, f) = describe(ctx.lang, &e);
-            let text = f.into_iter().map(|(_, m)| m).next().unwrap_or(m);
-            render_detail(state, ctx, staff, id, None, Some(text)).await
-        }
-        Err(e) => Err(e),
-    }
-}
-
 async fn attach(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1017,5 +1001,5 @@ async fn attach(
         .attach_form(staff.tenant(), id, service)
         .await
         .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "attached", r).await
+    after_page::<Forms>((&state, &ctx, &staff), id, "attached", r).await
 }

@@ -14,7 +14,7 @@ use axum::{
 };
 use rathaus_app::{
     Actor,
-    editorial::{Archivable, Content, VersionRow, Workflow},
+    editorial::{Archivable, Content, VersionRow, Workflow, WorkflowStep},
 };
 use uuid::Uuid;
 
@@ -28,6 +28,9 @@ use crate::platform::{
     security::CsrfForm,
 };
 
+/// The state, context and staff member of a staff page request.
+pub type Here<'a> = (&'a AppState, &'a Ctx, &'a StaffUser);
+
 /// A kind of content with staff pages and API operations.
 pub trait EditorialKind: Content + Send + Sync + 'static
 where
@@ -38,72 +41,63 @@ where
 
     /// The detail page with the reason a step was refused.
     fn refused(
-        state: &AppState,
-        ctx: &Ctx,
-        staff: &StaffUser,
+        here: Here<'_>,
         id: Uuid,
         reason: String,
     ) -> impl Future<Output = Result<Response, AppError>> + Send;
 
-    /// The record named in an API path.
+    /// The record named in an API path (by default its id).
     fn resolve(
-        state: &AppState,
-        actor: &Actor,
+        _state: &AppState,
+        _actor: &Actor,
         id: &str,
-    ) -> impl Future<Output = Result<Uuid, AppError>> + Send;
+    ) -> impl Future<Output = Result<Uuid, AppError>> + Send {
+        std::future::ready(parse_id(id))
+    }
 
-    /// The API's answer after a step.
+    /// The API's answer after a step (by default `{id, version, status}`).
     fn answer(
-        state: &AppState,
-        actor: &Actor,
+        _state: &AppState,
+        _actor: &Actor,
         id: Uuid,
         version: Self::Version,
-    ) -> impl Future<Output = Result<Response, AppError>> + Send;
+    ) -> impl Future<Output = Result<Response, AppError>> + Send {
+        std::future::ready(Ok(step_json(id, &version)))
+    }
 }
 
 fn parse_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| AppError::NotFound)
 }
 
+/// The `STEP` of [`page_step`] and [`api_step`].
+pub const SUBMIT: u8 = 0;
+pub const APPROVE: u8 = 1;
+pub const REJECT: u8 = 2;
+
+/// The step and the detail page's notice after it.
+fn step(kind: u8, comment: String) -> (WorkflowStep, &'static str) {
+    match kind {
+        SUBMIT => (WorkflowStep::Submit, "submitted"),
+        APPROVE => (WorkflowStep::Approve, "approved"),
+        _ => (WorkflowStep::Reject(comment), "rejected"),
+    }
+}
+
 #[derive(serde::Deserialize)]
 pub struct Empty {}
 
+/// The body of a step: a rejection's comment (optional everywhere).
 #[derive(serde::Deserialize, Default)]
-pub struct RejectForm {
+pub struct StepForm {
     #[serde(default)]
     comment: String,
 }
 
-/// Which step a staff page button takes.
-enum Step {
-    Submit,
-    Approve,
-    Reject(String),
-}
-
-async fn take<K: EditorialKind>(
-    state: &AppState,
-    actor: &Actor,
-    id: Uuid,
-    step: Step,
-) -> Result<K::Version, AppError>
-where
-    K::Version: Send,
-{
-    let app = &state.app;
-    Ok(match step {
-        Step::Submit => app.submit_version::<K>(actor, id).await?,
-        Step::Approve => app.approve_version::<K>(actor, id).await?,
-        Step::Reject(comment) => app.reject_version::<K>(actor, id, &comment).await?,
-    })
-}
-
 /// Back to the detail page with a notice, or the page again with the reason
-/// a refused step gives.
-async fn after_page<K: EditorialKind>(
-    state: &AppState,
-    ctx: &Ctx,
-    staff: &StaffUser,
+/// a refused step (or refused input) gives.
+pub async fn after_page<K: EditorialKind>(
+    here: Here<'_>,
     id: Uuid,
     msg: &str,
     result: Result<(), AppError>,
@@ -114,72 +108,36 @@ where
     match result {
         Ok(()) => Ok(Redirect::to(&format!("{}/{id}?msg={msg}", K::PAGES)).into_response()),
         Err(e @ (AppError::Workflow(_) | AppError::Validation(_))) => {
-            let (m, fields) = describe(ctx.lang, &e);
+            let (m, fields) = describe(here.1.lang, &e);
             let reason = fields.into_iter().map(|(_, m)| m).next().unwrap_or(m);
-            K::refused(state, ctx, staff, id, reason).await
+            K::refused(here, id, reason).await
         }
         Err(e) => Err(e),
     }
 }
 
-async fn page_step<K: EditorialKind>(
-    state: AppState,
+/// `POST <pages>/{id}/submit|approve|reject` (`STEP`: [`SUBMIT`] …).
+pub async fn page_step<K: EditorialKind, const STEP: u8>(
+    State(state): State<AppState>,
     ctx: Ctx,
     staff: StaffUser,
-    id: String,
-    step: Step,
-    msg: &str,
+    Path(id): Path<String>,
+    f: CsrfForm<StepForm>,
 ) -> Result<Response, AppError>
 where
     K::Version: Send,
 {
     let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let r = take::<K>(&state, &actor, id, step).await.map(drop);
-    after_page::<K>(&state, &ctx, &staff, id, msg, r).await
-}
-
-/// `POST <pages>/{id}/submit`
-pub async fn page_submit<K: EditorialKind>(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError>
-where
-    K::Version: Send,
-{
-    page_step::<K>(state, ctx, staff, id, Step::Submit, "submitted").await
-}
-
-/// `POST <pages>/{id}/approve`
-pub async fn page_approve<K: EditorialKind>(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError>
-where
-    K::Version: Send,
-{
-    page_step::<K>(state, ctx, staff, id, Step::Approve, "approved").await
-}
-
-/// `POST <pages>/{id}/reject` (comment optional)
-pub async fn page_reject<K: EditorialKind>(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    f: CsrfForm<RejectForm>,
-) -> Result<Response, AppError>
-where
-    K::Version: Send,
-{
-    let step = Step::Reject(f.form.comment);
-    page_step::<K>(state, ctx, staff, id, step, "rejected").await
+    let (step, msg) = step(STEP, f.form.comment);
+    let r = state.app.workflow_step::<K>(&actor, id, step).await;
+    after_page::<K>(
+        (&state, &ctx, &staff),
+        id,
+        msg,
+        r.map(drop).map_err(AppError::from),
+    )
+    .await
 }
 
 /// `POST <pages>/{id}/archive`
@@ -200,51 +158,12 @@ where
         .archive::<K>(&actor, id)
         .await
         .map_err(AppError::from);
-    after_page::<K>(&state, &ctx, &staff, id, "archived", r).await
+    after_page::<K>((&state, &ctx, &staff), id, "archived", r).await
 }
 
-async fn api_step<K: EditorialKind>(
-    state: AppState,
-    caller: ApiUser,
-    id: String,
-    step: Step,
-) -> Result<Response, AppError>
-where
-    K::Version: Send,
-{
-    let actor = caller.actor(&state).await?;
-    actor.require(rathaus_app::Permission::EditContent)?;
-    let id = K::resolve(&state, &actor, &id).await?;
-    let v = take::<K>(&state, &actor, id, step).await?;
-    K::answer(&state, &actor, id, v).await
-}
-
-/// `POST /api/v1/<kind>/{id}/submit`
-pub async fn api_submit<K: EditorialKind>(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Response, AppError>
-where
-    K::Version: Send,
-{
-    api_step::<K>(state, caller, id, Step::Submit).await
-}
-
-/// `POST /api/v1/<kind>/{id}/approve`
-pub async fn api_approve<K: EditorialKind>(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Response, AppError>
-where
-    K::Version: Send,
-{
-    api_step::<K>(state, caller, id, Step::Approve).await
-}
-
-/// `POST /api/v1/<kind>/{id}/reject`: the body `{"comment": …}` is optional.
-pub async fn api_reject<K: EditorialKind>(
+/// `POST /api/v1/<kind>/{id}/submit|approve|reject`; a rejection may carry
+/// `{"comment": …}` (or no body).
+pub async fn api_step<K: EditorialKind, const STEP: u8>(
     State(state): State<AppState>,
     caller: ApiUser,
     Path(id): Path<String>,
@@ -253,14 +172,19 @@ pub async fn api_reject<K: EditorialKind>(
 where
     K::Version: Send,
 {
-    let comment = if body.iter().all(u8::is_ascii_whitespace) {
+    let actor = caller.actor(&state).await?;
+    actor.require(rathaus_app::Permission::EditContent)?;
+    let comment = if STEP != REJECT || body.iter().all(u8::is_ascii_whitespace) {
         String::new()
     } else {
-        serde_json::from_slice::<RejectForm>(&body)
+        serde_json::from_slice::<StepForm>(&body)
             .map_err(|e| AppError::InvalidJson(e.to_string()))?
             .comment
     };
-    api_step::<K>(state, caller, id, Step::Reject(comment)).await
+    let id = K::resolve(&state, &actor, &id).await?;
+    let (step, _) = step(STEP, comment);
+    let v = state.app.workflow_step::<K>(&actor, id, step).await?;
+    K::answer(&state, &actor, id, v).await
 }
 
 /// `POST /api/v1/<kind>/{id}/archive`: 204 without a body.
