@@ -9,13 +9,10 @@ use axum::{
     http::StatusCode,
     response::IntoResponse,
 };
-use rathaus_domain::{catalog::ServiceContent, identity::Role};
+use rathaus_app::{Permission, catalog::ImportError};
+use rathaus_domain::catalog::ServiceContent;
 use rathaus_search::{ListQuery, SearchQuery};
-use rathaus_storage::{
-    StorageError,
-    catalog::{CatalogRepository, PublishedService, Services},
-    identity::UserRepository,
-};
+use rathaus_storage::catalog::{PublishedService, Services};
 use uuid::Uuid;
 
 use crate::platform::{
@@ -45,28 +42,8 @@ pub fn routes() -> Routes {
         .route("/catalog/import", post(import))
 }
 
-async fn require_editor(state: &AppState, caller: &ApiUser) -> Result<(), AppError> {
-    let grants = state
-        .store
-        .repo()
-        .grants(caller.tenant(), caller.user.id)
-        .await?;
-    if grants.iter().any(|g| g.role == Role::Editor) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 fn parse_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| AppError::NotFound)
-}
-
-fn workflow_error(e: StorageError) -> AppError {
-    match e {
-        StorageError::Workflow(w) => AppError::Workflow(w.code()),
-        other => other.into(),
-    }
 }
 
 #[derive(serde::Deserialize)]
@@ -158,14 +135,8 @@ async fn one(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    let tenant = ctx.tenant()?.clone();
-    let id = parse_id(&id)?;
-    let p = state
-        .store
-        .repo()
-        .published(tenant.tenant_id(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let tenant = ctx.tenant()?.tenant_id();
+    let p = state.app.published_service(tenant, parse_id(&id)?).await?;
     Ok(Json(published_json(&p)))
 }
 
@@ -174,11 +145,8 @@ async fn create(
     caller: ApiUser,
     ApiJson(content): ApiJson<ServiceContent>,
 ) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let (s, v) = state
-        .store
-        .create_service(caller.tenant(), caller.user.id, content)
-        .await?;
+    let actor = caller.actor(&state).await?;
+    let (s, v) = state.app.create_service(&actor, content).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "id": s.id, "version": v.number, "status": v.status })),
@@ -191,14 +159,9 @@ async fn change(
     Path(id): Path<String>,
     ApiJson(content): ApiJson<ServiceContent>,
 ) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
+    let actor = caller.actor(&state).await?;
     let id = parse_id(&id)?;
-    let v = state
-        .store
-        .repo()
-        .save_draft(caller.tenant(), id, caller.user.id, content)
-        .await
-        .map_err(workflow_error)?;
+    let v = state.app.save_service(&actor, id, content).await?;
     Ok(Json(
         serde_json::json!({ "id": id, "version": v.number, "status": v.status }),
     ))
@@ -207,11 +170,7 @@ async fn change(
 /// The published catalog in the exchange format (public: other municipalities re-use it).
 async fn export(State(state): State<AppState>, ctx: Ctx) -> Result<impl IntoResponse, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let services = state
-        .store
-        .repo()
-        .published_contents(tenant.tenant_id())
-        .await?;
+    let services = state.app.export_catalog(tenant.tenant_id()).await?;
     Ok(Json(
         serde_json::json!({ "format": FORMAT, "tenant": tenant.slug, "services": services }),
     ))
@@ -231,47 +190,32 @@ async fn import(
     caller: ApiUser,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
+    let actor = caller.actor(&state).await?;
+    actor.require(Permission::EditContent)?;
     if body.format != FORMAT {
         return Err(AppError::InvalidJson(format!(
             "format must be {FORMAT:?}, is {:?}",
             body.format
         )));
     }
-    let repo = state.store.repo();
-    let (mut created, mut updated, mut errors) = (0, 0, Vec::new());
-    for (i, raw) in body.services.into_iter().enumerate() {
-        let content: ServiceContent = match serde_json::from_value(raw) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(serde_json::json!({ "index": i, "message": e.to_string() }));
-                continue;
+    let report = state.app.import_catalog(&actor, body.services).await?;
+    let errors: Vec<_> = report
+        .problems
+        .into_iter()
+        .map(|p| match p.error {
+            ImportError::Unreadable(message) => {
+                serde_json::json!({ "index": p.index, "message": message })
             }
-        };
-        let slug = content.slug.clone();
-        let result = match repo.service_by_slug(caller.tenant(), &slug).await? {
-            Some(s) => repo
-                .save_draft(caller.tenant(), s.id, caller.user.id, content)
-                .await
-                .map(|_| false),
-            None => state
-                .store
-                .create_service(caller.tenant(), caller.user.id, content)
-                .await
-                .map(|_| true),
-        };
-        match result {
-            Ok(true) => created += 1,
-            Ok(false) => updated += 1,
-            Err(e) => {
-                let (message, fields) = describe(ctx.lang, &workflow_error(e));
-                errors.push(serde_json::json!({
-                    "index": i, "slug": slug, "message": message,
+            ImportError::Refused(e) => {
+                let (message, fields) = describe(ctx.lang, &e.into());
+                serde_json::json!({
+                    "index": p.index, "slug": p.slug, "message": message,
                     "fields": fields.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
-                }));
+                })
             }
-        }
-    }
+        })
+        .collect();
+    let (created, updated) = (report.created, report.updated);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {

@@ -7,14 +7,11 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use rathaus_app::UseCaseError;
 use rathaus_domain::catalog::{
     Audience, I18nText, OzgMapping, PrivacyNotice, ServiceContent, diff,
 };
-use rathaus_storage::{
-    StorageError,
-    catalog::{CatalogRepository, Services},
-    tenancy::OrgUnitRepository,
-};
+use rathaus_storage::catalog::Services;
 use uuid::Uuid;
 
 use super::views::{
@@ -22,7 +19,7 @@ use super::views::{
 };
 use crate::platform::{
     AppState,
-    auth::{StaffUser, require_editor, staff_page},
+    auth::{StaffUser, staff_page},
     context::{Ctx, describe},
     editorial::{APPROVE, Empty, REJECT, SUBMIT, WorkflowView, page_archive, page_step},
     error::AppError,
@@ -66,8 +63,10 @@ async fn list(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let rows = state.store.repo().overview(staff.tenant()).await?;
+    let rows = state
+        .app
+        .catalog_overview(&staff.actor(&state).await?)
+        .await?;
     let page = staff_page(&ctx, &staff, ctx.t("editor.title")).await?;
     Ok(CatalogListPage { page, rows }.into_response())
 }
@@ -203,7 +202,7 @@ async fn render_form(
     content: ServiceContent,
     error: Option<&AppError>,
 ) -> Result<Response, AppError> {
-    let units = state.store.repo().org_units(staff.tenant()).await?;
+    let units = state.app.service_units(&staff.actor(state).await?).await?;
     let title = if service_id.is_some() {
         ctx.t("editor.edit_title")
     } else {
@@ -231,7 +230,7 @@ async fn render_form(
                 None => "/staff/catalog/new".into(),
             },
             slug_fixed: service_id.is_some(),
-            units: units.into_iter().map(|u| u.name).collect(),
+            units,
             content,
             error_summary: summary,
             field_errors,
@@ -245,7 +244,6 @@ async fn new_form(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
     let content = ServiceContent {
         audience: vec![Audience::Citizen],
         ..Default::default()
@@ -259,17 +257,13 @@ async fn create(
     staff: StaffUser,
     form: CsrfForm<ServiceForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let content = form.form.into_content();
-    match state
-        .store
-        .create_service(staff.tenant(), staff.user.id, content.clone())
-        .await
-    {
+    match state.app.create_service(&actor, content.clone()).await {
         Ok((s, _)) => {
             Ok(Redirect::to(&format!("/staff/catalog/{}?msg=saved", s.id)).into_response())
         }
-        Err(e @ (StorageError::Validation(_) | StorageError::Conflict(_))) => {
+        Err(e @ (UseCaseError::Validation(_) | UseCaseError::Conflict(_))) => {
             render_form(&state, &ctx, &staff, None, content, Some(&e.into())).await
         }
         Err(e) => Err(e.into()),
@@ -282,11 +276,11 @@ async fn edit_form(
     staff: StaffUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let versions = state.store.repo().versions(staff.tenant(), id).await?;
-    let latest = versions.first().ok_or(AppError::NotFound)?;
-    render_form(&state, &ctx, &staff, Some(id), latest.content(), None).await
+    let workflow = state.app.version_history::<Services>(&actor, id).await?;
+    let content = workflow.latest().content();
+    render_form(&state, &ctx, &staff, Some(id), content, None).await
 }
 
 async fn save(
@@ -296,20 +290,15 @@ async fn save(
     Path(id): Path<String>,
     form: CsrfForm<ServiceForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
     let content = form.form.into_content();
-    match state
-        .store
-        .repo()
-        .save_draft(staff.tenant(), id, staff.user.id, content.clone())
-        .await
-    {
+    match state.app.save_service(&actor, id, content.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/staff/catalog/{id}?msg=saved")).into_response()),
         Err(
-            e @ (StorageError::Validation(_)
-            | StorageError::Conflict(_)
-            | StorageError::Workflow(_)),
+            e @ (UseCaseError::Validation(_)
+            | UseCaseError::Conflict(_)
+            | UseCaseError::Workflow(_)),
         ) => render_form(&state, &ctx, &staff, Some(id), content, Some(&e.into())).await,
         Err(e) => Err(e.into()),
     }
@@ -330,12 +319,7 @@ pub(super) async fn render_detail(
 ) -> Result<Response, AppError> {
     let actor = staff.actor(state).await?;
     let workflow = state.app.version_history::<Services>(&actor, id).await?;
-    let service = state
-        .store
-        .repo()
-        .service(staff.tenant(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let service = state.app.service_for_editing(&actor, id).await?;
     let content = workflow.latest().content();
     let page = staff_page(ctx, staff, &content.title.de).await?;
     let status = if error.is_some() {
@@ -371,7 +355,6 @@ async fn detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
     let notice = q.msg.and_then(|m| match m.as_str() {
         "saved" | "submitted" | "approved" | "rejected" | "archived" => {
             Some(ctx.t(&format!("editor.msg.{m}")).to_string())
@@ -394,9 +377,13 @@ async fn diff_page(
     Path(id): Path<String>,
     Query(q): Query<DiffQuery>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let versions = state.store.repo().versions(staff.tenant(), id).await?;
+    let versions = state
+        .app
+        .version_history::<Services>(&actor, id)
+        .await?
+        .versions;
     let newest = versions.first().ok_or(AppError::NotFound)?.number;
     let to = q.to.unwrap_or(newest);
     let from = q.from.unwrap_or(to - 1);
@@ -429,7 +416,7 @@ async fn render_synonyms(
     staff: &StaffUser,
     error: Option<&AppError>,
 ) -> Result<Response, AppError> {
-    let rows = state.store.repo().synonyms(staff.tenant()).await?;
+    let rows = state.app.synonyms(&staff.actor(state).await?).await?;
     let page = staff_page(ctx, staff, ctx.t("editor.synonyms_title")).await?;
     let (msg, fields) = match error {
         Some(e) => {
@@ -460,7 +447,6 @@ async fn synonyms(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
     render_synonyms(&state, &ctx, &staff, None).await
 }
 
@@ -478,18 +464,14 @@ async fn add_synonym(
     staff: StaffUser,
     f: CsrfForm<SynonymForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     match state
-        .store
-        .repo()
-        .add_synonym(staff.tenant(), &f.form.term, &f.form.expansion)
+        .app
+        .add_synonym(&actor, &f.form.term, &f.form.expansion)
         .await
     {
-        Ok(_) => {
-            state.app.search.forget_synonyms(staff.tenant());
-            Ok(Redirect::to("/staff/synonyms").into_response())
-        }
-        Err(e @ (StorageError::Validation(_) | StorageError::Conflict(_))) => {
+        Ok(_) => Ok(Redirect::to("/staff/synonyms").into_response()),
+        Err(e @ (UseCaseError::Validation(_) | UseCaseError::Conflict(_))) => {
             render_synonyms(&state, &ctx, &staff, Some(&e.into())).await
         }
         Err(e) => Err(e.into()),
@@ -502,12 +484,7 @@ async fn delete_synonym(
     Path(id): Path<String>,
     _f: CsrfForm<Empty>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    state
-        .store
-        .repo()
-        .delete_synonym(staff.tenant(), parse_id(&id)?)
-        .await?;
-    state.app.search.forget_synonyms(staff.tenant());
+    let actor = staff.actor(&state).await?;
+    state.app.delete_synonym(&actor, parse_id(&id)?).await?;
     Ok(Redirect::to("/staff/synonyms").into_response())
 }
