@@ -4,6 +4,7 @@
 pub mod search;
 
 use rathaus_domain::{FieldError, ValidationErrors, catalog::ServiceContent, tenancy::TenantId};
+use rathaus_search::{Hit, SearchQuery};
 use rathaus_storage::catalog::{
     PublishedService, Service, ServiceOverview, ServiceVersion, Synonym,
 };
@@ -11,6 +12,9 @@ use rathaus_storage::prelude::*;
 use uuid::Uuid;
 
 use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
+
+/// Longest search text (characters); the rest is ignored.
+pub const MAX_QUERY_CHARS: usize = 200;
 
 /// Most services one import may carry.
 pub const MAX_IMPORT_SERVICES: usize = 2000;
@@ -178,6 +182,33 @@ impl App {
             .published_by_slug(tenant, slug)
             .await?
             .ok_or(UseCaseError::NotFound)
+    }
+
+    /// Published services of a tenant matching words (with the tenant's
+    /// synonyms), best first; the words are cut at [`MAX_QUERY_CHARS`].
+    pub async fn search_services(
+        &self,
+        tenant: TenantId,
+        text: &str,
+        audience: Option<&str>,
+        topic: Option<&str>,
+        limit: usize,
+    ) -> UseCaseResult<Vec<Hit>> {
+        let text: String = text.trim().chars().take(MAX_QUERY_CHARS).collect();
+        let synonyms = self.search.synonyms(&self.store, tenant).await?;
+        self.search
+            .index
+            .search(
+                &SearchQuery {
+                    tenant: tenant.0,
+                    text: &text,
+                    audience,
+                    topic,
+                    limit,
+                },
+                &synonyms,
+            )
+            .map_err(|e| UseCaseError::Internal(e.to_string()))
     }
 
     /// The search synonyms of the actor's tenant.

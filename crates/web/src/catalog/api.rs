@@ -11,7 +11,7 @@ use axum::{
 };
 use rathaus_app::{Permission, catalog::ImportError};
 use rathaus_domain::catalog::ServiceContent;
-use rathaus_search::{ListQuery, SearchQuery};
+use rathaus_search::ListQuery;
 use rathaus_storage::catalog::{PublishedService, Services};
 use uuid::Uuid;
 
@@ -79,26 +79,10 @@ async fn list(
             )
             .map_err(AppError::internal)?
     } else {
-        let synonyms = state
-            .app
-            .search
-            .synonyms(&state.store, tenant.tenant_id())
-            .await?;
         state
             .app
-            .search
-            .index
-            .search(
-                &SearchQuery {
-                    tenant: tenant.id,
-                    text: p.q.trim(),
-                    audience,
-                    topic,
-                    limit: 50,
-                },
-                &synonyms,
-            )
-            .map_err(AppError::internal)?
+            .search_services(tenant.tenant_id(), &p.q, audience, topic, 50)
+            .await?
     };
     let base = state.config.public_url.trim_end_matches('/');
     Ok(Json(serde_json::json!({

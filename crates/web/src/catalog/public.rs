@@ -6,9 +6,10 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
+use rathaus_app::catalog::MAX_QUERY_CHARS;
 use rathaus_domain::catalog::{Audience, ServiceContent, slugify};
-use rathaus_search::{Hit, ListQuery, SearchQuery};
-use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
+use rathaus_search::{Hit, ListQuery};
+use rathaus_storage::forms::FormRepository;
 use tower_sessions::Session;
 
 use super::views::{ListPage, SearchPage, ServicePage};
@@ -88,30 +89,14 @@ async fn search(
     Query(f): Query<Filters>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let q = f.q.trim().chars().take(200).collect::<String>();
+    let q = f.q.trim().chars().take(MAX_QUERY_CHARS).collect::<String>();
     let hits = if q.is_empty() {
         vec![]
     } else {
-        let synonyms = state
-            .app
-            .search
-            .synonyms(&state.store, tenant.tenant_id())
-            .await?;
         state
             .app
-            .search
-            .index
-            .search(
-                &SearchQuery {
-                    tenant: tenant.id,
-                    text: &q,
-                    audience: f.audience(),
-                    topic: f.topic(),
-                    limit: 30,
-                },
-                &synonyms,
-            )
-            .map_err(AppError::internal)?
+            .search_services(tenant.tenant_id(), &q, f.audience(), f.topic(), 30)
+            .await?
     };
     let title = if q.is_empty() {
         ctx.t("catalog.search_title").to_string()
@@ -313,11 +298,9 @@ async fn service_page(
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
     let p = state
-        .store
-        .repo()
-        .published_by_slug(tenant.tenant_id(), &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .app
+        .published_service_by_slug(tenant.tenant_id(), &slug)
+        .await?;
     let english = ctx.lang == Lang::En;
     let title = p.content.title.get(english).to_string();
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, &title)).await?;
