@@ -15,6 +15,7 @@ pub mod cases;
 pub mod catalog;
 pub mod editorial;
 pub mod error;
+pub mod forms;
 pub mod intake;
 
 use std::sync::Arc;

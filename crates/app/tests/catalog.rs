@@ -4,6 +4,7 @@
 mod content;
 
 use content::{World, content};
+
 use rathaus_app::UseCaseError;
 use rathaus_domain::catalog::VersionStatus;
 use rathaus_search::SearchQuery;
@@ -129,5 +130,126 @@ async fn only_editors_of_the_tenant_take_workflow_steps() {
         w.app.archive::<Services>(&w.clerk, id).await,
         Err(UseCaseError::Forbidden)
     ));
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn services_are_written_by_editors_and_validated() {
+    let w = World::new().await;
+    assert!(matches!(
+        w.app
+            .create_service(&w.clerk, content("hundesteuer", "Hundesteuer"))
+            .await,
+        Err(UseCaseError::Forbidden)
+    ));
+    let mut bad = content("hundesteuer", "Hundesteuer");
+    bad.org_unit = "Gibt es nicht".into();
+    assert!(matches!(
+        w.app.create_service(&w.alice, bad).await,
+        Err(UseCaseError::Validation(_))
+    ));
+    let (s, v1) = w
+        .app
+        .create_service(&w.alice, content("hundesteuer", "Hundesteuer"))
+        .await
+        .unwrap();
+    assert_eq!(v1.number, 1);
+    assert!(matches!(
+        w.app
+            .create_service(&w.bob, content("hundesteuer", "Noch einmal"))
+            .await,
+        Err(UseCaseError::Conflict("slug"))
+    ));
+    assert!(matches!(
+        w.app
+            .save_service(&w.stranger, s.id, content("hundesteuer", "Fremd"))
+            .await,
+        Err(UseCaseError::NotFound)
+    ));
+    let v = w
+        .app
+        .save_service(&w.bob, s.id, content("hundesteuer", "Hundesteuer neu"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v.number, v.content().title.de.as_str()),
+        (1, "Hundesteuer neu")
+    );
+    let overview = w.app.catalog_overview(&w.alice).await.unwrap();
+    assert_eq!(overview.len(), 1);
+    assert!(
+        w.app
+            .catalog_overview(&w.stranger)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn import_takes_what_it_can_and_export_shows_the_published() {
+    let w = World::new().await;
+    let good = serde_json::to_value(content("hundesteuer", "Hundesteuer")).unwrap();
+    let report = w
+        .app
+        .import_catalog(&w.alice, vec![good.clone(), serde_json::json!({"slug": 5})])
+        .await
+        .unwrap();
+    assert_eq!((report.created, report.updated), (1, 0));
+    assert_eq!(report.problems.len(), 1);
+    assert_eq!(report.problems[0].index, 1);
+    let again = w.app.import_catalog(&w.bob, vec![good]).await.unwrap();
+    assert_eq!((again.created, again.updated), (0, 1));
+    assert!(matches!(
+        w.app.import_catalog(&w.clerk, vec![]).await,
+        Err(UseCaseError::Forbidden)
+    ));
+    let too_many = vec![serde_json::Value::Null; rathaus_app::catalog::MAX_IMPORT_SERVICES + 1];
+    assert!(matches!(
+        w.app.import_catalog(&w.alice, too_many).await,
+        Err(UseCaseError::Validation(_))
+    ));
+    assert!(w.app.export_catalog(w.tenant).await.unwrap().is_empty());
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn synonyms_widen_the_search_at_once() {
+    let w = World::new().await;
+    let id = draft(&w, "hundesteuer", "Hundesteuer anmelden").await;
+    w.app
+        .submit_version::<Services>(&w.alice, id)
+        .await
+        .unwrap();
+    w.app.approve_version::<Services>(&w.bob, id).await.unwrap();
+    let search = |text: &'static str| {
+        let app = w.app.clone();
+        let tenant = w.tenant;
+        async move {
+            app.search_services(tenant, text, None, None, 10)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(search("Wauwau").await, 0);
+    assert!(matches!(
+        w.app.add_synonym(&w.clerk, "wauwau", "hundesteuer").await,
+        Err(UseCaseError::Forbidden)
+    ));
+    assert!(matches!(
+        w.app.add_synonym(&w.alice, " ", "hundesteuer").await,
+        Err(UseCaseError::Validation(_))
+    ));
+    let s = w
+        .app
+        .add_synonym(&w.alice, "Wauwau", "hundesteuer")
+        .await
+        .unwrap();
+    assert_eq!(search("Wauwau").await, 1);
+    assert!(!w.app.delete_synonym(&w.stranger, s.id).await.unwrap());
+    assert!(w.app.delete_synonym(&w.alice, s.id).await.unwrap());
+    assert_eq!(search("Wauwau").await, 0);
     w.db.drop_db().await;
 }

@@ -3,7 +3,10 @@
 mod content;
 
 use content::World;
-use rathaus_app::UseCaseError;
+use rathaus_app::{
+    UseCaseError,
+    forms::{FimUpload, NewDefinition},
+};
 use rathaus_domain::{
     catalog::{I18nText, VersionStatus},
     forms::FormDefinition,
@@ -82,6 +85,144 @@ async fn only_editors_of_the_tenant_review_forms() {
     assert!(matches!(
         w.app.approve_version::<Forms>(&w.bob, id).await,
         Err(UseCaseError::Workflow("workflow.wrong_status"))
+    ));
+    w.db.drop_db().await;
+}
+
+fn demo(path: &str) -> (String, String) {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../demo/fim")
+        .join(path);
+    let text = std::fs::read_to_string(&full).expect("demo file");
+    (path.to_string(), text)
+}
+
+#[tokio::test]
+async fn fim_samples_import_as_drafts() {
+    let w = World::new().await;
+    let upload = FimUpload {
+        schema: demo("gewerbeanmeldung/S00000009_xdatenfelder.xml"),
+        code_lists: vec![],
+        key: None,
+        service: None,
+    };
+    let stored = w.app.import_fim(&w.alice, upload).await.unwrap();
+    assert!(stored.created);
+    assert_eq!(stored.version.status(), VersionStatus::Draft);
+    assert!(
+        !stored
+            .version
+            .definition()
+            .expect("definition")
+            .steps
+            .is_empty()
+    );
+
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/fim/bewohnerparken");
+    let mut lists = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.contains("genericode") {
+            lists.push(demo(&format!("bewohnerparken/{name}")));
+        }
+    }
+    let upload = FimUpload {
+        schema: demo("bewohnerparken/S05000058V1.0_xdf2.xml"),
+        code_lists: lists,
+        key: Some("parken".into()),
+        service: None,
+    };
+    let stored = w.app.import_fim(&w.bob, upload.clone()).await.unwrap();
+    assert_eq!(stored.form.key, "parken");
+    // The same key again is a new draft of that form.
+    let again = w.app.import_fim(&w.bob, upload).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.form.id, stored.form.id);
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_broken_fim_file_names_line_and_element() {
+    let w = World::new().await;
+    let (_, xml) = demo("gewerbeanmeldung/S00000009_xdatenfelder.xml");
+    let cut: String = xml.lines().take(40).collect::<Vec<_>>().join("\n");
+    let upload = FimUpload {
+        schema: ("kaputt.xml".into(), cut),
+        code_lists: vec![],
+        key: None,
+        service: None,
+    };
+    match w.app.import_fim(&w.alice, upload.clone()).await {
+        Err(UseCaseError::BadFile(m)) => {
+            assert!(m.contains("kaputt.xml") && m.contains("line"), "{m}");
+            assert!(m.contains("element <"), "{m}");
+        }
+        other => panic!("a broken file is BadFile: {other:?}"),
+    }
+    assert!(matches!(
+        w.app.import_fim(&w.clerk, upload).await,
+        Err(UseCaseError::Forbidden)
+    ));
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn definitions_are_linted_and_attached_by_editors() {
+    let w = World::new().await;
+    let mut broken = definition("Name");
+    broken.steps.clear();
+    let input = |definition| NewDefinition {
+        key: Some("test".into()),
+        service: None,
+        definition,
+    };
+    assert!(matches!(
+        w.app.store_form_definition(&w.alice, input(broken)).await,
+        Err(UseCaseError::Validation(_))
+    ));
+    let stored = w
+        .app
+        .store_form_definition(&w.alice, input(definition("Name")))
+        .await
+        .unwrap();
+    let v = w
+        .app
+        .save_form(&w.bob, stored.form.id, &definition("Vollständiger Name"))
+        .await
+        .unwrap();
+    assert_eq!(v.number, 1);
+    assert!(matches!(
+        w.app
+            .save_form(&w.clerk, stored.form.id, &definition("x"))
+            .await,
+        Err(UseCaseError::Forbidden)
+    ));
+    assert!(matches!(
+        w.app
+            .attach_form(&w.alice, stored.form.id, Some("gibt-es-nicht"))
+            .await,
+        Err(UseCaseError::Validation(_))
+    ));
+    let author = w.alice.staff().unwrap().user.id;
+    let (service, _) =
+        w.db.store
+            .create_service(
+                w.tenant,
+                author,
+                content::content("hundesteuer", "Hundesteuer"),
+            )
+            .await
+            .unwrap();
+    let attached = w
+        .app
+        .attach_form(&w.alice, stored.form.id, Some("hundesteuer"))
+        .await
+        .unwrap();
+    assert_eq!(attached, Some(service.id));
+    assert!(matches!(
+        w.app.attach_form(&w.stranger, stored.form.id, None).await,
+        Err(UseCaseError::NotFound)
     ));
     w.db.drop_db().await;
 }

@@ -11,19 +11,22 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::Utc;
+use rathaus_app::{
+    UseCaseError,
+    forms::{FimUpload, NewDefinition},
+};
 use rathaus_domain::{
     catalog::I18nText,
     forms::{self, Check, FormDefinition, Item},
 };
 use rathaus_storage::{
-    StorageError,
     catalog::CatalogRepository,
     forms::{FormRepository, FormVersion, Forms},
 };
 use uuid::Uuid;
 
 use super::{
-    api::{FORMAT, import_fim, store_definition},
+    api::FORMAT,
     views::{
         FormDetailPage, FormImportPage, FormItemPage, FormJsonPage, FormListRow, FormStepPage,
         FormsListPage, ItemRow,
@@ -207,16 +210,17 @@ async fn import_fim_post(
         let e = AppError::Validation(rathaus_domain::FieldError::new("schema", "required").into());
         return render_import(&state, &ctx, &staff, Some(&e), String::new()).await;
     };
-    match import_fim(
-        &state,
-        staff.tenant(),
-        staff.user.id,
-        (&file, &xml),
-        &lists,
-        key.as_deref(),
-        service.as_deref(),
-    )
-    .await
+    let upload = FimUpload {
+        schema: (file, xml),
+        code_lists: lists,
+        key,
+        service,
+    };
+    match state
+        .app
+        .import_fim(&staff.actor(&state).await?, upload)
+        .await
+        .map_err(AppError::from)
     {
         Ok(i) => {
             Ok(Redirect::to(&format!("/staff/forms/{}?msg=imported", i.form.id)).into_response())
@@ -267,21 +271,21 @@ async fn import_json_post(
                 .await;
         }
     };
-    let service = Some(form.form.service.as_str()).filter(|s| !s.is_empty());
-    match store_definition(
-        &state,
-        staff.tenant(),
-        staff.user.id,
-        key.as_deref(),
-        service,
-        &def,
-        None,
-    )
-    .await
+    let input = NewDefinition {
+        key,
+        service: Some(form.form.service),
+        definition: def,
+    };
+    let actor = staff.actor(&state).await?;
+    match state
+        .app
+        .store_form_definition(&actor, input)
+        .await
+        .map_err(AppError::from)
     {
-        Ok((f, _, _)) => {
-            Ok(Redirect::to(&format!("/staff/forms/{}?msg=imported", f.id)).into_response())
-        }
+        Ok(stored) => Ok(
+            Redirect::to(&format!("/staff/forms/{}?msg=imported", stored.form.id)).into_response(),
+        ),
         Err(
             e @ (AppError::Validation(_)
             | AppError::Conflict(_)
@@ -449,15 +453,11 @@ async fn save_def(
     id: Uuid,
     def: &FormDefinition,
 ) -> Result<Response, AppError> {
-    match state
-        .store
-        .repo()
-        .save_form_draft(staff.tenant(), id, staff.user.id, def, None)
-        .await
-    {
+    let actor = staff.actor(state).await?;
+    match state.app.save_form(&actor, id, def).await {
         Ok(_) => Ok(Redirect::to(&format!("/staff/forms/{id}?msg=saved")).into_response()),
-        Err(StorageError::Workflow(w)) => {
-            let (m, _) = describe(ctx.lang, &AppError::Workflow(w.code()));
+        Err(UseCaseError::Workflow(code)) => {
+            let (m, _) = describe(ctx.lang, &AppError::Workflow(code));
             render_detail(state, ctx, staff, id, None, Some(m)).await
         }
         Err(e) => Err(e.into()),
@@ -984,22 +984,13 @@ async fn attach(
     Path(id): Path<String>,
     f: CsrfForm<AttachForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let repo = state.store.repo();
-    let service = match f.form.service.trim() {
-        "" => None,
-        slug => Some(
-            repo.service_by_slug(staff.tenant(), slug)
-                .await?
-                .ok_or(AppError::NotFound)?
-                .id,
-        ),
-    };
     let r = state
-        .store
-        .attach_form(staff.tenant(), id, service)
+        .app
+        .attach_form(&actor, id, Some(f.form.service.as_str()))
         .await
+        .map(drop)
         .map_err(AppError::from);
     after_page::<Forms>((&state, &ctx, &staff), id, "attached", r).await
 }
