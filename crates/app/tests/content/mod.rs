@@ -46,7 +46,6 @@ async fn tenant(app: &App, slug: &str) -> (TenantId, uuid::Uuid) {
             supervisory_authority: "Landratsamt".into(),
             dpo_name: "Max Datenschutz".into(),
             dpo_email: "datenschutz@example.org".into(),
-            ..Default::default()
         })
         .await
         .expect("tenant")
