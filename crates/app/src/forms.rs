@@ -10,7 +10,7 @@ use rathaus_domain::{
     tenancy::TenantId,
 };
 use rathaus_standards::xdatenfelder::{self, Warning};
-use rathaus_storage::forms::{Form, FormVersion};
+use rathaus_storage::forms::{Form, FormOverview, FormVersion};
 use rathaus_storage::prelude::*;
 use uuid::Uuid;
 
@@ -222,6 +222,12 @@ impl App {
         self.store.attach_form(tenant, id, service).await?;
         self.changed();
         Ok(service)
+    }
+
+    /// The editor's overview of all forms.
+    pub async fn forms_overview(&self, actor: &Actor) -> UseCaseResult<Vec<FormOverview>> {
+        let staff = actor.require(Permission::EditContent)?;
+        Ok(self.store.repo().forms_overview(staff.tenant()).await?)
     }
 
     /// A form of the actor's tenant for its editors, by id or key.

@@ -83,16 +83,17 @@ async fn list(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let repo = state.store.repo();
-    let services: HashMap<Uuid, String> = repo
-        .overview(staff.tenant())
+    let actor = staff.actor(&state).await?;
+    let services: HashMap<Uuid, String> = state
+        .app
+        .catalog_overview(&actor)
         .await?
         .into_iter()
         .map(|o| (o.service.id, o.latest.content().title.de))
         .collect();
-    let rows = repo
-        .forms_overview(staff.tenant())
+    let rows = state
+        .app
+        .forms_overview(&actor)
         .await?
         .into_iter()
         .map(|o| FormListRow {
@@ -122,9 +123,8 @@ async fn services_list(
     staff: &StaffUser,
 ) -> Result<Vec<(String, String)>, AppError> {
     let mut v: Vec<(String, String)> = state
-        .store
-        .repo()
-        .overview(staff.tenant())
+        .app
+        .catalog_overview(&staff.actor(state).await?)
         .await?
         .into_iter()
         .map(|o| (o.service.slug, o.latest.content().title.de))
@@ -302,7 +302,12 @@ async fn latest(
     staff: &StaffUser,
     id: Uuid,
 ) -> Result<(Vec<FormVersion>, FormDefinition), AppError> {
-    let versions = state.store.repo().form_versions(staff.tenant(), id).await?;
+    let actor = staff.actor(state).await?;
+    let versions = state
+        .app
+        .version_history::<Forms>(&actor, id)
+        .await?
+        .versions;
     let def = versions
         .first()
         .and_then(|v| v.definition())
