@@ -14,9 +14,12 @@ pub mod accounts;
 pub mod actor;
 pub mod applications;
 pub mod cases;
+pub mod catalog;
 pub mod decisions;
 pub mod drafts;
+pub mod editorial;
 pub mod error;
+pub mod forms;
 pub mod identity;
 pub mod intake;
 pub mod routing;
@@ -37,6 +40,8 @@ pub struct App {
     pub files: FileStore,
     /// What the submission path keeps for a few seconds ([`intake`]).
     pub intake: Arc<intake::IntakeCache>,
+    /// The portal's search index over the published catalog.
+    pub search: Arc<catalog::search::CatalogSearch>,
 }
 
 impl App {
@@ -45,6 +50,7 @@ impl App {
             store,
             files,
             intake: Arc::default(),
+            search: Arc::default(),
         }
     }
 }

@@ -108,13 +108,19 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let index_s = t1.elapsed().as_secs_f64();
-    let docs = state.catalog.index.len();
+    let docs = state.app.search.index.len();
 
     // 1. Search latency on the index itself.
-    let synonyms = state.catalog.synonyms(&state.store, tenant).await.unwrap();
+    let synonyms = state
+        .app
+        .search
+        .synonyms(&state.store, tenant)
+        .await
+        .unwrap();
     let search = |text: &str| {
         state
-            .catalog
+            .app
+            .search
             .index
             .search(
                 &SearchQuery {

@@ -4,13 +4,14 @@
 use chrono::Utc;
 use rathaus_domain::{
     FieldError, ValidationErrors,
-    catalog::{ServiceContent, VersionStatus, WorkflowAction, WorkflowError, transition},
+    catalog::{ServiceContent, VersionStatus, WorkflowAction, transition},
     tenancy::TenantId,
 };
 use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect, prelude::*};
 
 use crate::{
     Repo, Result, StorageError,
+    editorial::Archivable,
     entities::{catalog_index_log, org_unit, search_synonym, service, service_version},
     now_ms,
     tenancy::OrgUnitRepository,
@@ -93,7 +94,7 @@ pub trait CatalogRepository {
         actor: Uuid,
     ) -> Result<ServiceVersion>;
     /// Publishes the version in review; refuses the author's own approval.
-    /// Writes more than once: on the pool use [`crate::Store::approve_service`].
+    /// Writes more than once: on the pool use [`crate::Store::workflow_step`].
     async fn approve(&self, tenant: TenantId, service: Uuid, actor: Uuid)
     -> Result<ServiceVersion>;
     async fn reject(
@@ -104,7 +105,7 @@ pub trait CatalogRepository {
         comment: &str,
     ) -> Result<ServiceVersion>;
     /// Takes a service off the public portal. Writes twice: on the pool use
-    /// [`crate::Store::archive_service`].
+    /// [`crate::Store::archive_record`].
     async fn archive(&self, tenant: TenantId, service: Uuid) -> Result<()>;
     async fn service(&self, tenant: TenantId, id: Uuid) -> Result<Option<Service>>;
     async fn service_by_slug(&self, tenant: TenantId, slug: &str) -> Result<Option<Service>>;
@@ -174,19 +175,6 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         .insert(self.0)
         .await?;
         Ok(())
-    }
-
-    async fn set_status(
-        &self,
-        v: ServiceVersion,
-        status: VersionStatus,
-        f: impl FnOnce(&mut service_version::ActiveModel),
-    ) -> Result<ServiceVersion> {
-        let mut am: service_version::ActiveModel = v.into();
-        am.status = Set(status.code().to_string());
-        am.updated_at = Set(Utc::now());
-        f(&mut am);
-        Ok(am.update(self.0).await?)
     }
 
     async fn require_service(&self, tenant: TenantId, id: Uuid) -> Result<Service> {
@@ -328,47 +316,11 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
         id: Uuid,
         actor: Uuid,
     ) -> Result<ServiceVersion> {
-        let v = self
-            .open_version(tenant, id)
-            .await?
-            .ok_or(WorkflowError::WrongStatus)?;
-        let next = transition(v.status(), WorkflowAction::Submit, &actor, &v.author_id)?;
-        self.set_status(v, next, |am| am.submitted_by = Set(Some(actor)))
-            .await
+        self.submit_version::<Services>(tenant, id, actor).await
     }
 
     async fn approve(&self, tenant: TenantId, id: Uuid, actor: Uuid) -> Result<ServiceVersion> {
-        let service = self.require_service(tenant, id).await?;
-        let v = self
-            .open_version(tenant, id)
-            .await?
-            .ok_or(WorkflowError::WrongStatus)?;
-        let next = transition(v.status(), WorkflowAction::Approve, &actor, &v.author_id)?;
-        if let Some(old) = service.published_version_id {
-            service_version::Entity::update_many()
-                .col_expr(
-                    service_version::Column::Status,
-                    Expr::value(VersionStatus::Superseded.code()),
-                )
-                .filter(service_version::Column::Id.eq(old))
-                .filter(service_version::Column::TenantId.eq(tenant.0))
-                .exec(self.0)
-                .await?;
-        }
-        let vid = v.id;
-        let published = self
-            .set_status(v, next, |am| {
-                am.reviewed_by = Set(Some(actor));
-                am.reviewed_at = Set(Some(Utc::now()));
-            })
-            .await?;
-        let mut am: service::ActiveModel = service.into();
-        am.published_version_id = Set(Some(vid));
-        am.archived_at = Set(None);
-        am.updated_at = Set(Utc::now());
-        am.update(self.0).await?;
-        self.log_change(tenant, id).await?;
-        Ok(published)
+        self.approve_version::<Services>(tenant, id, actor).await
     }
 
     async fn reject(
@@ -378,27 +330,12 @@ impl<C: ConnectionTrait> CatalogRepository for Repo<'_, C> {
         actor: Uuid,
         comment: &str,
     ) -> Result<ServiceVersion> {
-        let v = self
-            .open_version(tenant, id)
-            .await?
-            .ok_or(WorkflowError::WrongStatus)?;
-        let next = transition(v.status(), WorkflowAction::Reject, &actor, &v.author_id)?;
-        let comment = comment.trim().to_string();
-        self.set_status(v, next, |am| {
-            am.reviewed_by = Set(Some(actor));
-            am.reviewed_at = Set(Some(Utc::now()));
-            am.review_comment = Set(Some(comment).filter(|c| !c.is_empty()));
-        })
-        .await
+        self.reject_version::<Services>(tenant, id, actor, comment)
+            .await
     }
 
     async fn archive(&self, tenant: TenantId, id: Uuid) -> Result<()> {
-        let service = self.require_service(tenant, id).await?;
-        let mut am: service::ActiveModel = service.into();
-        am.archived_at = Set(Some(Utc::now()));
-        am.updated_at = Set(Utc::now());
-        am.update(self.0).await?;
-        self.log_change(tenant, id).await
+        Services::archive(self, tenant, id).await
     }
 
     async fn service(&self, tenant: TenantId, id: Uuid) -> Result<Option<Service>> {
@@ -615,26 +552,39 @@ impl crate::Store {
         txn.commit().await?;
         Ok(created)
     }
+}
 
-    /// Approves and publishes in one transaction (status changes, pointer,
-    /// change-log row), so a publication is all or nothing.
-    pub async fn approve_service(
-        &self,
-        tenant: TenantId,
-        service: Uuid,
-        actor: Uuid,
-    ) -> Result<ServiceVersion> {
-        let txn = self.begin_write().await?;
-        let v = Repo(&txn).approve(tenant, service, actor).await?;
-        txn.commit().await?;
-        Ok(v)
+/// Services under the editorial workflow ([`crate::editorial`]).
+pub struct Services;
+
+crate::editorial::versioned!(
+    Services, ServiceVersion, service_version,
+    record: require_service, open: open_version, history: versions, publish: publish_service
+);
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// Moves the pointer, brings an archived service back and logs the
+    /// change for the search indexes.
+    async fn publish_service(&self, tenant: TenantId, id: Uuid, version: Uuid) -> Result<()> {
+        let mut am: service::ActiveModel = self.require_service(tenant, id).await?.into();
+        am.published_version_id = Set(Some(version));
+        am.archived_at = Set(None);
+        am.updated_at = Set(Utc::now());
+        am.update(self.0).await?;
+        self.log_change(tenant, id).await
     }
+}
 
-    /// Archives in one transaction with its change-log row.
-    pub async fn archive_service(&self, tenant: TenantId, service: Uuid) -> Result<()> {
-        let txn = self.begin_write().await?;
-        Repo(&txn).archive(tenant, service).await?;
-        txn.commit().await?;
-        Ok(())
+impl Archivable for Services {
+    async fn archive<C: ConnectionTrait>(
+        repo: &Repo<'_, C>,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<()> {
+        let mut am: service::ActiveModel = repo.require_service(tenant, id).await?.into();
+        am.archived_at = Set(Some(Utc::now()));
+        am.updated_at = Set(Utc::now());
+        am.update(repo.0).await?;
+        repo.log_change(tenant, id).await
     }
 }

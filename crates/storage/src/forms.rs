@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rathaus_domain::{
     FieldError, ValidationErrors,
-    catalog::{VersionStatus, WorkflowAction, WorkflowError, transition},
+    catalog::{VersionStatus, WorkflowAction, transition},
     forms::{self, FormDefinition},
     tenancy::TenantId,
 };
@@ -116,7 +116,7 @@ pub trait FormRepository {
     ) -> Result<FormVersion>;
     async fn submit_form(&self, tenant: TenantId, form: Uuid, actor: Uuid) -> Result<FormVersion>;
     /// Publishes the version in review; refuses the author's own approval.
-    /// Writes more than once: on the pool use [`crate::Store::approve_form`].
+    /// Writes more than once: on the pool use [`crate::Store::workflow_step`].
     async fn approve_form(&self, tenant: TenantId, form: Uuid, actor: Uuid) -> Result<FormVersion>;
     async fn reject_form(
         &self,
@@ -187,19 +187,6 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         self.form(tenant, id)
             .await?
             .ok_or(StorageError::NotFound("form"))
-    }
-
-    async fn set_form_status(
-        &self,
-        v: FormVersion,
-        status: VersionStatus,
-        f: impl FnOnce(&mut form_version::ActiveModel),
-    ) -> Result<FormVersion> {
-        let mut am: form_version::ActiveModel = v.into();
-        am.status = Set(status.code().to_string());
-        am.updated_at = Set(Utc::now());
-        f(&mut am);
-        Ok(am.update(self.0).await?)
     }
 }
 
@@ -306,45 +293,11 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
     }
 
     async fn submit_form(&self, tenant: TenantId, id: Uuid, actor: Uuid) -> Result<FormVersion> {
-        let v = self
-            .open_form_version(tenant, id)
-            .await?
-            .ok_or(WorkflowError::WrongStatus)?;
-        let next = transition(v.status(), WorkflowAction::Submit, &actor, &v.author_id)?;
-        self.set_form_status(v, next, |am| am.submitted_by = Set(Some(actor)))
-            .await
+        self.submit_version::<Forms>(tenant, id, actor).await
     }
 
     async fn approve_form(&self, tenant: TenantId, id: Uuid, actor: Uuid) -> Result<FormVersion> {
-        let form = self.require_form(tenant, id).await?;
-        let v = self
-            .open_form_version(tenant, id)
-            .await?
-            .ok_or(WorkflowError::WrongStatus)?;
-        let next = transition(v.status(), WorkflowAction::Approve, &actor, &v.author_id)?;
-        if let Some(old) = form.published_version_id {
-            form_version::Entity::update_many()
-                .col_expr(
-                    form_version::Column::Status,
-                    Expr::value(VersionStatus::Superseded.code()),
-                )
-                .filter(form_version::Column::Id.eq(old))
-                .filter(form_version::Column::TenantId.eq(tenant.0))
-                .exec(self.0)
-                .await?;
-        }
-        let vid = v.id;
-        let published = self
-            .set_form_status(v, next, |am| {
-                am.reviewed_by = Set(Some(actor));
-                am.reviewed_at = Set(Some(Utc::now()));
-            })
-            .await?;
-        let mut am: form::ActiveModel = form.into();
-        am.published_version_id = Set(Some(vid));
-        am.updated_at = Set(Utc::now());
-        am.update(self.0).await?;
-        Ok(published)
+        self.approve_version::<Forms>(tenant, id, actor).await
     }
 
     async fn reject_form(
@@ -354,18 +307,8 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
         actor: Uuid,
         comment: &str,
     ) -> Result<FormVersion> {
-        let v = self
-            .open_form_version(tenant, id)
-            .await?
-            .ok_or(WorkflowError::WrongStatus)?;
-        let next = transition(v.status(), WorkflowAction::Reject, &actor, &v.author_id)?;
-        let comment = comment.trim().to_string();
-        self.set_form_status(v, next, |am| {
-            am.reviewed_by = Set(Some(actor));
-            am.reviewed_at = Set(Some(Utc::now()));
-            am.review_comment = Set(Some(comment).filter(|c| !c.is_empty()));
-        })
-        .await
+        self.reject_version::<Forms>(tenant, id, actor, comment)
+            .await
     }
 
     async fn attach_form(&self, tenant: TenantId, id: Uuid, service: Option<Uuid>) -> Result<()> {
@@ -572,17 +515,16 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
 }
 
 impl crate::Store {
-    /// Approves in one transaction (supersede old, publish new, move the pointer).
+    /// Approves in one transaction ([`crate::Store::workflow_step`]).
     pub async fn approve_form(
         &self,
         tenant: TenantId,
         form: Uuid,
         actor: Uuid,
     ) -> Result<FormVersion> {
-        let txn = self.begin_write().await?;
-        let v = Repo(&txn).approve_form(tenant, form, actor).await?;
-        txn.commit().await?;
-        Ok(v)
+        use crate::editorial::WorkflowStep::Approve;
+        self.workflow_step::<Forms>(tenant, form, actor, Approve)
+            .await
     }
 
     /// Creates a form (and attaches it) in one transaction.
@@ -652,5 +594,24 @@ impl crate::Store {
         };
         txn.commit().await?;
         Ok(out)
+    }
+}
+
+/// Forms under the editorial workflow ([`crate::editorial`]).
+pub struct Forms;
+
+crate::editorial::versioned!(
+    Forms, FormVersion, form_version,
+    record: require_form, open: open_form_version, history: form_versions,
+    publish: publish_form
+);
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    async fn publish_form(&self, tenant: TenantId, id: Uuid, version: Uuid) -> Result<()> {
+        let mut am: form::ActiveModel = self.require_form(tenant, id).await?.into();
+        am.published_version_id = Set(Some(version));
+        am.updated_at = Set(Utc::now());
+        am.update(self.0).await?;
+        Ok(())
     }
 }

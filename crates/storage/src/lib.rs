@@ -28,6 +28,7 @@ pub mod audit;
 pub mod cases;
 pub mod catalog;
 pub mod decisions;
+pub mod editorial;
 pub mod entities;
 pub mod files;
 pub mod forms;

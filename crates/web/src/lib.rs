@@ -76,7 +76,6 @@ pub struct Inner {
     /// The use-case layer: every write and every permission check goes through it.
     pub app: rathaus_app::App,
     pub limiter: security::LoginLimiter,
-    pub catalog: catalog::search::CatalogSearch,
 }
 
 /// Shared state of all handlers.
@@ -104,7 +103,6 @@ impl AppState {
             config,
             tenants: context::TenantCache::default(),
             limiter,
-            catalog: catalog::search::CatalogSearch::new(),
         }))
     }
 }
@@ -197,7 +195,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let started = std::time::Instant::now();
-    match state.catalog.rebuild(&state.store).await {
+    match state.app.search.rebuild(&state.store).await {
         Ok(n) => tracing::info!(
             services = n,
             ms = started.elapsed().as_millis() as u64,
@@ -212,7 +210,8 @@ pub async fn serve(
     let follower = tokio::spawn(async move {
         let store = follower_state.store.clone();
         follower_state
-            .catalog
+            .app
+            .search
             .follow(store, Duration::from_secs(1), follower_shutdown)
             .await;
     });

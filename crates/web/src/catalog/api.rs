@@ -9,19 +9,17 @@ use axum::{
     http::StatusCode,
     response::IntoResponse,
 };
-use rathaus_domain::{catalog::ServiceContent, identity::Role};
-use rathaus_search::{ListQuery, SearchQuery};
-use rathaus_storage::{
-    StorageError,
-    catalog::{CatalogRepository, PublishedService},
-    identity::UserRepository,
-};
+use rathaus_app::{Permission, catalog::ImportError};
+use rathaus_domain::catalog::ServiceContent;
+use rathaus_search::ListQuery;
+use rathaus_storage::catalog::{PublishedService, Services};
 use uuid::Uuid;
 
 use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::{Ctx, describe},
+    editorial::{APPROVE, REJECT, SUBMIT, api_archive, api_step},
     error::AppError,
     routes::{Routes, get, post},
 };
@@ -33,36 +31,19 @@ pub fn routes() -> Routes {
     Routes::new("catalog")
         .route("/services", get(list).post(create))
         .route("/services/{id}", get(one).put(change))
-        .route("/services/{id}/submit", post(submit))
-        .route("/services/{id}/approve", post(approve))
-        .route("/services/{id}/reject", post(reject))
-        .route("/services/{id}/archive", post(archive))
+        .route("/services/{id}/submit", post(api_step::<Services, SUBMIT>))
+        .route(
+            "/services/{id}/approve",
+            post(api_step::<Services, APPROVE>),
+        )
+        .route("/services/{id}/reject", post(api_step::<Services, REJECT>))
+        .route("/services/{id}/archive", post(api_archive::<Services>))
         .route("/catalog/export", get(export))
         .route("/catalog/import", post(import))
 }
 
-async fn require_editor(state: &AppState, caller: &ApiUser) -> Result<(), AppError> {
-    let grants = state
-        .store
-        .repo()
-        .grants(caller.tenant(), caller.user.id)
-        .await?;
-    if grants.iter().any(|g| g.role == Role::Editor) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 fn parse_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| AppError::NotFound)
-}
-
-fn workflow_error(e: StorageError) -> AppError {
-    match e {
-        StorageError::Workflow(w) => AppError::Workflow(w.code()),
-        other => other.into(),
-    }
 }
 
 #[derive(serde::Deserialize)]
@@ -85,7 +66,8 @@ async fn list(
     let topic = p.topic.as_deref().filter(|s| !s.is_empty());
     let hits = if p.q.trim().is_empty() {
         state
-            .catalog
+            .app
+            .search
             .index
             .list(
                 tenant.id,
@@ -97,24 +79,10 @@ async fn list(
             )
             .map_err(AppError::internal)?
     } else {
-        let synonyms = state
-            .catalog
-            .synonyms(&state.store, tenant.tenant_id())
-            .await?;
         state
-            .catalog
-            .index
-            .search(
-                &SearchQuery {
-                    tenant: tenant.id,
-                    text: p.q.trim(),
-                    audience,
-                    topic,
-                    limit: 50,
-                },
-                &synonyms,
-            )
-            .map_err(AppError::internal)?
+            .app
+            .search_services(tenant.tenant_id(), &p.q, audience, topic, 50)
+            .await?
     };
     let base = state.config.public_url.trim_end_matches('/');
     Ok(Json(serde_json::json!({
@@ -151,14 +119,8 @@ async fn one(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    let tenant = ctx.tenant()?.clone();
-    let id = parse_id(&id)?;
-    let p = state
-        .store
-        .repo()
-        .published(tenant.tenant_id(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let tenant = ctx.tenant()?.tenant_id();
+    let p = state.app.published_service(tenant, parse_id(&id)?).await?;
     Ok(Json(published_json(&p)))
 }
 
@@ -167,11 +129,8 @@ async fn create(
     caller: ApiUser,
     ApiJson(content): ApiJson<ServiceContent>,
 ) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let (s, v) = state
-        .store
-        .create_service(caller.tenant(), caller.user.id, content)
-        .await?;
+    let actor = caller.actor(&state).await?;
+    let (s, v) = state.app.create_service(&actor, content).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "id": s.id, "version": v.number, "status": v.status })),
@@ -184,113 +143,18 @@ async fn change(
     Path(id): Path<String>,
     ApiJson(content): ApiJson<ServiceContent>,
 ) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
+    let actor = caller.actor(&state).await?;
     let id = parse_id(&id)?;
-    let v = state
-        .store
-        .repo()
-        .save_draft(caller.tenant(), id, caller.user.id, content)
-        .await
-        .map_err(workflow_error)?;
+    let v = state.app.save_service(&actor, id, content).await?;
     Ok(Json(
         serde_json::json!({ "id": id, "version": v.number, "status": v.status }),
     ))
 }
 
-async fn after_step(
-    state: &AppState,
-    id: Uuid,
-    v: rathaus_storage::catalog::ServiceVersion,
-) -> Json<serde_json::Value> {
-    if let Err(e) = state.catalog.sync(&state.store).await {
-        tracing::warn!(error = %e, "search index sync failed");
-    }
-    Json(serde_json::json!({ "id": id, "version": v.number, "status": v.status }))
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    let v = state
-        .store
-        .repo()
-        .submit_for_review(caller.tenant(), id, caller.user.id)
-        .await
-        .map_err(workflow_error)?;
-    Ok(after_step(&state, id, v).await)
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    let v = state
-        .store
-        .approve_service(caller.tenant(), id, caller.user.id)
-        .await
-        .map_err(workflow_error)?;
-    Ok(after_step(&state, id, v).await)
-}
-
-#[derive(serde::Deserialize, Default)]
-struct RejectBody {
-    #[serde(default)]
-    comment: String,
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    let comment = if body.is_empty() {
-        String::new()
-    } else {
-        serde_json::from_slice::<RejectBody>(&body)
-            .map_err(|e| AppError::InvalidJson(e.to_string()))?
-            .comment
-    };
-    let v = state
-        .store
-        .repo()
-        .reject(caller.tenant(), id, caller.user.id, &comment)
-        .await
-        .map_err(workflow_error)?;
-    Ok(after_step(&state, id, v).await)
-}
-
-async fn archive(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
-    let id = parse_id(&id)?;
-    state.store.archive_service(caller.tenant(), id).await?;
-    if let Err(e) = state.catalog.sync(&state.store).await {
-        tracing::warn!(error = %e, "search index sync failed");
-    }
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// The published catalog in the exchange format (public: other municipalities re-use it).
 async fn export(State(state): State<AppState>, ctx: Ctx) -> Result<impl IntoResponse, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let services = state
-        .store
-        .repo()
-        .published_contents(tenant.tenant_id())
-        .await?;
+    let services = state.app.export_catalog(tenant.tenant_id()).await?;
     Ok(Json(
         serde_json::json!({ "format": FORMAT, "tenant": tenant.slug, "services": services }),
     ))
@@ -310,47 +174,32 @@ async fn import(
     caller: ApiUser,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    require_editor(&state, &caller).await?;
+    let actor = caller.actor(&state).await?;
+    actor.require(Permission::EditContent)?;
     if body.format != FORMAT {
         return Err(AppError::InvalidJson(format!(
             "format must be {FORMAT:?}, is {:?}",
             body.format
         )));
     }
-    let repo = state.store.repo();
-    let (mut created, mut updated, mut errors) = (0, 0, Vec::new());
-    for (i, raw) in body.services.into_iter().enumerate() {
-        let content: ServiceContent = match serde_json::from_value(raw) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(serde_json::json!({ "index": i, "message": e.to_string() }));
-                continue;
+    let report = state.app.import_catalog(&actor, body.services).await?;
+    let errors: Vec<_> = report
+        .problems
+        .into_iter()
+        .map(|p| match p.error {
+            ImportError::Unreadable(message) => {
+                serde_json::json!({ "index": p.index, "message": message })
             }
-        };
-        let slug = content.slug.clone();
-        let result = match repo.service_by_slug(caller.tenant(), &slug).await? {
-            Some(s) => repo
-                .save_draft(caller.tenant(), s.id, caller.user.id, content)
-                .await
-                .map(|_| false),
-            None => state
-                .store
-                .create_service(caller.tenant(), caller.user.id, content)
-                .await
-                .map(|_| true),
-        };
-        match result {
-            Ok(true) => created += 1,
-            Ok(false) => updated += 1,
-            Err(e) => {
-                let (message, fields) = describe(ctx.lang, &workflow_error(e));
-                errors.push(serde_json::json!({
-                    "index": i, "slug": slug, "message": message,
+            ImportError::Refused(e) => {
+                let (message, fields) = describe(ctx.lang, &e.into());
+                serde_json::json!({
+                    "index": p.index, "slug": p.slug, "message": message,
                     "fields": fields.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
-                }));
+                })
             }
-        }
-    }
+        })
+        .collect();
+    let (created, updated) = (report.created, report.updated);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {

@@ -32,8 +32,8 @@ async fn home(
         .filter(|u| u.parent_id.is_none())
         .collect();
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, ctx.t("home.title"))).await?;
-    let topics = state.catalog.topics(tenant.tenant_id());
-    let life_situations = state.catalog.life_situations(tenant.tenant_id());
+    let topics = state.app.search.topics(tenant.tenant_id());
+    let life_situations = state.app.search.life_situations(tenant.tenant_id());
     let headers = cache_header(&page);
     Ok((
         headers,

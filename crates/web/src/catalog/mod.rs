@@ -5,7 +5,6 @@
 pub mod api;
 pub mod home;
 pub mod public;
-pub mod search;
 pub mod staff;
 pub mod views;
 
@@ -14,8 +13,17 @@ pub use public::Block;
 
 use serde_json::json;
 
+use axum::response::Response;
+use rathaus_app::catalog::search::IndexError;
+use rathaus_storage::catalog::Services;
+use uuid::Uuid;
+
 use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
 use crate::platform::routes::Routes;
+use crate::platform::{
+    editorial::{EditorialKind, Here},
+    error::AppError,
+};
 
 pub fn routes() -> Routes {
     Routes::new("catalog")
@@ -118,3 +126,17 @@ pub const OPERATIONS: &[Op] = &[
         OK,
     ),
 ];
+
+impl From<IndexError> for AppError {
+    fn from(e: IndexError) -> Self {
+        rathaus_app::UseCaseError::from(e).into()
+    }
+}
+
+impl EditorialKind for Services {
+    const PAGES: &'static str = "/staff/catalog";
+
+    async fn refused(at: Here<'_>, id: Uuid, reason: String) -> Result<Response, AppError> {
+        staff::render_detail(at.0, at.1, at.2, id, None, Some(reason)).await
+    }
+}

@@ -6,15 +6,13 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
+use rathaus_app::catalog::MAX_QUERY_CHARS;
 use rathaus_domain::catalog::{Audience, ServiceContent, slugify};
-use rathaus_search::{Hit, ListQuery, SearchQuery};
-use rathaus_storage::{catalog::CatalogRepository, forms::FormRepository};
+use rathaus_search::{Hit, ListQuery};
+use rathaus_storage::forms::FormRepository;
 use tower_sessions::Session;
 
-use super::{
-    search::Facet,
-    views::{ListPage, SearchPage, ServicePage},
-};
+use super::views::{ListPage, SearchPage, ServicePage};
 use crate::platform::{
     AppState,
     auth::with_staff,
@@ -24,6 +22,7 @@ use crate::platform::{
     layout::{Page, cache_header},
     routes::{Routes, get},
 };
+use rathaus_app::catalog::search::Facet;
 
 pub fn routes() -> Routes {
     Routes::new("catalog")
@@ -90,28 +89,14 @@ async fn search(
     Query(f): Query<Filters>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let q = f.q.trim().chars().take(200).collect::<String>();
+    let q = f.q.trim().chars().take(MAX_QUERY_CHARS).collect::<String>();
     let hits = if q.is_empty() {
         vec![]
     } else {
-        let synonyms = state
-            .catalog
-            .synonyms(&state.store, tenant.tenant_id())
-            .await?;
         state
-            .catalog
-            .index
-            .search(
-                &SearchQuery {
-                    tenant: tenant.id,
-                    text: &q,
-                    audience: f.audience(),
-                    topic: f.topic(),
-                    limit: 30,
-                },
-                &synonyms,
-            )
-            .map_err(AppError::internal)?
+            .app
+            .search_services(tenant.tenant_id(), &q, f.audience(), f.topic(), 30)
+            .await?
     };
     let title = if q.is_empty() {
         ctx.t("catalog.search_title").to_string()
@@ -127,7 +112,7 @@ async fn search(
             q: q.clone(),
             audience: f.audience().unwrap_or_default().to_string(),
             topic: f.topic().unwrap_or_default().to_string(),
-            topics: state.catalog.topics(tenant.tenant_id()),
+            topics: state.app.search.topics(tenant.tenant_id()),
             searched: !q.is_empty(),
             hits: hits.iter().map(|h| HitView::new(h, ctx.lang)).collect(),
         },
@@ -144,7 +129,8 @@ async fn render_list(
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
     let hits = state
-        .catalog
+        .app
+        .search
         .index
         .list(tenant.id, &query)
         .map_err(AppError::internal)?;
@@ -201,8 +187,8 @@ async fn topic(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let name =
-        facet_name(&state.catalog.topics(tenant.tenant_id()), &slug).ok_or(AppError::NotFound)?;
+    let name = facet_name(&state.app.search.topics(tenant.tenant_id()), &slug)
+        .ok_or(AppError::NotFound)?;
     let heading = format!("{}: {}", ctx.t("catalog.topic"), name);
     render_list(
         &state,
@@ -224,7 +210,7 @@ async fn life_situation(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let name = facet_name(&state.catalog.life_situations(tenant.tenant_id()), &slug)
+    let name = facet_name(&state.app.search.life_situations(tenant.tenant_id()), &slug)
         .ok_or(AppError::NotFound)?;
     let heading = format!("{}: {}", ctx.t("catalog.life_situation"), name);
     render_list(
@@ -312,11 +298,9 @@ async fn service_page(
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
     let p = state
-        .store
-        .repo()
-        .published_by_slug(tenant.tenant_id(), &slug)
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .app
+        .published_service_by_slug(tenant.tenant_id(), &slug)
+        .await?;
     let english = ctx.lang == Lang::En;
     let title = p.content.title.get(english).to_string();
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, &title)).await?;
@@ -379,14 +363,15 @@ async fn sitemap(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
     ] {
         push(p);
     }
-    for f in state.catalog.topics(tenant.tenant_id()) {
+    for f in state.app.search.topics(tenant.tenant_id()) {
         push(&format!("/themen/{}", f.slug));
     }
-    for f in state.catalog.life_situations(tenant.tenant_id()) {
+    for f in state.app.search.life_situations(tenant.tenant_id()) {
         push(&format!("/lebenslagen/{}", f.slug));
     }
     for h in state
-        .catalog
+        .app
+        .search
         .index
         .list(tenant.id, &ListQuery::default())
         .map_err(AppError::internal)?

@@ -2,19 +2,16 @@
 //! submit for review, approve as a second person, reject, archive, compare
 //! versions, maintain search synonyms.
 
-use std::collections::HashMap;
-
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use rathaus_app::UseCaseError;
 use rathaus_domain::catalog::{
-    Audience, I18nText, OzgMapping, PrivacyNotice, ServiceContent, VersionStatus, diff,
+    Audience, I18nText, OzgMapping, PrivacyNotice, ServiceContent, diff,
 };
-use rathaus_storage::{
-    StorageError, catalog::CatalogRepository, identity::UserRepository, tenancy::OrgUnitRepository,
-};
+use rathaus_storage::catalog::Services;
 use uuid::Uuid;
 
 use super::views::{
@@ -22,10 +19,10 @@ use super::views::{
 };
 use crate::platform::{
     AppState,
-    auth::{StaffUser, require_editor, staff_page},
+    auth::{StaffUser, staff_page},
     context::{Ctx, describe},
+    editorial::{APPROVE, Empty, REJECT, SUBMIT, WorkflowView, page_archive, page_step},
     error::AppError,
-    layout::VersionRow,
     routes::{Routes, get, post},
     security::CsrfForm,
 };
@@ -36,10 +33,22 @@ pub fn routes() -> Routes {
         .route("/staff/catalog/new", get(new_form).post(create))
         .route("/staff/catalog/{id}", get(detail))
         .route("/staff/catalog/{id}/edit", get(edit_form).post(save))
-        .route("/staff/catalog/{id}/submit", post(submit))
-        .route("/staff/catalog/{id}/approve", post(approve))
-        .route("/staff/catalog/{id}/reject", post(reject))
-        .route("/staff/catalog/{id}/archive", post(archive))
+        .route(
+            "/staff/catalog/{id}/submit",
+            post(page_step::<Services, SUBMIT>),
+        )
+        .route(
+            "/staff/catalog/{id}/approve",
+            post(page_step::<Services, APPROVE>),
+        )
+        .route(
+            "/staff/catalog/{id}/reject",
+            post(page_step::<Services, REJECT>),
+        )
+        .route(
+            "/staff/catalog/{id}/archive",
+            post(page_archive::<Services>),
+        )
         .route("/staff/catalog/{id}/diff", get(diff_page))
         .route("/staff/synonyms", get(synonyms).post(add_synonym))
         .route("/staff/synonyms/{id}/delete", post(delete_synonym))
@@ -54,8 +63,10 @@ async fn list(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let rows = state.store.repo().overview(staff.tenant()).await?;
+    let rows = state
+        .app
+        .catalog_overview(&staff.actor(&state).await?)
+        .await?;
     let page = staff_page(&ctx, &staff, ctx.t("editor.title")).await?;
     Ok(CatalogListPage { page, rows }.into_response())
 }
@@ -191,7 +202,7 @@ async fn render_form(
     content: ServiceContent,
     error: Option<&AppError>,
 ) -> Result<Response, AppError> {
-    let units = state.store.repo().org_units(staff.tenant()).await?;
+    let units = state.app.service_units(&staff.actor(state).await?).await?;
     let title = if service_id.is_some() {
         ctx.t("editor.edit_title")
     } else {
@@ -219,7 +230,7 @@ async fn render_form(
                 None => "/staff/catalog/new".into(),
             },
             slug_fixed: service_id.is_some(),
-            units: units.into_iter().map(|u| u.name).collect(),
+            units,
             content,
             error_summary: summary,
             field_errors,
@@ -233,7 +244,6 @@ async fn new_form(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
     let content = ServiceContent {
         audience: vec![Audience::Citizen],
         ..Default::default()
@@ -247,17 +257,13 @@ async fn create(
     staff: StaffUser,
     form: CsrfForm<ServiceForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let content = form.form.into_content();
-    match state
-        .store
-        .create_service(staff.tenant(), staff.user.id, content.clone())
-        .await
-    {
+    match state.app.create_service(&actor, content.clone()).await {
         Ok((s, _)) => {
             Ok(Redirect::to(&format!("/staff/catalog/{}?msg=saved", s.id)).into_response())
         }
-        Err(e @ (StorageError::Validation(_) | StorageError::Conflict(_))) => {
+        Err(e @ (UseCaseError::Validation(_) | UseCaseError::Conflict(_))) => {
             render_form(&state, &ctx, &staff, None, content, Some(&e.into())).await
         }
         Err(e) => Err(e.into()),
@@ -270,11 +276,11 @@ async fn edit_form(
     staff: StaffUser,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let versions = state.store.repo().versions(staff.tenant(), id).await?;
-    let latest = versions.first().ok_or(AppError::NotFound)?;
-    render_form(&state, &ctx, &staff, Some(id), latest.content(), None).await
+    let workflow = state.app.version_history::<Services>(&actor, id).await?;
+    let content = workflow.latest().content();
+    render_form(&state, &ctx, &staff, Some(id), content, None).await
 }
 
 async fn save(
@@ -284,20 +290,15 @@ async fn save(
     Path(id): Path<String>,
     form: CsrfForm<ServiceForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
     let content = form.form.into_content();
-    match state
-        .store
-        .repo()
-        .save_draft(staff.tenant(), id, staff.user.id, content.clone())
-        .await
-    {
+    match state.app.save_service(&actor, id, content.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/staff/catalog/{id}?msg=saved")).into_response()),
         Err(
-            e @ (StorageError::Validation(_)
-            | StorageError::Conflict(_)
-            | StorageError::Workflow(_)),
+            e @ (UseCaseError::Validation(_)
+            | UseCaseError::Conflict(_)
+            | UseCaseError::Workflow(_)),
         ) => render_form(&state, &ctx, &staff, Some(id), content, Some(&e.into())).await,
         Err(e) => Err(e.into()),
     }
@@ -308,7 +309,7 @@ struct DetailQuery {
     msg: Option<String>,
 }
 
-async fn render_detail(
+pub(super) async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
@@ -316,51 +317,29 @@ async fn render_detail(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let repo = state.store.repo();
-    let service = repo
-        .service(staff.tenant(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let versions = repo.versions(staff.tenant(), id).await?;
-    let latest = versions.first().ok_or(AppError::NotFound)?.clone();
-    let names: HashMap<Uuid, String> = repo
-        .users(staff.tenant())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
-    let content = latest.content();
+    let actor = staff.actor(state).await?;
+    let workflow = state.app.version_history::<Services>(&actor, id).await?;
+    let service = state.app.service_for_editing(&actor, id).await?;
+    let content = workflow.latest().content();
     let page = staff_page(ctx, staff, &content.title.de).await?;
     let status = if error.is_some() {
         StatusCode::CONFLICT
     } else {
         StatusCode::OK
     };
+    let public = service.published_version_id.is_some() && service.archived_at.is_none();
+    let mut view = WorkflowView::of(format!("/staff/catalog/{id}"), &workflow);
+    view.can_archive = public;
+    view.compare = true;
     Ok((
         status,
         CatalogDetailPage {
             page,
-            public: service.published_version_id.is_some() && service.archived_at.is_none(),
+            public,
             service,
-            latest_status: latest.status().code(),
-            can_edit: latest.status() != VersionStatus::InReview,
-            can_submit: latest.status() == VersionStatus::Draft,
-            can_review: latest.status() == VersionStatus::InReview,
-            own_change: latest.author_id == staff.user.id,
-            versions: versions
-                .iter()
-                .map(|v| VersionRow {
-                    number: v.number,
-                    status: v.status().code(),
-                    author: names.get(&v.author_id).cloned().unwrap_or_default(),
-                    reviewer: v
-                        .reviewed_by
-                        .and_then(|r| names.get(&r).cloned())
-                        .unwrap_or_default(),
-                    comment: v.review_comment.clone().unwrap_or_default(),
-                    updated: v.updated_at.format("%d.%m.%Y %H:%M").to_string(),
-                })
-                .collect(),
+            latest_status: workflow.latest_status.code(),
+            can_edit: workflow.can_edit,
+            workflow: view,
             title: content.title.de,
             notice,
             error,
@@ -376,7 +355,6 @@ async fn detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
     let notice = q.msg.and_then(|m| match m.as_str() {
         "saved" | "submitted" | "approved" | "rejected" | "archived" => {
             Some(ctx.t(&format!("editor.msg.{m}")).to_string())
@@ -384,146 +362,6 @@ async fn detail(
         _ => None,
     });
     render_detail(&state, &ctx, &staff, parse_id(&id)?, notice, None).await
-}
-
-/// Runs a workflow step; a refused step re-renders the page with the reason.
-async fn step<F, Fut>(
-    state: AppState,
-    ctx: Ctx,
-    staff: StaffUser,
-    id: String,
-    msg: &str,
-    f: F,
-) -> Result<Response, AppError>
-where
-    F: FnOnce(AppState, Uuid, StaffUser) -> Fut,
-    Fut: std::future::Future<Output = (StaffUser, Result<(), StorageError>)>,
-{
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let (staff, result) = f(state.clone(), id, staff).await;
-    match result {
-        Ok(()) => {
-            // This instance sees the change at once; others within a second.
-            if let Err(e) = state.catalog.sync(&state.store).await {
-                tracing::warn!(error = %e, "search index sync after workflow step failed");
-            }
-            Ok(Redirect::to(&format!("/staff/catalog/{id}?msg={msg}")).into_response())
-        }
-        Err(StorageError::Workflow(w)) => {
-            let text = ctx.t(&format!("editor.{}", w.code())).to_string();
-            render_detail(&state, &ctx, &staff, id, None, Some(text)).await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Empty {}
-
-async fn submit(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "submitted",
-        |st, id, staff| async move {
-            let r = st
-                .store
-                .repo()
-                .submit_for_review(staff.tenant(), id, staff.user.id)
-                .await
-                .map(|_| ());
-            (staff, r)
-        },
-    )
-    .await
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "approved",
-        |st, id, staff| async move {
-            let r = st
-                .store
-                .approve_service(staff.tenant(), id, staff.user.id)
-                .await
-                .map(|_| ());
-            (staff, r)
-        },
-    )
-    .await
-}
-
-#[derive(serde::Deserialize)]
-struct RejectForm {
-    #[serde(default)]
-    comment: String,
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    f: CsrfForm<RejectForm>,
-) -> Result<Response, AppError> {
-    let comment = f.form.comment;
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "rejected",
-        |st, id, staff| async move {
-            let r = st
-                .store
-                .repo()
-                .reject(staff.tenant(), id, staff.user.id, &comment)
-                .await
-                .map(|_| ());
-            (staff, r)
-        },
-    )
-    .await
-}
-
-async fn archive(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    step(
-        state,
-        ctx,
-        staff,
-        id,
-        "archived",
-        |st, id, staff| async move {
-            let r = st.store.archive_service(staff.tenant(), id).await;
-            (staff, r)
-        },
-    )
-    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -539,9 +377,13 @@ async fn diff_page(
     Path(id): Path<String>,
     Query(q): Query<DiffQuery>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let versions = state.store.repo().versions(staff.tenant(), id).await?;
+    let versions = state
+        .app
+        .version_history::<Services>(&actor, id)
+        .await?
+        .versions;
     let newest = versions.first().ok_or(AppError::NotFound)?.number;
     let to = q.to.unwrap_or(newest);
     let from = q.from.unwrap_or(to - 1);
@@ -574,7 +416,7 @@ async fn render_synonyms(
     staff: &StaffUser,
     error: Option<&AppError>,
 ) -> Result<Response, AppError> {
-    let rows = state.store.repo().synonyms(staff.tenant()).await?;
+    let rows = state.app.synonyms(&staff.actor(state).await?).await?;
     let page = staff_page(ctx, staff, ctx.t("editor.synonyms_title")).await?;
     let (msg, fields) = match error {
         Some(e) => {
@@ -605,7 +447,6 @@ async fn synonyms(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
     render_synonyms(&state, &ctx, &staff, None).await
 }
 
@@ -623,18 +464,14 @@ async fn add_synonym(
     staff: StaffUser,
     f: CsrfForm<SynonymForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     match state
-        .store
-        .repo()
-        .add_synonym(staff.tenant(), &f.form.term, &f.form.expansion)
+        .app
+        .add_synonym(&actor, &f.form.term, &f.form.expansion)
         .await
     {
-        Ok(_) => {
-            state.catalog.forget_synonyms(staff.tenant());
-            Ok(Redirect::to("/staff/synonyms").into_response())
-        }
-        Err(e @ (StorageError::Validation(_) | StorageError::Conflict(_))) => {
+        Ok(_) => Ok(Redirect::to("/staff/synonyms").into_response()),
+        Err(e @ (UseCaseError::Validation(_) | UseCaseError::Conflict(_))) => {
             render_synonyms(&state, &ctx, &staff, Some(&e.into())).await
         }
         Err(e) => Err(e.into()),
@@ -647,12 +484,7 @@ async fn delete_synonym(
     Path(id): Path<String>,
     _f: CsrfForm<Empty>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    state
-        .store
-        .repo()
-        .delete_synonym(staff.tenant(), parse_id(&id)?)
-        .await?;
-    state.catalog.forget_synonyms(staff.tenant());
+    let actor = staff.actor(&state).await?;
+    state.app.delete_synonym(&actor, parse_id(&id)?).await?;
     Ok(Redirect::to("/staff/synonyms").into_response())
 }

@@ -4,11 +4,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rathaus_storage::tenancy::{OrgUnit, Tenant};
 
-use super::{
-    public::{HitView, Section},
-    search::Facet,
-};
-use crate::platform::layout::{Page, VersionRow};
+use super::public::{HitView, Section};
+use crate::platform::{editorial::WorkflowView, layout::Page};
+use rathaus_app::catalog::search::Facet;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "catalog/home.html")]
@@ -218,10 +216,7 @@ pub struct CatalogDetailPage {
     pub title: String,
     pub latest_status: &'static str,
     pub can_edit: bool,
-    pub can_submit: bool,
-    pub can_review: bool,
-    pub own_change: bool,
-    pub versions: Vec<VersionRow>,
+    pub workflow: WorkflowView,
     pub notice: Option<String>,
     pub error: Option<String>,
 }

@@ -14,16 +14,18 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
+use rathaus_app::{
+    Permission,
+    forms::{FimUpload, NewDefinition, StoredForm},
+};
 use rathaus_domain::{
-    FieldError, ValidationErrors,
-    catalog::slugify,
+    FieldError,
     forms::{self, FormDefinition},
     tenancy::TenantId,
 };
-use rathaus_standards::xdatenfelder;
 use rathaus_storage::{
     catalog::CatalogRepository,
-    forms::{Form, FormRepository, FormVersion},
+    forms::{Form, FormRepository, FormVersion, Forms},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -32,6 +34,7 @@ use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::Ctx,
+    editorial::{APPROVE, REJECT, SUBMIT, api_step},
     error::AppError,
     form_render::problems_json,
     i18n::{self},
@@ -50,28 +53,11 @@ pub fn routes() -> Routes {
         .route("/forms/{id}/draft", get(draft))
         .route("/forms/{id}/schema", get(schema))
         .route("/forms/{id}/validate", post(validate))
-        .route("/forms/{id}/submit", post(submit))
-        .route("/forms/{id}/approve", post(approve))
-        .route("/forms/{id}/reject", post(reject))
+        .route("/forms/{id}/submit", post(api_step::<Forms, SUBMIT>))
+        .route("/forms/{id}/approve", post(api_step::<Forms, APPROVE>))
+        .route("/forms/{id}/reject", post(api_step::<Forms, REJECT>))
         .route("/forms/{id}/attach", post(attach))
         .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)))
-}
-
-pub(crate) async fn require_editor(
-    state: &AppState,
-    tenant: TenantId,
-    user: Uuid,
-) -> Result<(), AppError> {
-    use rathaus_storage::identity::UserRepository;
-    let grants = state.store.repo().grants(tenant, user).await?;
-    if grants
-        .iter()
-        .any(|g| g.role == rathaus_domain::identity::Role::Editor)
-    {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 /// Lint problems as a validation error naming each path.
@@ -87,104 +73,6 @@ pub(crate) fn lint_error(def: &FormDefinition) -> Result<(), AppError> {
             .collect::<Vec<_>>()
             .join("; "),
     ))
-}
-
-/// What an import produced.
-pub(crate) struct Imported {
-    pub form: Form,
-    pub version: FormVersion,
-    pub report: Vec<xdatenfelder::Warning>,
-    pub created: bool,
-}
-
-async fn service_id(
-    state: &AppState,
-    tenant: TenantId,
-    slug: Option<&str>,
-) -> Result<Option<Uuid>, AppError> {
-    match slug.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => state
-            .store
-            .repo()
-            .service_by_slug(tenant, s)
-            .await?
-            .map(|s| Some(s.id))
-            .ok_or_else(|| {
-                AppError::Validation(ValidationErrors::from(FieldError::new(
-                    "service",
-                    "service.unknown",
-                )))
-            }),
-    }
-}
-
-/// Stores a definition as a new form, or as a new draft version of the form
-/// with the same key.
-pub(crate) async fn store_definition(
-    state: &AppState,
-    tenant: TenantId,
-    author: Uuid,
-    key: Option<&str>,
-    service: Option<&str>,
-    def: &FormDefinition,
-    report: Option<&Value>,
-) -> Result<(Form, FormVersion, bool), AppError> {
-    lint_error(def)?;
-    let service = service_id(state, tenant, service).await?;
-    let key = key
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(String::from)
-        .unwrap_or_else(|| {
-            let k = slugify(&def.key.replace('_', "-"));
-            if k.len() >= 2 {
-                k
-            } else {
-                slugify(&def.title.de)
-            }
-        });
-    let key: String = key
-        .chars()
-        .take(40)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string();
-    Ok(state
-        .store
-        .store_form_definition(tenant, author, &key, service, def, report)
-        .await?)
-}
-
-/// Imports an XDatenfelder schema with its code lists.
-pub(crate) async fn import_fim(
-    state: &AppState,
-    tenant: TenantId,
-    author: Uuid,
-    schema: (&str, &str),
-    code_lists: &[(String, String)],
-    key: Option<&str>,
-    service: Option<&str>,
-) -> Result<Imported, AppError> {
-    let import = xdatenfelder::import(schema.0, schema.1, code_lists)
-        .map_err(|e| AppError::BadFile(e.to_string()))?;
-    let report = serde_json::to_value(&import.report).expect("report serialises");
-    let (form, version, created) = store_definition(
-        state,
-        tenant,
-        author,
-        key,
-        service,
-        &import.form,
-        Some(&report),
-    )
-    .await?;
-    Ok(Imported {
-        form,
-        version,
-        report: import.report,
-        created,
-    })
 }
 
 fn envelope(form: &Form, v: &FormVersion, service: Option<&str>) -> Value {
@@ -245,7 +133,8 @@ async fn draft(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
     let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
+    let actor = caller.actor(&state).await?;
+    actor.require(Permission::EditContent)?;
     let form = find_form(&state, tenant, &id).await?;
     let versions = state.store.repo().form_versions(tenant, form.id).await?;
     let latest = versions.first().ok_or(AppError::NotFound)?;
@@ -302,10 +191,10 @@ pub(crate) struct ImportParams {
     pub service: Option<String>,
 }
 
-fn imported_json(i: &Imported, service: Option<&str>) -> Value {
+fn imported_json(i: &StoredForm, service: Option<&str>) -> Value {
     let mut body = envelope(&i.form, &i.version, service);
     body["created"] = json!(i.created);
-    body["report"] = serde_json::to_value(&i.report).expect("report serialises");
+    body["report"] = json!(i.report);
     body
 }
 
@@ -319,7 +208,8 @@ async fn import(
     req: Request,
 ) -> Result<Response, AppError> {
     let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
+    let actor = caller.actor(&state).await?;
+    actor.require(Permission::EditContent)?;
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -357,16 +247,13 @@ async fn import(
     }
     let (name, xml) =
         schema.ok_or_else(|| AppError::Validation(FieldError::new("schema", "required").into()))?;
-    let imported = import_fim(
-        &state,
-        tenant,
-        caller.user.id,
-        (&name, &xml),
-        &lists,
-        key.as_deref(),
-        service.as_deref(),
-    )
-    .await?;
+    let upload = FimUpload {
+        schema: (name, xml),
+        code_lists: lists,
+        key,
+        service,
+    };
+    let imported = state.app.import_fim(&actor, upload).await?;
     let slug = service_slug(&state, tenant, &imported.form).await?;
     let status = if imported.created {
         StatusCode::CREATED
@@ -395,7 +282,8 @@ async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, AppError> {
     let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
+    let actor = caller.actor(&state).await?;
+    actor.require(Permission::EditContent)?;
     if let Some(f) = &body.format
         && f != FORMAT
     {
@@ -403,21 +291,18 @@ async fn create(
             "format must be {FORMAT:?}, is {f:?}"
         )));
     }
-    let (form, version, created) = store_definition(
-        &state,
-        tenant,
-        caller.user.id,
-        body.key.as_deref(),
-        body.service.as_deref(),
-        &body.definition,
-        None,
-    )
-    .await?;
-    let slug = service_slug(&state, tenant, &form).await?;
-    let mut out = envelope(&form, &version, slug.as_deref());
-    out["created"] = json!(created);
+    lint_error(&body.definition)?;
+    let input = NewDefinition {
+        key: body.key,
+        service: body.service,
+        definition: body.definition,
+    };
+    let stored = state.app.store_form_definition(&actor, input).await?;
+    let slug = service_slug(&state, tenant, &stored.form).await?;
+    let mut out = envelope(&stored.form, &stored.version, slug.as_deref());
+    out["created"] = json!(stored.created);
     Ok((
-        if created {
+        if stored.created {
             StatusCode::CREATED
         } else {
             StatusCode::OK
@@ -434,80 +319,33 @@ async fn change(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, AppError> {
     let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
+    let actor = caller.actor(&state).await?;
+    actor.require(Permission::EditContent)?;
+    let form = state.app.form_for_editing(&actor, &id).await?;
     lint_error(&body.definition)?;
     let version = state
-        .store
-        .repo()
-        .save_form_draft(tenant, form.id, caller.user.id, &body.definition, None)
+        .app
+        .save_form(&actor, form.id, &body.definition)
         .await?;
     let slug = service_slug(&state, tenant, &form).await?;
     Ok(Json(envelope(&form, &version, slug.as_deref())).into_response())
 }
 
-async fn step_result(
+/// The answer of a workflow step: the form's envelope with the version.
+pub(super) async fn step_answer(
     state: &AppState,
     tenant: TenantId,
-    form: &Form,
+    id: Uuid,
     v: FormVersion,
 ) -> Result<Response, AppError> {
-    let slug = service_slug(state, tenant, form).await?;
-    Ok(Json(envelope(form, &v, slug.as_deref())).into_response())
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
-    let v = state
+    let form = state
         .store
         .repo()
-        .submit_form(tenant, form.id, caller.user.id)
-        .await?;
-    step_result(&state, tenant, &form, v).await
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
-    let v = state
-        .store
-        .approve_form(tenant, form.id, caller.user.id)
-        .await?;
-    step_result(&state, tenant, &form, v).await
-}
-
-#[derive(serde::Deserialize, Default)]
-struct RejectBody {
-    #[serde(default)]
-    comment: String,
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    caller: ApiUser,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<RejectBody>,
-) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
-    let v = state
-        .store
-        .repo()
-        .reject_form(tenant, form.id, caller.user.id, &body.comment)
-        .await?;
-    step_result(&state, tenant, &form, v).await
+        .form(tenant, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let slug = service_slug(state, tenant, &form).await?;
+    Ok(Json(envelope(&form, &v, slug.as_deref())).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -521,10 +359,11 @@ async fn attach(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AttachBody>,
 ) -> Result<Response, AppError> {
-    let tenant = caller.tenant();
-    require_editor(&state, tenant, caller.user.id).await?;
-    let form = find_form(&state, tenant, &id).await?;
-    let service = service_id(&state, tenant, body.service.as_deref()).await?;
-    state.store.attach_form(tenant, form.id, service).await?;
+    let actor = caller.actor(&state).await?;
+    let form = state.app.form_for_editing(&actor, &id).await?;
+    state
+        .app
+        .attach_form(&actor, form.id, body.service.as_deref())
+        .await?;
     Ok(Json(json!({ "id": form.id, "service": body.service })).into_response())
 }

@@ -7,10 +7,20 @@ pub mod staff;
 pub mod views;
 pub mod wizard;
 
+use axum::response::Response;
+use rathaus_app::Actor;
+use rathaus_storage::forms::{FormVersion, Forms};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
-use crate::platform::{routes::Routes, upload::upload_limit};
+use crate::platform::{
+    AppState,
+    editorial::{EditorialKind, Here},
+    error::AppError,
+    routes::Routes,
+    upload::upload_limit,
+};
 
 pub fn routes() -> Routes {
     Routes::new("forms")
@@ -130,3 +140,25 @@ pub const OPERATIONS: &[Op] = &[
         OK,
     ),
 ];
+
+impl EditorialKind for Forms {
+    const PAGES: &'static str = "/staff/forms";
+
+    async fn refused(at: Here<'_>, id: Uuid, reason: String) -> Result<Response, AppError> {
+        staff::render_detail(at.0, at.1, at.2, id, None, Some(reason)).await
+    }
+
+    /// A form by id or key.
+    async fn resolve(state: &AppState, actor: &Actor, id: &str) -> Result<Uuid, AppError> {
+        Ok(state.app.find_form(actor.tenant(), id).await?.id)
+    }
+
+    async fn answer(
+        state: &AppState,
+        actor: &Actor,
+        id: Uuid,
+        version: FormVersion,
+    ) -> Result<Response, AppError> {
+        api::step_answer(state, actor.tenant(), id, version).await
+    }
+}

@@ -11,20 +11,22 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::Utc;
+use rathaus_app::{
+    UseCaseError,
+    forms::{FimUpload, NewDefinition},
+};
 use rathaus_domain::{
-    catalog::{I18nText, VersionStatus},
+    catalog::I18nText,
     forms::{self, Check, FormDefinition, Item},
 };
 use rathaus_storage::{
-    StorageError,
     catalog::CatalogRepository,
-    forms::{FormRepository, FormVersion},
-    identity::UserRepository,
+    forms::{FormRepository, FormVersion, Forms},
 };
 use uuid::Uuid;
 
 use super::{
-    api::{FORMAT, import_fim, store_definition},
+    api::FORMAT,
     views::{
         FormDetailPage, FormImportPage, FormItemPage, FormJsonPage, FormListRow, FormStepPage,
         FormsListPage, ItemRow,
@@ -34,10 +36,10 @@ use crate::platform::{
     AppState,
     auth::{StaffUser, require_editor, staff_page},
     context::{Ctx, describe},
+    editorial::{APPROVE, REJECT, SUBMIT, WorkflowView, after_page, page_step},
     error::AppError,
     form_render::{self, RenderCtx},
     i18n::Lang,
-    layout::VersionRow,
     routes::{Routes, get, post},
     security::{CsrfForm, verify_csrf},
     upload::StepBody,
@@ -63,9 +65,12 @@ pub fn routes() -> Routes {
             "/staff/forms/{id}/preview/{n}",
             get(preview).post(preview_post),
         )
-        .route("/staff/forms/{id}/submit", post(submit))
-        .route("/staff/forms/{id}/approve", post(approve))
-        .route("/staff/forms/{id}/reject", post(reject))
+        .route("/staff/forms/{id}/submit", post(page_step::<Forms, SUBMIT>))
+        .route(
+            "/staff/forms/{id}/approve",
+            post(page_step::<Forms, APPROVE>),
+        )
+        .route("/staff/forms/{id}/reject", post(page_step::<Forms, REJECT>))
         .route("/staff/forms/{id}/attach", post(attach))
 }
 
@@ -78,16 +83,17 @@ async fn list(
     ctx: Ctx,
     staff: StaffUser,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let repo = state.store.repo();
-    let services: HashMap<Uuid, String> = repo
-        .overview(staff.tenant())
+    let actor = staff.actor(&state).await?;
+    let services: HashMap<Uuid, String> = state
+        .app
+        .catalog_overview(&actor)
         .await?
         .into_iter()
         .map(|o| (o.service.id, o.latest.content().title.de))
         .collect();
-    let rows = repo
-        .forms_overview(staff.tenant())
+    let rows = state
+        .app
+        .forms_overview(&actor)
         .await?
         .into_iter()
         .map(|o| FormListRow {
@@ -117,9 +123,8 @@ async fn services_list(
     staff: &StaffUser,
 ) -> Result<Vec<(String, String)>, AppError> {
     let mut v: Vec<(String, String)> = state
-        .store
-        .repo()
-        .overview(staff.tenant())
+        .app
+        .catalog_overview(&staff.actor(state).await?)
         .await?
         .into_iter()
         .map(|o| (o.service.slug, o.latest.content().title.de))
@@ -205,16 +210,17 @@ async fn import_fim_post(
         let e = AppError::Validation(rathaus_domain::FieldError::new("schema", "required").into());
         return render_import(&state, &ctx, &staff, Some(&e), String::new()).await;
     };
-    match import_fim(
-        &state,
-        staff.tenant(),
-        staff.user.id,
-        (&file, &xml),
-        &lists,
-        key.as_deref(),
-        service.as_deref(),
-    )
-    .await
+    let upload = FimUpload {
+        schema: (file, xml),
+        code_lists: lists,
+        key,
+        service,
+    };
+    match state
+        .app
+        .import_fim(&staff.actor(&state).await?, upload)
+        .await
+        .map_err(AppError::from)
     {
         Ok(i) => {
             Ok(Redirect::to(&format!("/staff/forms/{}?msg=imported", i.form.id)).into_response())
@@ -265,21 +271,21 @@ async fn import_json_post(
                 .await;
         }
     };
-    let service = Some(form.form.service.as_str()).filter(|s| !s.is_empty());
-    match store_definition(
-        &state,
-        staff.tenant(),
-        staff.user.id,
-        key.as_deref(),
-        service,
-        &def,
-        None,
-    )
-    .await
+    let input = NewDefinition {
+        key,
+        service: Some(form.form.service),
+        definition: def,
+    };
+    let actor = staff.actor(&state).await?;
+    match state
+        .app
+        .store_form_definition(&actor, input)
+        .await
+        .map_err(AppError::from)
     {
-        Ok((f, _, _)) => {
-            Ok(Redirect::to(&format!("/staff/forms/{}?msg=imported", f.id)).into_response())
-        }
+        Ok(stored) => Ok(
+            Redirect::to(&format!("/staff/forms/{}?msg=imported", stored.form.id)).into_response(),
+        ),
         Err(
             e @ (AppError::Validation(_)
             | AppError::Conflict(_)
@@ -296,7 +302,12 @@ async fn latest(
     staff: &StaffUser,
     id: Uuid,
 ) -> Result<(Vec<FormVersion>, FormDefinition), AppError> {
-    let versions = state.store.repo().form_versions(staff.tenant(), id).await?;
+    let actor = staff.actor(state).await?;
+    let versions = state
+        .app
+        .version_history::<Forms>(&actor, id)
+        .await?
+        .versions;
     let def = versions
         .first()
         .and_then(|v| v.definition())
@@ -354,7 +365,7 @@ struct DetailQuery {
     msg: Option<String>,
 }
 
-async fn render_detail(
+pub(super) async fn render_detail(
     state: &AppState,
     ctx: &Ctx,
     staff: &StaffUser,
@@ -362,19 +373,15 @@ async fn render_detail(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
+    let actor = staff.actor(state).await?;
+    let workflow = state.app.version_history::<Forms>(&actor, id).await?;
     let repo = state.store.repo();
     let form = repo
         .form(staff.tenant(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (versions, def) = latest(state, staff, id).await?;
-    let latest = versions[0].clone();
-    let names: HashMap<Uuid, String> = repo
-        .users(staff.tenant())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
+    let latest = workflow.latest();
+    let def = latest.definition().ok_or(AppError::NotFound)?;
     let mut items = Vec::new();
     for s in &def.steps {
         item_rows(&s.items, "", 0, &s.title.de, &mut items);
@@ -412,25 +419,9 @@ async fn render_detail(
             service,
             services: services_list(state, staff).await?,
             public: form.published_version_id.is_some(),
-            latest_status: latest.status().code(),
-            can_edit: latest.status() != VersionStatus::InReview,
-            can_submit: latest.status() == VersionStatus::Draft,
-            can_review: latest.status() == VersionStatus::InReview,
-            own_change: latest.author_id == staff.user.id,
-            versions: versions
-                .iter()
-                .map(|v| VersionRow {
-                    number: v.number,
-                    status: v.status().code(),
-                    author: names.get(&v.author_id).cloned().unwrap_or_default(),
-                    reviewer: v
-                        .reviewed_by
-                        .and_then(|r| names.get(&r).cloned())
-                        .unwrap_or_default(),
-                    comment: v.review_comment.clone().unwrap_or_default(),
-                    updated: v.updated_at.format("%d.%m.%Y %H:%M").to_string(),
-                })
-                .collect(),
+            latest_status: workflow.latest_status.code(),
+            can_edit: workflow.can_edit,
+            workflow: WorkflowView::of(format!("/staff/forms/{id}"), &workflow),
             steps: def.steps.iter().map(|s| s.title.de.clone()).collect(),
             items,
             report,
@@ -467,15 +458,11 @@ async fn save_def(
     id: Uuid,
     def: &FormDefinition,
 ) -> Result<Response, AppError> {
-    match state
-        .store
-        .repo()
-        .save_form_draft(staff.tenant(), id, staff.user.id, def, None)
-        .await
-    {
+    let actor = staff.actor(state).await?;
+    match state.app.save_form(&actor, id, def).await {
         Ok(_) => Ok(Redirect::to(&format!("/staff/forms/{id}?msg=saved")).into_response()),
-        Err(StorageError::Workflow(w)) => {
-            let (m, _) = describe(ctx.lang, &AppError::Workflow(w.code()));
+        Err(UseCaseError::Workflow(code)) => {
+            let (m, _) = describe(ctx.lang, &AppError::Workflow(code));
             render_detail(state, ctx, staff, id, None, Some(m)).await
         }
         Err(e) => Err(e.into()),
@@ -990,93 +977,9 @@ async fn preview_post(
 }
 
 #[derive(serde::Deserialize)]
-struct Empty {}
-
-#[derive(serde::Deserialize)]
-struct RejectForm {
-    #[serde(default)]
-    comment: String,
-}
-
-#[derive(serde::Deserialize)]
 struct AttachForm {
     #[serde(default)]
     service: String,
-}
-
-async fn after(
-    state: &AppState,
-    ctx: &Ctx,
-    staff: &StaffUser,
-    id: Uuid,
-    msg: &str,
-    result: Result<(), AppError>,
-) -> Result<Response, AppError> {
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/staff/forms/{id}?msg={msg}")).into_response()),
-        Err(e @ (AppError::Workflow(_) | AppError::Validation(_))) => {
-            let (m, f) = describe(ctx.lang, &e);
-            let text = f.into_iter().map(|(_, m)| m).next().unwrap_or(m);
-            render_detail(state, ctx, staff, id, None, Some(text)).await
-        }
-        Err(e) => Err(e),
-    }
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let r = state
-        .store
-        .repo()
-        .submit_form(staff.tenant(), id, staff.user.id)
-        .await
-        .map(|_| ())
-        .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "submitted", r).await
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    _f: CsrfForm<Empty>,
-) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let r = state
-        .store
-        .approve_form(staff.tenant(), id, staff.user.id)
-        .await
-        .map(|_| ())
-        .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "approved", r).await
-}
-
-async fn reject(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    staff: StaffUser,
-    Path(id): Path<String>,
-    f: CsrfForm<RejectForm>,
-) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
-    let id = parse_id(&id)?;
-    let r = state
-        .store
-        .repo()
-        .reject_form(staff.tenant(), id, staff.user.id, &f.form.comment)
-        .await
-        .map(|_| ())
-        .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "rejected", r).await
 }
 
 async fn attach(
@@ -1086,22 +989,13 @@ async fn attach(
     Path(id): Path<String>,
     f: CsrfForm<AttachForm>,
 ) -> Result<Response, AppError> {
-    require_editor(&state, &staff).await?;
+    let actor = staff.actor(&state).await?;
     let id = parse_id(&id)?;
-    let repo = state.store.repo();
-    let service = match f.form.service.trim() {
-        "" => None,
-        slug => Some(
-            repo.service_by_slug(staff.tenant(), slug)
-                .await?
-                .ok_or(AppError::NotFound)?
-                .id,
-        ),
-    };
     let r = state
-        .store
-        .attach_form(staff.tenant(), id, service)
+        .app
+        .attach_form(&actor, id, Some(f.form.service.as_str()))
         .await
+        .map(drop)
         .map_err(AppError::from);
-    after(&state, &ctx, &staff, id, "attached", r).await
+    after_page::<Forms>((&state, &ctx, &staff), id, "attached", r).await
 }

@@ -4,7 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::staff::ItemForm;
-use crate::platform::layout::{Page, VersionRow};
+use crate::platform::{editorial::WorkflowView, layout::Page};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "forms/start.html")]
@@ -120,10 +120,7 @@ pub struct FormDetailPage {
     pub public: bool,
     pub latest_status: &'static str,
     pub can_edit: bool,
-    pub can_submit: bool,
-    pub can_review: bool,
-    pub own_change: bool,
-    pub versions: Vec<VersionRow>,
+    pub workflow: WorkflowView,
     pub steps: Vec<String>,
     pub items: Vec<ItemRow>,
     pub report: Vec<String>,

@@ -12,6 +12,7 @@ pub mod api_auth;
 pub mod assets;
 pub mod auth;
 pub mod context;
+pub mod editorial;
 pub mod error;
 pub mod form_render;
 pub mod i18n;

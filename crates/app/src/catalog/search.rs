@@ -289,11 +289,11 @@ pub enum IndexError {
 
 pub type IndexResult<T> = std::result::Result<T, IndexError>;
 
-impl From<IndexError> for crate::platform::error::AppError {
+impl From<IndexError> for crate::UseCaseError {
     fn from(e: IndexError) -> Self {
         match e {
             IndexError::Storage(s) => s.into(),
-            IndexError::Search(s) => crate::platform::error::AppError::internal(s),
+            IndexError::Search(s) => crate::UseCaseError::Internal(s.to_string()),
         }
     }
 }

@@ -1,0 +1,249 @@
+//! The editorial workflow's handlers, once for every kind of versioned
+//! content (services, forms): the staff pages' submit/approve/reject/archive
+//! buttons, the same steps in the API, and the view of the shared template
+//! partial `platform/_workflow.html` (buttons and version history).
+//! A capability names its pages and answers through [`EditorialKind`].
+
+use std::future::Future;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use rathaus_app::{
+    Actor,
+    editorial::{Archivable, Content, VersionRow, Workflow, WorkflowStep},
+};
+use uuid::Uuid;
+
+use crate::platform::{
+    AppState,
+    api_auth::ApiUser,
+    auth::StaffUser,
+    context::{Ctx, describe},
+    error::AppError,
+    layout::VersionRow as VersionLine,
+    security::CsrfForm,
+};
+
+/// The state, context and staff member of a staff page request.
+pub type Here<'a> = (&'a AppState, &'a Ctx, &'a StaffUser);
+
+/// A kind of content with staff pages and API operations.
+pub trait EditorialKind: Content + Send + Sync + 'static
+where
+    Self::Version: Send,
+{
+    /// The staff pages' prefix, e.g. `/staff/catalog`.
+    const PAGES: &'static str;
+
+    /// The detail page with the reason a step was refused.
+    fn refused(
+        here: Here<'_>,
+        id: Uuid,
+        reason: String,
+    ) -> impl Future<Output = Result<Response, AppError>> + Send;
+
+    /// The record named in an API path (by default its id).
+    fn resolve(
+        _state: &AppState,
+        _actor: &Actor,
+        id: &str,
+    ) -> impl Future<Output = Result<Uuid, AppError>> + Send {
+        std::future::ready(parse_id(id))
+    }
+
+    /// The API's answer after a step (by default `{id, version, status}`).
+    fn answer(
+        _state: &AppState,
+        _actor: &Actor,
+        id: Uuid,
+        version: Self::Version,
+    ) -> impl Future<Output = Result<Response, AppError>> + Send {
+        std::future::ready(Ok(step_json(id, &version)))
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+/// The `STEP` of [`page_step`] and [`api_step`].
+pub const SUBMIT: u8 = 0;
+pub const APPROVE: u8 = 1;
+pub const REJECT: u8 = 2;
+
+/// The step and the detail page's notice after it.
+fn step(kind: u8, comment: String) -> (WorkflowStep, &'static str) {
+    match kind {
+        SUBMIT => (WorkflowStep::Submit, "submitted"),
+        APPROVE => (WorkflowStep::Approve, "approved"),
+        _ => (WorkflowStep::Reject(comment), "rejected"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
+/// The body of a step: a rejection's comment (optional everywhere).
+#[derive(serde::Deserialize, Default)]
+pub struct StepForm {
+    #[serde(default)]
+    comment: String,
+}
+
+/// Back to the detail page with a notice, or the page again with the reason
+/// a refused step (or refused input) gives.
+pub async fn after_page<K: EditorialKind>(
+    here: Here<'_>,
+    id: Uuid,
+    msg: &str,
+    result: Result<(), AppError>,
+) -> Result<Response, AppError>
+where
+    K::Version: Send,
+{
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("{}/{id}?msg={msg}", K::PAGES)).into_response()),
+        Err(e @ (AppError::Workflow(_) | AppError::Validation(_))) => {
+            let (m, fields) = describe(here.1.lang, &e);
+            let reason = fields.into_iter().map(|(_, m)| m).next().unwrap_or(m);
+            K::refused(here, id, reason).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST <pages>/{id}/submit|approve|reject` (`STEP`: [`SUBMIT`] …).
+pub async fn page_step<K: EditorialKind, const STEP: u8>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    f: CsrfForm<StepForm>,
+) -> Result<Response, AppError>
+where
+    K::Version: Send,
+{
+    let actor = staff.actor(&state).await?;
+    let id = parse_id(&id)?;
+    let (step, msg) = step(STEP, f.form.comment);
+    let r = state.app.workflow_step::<K>(&actor, id, step).await;
+    after_page::<K>(
+        (&state, &ctx, &staff),
+        id,
+        msg,
+        r.map(drop).map_err(AppError::from),
+    )
+    .await
+}
+
+/// `POST <pages>/{id}/archive`
+pub async fn page_archive<K: EditorialKind + Archivable>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    _f: CsrfForm<Empty>,
+) -> Result<Response, AppError>
+where
+    K::Version: Send,
+{
+    let actor = staff.actor(&state).await?;
+    let id = parse_id(&id)?;
+    let r = state
+        .app
+        .archive::<K>(&actor, id)
+        .await
+        .map_err(AppError::from);
+    after_page::<K>((&state, &ctx, &staff), id, "archived", r).await
+}
+
+/// `POST /api/v1/<kind>/{id}/submit|approve|reject`; a rejection may carry
+/// `{"comment": …}` (or no body).
+pub async fn api_step<K: EditorialKind, const STEP: u8>(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError>
+where
+    K::Version: Send,
+{
+    let actor = caller.actor(&state).await?;
+    actor.require(rathaus_app::Permission::EditContent)?;
+    let comment = if STEP != REJECT || body.iter().all(u8::is_ascii_whitespace) {
+        String::new()
+    } else {
+        serde_json::from_slice::<StepForm>(&body)
+            .map_err(|e| AppError::InvalidJson(e.to_string()))?
+            .comment
+    };
+    let id = K::resolve(&state, &actor, &id).await?;
+    let (step, _) = step(STEP, comment);
+    let v = state.app.workflow_step::<K>(&actor, id, step).await?;
+    K::answer(&state, &actor, id, v).await
+}
+
+/// `POST /api/v1/<kind>/{id}/archive`: 204 without a body.
+pub async fn api_archive<K: EditorialKind + Archivable>(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError>
+where
+    K::Version: Send,
+{
+    let actor = caller.actor(&state).await?;
+    actor.require(rathaus_app::Permission::EditContent)?;
+    let id = K::resolve(&state, &actor, &id).await?;
+    state.app.archive::<K>(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The answer `{id, version, status}` of a step.
+pub fn step_json(id: Uuid, v: &impl VersionRow) -> Response {
+    Json(serde_json::json!({ "id": id, "version": v.number(), "status": v.status().code() }))
+        .into_response()
+}
+
+/// What `platform/_workflow.html` shows: the step buttons and the history.
+pub struct WorkflowView {
+    /// The record's page, e.g. `/staff/catalog/<id>`; the steps post below it.
+    pub base: String,
+    pub can_submit: bool,
+    pub can_review: bool,
+    pub own_change: bool,
+    /// Offer "archive" (a public record of an archivable kind).
+    pub can_archive: bool,
+    /// Link each version to its comparison with the one before (`<base>/diff`).
+    pub compare: bool,
+    pub versions: Vec<VersionLine>,
+}
+
+impl WorkflowView {
+    pub fn of<V>(base: String, w: &Workflow<V>) -> Self {
+        Self {
+            base,
+            can_submit: w.can_submit,
+            can_review: w.can_review,
+            own_change: w.own_change,
+            can_archive: false,
+            compare: false,
+            versions: w
+                .history
+                .iter()
+                .map(|h| VersionLine {
+                    number: h.number,
+                    status: h.status.code(),
+                    author: h.author.clone(),
+                    reviewer: h.reviewer.clone(),
+                    comment: h.comment.clone(),
+                    updated: h.updated_at.format("%d.%m.%Y %H:%M").to_string(),
+                })
+                .collect(),
+        }
+    }
+}
