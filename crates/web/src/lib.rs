@@ -29,7 +29,7 @@ pub use platform::{error::AppError, i18n};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
-use platform::{context, error, intake, metrics, openapi::Op, routes::Routes, security, sessions};
+use platform::{context, error, metrics, openapi::Op, routes::Routes, security, sessions};
 use rathaus_storage::{Store, files::FileStore};
 use tokio::{net::TcpListener, sync::watch};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
@@ -165,10 +165,6 @@ pub fn router(state: AppState) -> Router {
     let (app, _) = app_routes().into_parts();
     let app = app
         .fallback(|| async { AppError::NotFound })
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            intake::forget_after_staff_writes,
-        ))
         .layer(sessions)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
