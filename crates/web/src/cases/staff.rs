@@ -117,8 +117,9 @@ async fn inbox(
             "before={}",
             rathaus_app::cases::cursor_of(last).replace('+', "%2B")
         )];
-        if !p.status.is_empty() {
-            params.push(format!("status={}", p.status));
+        // Only a known status code goes back into the link, never the raw query.
+        if let Some(status) = CaseStatus::parse(&p.status) {
+            params.push(format!("status={}", status.code()));
         }
         if p.mine.is_some() {
             params.push("mine=1".into());
@@ -129,7 +130,8 @@ async fn inbox(
         if p.overdue.is_some() {
             params.push("overdue=1".into());
         }
-        format!("/staff/cases?{}", params.join("&amp;"))
+        // The template escapes the link (`&` → `&amp;`).
+        format!("/staff/cases?{}", params.join("&"))
     });
     let page = staff_page(&ctx, &staff, ctx.t("cases.title")).await?;
     Ok(CaseInboxPage {
