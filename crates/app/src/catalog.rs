@@ -13,8 +13,7 @@ use uuid::Uuid;
 
 use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
 
-/// Longest search text (characters); the rest is ignored.
-pub const MAX_QUERY_CHARS: usize = 200;
+pub use rathaus_domain::catalog::{MAX_SEARCH_CHARS, MAX_SEARCH_TERMS, SearchText};
 
 /// Most services one import may carry.
 pub const MAX_IMPORT_SERVICES: usize = 2000;
@@ -185,30 +184,37 @@ impl App {
     }
 
     /// Published services of a tenant matching words (with the tenant's
-    /// synonyms), best first; the words are cut at [`MAX_QUERY_CHARS`].
+    /// synonyms), best first. The text is a parsed [`SearchText`] (within the limits).
     pub async fn search_services(
         &self,
         tenant: TenantId,
-        text: &str,
+        text: &SearchText,
         audience: Option<&str>,
         topic: Option<&str>,
         limit: usize,
     ) -> UseCaseResult<Vec<Hit>> {
-        let text: String = text.trim().chars().take(MAX_QUERY_CHARS).collect();
         let synonyms = self.search.synonyms(&self.store, tenant).await?;
-        self.search
-            .index
-            .search(
+        // Fuzzy matching is CPU work: it runs on the blocking pool, never on
+        // the async workers that serve every other request.
+        let search = self.search.clone();
+        let text = text.as_str().to_string();
+        let audience = audience.map(str::to_string);
+        let topic = topic.map(str::to_string);
+        tokio::task::spawn_blocking(move || {
+            search.index.search(
                 &SearchQuery {
                     tenant: tenant.0,
                     text: &text,
-                    audience,
-                    topic,
+                    audience: audience.as_deref(),
+                    topic: topic.as_deref(),
                     limit,
                 },
                 &synonyms,
             )
-            .map_err(|e| UseCaseError::Internal(e.to_string()))
+        })
+        .await
+        .map_err(|e| UseCaseError::Internal(e.to_string()))?
+        .map_err(|e| UseCaseError::Internal(e.to_string()))
     }
 
     /// The search synonyms of the actor's tenant.

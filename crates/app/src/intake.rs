@@ -87,6 +87,11 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
         map.insert(key, (value, Instant::now()));
     }
 
+    /// How often the map was cleared.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     pub fn clear(&self) {
         let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -143,6 +148,11 @@ impl Default for IntakeCache {
 }
 
 impl IntakeCache {
+    /// How often the submission caches were dropped (for tests and metrics).
+    pub fn generation(&self) -> u64 {
+        self.forms.generation()
+    }
+
     pub fn clear(&self) {
         self.forms.clear();
         self.routing.clear();

@@ -227,7 +227,8 @@ async fn synonyms_widen_the_search_at_once() {
         let app = w.app.clone();
         let tenant = w.tenant;
         async move {
-            app.search_services(tenant, text, None, None, 10)
+            let text = rathaus_app::catalog::SearchText::parse(text).unwrap();
+            app.search_services(tenant, &text, None, None, 10)
                 .await
                 .unwrap()
                 .len()
@@ -252,4 +253,36 @@ async fn synonyms_widen_the_search_at_once() {
     assert!(w.app.delete_synonym(&w.alice, s.id).await.unwrap());
     assert_eq!(search("Wauwau").await, 0);
     w.db.drop_db().await;
+}
+
+/// The submission cache is dropped by a committed publication only: refused
+/// steps (anonymous, a clerk, the author approving their own draft) leave it.
+#[tokio::test]
+async fn only_a_committed_publication_drops_the_submission_cache() {
+    let w = World::new().await;
+    let id = draft(&w, "cache-probe", "Cache-Probe").await;
+    w.app
+        .submit_version::<Services>(&w.alice, id)
+        .await
+        .unwrap();
+    let before = w.app.intake.generation();
+    for refused in [&w.anonymous, &w.clerk, &w.alice, &w.stranger] {
+        assert!(
+            w.app
+                .approve_version::<Services>(refused, id)
+                .await
+                .is_err(),
+            "{refused:?} may not approve"
+        );
+    }
+    assert_eq!(
+        w.app.intake.generation(),
+        before,
+        "a refused step kept the cache"
+    );
+    w.app.approve_version::<Services>(&w.bob, id).await.unwrap();
+    assert!(
+        w.app.intake.generation() > before,
+        "a publication drops the cache"
+    );
 }

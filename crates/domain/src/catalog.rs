@@ -587,3 +587,72 @@ mod tests {
         }
     }
 }
+
+/// Longest search text, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// Most words in one search (each becomes several fuzzy terms).
+pub const MAX_SEARCH_TERMS: usize = 12;
+
+/// A search text within the limits: at most [`MAX_SEARCH_CHARS`] characters
+/// and [`MAX_SEARCH_TERMS`] words, trimmed. Beyond them the search is refused
+/// (`search.too_long`, `search.too_many_terms` on the field `q`), never cut
+/// silently, so that a caller knows its words were not all used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim();
+        if text.chars().count() > MAX_SEARCH_CHARS {
+            return Err(FieldError::new("q", "search.too_long"));
+        }
+        if text.split_whitespace().count() > MAX_SEARCH_TERMS {
+            return Err(FieldError::new("q", "search.too_many_terms"));
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod search_text_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn limits_are_named() {
+        assert_eq!(
+            SearchText::parse("  Personalausweis  ").unwrap().as_str(),
+            "Personalausweis"
+        );
+        let long = "a".repeat(MAX_SEARCH_CHARS + 1);
+        assert_eq!(
+            SearchText::parse(&long).unwrap_err().code,
+            "search.too_long"
+        );
+        let many = ["wort"; MAX_SEARCH_TERMS + 1].join(" ");
+        assert_eq!(
+            SearchText::parse(&many).unwrap_err().code,
+            "search.too_many_terms"
+        );
+        let enough = ["wort"; MAX_SEARCH_TERMS].join(" ");
+        assert!(SearchText::parse(&enough).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_texts_are_within_the_limits(raw in "\\PC{0,300}") {
+            if let Ok(t) = SearchText::parse(&raw) {
+                prop_assert!(t.as_str().chars().count() <= MAX_SEARCH_CHARS);
+                prop_assert!(t.as_str().split_whitespace().count() <= MAX_SEARCH_TERMS);
+            }
+        }
+    }
+}

@@ -32,6 +32,15 @@ pub struct Settings {
     pub draft_days: u32,
     /// New drafts and API submissions per client address and minute.
     pub submits_per_minute: u32,
+    /// Reverse proxies (addresses or networks, comma-separated) whose
+    /// `Forwarded`/`X-Forwarded-For` headers name the client; empty: none.
+    pub trusted_proxies: String,
+    /// `/metrics` on the public listener needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` only on this (internal) address, e.g. `127.0.0.1:9090`.
+    pub metrics_listen: Option<String>,
+    /// Serve `/metrics` on the public listener without a token (the demo does).
+    pub metrics_public: bool,
     /// SMTP server for notifications (`smtp://host:25`, `smtps://user:pw@host`,
     /// `smtp://host:587?tls=required`); empty: emails are written as `.eml`
     /// files into `<data_dir>/mails`.
@@ -59,6 +68,10 @@ impl Default for Settings {
             login_attempts_per_minute: 10,
             draft_days: 30,
             submits_per_minute: 20,
+            trusted_proxies: String::new(),
+            metrics_token: None,
+            metrics_listen: None,
+            metrics_public: false,
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: "Serviceportal <noreply@localhost>".into(),
@@ -88,6 +101,9 @@ impl std::fmt::Debug for Settings {
             )
             .field("smtp_ca_file", &self.smtp_ca_file)
             .field("mail_from", &self.mail_from)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("metrics_public", &self.metrics_public)
             .finish_non_exhaustive()
     }
 }

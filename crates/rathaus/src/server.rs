@@ -9,7 +9,7 @@ use rathaus_storage::{
     files::FileStore,
     outbox::{Worker, WorkerConfig},
 };
-use rathaus_web::{AppState, WebConfig};
+use rathaus_web::{AppState, WebConfig, platform::metrics::MetricsAccess};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{config::Settings, jobs};
@@ -109,6 +109,21 @@ pub async fn run(
     web.login_attempts_per_minute = settings.login_attempts_per_minute;
     web.draft_days = settings.draft_days.clamp(1, 365);
     web.submits_per_minute = settings.submits_per_minute.max(1);
+    web.trusted_proxies =
+        rathaus_web::platform::client::TrustedProxies::parse(&settings.trusted_proxies)?;
+    web.metrics = match (&settings.metrics_token, &settings.metrics_listen) {
+        (Some(token), _) if !token.trim().is_empty() => {
+            MetricsAccess::Token(token.trim().to_string())
+        }
+        (_, Some(_)) => MetricsAccess::Off,
+        _ if settings.metrics_public || demo_mode => MetricsAccess::Public,
+        _ => {
+            tracing::info!(
+                "/metrics is off on the public listener: set RATHAUS_METRICS_LISTEN, RATHAUS_METRICS_TOKEN or RATHAUS_METRICS_PUBLIC=true"
+            );
+            MetricsAccess::Off
+        }
+    };
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -128,9 +143,31 @@ pub async fn run(
     }
     tracing::info!(%addr, database = %rathaus_storage::redact_url(&settings.database_url()), files = files.describe(), "rathaus is listening");
     println!("rathaus läuft auf / is running at http://{addr}");
-    rathaus_web::serve(listener, AppState::new(store.clone(), files, web), shutdown)
+    let state = AppState::new(store.clone(), files, web);
+    let metrics_server = match settings
+        .metrics_listen
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+    {
+        Some(metrics_addr) => {
+            let metrics_listener = TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("cannot listen on {metrics_addr} (metrics)"))?;
+            tracing::info!(addr = %metrics_listener.local_addr()?, "metrics are served here");
+            Some(tokio::spawn(rathaus_web::serve_metrics(
+                metrics_listener,
+                state.clone(),
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
+    rathaus_web::serve(listener, state, shutdown)
         .await
         .context("web server failed")?;
+    if let Some(m) = metrics_server {
+        let _ = m.await;
+    }
     for w in workers {
         let _ = w.await;
     }

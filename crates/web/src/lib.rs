@@ -29,7 +29,7 @@ pub use platform::{error::AppError, i18n};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
-use platform::{context, error, metrics, openapi::Op, routes::Routes, security, sessions};
+use platform::{client, context, error, metrics, openapi::Op, routes::Routes, security, sessions};
 use rathaus_storage::{Store, files::FileStore};
 use tokio::{net::TcpListener, sync::watch};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
@@ -49,17 +49,27 @@ pub struct WebConfig {
     pub draft_days: u32,
     /// New drafts and API submissions per client address and minute.
     pub submits_per_minute: u32,
+    /// Reverse proxies whose `Forwarded`/`X-Forwarded-For` name the client.
+    pub trusted_proxies: platform::client::TrustedProxies,
+    /// Who may read `/metrics` on this listener.
+    pub metrics: platform::metrics::MetricsAccess,
+    /// Send `Strict-Transport-Security` (when the public URL is https).
+    pub hsts: bool,
 }
 
 impl WebConfig {
     pub fn new(public_url: impl Into<String>) -> Self {
+        let public_url: String = public_url.into();
         Self {
-            public_url: public_url.into(),
+            hsts: public_url.starts_with("https://"),
+            public_url,
             demo_mode: false,
             default_tenant: None,
             login_attempts_per_minute: 10,
             draft_days: 30,
             submits_per_minute: 20,
+            trusted_proxies: Default::default(),
+            metrics: Default::default(),
         }
     }
 
@@ -177,11 +187,43 @@ pub fn router(state: AppState) -> Router {
     let (outer, _) = outer_routes().into_parts();
     outer
         .merge(app)
-        .layer(DefaultBodyLimit::max(1024 * 1024))
-        .layer(middleware::from_fn(security::security_headers))
+        .layer(DefaultBodyLimit::max(platform::json::DEFAULT_BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
         .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client::client_addr,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Serves `/metrics` alone on a separate (internal) listen address until
+/// `shutdown` turns true.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    metrics::install();
+    let app = Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(
+                |axum::extract::State(state): axum::extract::State<AppState>| async move {
+                    platform::ops::render_metrics(&state).await
+                },
+            ),
+        )
+        .with_state(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        })
+        .await
 }
 
 /// Serves until `shutdown` turns true, then finishes running requests.

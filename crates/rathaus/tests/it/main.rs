@@ -8,6 +8,7 @@ mod cli;
 mod deployment;
 mod environment;
 mod forms;
+mod hardening;
 mod helpers;
 mod notifications;
 mod outbox_crash;

@@ -11,7 +11,7 @@
 
 use axum::{
     Json,
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
+    client::Client,
     context::Ctx,
     error::AppError,
     form_render::problems_json,
@@ -58,12 +59,12 @@ struct SubmitBody {
 async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Client(client): Client,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Response, AppError> {
     let tid = ctx.tenant()?.tenant_id();
-    if !state.limiter.check_draft(Some(peer.ip())) {
+    if !state.limiter.check_draft(client) {
         return Err(AppError::RateLimited);
     }
     let key = match headers.get("idempotency-key") {

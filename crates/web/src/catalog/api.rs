@@ -9,6 +9,7 @@ use axum::{
     http::StatusCode,
     response::IntoResponse,
 };
+use rathaus_app::catalog::SearchText;
 use rathaus_app::{Permission, catalog::ImportError};
 use rathaus_domain::catalog::ServiceContent;
 use rathaus_search::ListQuery;
@@ -64,7 +65,8 @@ async fn list(
     let tenant = ctx.tenant()?.clone();
     let audience = p.audience.as_deref().filter(|s| !s.is_empty());
     let topic = p.topic.as_deref().filter(|s| !s.is_empty());
-    let hits = if p.q.trim().is_empty() {
+    let text = SearchText::parse(&p.q).map_err(|e| AppError::BadRequest(e.into()))?;
+    let hits = if text.is_empty() {
         state
             .app
             .search
@@ -81,7 +83,7 @@ async fn list(
     } else {
         state
             .app
-            .search_services(tenant.tenant_id(), &p.q, audience, topic, 50)
+            .search_services(tenant.tenant_id(), &text, audience, topic, 50)
             .await?
     };
     let base = state.config.public_url.trim_end_matches('/');

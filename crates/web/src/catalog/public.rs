@@ -3,10 +3,10 @@
 
 use axum::{
     extract::{Path, Query, State},
-    http::header,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use rathaus_app::catalog::MAX_QUERY_CHARS;
+use rathaus_app::catalog::{MAX_SEARCH_CHARS, SearchText};
 use rathaus_domain::catalog::{Audience, ServiceContent, slugify};
 use rathaus_search::{Hit, ListQuery};
 use rathaus_storage::forms::FormRepository;
@@ -18,7 +18,7 @@ use crate::platform::{
     auth::with_staff,
     context::Ctx,
     error::AppError,
-    i18n::Lang,
+    i18n::{self, Lang},
     layout::{Page, cache_header},
     routes::{Routes, get},
 };
@@ -89,16 +89,28 @@ async fn search(
     Query(f): Query<Filters>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.clone();
-    let q = f.q.trim().chars().take(MAX_QUERY_CHARS).collect::<String>();
-    let hits = if q.is_empty() {
-        vec![]
-    } else {
-        state
-            .app
-            .search_services(tenant.tenant_id(), &q, f.audience(), f.topic(), 30)
-            .await?
+    // A refused text is shown back (shortened) with the reason, answered 400.
+    let (q, hits, error) = match SearchText::parse(&f.q) {
+        Ok(text) if text.is_empty() => (String::new(), vec![], None),
+        Ok(text) => {
+            let hits = state
+                .app
+                .search_services(tenant.tenant_id(), &text, f.audience(), f.topic(), 30)
+                .await?;
+            (text.as_str().to_string(), hits, None)
+        }
+        Err(e) => (
+            f.q.trim().chars().take(MAX_SEARCH_CHARS).collect(),
+            vec![],
+            Some(i18n::field_error(ctx.lang, &e.field, e.code)),
+        ),
     };
-    let title = if q.is_empty() {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let title = if q.is_empty() || error.is_some() {
         ctx.t("catalog.search_title").to_string()
     } else {
         format!("{} „{}“", ctx.t("catalog.results_for"), q)
@@ -106,6 +118,7 @@ async fn search(
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, &title)).await?;
     let headers = cache_header(&page);
     Ok((
+        status,
         headers,
         SearchPage {
             page,
@@ -113,8 +126,9 @@ async fn search(
             audience: f.audience().unwrap_or_default().to_string(),
             topic: f.topic().unwrap_or_default().to_string(),
             topics: state.app.search.topics(tenant.tenant_id()),
-            searched: !q.is_empty(),
+            searched: !q.is_empty() && error.is_none(),
             hits: hits.iter().map(|h| HitView::new(h, ctx.lang)).collect(),
+            error,
         },
     )
         .into_response())

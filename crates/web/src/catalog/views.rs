@@ -28,6 +28,8 @@ pub struct SearchPage {
     pub topics: Vec<Facet>,
     pub searched: bool,
     pub hits: Vec<HitView>,
+    /// Why the search text was refused (too long, too many words).
+    pub error: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -33,12 +33,14 @@ use uuid::Uuid;
 use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
+    client::Client,
     context::Ctx,
     editorial::{APPROVE, REJECT, SUBMIT, api_step},
     error::AppError,
     form_render::problems_json,
     i18n::{self},
     intake::{find_form, published},
+    json::body_limit,
     routes::{Routes, get, post},
 };
 
@@ -48,7 +50,6 @@ pub const FORMAT: &str = "rathaus.form/1";
 pub fn routes() -> Routes {
     Routes::new("forms")
         .route("/forms", get(list).post(create))
-        .route("/forms/import", post(import))
         .route("/forms/{id}", get(one).put(change))
         .route("/forms/{id}/draft", get(draft))
         .route("/forms/{id}/schema", get(schema))
@@ -57,8 +58,16 @@ pub fn routes() -> Routes {
         .route("/forms/{id}/approve", post(api_step::<Forms, APPROVE>))
         .route("/forms/{id}/reject", post(api_step::<Forms, REJECT>))
         .route("/forms/{id}/attach", post(attach))
-        .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)))
+        // FIM schemas can be large; every other route keeps the 1 MiB default.
+        .merge(
+            Routes::new("forms")
+                .route("/forms/import", post(import))
+                .map(|r| r.layer(body_limit(IMPORT_BODY_LIMIT))),
+        )
 }
+
+/// Largest FIM import body (XDatenfelder XML or the exchange JSON).
+pub const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Lint problems as a validation error naming each path.
 pub(crate) fn lint_error(def: &FormDefinition) -> Result<(), AppError> {
@@ -161,9 +170,13 @@ async fn schema(
 async fn validate(
     State(state): State<AppState>,
     ctx: Ctx,
+    Client(client): Client,
     Path(id): Path<String>,
     ApiJson(data): ApiJson<Value>,
 ) -> Result<Response, AppError> {
+    if !state.limiter.check_validate(client) {
+        return Err(AppError::RateLimited);
+    }
     let tenant = ctx.tenant()?.tenant_id();
     let (_, v, def) = published(&state, tenant, &id).await?;
     if !data.is_object() {

@@ -27,6 +27,7 @@ use super::views::{FormReviewPage, FormSavedPage, FormStartPage, FormStepPage, R
 use crate::platform::{
     AppState,
     auth::{current_citizen, with_staff},
+    client::Client,
     context::Ctx,
     error::AppError,
     form_render::{self, RenderCtx},
@@ -96,12 +97,12 @@ async fn create_draft(
     ctx: Ctx,
     session: Session,
     Path(slug): Path<String>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Client(client): Client,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let f: CsrfOnly = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
     verify_csrf(&session, f.csrf_token.as_deref()).await?;
-    if !state.limiter.check_draft(Some(peer.ip())) {
+    if !state.limiter.check_draft(client) {
         return Err(AppError::RateLimited);
     }
     let tenant = ctx.tenant()?.tenant_id();

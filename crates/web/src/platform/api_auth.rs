@@ -68,9 +68,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(AppError::InvalidJson(rejection.body_text())),
-        }
+        crate::platform::json::read_json(req, state)
+            .await
+            .map(ApiJson)
     }
 }

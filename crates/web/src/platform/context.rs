@@ -23,8 +23,10 @@ use crate::platform::{
 
 pub const LANG_COOKIE: &str = "rathaus_lang";
 
-/// Resolved tenants by host, kept for a minute.
-pub struct TenantCache(TtlMap<String, Option<Arc<Tenant>>>);
+/// The tenants of this installation, read at most once a minute. A host is
+/// resolved in memory against that list, so an unknown `Host` header costs no
+/// query and adds no cache entry, however many are sent.
+pub struct TenantCache(TtlMap<(), Arc<Vec<Arc<Tenant>>>>);
 
 const TENANT_TTL: Duration = Duration::from_secs(60);
 
@@ -35,27 +37,44 @@ impl Default for TenantCache {
 }
 
 impl TenantCache {
-    async fn resolve(&self, state: &AppState, host: &str) -> Result<Option<Arc<Tenant>>, AppError> {
-        let generation = match self.0.get(host) {
-            Ok(t) => return Ok(t),
-            Err(generation) => generation,
-        };
-        let repo = state.store.repo();
-        let mut tenant = repo.tenant_by_host(host).await?;
-        if tenant.is_none()
-            && let Some(slug) = &state.config.default_tenant
-        {
-            tenant = repo.tenant_by_slug(slug).await?;
-        }
-        if tenant.is_none() {
-            let mut all = repo.tenants().await?;
-            if all.len() == 1 {
-                tenant = all.pop();
+    async fn all(&self, state: &AppState) -> Result<Arc<Vec<Arc<Tenant>>>, AppError> {
+        match self.0.get(&()) {
+            Ok(all) => Ok(all),
+            Err(generation) => {
+                let all: Arc<Vec<Arc<Tenant>>> = Arc::new(
+                    state
+                        .store
+                        .repo()
+                        .tenants()
+                        .await?
+                        .into_iter()
+                        .map(Arc::new)
+                        .collect(),
+                );
+                self.0.insert((), all.clone(), generation);
+                Ok(all)
             }
         }
-        let tenant = tenant.map(Arc::new);
-        self.0.insert(host.to_string(), tenant.clone(), generation);
-        Ok(tenant)
+    }
+
+    /// The tenant whose host is `host`; else the configured default tenant;
+    /// else the only tenant, when there is exactly one.
+    async fn resolve(&self, state: &AppState, host: &str) -> Result<Option<Arc<Tenant>>, AppError> {
+        let all = self.all(state).await?;
+        let by_host = all.iter().find(|t| {
+            t.host
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case(host))
+        });
+        let by_default = || {
+            state
+                .config
+                .default_tenant
+                .as_deref()
+                .and_then(|slug| all.iter().find(|t| t.slug == slug))
+        };
+        let only = || (all.len() == 1).then(|| &all[0]);
+        Ok(by_host.or_else(by_default).or_else(only).cloned())
     }
 
     pub fn clear(&self) {
@@ -223,6 +242,27 @@ pub fn render_error(_state: &AppState, ctx: &Ctx, err: &AppError, is_api: bool) 
 pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
     let status = err.status().as_u16();
     match err {
+        AppError::BadRequest(errs) => {
+            let fields: Vec<(String, String)> = errs
+                .0
+                .iter()
+                .map(|e| (e.field.clone(), i18n::field_error(lang, &e.field, e.code)))
+                .collect();
+            let message = fields
+                .first()
+                .map(|(_, m)| m.clone())
+                .unwrap_or_else(|| i18n::t(lang, "error.text_400").to_string());
+            (message, fields)
+        }
+        AppError::ContentType => (i18n::t(lang, "error.content_type").to_string(), vec![]),
+        AppError::TooLarge { limit } => (
+            i18n::tf(
+                lang,
+                "error.too_large",
+                &[("limit", &format!("{} KiB", limit / 1024))],
+            ),
+            vec![],
+        ),
         AppError::Validation(errs) => (
             i18n::t(lang, "error.text_422").to_string(),
             errs.0

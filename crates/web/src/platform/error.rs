@@ -31,6 +31,16 @@ pub enum AppError {
     Csrf,
     #[error("invalid input: {0}")]
     Validation(ValidationErrors),
+    /// A request the server will not run as asked (a search beyond its
+    /// limits, a body nested too deep): 400, coded by the first field error.
+    #[error("bad request: {0}")]
+    BadRequest(ValidationErrors),
+    /// A body in another format than the route takes (415).
+    #[error("unsupported content type")]
+    ContentType,
+    /// A body larger than the route takes.
+    #[error("body too large (limit {limit} bytes)")]
+    TooLarge { limit: usize },
     #[error("conflict on {0}")]
     Conflict(&'static str),
     /// A refused editorial workflow step (message code).
@@ -63,6 +73,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::LoginRequired | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Validation(_) | AppError::InvalidJson(_) | AppError::BadFile(_) => {
@@ -86,6 +99,9 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::Csrf => "csrf",
             AppError::Validation(_) => "validation",
+            AppError::BadRequest(errs) => errs.0.first().map_or("bad_request", |e| e.code),
+            AppError::TooLarge { .. } => "body.too_large",
+            AppError::ContentType => "body.content_type",
             AppError::Conflict(_) => "conflict",
             AppError::Workflow(_) => "workflow",
             AppError::InvalidJson(_) => "invalid_json",

@@ -42,7 +42,13 @@ pub async fn track(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = req.method().to_string();
+    // Only the methods the router knows become labels: `curl -X ANYTHING`
+    // must not add a time series per invented method.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_string();
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
@@ -50,4 +56,53 @@ pub async fn track(req: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(start.elapsed().as_secs_f64());
     res
+}
+
+/// Who may read `/metrics` on the public listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Anyone (the demo, tests, a laptop).
+    #[default]
+    Public,
+    /// Only with `Authorization: Bearer <token>`.
+    Token(String),
+    /// Not at all (served on a separate listen address, or not wanted).
+    Off,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{Router, body::Body, routing::any};
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn invented_methods_share_one_label() {
+        install();
+        let app = Router::new()
+            .route("/probe-metrics-method", any(|| async { "ok" }))
+            .layer(axum::middleware::from_fn(track));
+        for m in ["FOO", "BAR", "GET"] {
+            let req = axum::http::Request::builder()
+                .method(m)
+                .uri("/probe-metrics-method")
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(req).await.unwrap();
+        }
+        let text = render();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("http_requests_total") && l.contains("/probe-metrics-method"))
+            .collect();
+        assert!(
+            lines.iter().any(|l| l.contains("method=\"other\"")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("method=\"GET\"")),
+            "{lines:?}"
+        );
+        assert!(!text.contains("FOO") && !text.contains("BAR"), "{lines:?}");
+    }
 }

@@ -11,6 +11,7 @@
 pub mod api_auth;
 pub mod assets;
 pub mod auth;
+pub mod client;
 pub mod context;
 pub mod editorial;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod i18n;
 #[cfg(test)]
 mod import_rule;
 pub mod intake;
+pub mod json;
 pub mod layout;
 pub mod legal;
 pub mod metrics;

@@ -13,15 +13,28 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
-use crate::platform::error::AppError;
+use crate::platform::{client::rate_key, error::AppError};
 
 /// Strict CSP: no inline script or style, nothing from elsewhere.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// HSTS for a site served over https: a year, subdomains included.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+pub async fn security_headers(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if state.config.hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
@@ -124,6 +137,8 @@ pub struct LoginLimiter {
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// New form drafts per client address (anonymous writes to the database).
     drafts: DefaultKeyedRateLimiter<IpAddr>,
+    /// Public validations of form data per client address (CPU per call).
+    validations: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl LoginLimiter {
@@ -141,33 +156,41 @@ impl LoginLimiter {
             drafts: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
                 NonZeroU32::new(submits_per_minute.max(1)).expect("non-zero"),
             )),
+            validations: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(submits_per_minute.max(1).saturating_mul(6)).expect("non-zero"),
+            )),
         }
     }
 
     /// Counts an attempt; false when the caller must wait.
     pub fn check(&self, ip: Option<IpAddr>, account: &str) -> bool {
-        let ip_ok = ip.is_none_or(|ip| self.by_ip.check_key(&ip).is_ok());
+        let ip_ok = ip.is_none_or(|ip| self.by_ip.check_key(&rate_key(ip)).is_ok());
         let account_ok = self.by_account.check_key(&account.to_lowercase()).is_ok();
         ip_ok && account_ok
     }
 
     /// Counts a new form draft; false when the address must wait.
     pub fn check_draft(&self, ip: Option<IpAddr>) -> bool {
-        ip.is_none_or(|ip| self.drafts.check_key(&ip).is_ok())
+        ip.is_none_or(|ip| self.drafts.check_key(&rate_key(ip)).is_ok())
+    }
+
+    /// Counts a validation of form data; false when the address must wait.
+    pub fn check_validate(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_none_or(|ip| self.validations.check_key(&rate_key(ip)).is_ok())
     }
 
     pub fn forget_old(&self) {
+        self.validations.retain_recent();
         self.by_account.retain_recent();
         self.by_ip.retain_recent();
         self.drafts.retain_recent();
     }
 }
 
-/// Client address of a request (from the connection).
+/// Client address of a request: the TCP peer, or what a trusted proxy
+/// reports (see [`crate::platform::client`]).
 pub fn client_ip(req_extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    req_extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
+    crate::platform::client::client_of(req_extensions)
 }
 
 #[cfg(test)]
