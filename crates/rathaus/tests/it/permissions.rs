@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     OTHER_HOST, TestApp, citizen_login, client, csrf_of, get_json, hundesteuer_data, staff_login,
-    submit_api, text, token, token_at, wizard_start,
+    submit_api, submitted, text, token, token_at, wizard_start,
 };
 
 /// Who asks.
@@ -25,6 +25,8 @@ enum Who {
     Anonymous,
     /// Holds an application's access link / token.
     Applicant,
+    /// Holds the access token of another application: finds nothing of the first.
+    ApplicantB,
     Citizen,
     /// A staff member of Nachbardorf asking Musterstadt.
     OtherTenant,
@@ -37,9 +39,10 @@ enum Who {
     Clerk,
 }
 
-const EVERYONE: [Who; 9] = [
+const EVERYONE: [Who; 10] = [
     Who::Anonymous,
     Who::Applicant,
+    Who::ApplicantB,
     Who::Citizen,
     Who::OtherTenant,
     Who::Steering,
@@ -320,11 +323,13 @@ fn expect(rule: Rule, who: Who) -> Expect {
         Rule::ApplicantOrCaseClerk => match who {
             Who::Applicant | Who::Clerk => Allowed,
             Who::OtherClerk => Hidden,
+            Who::ApplicantB => Denied,
             Who::Steering | Who::Admin | Who::Editor => Forbidden,
             _ => Login,
         },
         Rule::ApplicantToken => match who {
             Who::Applicant => Allowed,
+            Who::ApplicantB => Denied,
             Who::Anonymous | Who::Citizen => Login,
             _ => Hidden,
         },
@@ -436,6 +441,18 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
         .unwrap();
     assert_eq!(cases.len(), 1, "one case");
     let case = cases[0].id.to_string();
+    // A second applicant, with a token of their own application.
+    let other_application = submitted(
+        &app,
+        "hundesteuer-anmeldung",
+        "permission-matrix-2",
+        &hundesteuer_data(),
+    )
+    .await;
+    let access_b = other_application["access_token"]
+        .as_str()
+        .expect("access token of the second application")
+        .to_string();
     let clerk = repo
         .create_user(
             tenant,
@@ -492,6 +509,7 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
     for who in EVERYONE {
         let (browser, token, csrf_page) = match who {
             Who::Anonymous | Who::Applicant => (client(), None, "/login"),
+            Who::ApplicantB => (client(), Some(access_b.clone()), "/login"),
             Who::Citizen => (
                 citizen_login(&app, "buerger@musterstadt.example", "demo").await,
                 None,
@@ -909,7 +927,7 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
         wrong.join("\n")
     );
     assert!(
-        checked >= 9 * 100,
+        checked >= EVERYONE.len() * 100,
         "the matrix covers every route × actor ({checked})"
     );
     app.stop().await;
