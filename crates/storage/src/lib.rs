@@ -38,6 +38,7 @@ pub mod migration;
 pub mod outbox;
 pub mod routing;
 pub mod tenancy;
+pub mod uploads;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
@@ -55,6 +56,7 @@ pub mod prelude {
     pub use crate::outbox::OutboxRepository as _;
     pub use crate::routing::RoutingRepository as _;
     pub use crate::tenancy::{OrgUnitRepository as _, TenantRepository as _};
+    pub use crate::uploads::UploadRepository as _;
 }
 
 mod db;

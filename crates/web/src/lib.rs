@@ -49,6 +49,10 @@ pub struct WebConfig {
     pub draft_days: u32,
     /// New drafts and API submissions per client address and minute.
     pub submits_per_minute: u32,
+    /// Posts with files (wizard steps, answers) per client address and minute.
+    pub uploads_per_minute: u32,
+    /// Quota per draft and per answer (`RATHAUS_UPLOAD_QUOTA_BYTES` / `_FILES`).
+    pub upload_limits: rathaus_app::UploadLimits,
 }
 
 impl WebConfig {
@@ -60,6 +64,8 @@ impl WebConfig {
             login_attempts_per_minute: 10,
             draft_days: 30,
             submits_per_minute: 20,
+            uploads_per_minute: 20,
+            upload_limits: rathaus_app::UploadLimits::default(),
         }
     }
 
@@ -94,8 +100,10 @@ impl AppState {
         let limiter = security::LoginLimiter::with_submits(
             config.login_attempts_per_minute,
             config.submits_per_minute,
-        );
-        let app = rathaus_app::App::new(store.clone(), files.clone());
+        )
+        .with_uploads(config.uploads_per_minute);
+        let mut app = rathaus_app::App::new(store.clone(), files.clone());
+        app.uploads = config.upload_limits;
         Self(Arc::new(Inner {
             store,
             files,
@@ -212,7 +220,7 @@ pub async fn serve(
             .await;
     });
     let cleanup = tokio::spawn(sessions::cleanup_loop(
-        state.store.clone(),
+        state.app.clone(),
         shutdown.clone(),
     ));
     let limiter_state = state.clone();

@@ -9,6 +9,7 @@ mod deployment;
 mod environment;
 mod forms;
 mod helpers;
+mod hostile_uploads;
 mod notifications;
 mod outbox_crash;
 mod pages;

@@ -263,6 +263,9 @@ async fn step_post(
 ) -> Result<Response, AppError> {
     let mut l = load(&state, &ctx, &token).await?;
     let step = step_index(&l.definition, &n)?;
+    if !body.files.is_empty() && !state.limiter.check_upload(body.client) {
+        return Err(AppError::RateLimited);
+    }
     let action = body
         .pairs
         .iter()
@@ -288,7 +291,10 @@ async fn step_post(
             content,
         })
         .collect();
-    let (mut pairs, upload_problems) = state.app.store_uploads(&l, uploads).await?;
+    let (mut pairs, upload_problems) = state
+        .app
+        .store_uploads(&l, step, uploads, &body.pairs)
+        .await?;
     // A new upload replaces the kept reference of the same field.
     let replaced: Vec<String> = pairs.iter().map(|(p, _)| p.clone()).collect();
     pairs.extend(

@@ -8,7 +8,10 @@ use axum::{
 };
 use tower_sessions::Session;
 
-use crate::platform::{error::AppError, security::verify_csrf};
+use crate::platform::{
+    error::AppError,
+    security::{client_ip, verify_csrf},
+};
 
 pub use rathaus_app::applications::{MAX_UPLOAD_BYTES, safe_file_name, sniff};
 
@@ -22,6 +25,8 @@ pub struct StepBody {
     pub pairs: Vec<(String, String)>,
     /// (data path, original file name, content)
     pub files: Vec<(String, String, Bytes)>,
+    /// The client's address ([`client_ip`]), for the upload rate limit.
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for StepBody {
@@ -33,6 +38,7 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             .get::<Session>()
             .cloned()
             .ok_or_else(|| AppError::internal("session layer missing"))?;
+        let client = client_ip(req.extensions());
         let multipart = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -57,7 +63,9 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
                             rathaus_domain::FieldError::new("body", "file.too_large").into(),
                         )
                     })?;
-                    if !data.is_empty() {
+                    // A browser sends an empty, unnamed part for a file input
+                    // left empty; a named empty file is refused by the use case.
+                    if !data.is_empty() || !file_name.is_empty() {
                         files.push((path.to_string(), file_name, data));
                     }
                 } else {
@@ -76,6 +84,10 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             .find(|(k, _)| k == "csrf_token")
             .map(|(_, v)| v.as_str());
         verify_csrf(&session, token).await?;
-        Ok(StepBody { pairs, files })
+        Ok(StepBody {
+            pairs,
+            files,
+            client,
+        })
     }
 }
