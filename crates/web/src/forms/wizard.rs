@@ -305,6 +305,8 @@ async fn step_post(
     forms::apply_step(&l.definition, step, &mut l.data, &pairs);
     let mut next_step = step;
     let mut view_notice = None;
+    // A refused file stops the step whatever the action, so it is never lost silently.
+    let upload_refused = !upload_problems.is_empty();
     let mut problems: Vec<Problem> = upload_problems;
     match action.as_str() {
         a if a.starts_with("add:") => {
@@ -343,6 +345,23 @@ async fn step_post(
         .await?;
     let to = |s: String| Ok(no_store(Redirect::to(&s).into_response()));
     match action.as_str() {
+        _ if upload_refused => {
+            let worded = worded(&l.definition, &problems, ctx.lang);
+            render_step(
+                &state,
+                &ctx,
+                &session,
+                &l,
+                StepView {
+                    token: &token,
+                    step,
+                    problems: worded,
+                    notice: None,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                },
+            )
+            .await
+        }
         "save" => to(format!("/antrag/{token}/gespeichert")),
         "back" if step == 0 => to(format!("/antrag/{token}/schritt/1")),
         "back" => to(format!("/antrag/{token}/schritt/{step}")),

@@ -20,6 +20,17 @@ pub fn upload_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(3 * MAX_UPLOAD_BYTES)
 }
 
+/// A multipart body that cannot be read: too large, or malformed (a
+/// header with a raw line break in a file name, a missing boundary).
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        "file.too_large"
+    } else {
+        "multipart.invalid"
+    };
+    AppError::Validation(rathaus_domain::FieldError::new("body", code).into())
+}
+
 /// A submitted step: text pairs plus uploaded files (multipart), CSRF-checked.
 pub struct StepBody {
     pub pairs: Vec<(String, String)>,
@@ -50,19 +61,11 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             let mut mp = axum::extract::Multipart::from_request(req, state)
                 .await
                 .map_err(|_| AppError::Csrf)?;
-            while let Some(field) = mp.next_field().await.map_err(|_| {
-                AppError::Validation(
-                    rathaus_domain::FieldError::new("body", "file.too_large").into(),
-                )
-            })? {
+            while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
                 let name = field.name().unwrap_or_default().to_string();
                 if let Some(path) = name.strip_prefix("_file:") {
                     let file_name = field.file_name().unwrap_or_default().to_string();
-                    let data = field.bytes().await.map_err(|_| {
-                        AppError::Validation(
-                            rathaus_domain::FieldError::new("body", "file.too_large").into(),
-                        )
-                    })?;
+                    let data = field.bytes().await.map_err(multipart_error)?;
                     // A browser sends an empty, unnamed part for a file input
                     // left empty; a named empty file is refused by the use case.
                     if !data.is_empty() || !file_name.is_empty() {
