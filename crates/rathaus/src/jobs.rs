@@ -362,23 +362,23 @@ impl JobHandler for StorageSweep {
 }
 
 /// Enqueues a `storage.sweep` job every `every` until shutdown (the first
-/// one right away), so the sweep runs on whichever worker claims it.
+/// one after `every`), so the sweep runs on whichever worker claims it.
 pub async fn schedule_sweeps(
     store: Store,
     every: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
         if let Err(e) = store
             .repo()
             .enqueue(None, "storage.sweep", &serde_json::json!({}))
             .await
         {
             tracing::warn!(error = %e, "orphan sweep not enqueued");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => return,
         }
     }
 }

@@ -745,3 +745,67 @@ async fn hostile_uploads_through_the_api() {
     assert_healthy(&app).await;
     app.stop().await;
 }
+
+/// `rathaus admin storage-report` (text and JSON) counts usage and orphans;
+/// `--sweep` and the outbox job `storage.sweep` (run by `rathaus worker`)
+/// delete orphans older than the grace period, nothing else.
+#[tokio::test]
+async fn storage_report_and_sweep_through_the_binary() {
+    use crate::cli::{bin_on, fresh_env};
+    let (dir, db) = fresh_env().await;
+    let run = |args: &[&str], grace: &str| {
+        let out = bin_on(&dir, &db)
+            .env("RATHAUS_ORPHAN_GRACE_SECS", grace)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["migrate"], "3600");
+    let tenant = rathaus::demo::seed(&db.store).await.unwrap();
+    let files = rathaus_storage::files::FileStore::open(dir.join("files").to_str().unwrap()).unwrap();
+    let orphan = format!("uploads/{}", uuid::Uuid::now_v7());
+    files.put(tenant, &orphan, PDF.into()).await.unwrap();
+    // A decision's file is not an upload: never swept.
+    files.put(tenant, "decisions/x.pdf", PDF.into()).await.unwrap();
+
+    let text = run(&["admin", "storage-report"], "3600");
+    assert!(text.starts_with("tenant\tdrafts"), "{text}");
+    assert!(text.contains(&format!("orphans\t1 files {} bytes", PDF.len())), "{text}");
+    let json: Value = serde_json::from_str(&run(&["admin", "storage-report", "--json"], "3600")).unwrap();
+    assert_eq!(json["orphans"]["files"], 1, "{json}");
+    let mst = json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "musterstadt")
+        .unwrap();
+    assert_eq!(mst["orphans"]["files"], 1);
+    assert!(mst["drafts"]["files"].is_u64() && mst["applications"]["bytes"].is_u64());
+
+    // Within the grace period the sweep keeps it.
+    let out = run(&["admin", "storage-report", "--sweep"], "3600");
+    assert!(out.contains("swept\t0 files"), "{out}");
+    assert!(files.get(tenant, &orphan).await.unwrap().is_some());
+    // The periodic job deletes it once the grace period is over.
+    db.store
+        .repo()
+        .enqueue(None, "storage.sweep", &json!({}))
+        .await
+        .unwrap();
+    let out = run(&["worker", "--drain"], "0");
+    assert!(out.contains("job(s) processed"), "{out}");
+    assert!(files.get(tenant, &orphan).await.unwrap().is_none(), "swept by the job");
+    assert!(files.get(tenant, "decisions/x.pdf").await.unwrap().is_some());
+    // And the command, too.
+    files.put(tenant, &orphan, PDF.into()).await.unwrap();
+    let out = run(&["admin", "storage-report", "--sweep"], "0");
+    assert!(out.contains("swept\t1 files"), "{out}");
+    assert!(files.get(tenant, &orphan).await.unwrap().is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
