@@ -622,7 +622,9 @@ mod tests {
         assert_eq!(safe_file_name("..", "application/pdf"), "datei.pdf");
         assert_eq!(safe_file_name(".htaccess", "image/png"), "htaccess.png");
         assert_eq!(
-            safe_file_name(&"x".repeat(300), "application/pdf").chars().count(),
+            safe_file_name(&"x".repeat(300), "application/pdf")
+                .chars()
+                .count(),
             104
         );
     }

@@ -242,9 +242,8 @@ impl App {
             })
             .collect();
         let kept = uploads.iter().filter(|u| !replaced.contains(&u.id));
-        let (mut count, mut bytes) = kept.fold((0u64, 0u64), |(n, b), u| {
-            (n + 1, b + u.size.max(0) as u64)
-        });
+        let (mut count, mut bytes) =
+            kept.fold((0u64, 0u64), |(n, b), u| (n + 1, b + u.size.max(0) as u64));
         let limits = self.uploads;
         let mut over = None;
         for (f, _) in &accepted {
@@ -261,7 +260,15 @@ impl App {
             return Ok((Vec::new(), problems));
         }
         let mut out = Vec::new();
-        for (Upload { path, name, content }, mime) in accepted {
+        for (
+            Upload {
+                path,
+                name,
+                content,
+            },
+            mime,
+        ) in accepted
+        {
             let id = Uuid::now_v7();
             let key = format!("uploads/{id}");
             let stored = self
@@ -309,7 +316,9 @@ impl App {
             match self.files.delete(*tenant, key).await {
                 Ok(()) => deleted += 1,
                 // The row goes with the draft; the orphan sweep finds the file.
-                Err(e) => tracing::warn!(error = %e, %key, "upload of an expired draft not deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, %key, "upload of an expired draft not deleted")
+                }
             }
         }
         let drafts = repo.purge_expired_drafts(now).await?;

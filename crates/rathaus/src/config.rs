@@ -229,7 +229,10 @@ mod tests {
                 quota_files: 3
             }
         );
-        assert_eq!(Settings::default().upload_limits(), rathaus_app::UploadLimits::default());
+        assert_eq!(
+            Settings::default().upload_limits(),
+            rathaus_app::UploadLimits::default()
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

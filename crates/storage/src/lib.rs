@@ -38,9 +38,9 @@ pub mod migration;
 pub mod outbox;
 pub mod routing;
 pub mod tenancy;
-pub mod uploads;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod uploads;
 
 /// All repository traits, for `use rathaus_storage::prelude::*;`.
 pub mod prelude {

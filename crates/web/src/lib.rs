@@ -219,10 +219,7 @@ pub async fn serve(
             .follow(store, Duration::from_secs(1), follower_shutdown)
             .await;
     });
-    let cleanup = tokio::spawn(sessions::cleanup_loop(
-        state.app.clone(),
-        shutdown.clone(),
-    ));
+    let cleanup = tokio::spawn(sessions::cleanup_loop(state.app.clone(), shutdown.clone()));
     let limiter_state = state.clone();
     let limiter_task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

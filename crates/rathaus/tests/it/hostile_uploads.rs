@@ -112,7 +112,12 @@ fn pdf(name: &str) -> Part {
     Part::bytes(PDF.to_vec()).file_name(name.to_string())
 }
 
-async fn post(app: &TestApp, browser: &reqwest::Client, path: &str, form: Form) -> reqwest::Response {
+async fn post(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    path: &str,
+    form: Form,
+) -> reqwest::Response {
     browser
         .post(app.url(path))
         .multipart(form)
@@ -168,9 +173,15 @@ async fn parts_for_fields_that_are_no_file_field_of_the_step_store_nothing() {
         let r = post(&app, &browser, &step1, form).await;
         assert_eq!(r.status(), 422, "a part for {field:?} on step 1");
         let body = r.text().await.unwrap();
-        assert!(body.contains("Hier kann keine Datei hochgeladen werden"), "{body}");
+        assert!(
+            body.contains("Hier kann keine Datei hochgeladen werden"),
+            "{body}"
+        );
     }
-    assert!(stored(&app).await.is_empty(), "not even the valid part is stored");
+    assert!(
+        stored(&app).await.is_empty(),
+        "not even the valid part is stored"
+    );
     assert_eq!(rows(&app).await.drafts.files, 0);
     assert_healthy(&app).await;
     app.stop().await;
@@ -343,7 +354,11 @@ async fn step_posts_with_files_are_rate_limited_per_client() {
         step_form(&csrf, "save").part("_file:ausweis", pdf("a.pdf")),
     )
     .await;
-    assert_eq!(r.status(), 429, "the third post with a file within a minute waits");
+    assert_eq!(
+        r.status(),
+        429,
+        "the third post with a file within a minute waits"
+    );
     // Steps without files go on.
     let page = text(&browser, app.url(&step1)).await;
     let kept = kept_value(&page, "ausweis").unwrap();
@@ -359,7 +374,11 @@ async fn step_posts_with_files_are_rate_limited_per_client() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(stored(&app).await.len(), 1, "replaced uploads went, the refused one never came");
+    assert_eq!(
+        stored(&app).await.len(),
+        1,
+        "replaced uploads went, the refused one never came"
+    );
     app.stop().await;
 }
 
@@ -390,13 +409,21 @@ async fn expired_drafts_take_their_uploads_and_orphans_are_swept() {
 
     // An orphan: a file nothing refers to (an upload whose row was never written).
     app.files
-        .put(tenant, &format!("uploads/{}", uuid::Uuid::now_v7()), PDF.into())
+        .put(
+            tenant,
+            &format!("uploads/{}", uuid::Uuid::now_v7()),
+            PDF.into(),
+        )
         .await
         .unwrap();
     let report = uc.storage_report(None, Utc::now()).await.unwrap();
     assert_eq!(report.orphans.files, 1);
     assert_eq!(report.orphans.bytes, PDF.len() as u64);
-    let musterstadt = report.tenants.iter().find(|t| t.slug == "musterstadt").unwrap();
+    let musterstadt = report
+        .tenants
+        .iter()
+        .find(|t| t.slug == "musterstadt")
+        .unwrap();
     assert_eq!(musterstadt.usage.drafts.files, 2);
     assert_eq!(musterstadt.orphans.files, 1);
     // Within the grace period it stays (its row may be about to be written) …
@@ -429,13 +456,22 @@ fn hostile_files() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut over = PDF.to_vec();
     over.resize(10 * 1024 * 1024 + 1, b' ');
     vec![
-        ("wrong type with a PDF name", "rechnung.pdf".into(), b"MZ\x90\x00\x03 an exe".to_vec()),
+        (
+            "wrong type with a PDF name",
+            "rechnung.pdf".into(),
+            b"MZ\x90\x00\x03 an exe".to_vec(),
+        ),
         (
             "PDF/HTML polyglot",
             "poly.pdf".into(),
-            b"%PDF-1.4\n<html><body><script>alert(document.cookie)</script></body></html>\n".to_vec(),
+            b"%PDF-1.4\n<html><body><script>alert(document.cookie)</script></body></html>\n"
+                .to_vec(),
         ),
-        ("HTML with a PDF after it", "seite.pdf".into(), b"<!DOCTYPE html><p>x</p>%PDF-1.4".to_vec()),
+        (
+            "HTML with a PDF after it",
+            "seite.pdf".into(),
+            b"<!DOCTYPE html><p>x</p>%PDF-1.4".to_vec(),
+        ),
         ("0 bytes", "leer.pdf".into(), Vec::new()),
         ("over the size limit", "gross.pdf".into(), over),
     ]
@@ -476,8 +512,15 @@ fn assert_sanitised(name: &str, what: &str) {
             || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')),
         "{what}: invisible characters in {name:?}"
     );
-    assert!(name.chars().count() <= 104, "{what}: {} characters", name.chars().count());
-    assert!(name.ends_with(".pdf"), "{what}: the extension of the type: {name:?}");
+    assert!(
+        name.chars().count() <= 104,
+        "{what}: {} characters",
+        name.chars().count()
+    );
+    assert!(
+        name.ends_with(".pdf"),
+        "{what}: the extension of the type: {name:?}"
+    );
 }
 
 /// The file store holds only `uploads/<uuid>` keys: names never reach a path.
@@ -516,13 +559,21 @@ async fn hostile_uploads_through_the_wizard() {
             step_form(&csrf, "save").part("_file:ausweis", pdf(&name)),
         )
         .await;
-        assert_eq!(r.status(), 303, "{what}: a valid file under a hostile name is stored");
+        assert_eq!(
+            r.status(),
+            303,
+            "{what}: a valid file under a hostile name is stored"
+        );
         let page = text(&browser, app.url(&step1)).await;
         let kept = kept_value(&page, "ausweis").unwrap();
         let (_, shown) = kept.split_once('/').unwrap();
         assert_sanitised(&html_unescape(shown), what);
         assert_keys_are_ids(&app).await;
-        assert_eq!(stored(&app).await.len(), 1, "{what}: the previous one was replaced");
+        assert_eq!(
+            stored(&app).await.len(),
+            1,
+            "{what}: the previous one was replaced"
+        );
     }
     for name in header_breaking_names() {
         let r = post(
@@ -533,7 +584,12 @@ async fn hostile_uploads_through_the_wizard() {
         )
         .await;
         assert_eq!(r.status(), 422, "{name:?}");
-        assert!(r.text().await.unwrap().contains("Bitte benennen Sie die Datei um"));
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Bitte benennen Sie die Datei um")
+        );
         assert_eq!(stored(&app).await.len(), 1, "{name:?}: nothing stored");
     }
     assert_healthy(&app).await;
@@ -666,7 +722,13 @@ async fn hostile_uploads_through_the_api() {
             "body": "Anbei.",
             "files": [{"name": name, "content": base64::engine::general_purpose::STANDARD.encode(&content)}]
         });
-        let r = api.post(&url).bearer_auth(&access).json(&body).send().await.unwrap();
+        let r = api
+            .post(&url)
+            .bearer_auth(&access)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         assert!(
             status == 413 || status == 422,
@@ -710,13 +772,23 @@ async fn hostile_uploads_through_the_api() {
     // Hostile names of a valid file through the API (JSON carries any
     // character, NUL and line breaks too): sanitised.
     let mut names = hostile_names();
-    names.extend(header_breaking_names().into_iter().map(|n| ("control characters", n.to_string())));
+    names.extend(
+        header_breaking_names()
+            .into_iter()
+            .map(|n| ("control characters", n.to_string())),
+    );
     for (what, name) in names.clone() {
         let body = json!({
             "body": "Anbei.",
             "files": [{"name": name, "content": base64::engine::general_purpose::STANDARD.encode(PDF)}]
         });
-        let r = api.post(&url).bearer_auth(&access).json(&body).send().await.unwrap();
+        let r = api
+            .post(&url)
+            .bearer_auth(&access)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201, "{what}");
     }
     let read: Value = api
@@ -768,16 +840,24 @@ async fn storage_report_and_sweep_through_the_binary() {
     };
     run(&["migrate"], "3600");
     let tenant = rathaus::demo::seed(&db.store).await.unwrap();
-    let files = rathaus_storage::files::FileStore::open(dir.join("files").to_str().unwrap()).unwrap();
+    let files =
+        rathaus_storage::files::FileStore::open(dir.join("files").to_str().unwrap()).unwrap();
     let orphan = format!("uploads/{}", uuid::Uuid::now_v7());
     files.put(tenant, &orphan, PDF.into()).await.unwrap();
     // A decision's file is not an upload: never swept.
-    files.put(tenant, "decisions/x.pdf", PDF.into()).await.unwrap();
+    files
+        .put(tenant, "decisions/x.pdf", PDF.into())
+        .await
+        .unwrap();
 
     let text = run(&["admin", "storage-report"], "3600");
     assert!(text.starts_with("tenant\tdrafts"), "{text}");
-    assert!(text.contains(&format!("orphans\t1 files {} bytes", PDF.len())), "{text}");
-    let json: Value = serde_json::from_str(&run(&["admin", "storage-report", "--json"], "3600")).unwrap();
+    assert!(
+        text.contains(&format!("orphans\t1 files {} bytes", PDF.len())),
+        "{text}"
+    );
+    let json: Value =
+        serde_json::from_str(&run(&["admin", "storage-report", "--json"], "3600")).unwrap();
     assert_eq!(json["orphans"]["files"], 1, "{json}");
     let mst = json["tenants"]
         .as_array()
@@ -800,8 +880,17 @@ async fn storage_report_and_sweep_through_the_binary() {
         .unwrap();
     let out = run(&["worker", "--drain"], "0");
     assert!(out.contains("job(s) processed"), "{out}");
-    assert!(files.get(tenant, &orphan).await.unwrap().is_none(), "swept by the job");
-    assert!(files.get(tenant, "decisions/x.pdf").await.unwrap().is_some());
+    assert!(
+        files.get(tenant, &orphan).await.unwrap().is_none(),
+        "swept by the job"
+    );
+    assert!(
+        files
+            .get(tenant, "decisions/x.pdf")
+            .await
+            .unwrap()
+            .is_some()
+    );
     // And the command, too.
     files.put(tenant, &orphan, PDF.into()).await.unwrap();
     let out = run(&["admin", "storage-report", "--sweep"], "0");
