@@ -24,13 +24,38 @@ use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// Longest answer text (characters).
 pub const MAX_ANSWER_CHARS: usize = 8000;
-/// Most files in one answer.
-pub const MAX_ANSWER_FILES: usize = 10;
+/// Most files in one answer (and never more than the configured quota,
+/// [`crate::UploadLimits`]).
+pub const MAX_ANSWER_FILES: usize = 20;
 /// Longest access token accepted for a lookup.
 const MAX_TOKEN_LEN: usize = 100;
 
-/// The type of an upload from its first bytes (never from its name).
+/// Markup a browser's sniffer takes for HTML (or script) near the start of
+/// a file: a PDF or image carrying it is a polyglot and refused.
+fn looks_like_markup(content: &[u8]) -> bool {
+    let head = &content[..content.len().min(1024)];
+    let lower = head.to_ascii_lowercase();
+    [
+        &b"<html"[..],
+        b"<!doctype",
+        b"<script",
+        b"<body",
+        b"<iframe",
+        b"<svg",
+        b"<?xml",
+        b"<head",
+        b"<img",
+    ]
+    .iter()
+    .any(|m| lower.windows(m.len()).any(|w| w == *m))
+}
+
+/// The type of an upload from its first bytes (never from its name); a
+/// file that also reads as HTML (a polyglot) has none.
 pub fn sniff(content: &[u8]) -> Option<&'static str> {
+    if looks_like_markup(content) {
+        return None;
+    }
     if content.starts_with(b"%PDF-") {
         Some("application/pdf")
     } else if content.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
@@ -42,15 +67,25 @@ pub fn sniff(content: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// A file name safe to show and store: no paths, no control characters,
-/// the extension of its type.
+/// Invisible characters that change how a name reads: bidirectional
+/// overrides and isolates (U+202E turns `gpj.exe` into `exe.jpg`),
+/// zero-width characters, the byte order mark, the soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// A file name safe to show and store: no paths, no control or invisible
+/// characters, at most 100 characters, the extension of its type.
 pub fn safe_file_name(name: &str, mime: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let mut clean: String = base
         .chars()
-        .filter(|c| !c.is_control() && !"<>:\"|?*".contains(*c))
+        .filter(|c| !c.is_control() && !is_invisible(*c) && !"<>:\"|?*".contains(*c))
         .take(100)
         .collect();
+    clean = clean.trim().trim_start_matches('.').to_string();
     if clean.trim().trim_matches('.').is_empty() {
         clean = "datei".into();
     }
@@ -251,7 +286,7 @@ impl App {
                 Prepared {
                     service_id: form.service_id,
                     form_version_id: draft.form_version_id,
-                    files: self.draft_files(tenant, &def, &data).await?,
+                    files: self.draft_files(tenant, draft.id, &def, &data).await?,
                     notify_email: rathaus_domain::decisions::email_from_form(&def, &data),
                     data,
                     draft_id: Some(draft.id),
@@ -290,25 +325,23 @@ impl App {
         Ok(SubmitOutcome::Received(Box::new(submitted)))
     }
 
-    /// The files a draft's file fields point to (uploaded in its steps),
+    /// The files a draft's file fields point to (uploaded in its steps and
+    /// recorded for this draft — a value naming any other file is refused),
     /// checked again: within the size limit and of an accepted type.
     async fn draft_files(
         &self,
         tenant: rathaus_domain::tenancy::TenantId,
+        draft: Uuid,
         def: &FormDefinition,
         data: &Json,
     ) -> UseCaseResult<Vec<NewFile>> {
+        let uploads = self.store.repo().draft_uploads(tenant, draft).await?;
         let mut files = Vec::new();
         for (path, value) in file_values(def, data) {
-            let Some((id, name)) = value.split_once('/') else {
-                continue;
-            };
-            let Ok(id) = Uuid::parse_str(id) else {
-                continue;
-            };
-            let key = format!("uploads/{id}");
-            let Some(bytes) = self.files.get(tenant, &key).await? else {
-                continue;
+            let upload = crate::drafts::upload_of(&uploads, &value)
+                .ok_or_else(|| field_error(&path, "file.forged"))?;
+            let Some(bytes) = self.files.get(tenant, &upload.file_key).await? else {
+                return Err(field_error(&path, "file.missing"));
             };
             if bytes.len() > MAX_UPLOAD_BYTES {
                 return Err(field_error(&path, "file.too_large"));
@@ -317,8 +350,8 @@ impl App {
             use sha2::Digest;
             files.push(NewFile {
                 field_path: path,
-                file_key: key,
-                name: safe_file_name(name, mime),
+                file_key: upload.file_key.clone(),
+                name: upload.name.clone(),
                 mime: mime.to_string(),
                 size: bytes.len() as i64,
                 sha256: hex::encode(sha2::Sha256::digest(&bytes)),
@@ -505,8 +538,13 @@ impl App {
         if text.chars().count() > MAX_ANSWER_CHARS {
             errors.push(FieldError::new("body", "too_long"));
         }
-        if answer.files.len() > MAX_ANSWER_FILES {
-            errors.push(FieldError::new("files", "too_long"));
+        let limits = self.uploads;
+        if answer.files.len() > MAX_ANSWER_FILES.min(limits.quota_files as usize) {
+            errors.push(FieldError::new("files", "file.quota_files"));
+        }
+        let bytes: u64 = answer.files.iter().map(|f| f.content.len() as u64).sum();
+        if bytes > limits.quota_bytes {
+            errors.push(FieldError::new("files", "file.quota_bytes"));
         }
         if !errors.is_empty() {
             return Err(UseCaseError::Validation(errors));
@@ -514,6 +552,9 @@ impl App {
         let mut checked = Vec::new();
         for (i, f) in answer.files.into_iter().enumerate() {
             let field = format!("files[{i}].content");
+            if f.content.is_empty() {
+                return Err(field_error(&field, "file.empty"));
+            }
             if f.content.len() > MAX_UPLOAD_BYTES {
                 return Err(field_error(&field, "file.too_large"));
             }
@@ -559,6 +600,11 @@ mod tests {
         assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some("image/jpeg"));
         assert_eq!(sniff(b"MZ\x90\x00 an exe named x.pdf"), None);
         assert_eq!(
+            sniff(b"%PDF-1.4\n<html><script>alert(1)</script></html>"),
+            None,
+            "a PDF/HTML polyglot is refused"
+        );
+        assert_eq!(
             safe_file_name("C:\\Users\\x\\Nachweis.pdf", "application/pdf"),
             "Nachweis.pdf"
         );
@@ -568,5 +614,18 @@ mod tests {
         );
         assert_eq!(safe_file_name("foto.jpeg", "image/jpeg"), "foto.jpeg");
         assert_eq!(safe_file_name("", "application/pdf"), "datei.pdf");
+        assert_eq!(
+            safe_file_name("rechnung\u{202E}fdp.exe", "application/pdf"),
+            "rechnungfdp.exe.pdf"
+        );
+        assert_eq!(safe_file_name("a\0b\r\n.pdf", "application/pdf"), "ab.pdf");
+        assert_eq!(safe_file_name("..", "application/pdf"), "datei.pdf");
+        assert_eq!(safe_file_name(".htaccess", "image/png"), "htaccess.png");
+        assert_eq!(
+            safe_file_name(&"x".repeat(300), "application/pdf")
+                .chars()
+                .count(),
+            104
+        );
     }
 }

@@ -14,6 +14,7 @@ use rathaus_storage::{
     catalog::PublishedService,
     forms::{FormDraft, FormVersion},
     prelude::*,
+    uploads::{DraftUpload, NewDraftUpload},
 };
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -118,63 +119,273 @@ impl App {
     }
 
     /// Saves the draft's data and step; it is kept `days` from now.
+    ///
+    /// Every file field value must name an upload stored for this very draft
+    /// (a value pointing at another draft's or application's file is refused,
+    /// nothing is saved). Uploads the data no longer refers to (replaced by
+    /// a new upload of the same field, or of a removed group entry) are
+    /// deleted from the file store.
     pub async fn save_draft(&self, draft: &Draft, step: usize, days: u32) -> UseCaseResult<()> {
+        let repo = self.store.repo();
+        let uploads = repo.draft_uploads(draft.tenant, draft.draft.id).await?;
+        let values = all_file_values(&draft.definition, &draft.data);
+        for (path, value) in &values {
+            if upload_of(&uploads, value).is_none() {
+                return Err(field_error(path, "file.forged"));
+            }
+        }
         let expires = Utc::now() + Duration::days(days.into());
-        self.store
-            .repo()
-            .update_draft(
-                draft.tenant,
-                draft.draft.id,
-                &draft.data,
-                step as i32,
-                expires,
-            )
-            .await?;
+        repo.update_draft(
+            draft.tenant,
+            draft.draft.id,
+            &draft.data,
+            step as i32,
+            expires,
+        )
+        .await?;
+        for u in &uploads {
+            let referenced = values
+                .iter()
+                .any(|(_, v)| upload_of(std::slice::from_ref(u), v).is_some());
+            if !referenced {
+                self.delete_draft_upload(draft.tenant, u).await;
+            }
+        }
         Ok(())
     }
 
-    /// Stores the files of a step (file fields only, checked by size and by
-    /// content); returns the field values that reference them and the
-    /// problems of the refused ones.
+    /// Deletes one upload of a draft: the object, then its row (a failure
+    /// leaves an orphan for the sweep, never a row without its file).
+    async fn delete_draft_upload(&self, tenant: TenantId, u: &DraftUpload) {
+        if let Err(e) = self.files.delete(tenant, &u.file_key).await {
+            tracing::warn!(error = %e, key = %u.file_key, "replaced upload not deleted; the orphan sweep will");
+            return;
+        }
+        if let Err(e) = self.store.repo().delete_draft_upload(tenant, u.id).await {
+            tracing::warn!(error = %e, key = %u.file_key, "row of a deleted upload not removed");
+        }
+    }
+
+    /// Stores the files of a step, all or none.
+    ///
+    /// Refused outright (nothing stored): a part for a field that is not a
+    /// file field of this step, two parts for one field, a file field value
+    /// among `pairs` that names no upload of this draft. Refused as problems
+    /// of their field (nothing stored): empty, too large or untyped files,
+    /// and files beyond the draft's quota ([`crate::UploadLimits`]; files
+    /// this step replaces do not count). Returns the field values that
+    /// reference the stored files and the problems.
     pub async fn store_uploads(
         &self,
         draft: &Draft,
+        step: usize,
         files: Vec<Upload>,
+        pairs: &[(String, String)],
     ) -> UseCaseResult<(Vec<(String, String)>, Vec<Problem>)> {
-        let mut pairs = Vec::new();
+        let def = &draft.definition;
+        let uploads = self
+            .store
+            .repo()
+            .draft_uploads(draft.tenant, draft.draft.id)
+            .await?;
+        // Text values of file fields: only references to this draft's uploads.
+        for (name, value) in pairs {
+            if name.starts_with('_') || value.trim().is_empty() {
+                continue;
+            }
+            if forms::field_at(def, name).is_some_and(|f| f.kind == FieldKind::File)
+                && upload_of(&uploads, value).is_none()
+            {
+                return Err(field_error(name, "file.forged"));
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for f in &files {
+            let is_step_file = f.path.len() <= MAX_PATH_CHARS
+                && forms::step_of(def, &f.path) == Some(step)
+                && forms::field_at(def, &f.path).is_some_and(|d| d.kind == FieldKind::File);
+            if !is_step_file {
+                return Err(field_error(&f.path, "file.field"));
+            }
+            if seen.contains(&f.path.as_str()) {
+                return Err(field_error(&f.path, "file.duplicate"));
+            }
+            seen.push(&f.path);
+        }
         let mut problems = Vec::new();
-        for Upload {
-            path,
-            name,
-            content,
-        } in files
-        {
-            if forms::field_at(&draft.definition, &path).is_none_or(|f| f.kind != FieldKind::File) {
+        let mut accepted = Vec::new();
+        for f in files {
+            let code = if f.content.is_empty() {
+                Some("file.empty")
+            } else if f.content.len() > MAX_UPLOAD_BYTES {
+                Some("file.too_large")
+            } else {
+                None
+            };
+            if let Some(code) = code {
+                problems.push(problem(f.path, code));
                 continue;
             }
-            if content.len() > MAX_UPLOAD_BYTES {
-                problems.push(Problem {
-                    path,
-                    code: "file.too_large",
-                    message: None,
-                });
-                continue;
-            }
-            let Some(mime) = sniff(&content) else {
-                problems.push(Problem {
-                    path,
-                    code: "file.type",
-                    message: None,
-                });
+            let Some(mime) = sniff(&f.content) else {
+                problems.push(problem(f.path, "file.type"));
                 continue;
             };
+            accepted.push((f, mime));
+        }
+        // The quota: what the draft keeps (minus what this step replaces) plus the new files.
+        let current = all_file_values(def, &draft.data);
+        let replaced: Vec<Uuid> = accepted
+            .iter()
+            .filter_map(|(f, _)| {
+                let (_, v) = current.iter().find(|(p, _)| *p == f.path)?;
+                upload_of(&uploads, v).map(|u| u.id)
+            })
+            .collect();
+        let kept = uploads.iter().filter(|u| !replaced.contains(&u.id));
+        let (mut count, mut bytes) =
+            kept.fold((0u64, 0u64), |(n, b), u| (n + 1, b + u.size.max(0) as u64));
+        let limits = self.uploads;
+        let mut over = None;
+        for (f, _) in &accepted {
+            count += 1;
+            bytes += f.content.len() as u64;
+            if count > u64::from(limits.quota_files) {
+                over = Some("file.quota_files");
+            } else if bytes > limits.quota_bytes {
+                over = Some("file.quota_bytes");
+            }
+        }
+        if let Some(code) = over {
+            problems.extend(accepted.into_iter().map(|(f, _)| problem(f.path, code)));
+            return Ok((Vec::new(), problems));
+        }
+        let mut out = Vec::new();
+        for (
+            Upload {
+                path,
+                name,
+                content,
+            },
+            mime,
+        ) in accepted
+        {
             let id = Uuid::now_v7();
-            self.files
-                .put(draft.tenant, &format!("uploads/{id}"), content)
+            let key = format!("uploads/{id}");
+            let stored = self
+                .files
+                .put(draft.tenant, &key, content)
                 .await
                 .map_err(|e| UseCaseError::Internal(e.to_string()))?;
-            pairs.push((path, format!("{id}/{}", safe_file_name(&name, mime))));
+            let name = safe_file_name(&name, mime);
+            let recorded = self
+                .store
+                .repo()
+                .record_draft_upload(
+                    draft.tenant,
+                    draft.draft.id,
+                    &NewDraftUpload {
+                        id,
+                        field_path: path.clone(),
+                        file_key: key.clone(),
+                        name: name.clone(),
+                        mime: mime.to_string(),
+                        size: stored.size as i64,
+                        sha256: stored.sha256,
+                    },
+                )
+                .await;
+            if let Err(e) = recorded {
+                let _ = self.files.delete(draft.tenant, &key).await;
+                return Err(e.into());
+            }
+            out.push((path, format!("{id}/{name}")));
         }
-        Ok((pairs, problems))
+        Ok((out, problems))
     }
+
+    /// Deletes the drafts expired at `now` with their uploads (personal
+    /// data kept no longer than its purpose). Returns (drafts, files).
+    pub async fn purge_expired_drafts(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> UseCaseResult<(u64, u64)> {
+        let repo = self.store.repo();
+        let files = repo.expired_draft_uploads(now).await?;
+        let mut deleted = 0;
+        for (tenant, key) in &files {
+            match self.files.delete(*tenant, key).await {
+                Ok(()) => deleted += 1,
+                // The row goes with the draft; the orphan sweep finds the file.
+                Err(e) => {
+                    tracing::warn!(error = %e, %key, "upload of an expired draft not deleted")
+                }
+            }
+        }
+        let drafts = repo.purge_expired_drafts(now).await?;
+        Ok((drafts, deleted))
+    }
+}
+
+/// Longest file field path accepted.
+const MAX_PATH_CHARS: usize = 200;
+
+fn problem(path: String, code: &'static str) -> Problem {
+    Problem {
+        path,
+        code,
+        message: None,
+    }
+}
+
+fn field_error(field: &str, code: &'static str) -> UseCaseError {
+    let field: String = field.chars().take(MAX_PATH_CHARS).collect();
+    UseCaseError::Validation(rathaus_domain::FieldError::new(field, code).into())
+}
+
+/// The upload a file field value (`<id>/<name>`) names, among `uploads`.
+pub(crate) fn upload_of<'a>(uploads: &'a [DraftUpload], value: &str) -> Option<&'a DraftUpload> {
+    let (id, _) = value.split_once('/')?;
+    let id = Uuid::parse_str(id).ok()?;
+    uploads.iter().find(|u| u.id == id)
+}
+
+/// Every file field value in a draft's data, visible or not, with its path.
+pub(crate) fn all_file_values(def: &FormDefinition, data: &Json) -> Vec<(String, String)> {
+    fn walk(items: &[forms::Item], obj: &Json, prefix: &str, out: &mut Vec<(String, String)>) {
+        let Some(obj) = obj.as_object() else { return };
+        for item in items {
+            match item {
+                forms::Item::Field(f) => {
+                    if f.kind == FieldKind::File
+                        && let Some(v) = obj.get(&f.key)
+                    {
+                        let text = match v {
+                            Json::String(s) => s.clone(),
+                            Json::Null => continue,
+                            other => other.to_string(),
+                        };
+                        if !text.trim().is_empty() {
+                            out.push((format!("{prefix}{}", f.key), text));
+                        }
+                    }
+                }
+                forms::Item::Group(g) => match obj.get(&g.key) {
+                    Some(Json::Array(instances)) => {
+                        for (i, inst) in instances.iter().enumerate() {
+                            walk(&g.items, inst, &format!("{prefix}{}[{i}].", g.key), out);
+                        }
+                    }
+                    Some(inner @ Json::Object(_)) => {
+                        walk(&g.items, inner, &format!("{prefix}{}.", g.key), out)
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for s in &def.steps {
+        walk(&s.items, data, "", &mut out);
+    }
+    out
 }

@@ -23,6 +23,7 @@ pub mod forms;
 pub mod identity;
 pub mod intake;
 pub mod routing;
+pub mod uploads;
 
 use std::sync::Arc;
 
@@ -42,6 +43,26 @@ pub struct App {
     pub intake: Arc<intake::IntakeCache>,
     /// The portal's search index over the published catalog.
     pub search: Arc<catalog::search::CatalogSearch>,
+    /// What applicants may upload per draft and per answer.
+    pub uploads: UploadLimits,
+}
+
+/// Quotas on applicants' uploads (configurable: `RATHAUS_UPLOAD_QUOTA_BYTES`,
+/// `RATHAUS_UPLOAD_QUOTA_FILES`). Each draft and each answer to the office
+/// may hold at most `quota_files` files of together `quota_bytes` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    pub quota_bytes: u64,
+    pub quota_files: u32,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            quota_bytes: 50 * 1024 * 1024,
+            quota_files: 20,
+        }
+    }
 }
 
 impl App {
@@ -51,6 +72,7 @@ impl App {
             files,
             intake: Arc::default(),
             search: Arc::default(),
+            uploads: UploadLimits::default(),
         }
     }
 }

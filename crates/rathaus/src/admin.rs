@@ -38,6 +38,17 @@ pub enum AdminCommand {
     VerifyAudit,
     /// Put a dead outbox job back into the queue.
     OutboxRequeue { id: i64 },
+    /// Bytes and files of uploads per tenant (drafts, applications, answers,
+    /// documents) and orphaned uploads; `--sweep` deletes orphans older than
+    /// the grace period (RATHAUS_ORPHAN_GRACE_SECS, default one hour).
+    StorageReport {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Delete orphaned uploads older than the grace period.
+        #[arg(long)]
+        sweep: bool,
+    },
     /// Enqueue diagnostic jobs (`diagnostics.sleep`) to check that workers run.
     OutboxPing {
         #[arg(long, default_value_t = 1)]
@@ -224,9 +235,67 @@ fn read_new_password() -> anyhow::Result<String> {
     Ok(buf.trim_end_matches(['\n', '\r']).to_string())
 }
 
-pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
+/// `admin storage-report`: usage per tenant and orphans (and the sweep).
+async fn storage_report(
+    store: &Store,
+    settings: &crate::config::Settings,
+    json: bool,
+    sweep: bool,
+) -> anyhow::Result<()> {
+    let files = rathaus_storage::files::FileStore::open(&settings.storage_url())
+        .context("Dateiablage öffnen / opening file storage")?;
+    let app = crate::server::app(settings, store, files);
+    let grace = settings.orphan_grace();
+    let report = app
+        .storage_report(sweep.then_some(grace), chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("storage report: {e:?}"))?;
+    if json {
+        let mut value = serde_json::to_value(&report)?;
+        value["grace_secs"] = serde_json::json!(grace.num_seconds());
+        value["swept_run"] = serde_json::json!(sweep);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let u = |u: rathaus_storage::uploads::Usage| format!("{} files {} bytes", u.files, u.bytes);
+    println!("tenant	drafts	applications	answers	documents	orphans");
+    for t in &report.tenants {
+        let name = if t.slug.is_empty() {
+            t.tenant.to_string()
+        } else {
+            t.slug.clone()
+        };
+        println!(
+            "{name}	{}	{}	{}	{}	{}",
+            u(t.usage.drafts),
+            u(t.usage.applications),
+            u(t.usage.answers),
+            u(t.usage.documents),
+            u(t.orphans)
+        );
+    }
+    println!("orphans	{}", u(report.orphans));
+    if sweep {
+        println!(
+            "swept	{} (older than {} s / älter als {} s)",
+            u(report.swept),
+            grace.num_seconds(),
+            grace.num_seconds()
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(
+    store: &Store,
+    cmd: AdminCommand,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<()> {
     let repo = store.repo();
     match cmd {
+        AdminCommand::StorageReport { json, sweep } => {
+            storage_report(store, settings, json, sweep).await?;
+        }
         AdminCommand::CreateTenant(a) => {
             let t = repo
                 .create_tenant(&NewTenant {

@@ -120,7 +120,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(cmd) => {
             let store = server::open_store(&settings).await?;
-            admin::run(&store, cmd).await
+            admin::run(&store, cmd, &settings).await
         }
     }
 }

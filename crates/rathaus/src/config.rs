@@ -50,6 +50,17 @@ pub struct Settings {
     pub smtp_ca_file: Option<PathBuf>,
     /// Sender of notifications.
     pub mail_from: String,
+    /// Bytes all files of one draft (and of one answer) may have together
+    /// (`RATHAUS_UPLOAD_QUOTA_BYTES`, default 50 MB).
+    pub upload_quota_bytes: u64,
+    /// Files one draft (and one answer) may hold (`RATHAUS_UPLOAD_QUOTA_FILES`, default 20).
+    pub upload_quota_files: u32,
+    /// Posts with files (wizard steps, answers) per client address and minute.
+    pub uploads_per_minute: u32,
+    /// Seconds an unreferenced upload is kept before the orphan sweep deletes it.
+    pub orphan_grace_secs: u64,
+    /// Seconds between orphan sweeps (an outbox job `storage.sweep`); 0: none.
+    pub storage_sweep_secs: u64,
 }
 
 impl Default for Settings {
@@ -75,6 +86,11 @@ impl Default for Settings {
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: "Serviceportal <noreply@localhost>".into(),
+            upload_quota_bytes: 50 * 1024 * 1024,
+            upload_quota_files: 20,
+            uploads_per_minute: 20,
+            orphan_grace_secs: 3600,
+            storage_sweep_secs: 3600,
         }
     }
 }
@@ -104,6 +120,11 @@ impl std::fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_listen", &self.metrics_listen)
             .field("metrics_public", &self.metrics_public)
+            .field("upload_quota_bytes", &self.upload_quota_bytes)
+            .field("upload_quota_files", &self.upload_quota_files)
+            .field("uploads_per_minute", &self.uploads_per_minute)
+            .field("orphan_grace_secs", &self.orphan_grace_secs)
+            .field("storage_sweep_secs", &self.storage_sweep_secs)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +178,19 @@ impl Settings {
         self.data_dir.join("mails")
     }
 
+    /// The upload quota per draft and per answer.
+    pub fn upload_limits(&self) -> rathaus_app::UploadLimits {
+        rathaus_app::UploadLimits {
+            quota_bytes: self.upload_quota_bytes.max(1),
+            quota_files: self.upload_quota_files.max(1),
+        }
+    }
+
+    /// How long an unreferenced upload is kept.
+    pub fn orphan_grace(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.orphan_grace_secs.min(i64::MAX as u64) as i64)
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
@@ -186,6 +220,36 @@ mod tests {
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("supersecret"), "{dbg}");
         assert!(dbg.contains("***"));
+    }
+
+    #[test]
+    fn upload_quota_comes_from_the_environment() {
+        // SAFETY of the test: only this test reads these variables.
+        unsafe {
+            std::env::set_var("RATHAUS_UPLOAD_QUOTA_BYTES", "1234");
+            std::env::set_var("RATHAUS_UPLOAD_QUOTA_FILES", "3");
+        }
+        let dir = std::env::temp_dir().join(format!("rathaus-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rathaus.toml");
+        std::fs::write(&path, "").unwrap();
+        let s = Settings::load(Some(&path)).unwrap();
+        unsafe {
+            std::env::remove_var("RATHAUS_UPLOAD_QUOTA_BYTES");
+            std::env::remove_var("RATHAUS_UPLOAD_QUOTA_FILES");
+        }
+        assert_eq!(
+            s.upload_limits(),
+            rathaus_app::UploadLimits {
+                quota_bytes: 1234,
+                quota_files: 3
+            }
+        );
+        assert_eq!(
+            Settings::default().upload_limits(),
+            rathaus_app::UploadLimits::default()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -336,6 +336,55 @@ impl JobHandler for AccountConfirm {
     }
 }
 
+/// `storage.sweep {}`: deletes orphaned uploads (objects below `uploads/`
+/// that no draft, application, answer or document refers to) older than
+/// the grace period. Enqueued periodically by [`schedule_sweeps`].
+pub struct StorageSweep {
+    pub app: rathaus_app::App,
+    pub grace: chrono::Duration,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for StorageSweep {
+    async fn handle(&self, _job: &ClaimedJob) -> Result<(), String> {
+        let swept = self
+            .app
+            .sweep_orphans(self.grace)
+            .await
+            .map_err(|e| format!("orphan sweep: {e:?}"))?;
+        tracing::info!(
+            files = swept.files,
+            bytes = swept.bytes,
+            "orphan sweep done"
+        );
+        Ok(())
+    }
+}
+
+/// Enqueues a `storage.sweep` job every `every` until shutdown (the first
+/// one after `every`), so the sweep runs on whichever worker claims it.
+pub async fn schedule_sweeps(
+    store: Store,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        if let Err(e) = store
+            .repo()
+            .enqueue(None, "storage.sweep", &serde_json::json!({}))
+            .await
+        {
+            tracing::warn!(error = %e, "orphan sweep not enqueued");
+        }
+    }
+}
+
+/// The handlers of every job kind but `storage.sweep` (which needs the
+/// file store: [`StorageSweep`], added by the server).
 pub fn handlers(notifier: Notifier) -> Handlers {
     Handlers::new()
         .with("diagnostics.sleep", Sleep)

@@ -60,6 +60,28 @@ pub fn notifier(settings: &Settings, store: &Store) -> anyhow::Result<jobs::Noti
     })
 }
 
+/// The use cases over this process's database and file store.
+pub fn app(settings: &Settings, store: &Store, files: FileStore) -> rathaus_app::App {
+    let mut app = rathaus_app::App::new(store.clone(), files);
+    app.uploads = settings.upload_limits();
+    app
+}
+
+/// The job handlers of this process.
+pub fn handlers(
+    settings: &Settings,
+    notifier: &jobs::Notifier,
+    app: &rathaus_app::App,
+) -> rathaus_storage::outbox::Handlers {
+    jobs::handlers(notifier.clone()).with(
+        "storage.sweep",
+        jobs::StorageSweep {
+            app: app.clone(),
+            grace: settings.orphan_grace(),
+        },
+    )
+}
+
 pub fn worker_config(settings: &Settings, n: u32) -> WorkerConfig {
     let mut cfg = WorkerConfig::new(worker_id(n));
     cfg.lease = Duration::from_secs(settings.worker_lease_secs.max(1));
@@ -124,6 +146,8 @@ pub async fn run(
             MetricsAccess::Off
         }
     };
+    web.uploads_per_minute = settings.uploads_per_minute.max(1);
+    web.upload_limits = settings.upload_limits();
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -132,14 +156,22 @@ pub async fn run(
 
     let notifier = notifier(settings, &store)?;
     tracing::info!(mail = notifier.mailer.describe(), "notifications");
+    let jobs_app = app(settings, &store, files.clone());
     let mut workers = Vec::new();
     for n in 0..settings.workers {
         let worker = Worker::new(
             store.clone(),
-            jobs::handlers(notifier.clone()),
+            handlers(settings, &notifier, &jobs_app),
             worker_config(settings, n),
         );
         workers.push(tokio::spawn(worker.run(shutdown.clone())));
+    }
+    if settings.storage_sweep_secs > 0 {
+        workers.push(tokio::spawn(jobs::schedule_sweeps(
+            store.clone(),
+            Duration::from_secs(settings.storage_sweep_secs.max(60)),
+            shutdown.clone(),
+        )));
     }
     tracing::info!(%addr, database = %rathaus_storage::redact_url(&settings.database_url()), files = files.describe(), "rathaus is listening");
     println!("rathaus läuft auf / is running at http://{addr}");
@@ -180,10 +212,12 @@ pub async fn run(
 pub async fn run_worker(settings: &Settings, store: Store, drain: bool) -> anyhow::Result<()> {
     let count = settings.workers.max(1);
     let notifier = notifier(settings, &store)?;
+    let files = FileStore::open(&settings.storage_url()).context("opening file storage")?;
+    let jobs_app = app(settings, &store, files);
     if drain {
         let worker = Worker::new(
             store.clone(),
-            jobs::handlers(notifier.clone()),
+            handlers(settings, &notifier, &jobs_app),
             worker_config(settings, 0),
         );
         let n = worker.drain().await?;
@@ -195,7 +229,7 @@ pub async fn run_worker(settings: &Settings, store: Store, drain: bool) -> anyho
     for n in 0..count {
         let worker = Worker::new(
             store.clone(),
-            jobs::handlers(notifier.clone()),
+            handlers(settings, &notifier, &jobs_app),
             worker_config(settings, n),
         );
         handles.push(tokio::spawn(worker.run(shutdown.clone())));

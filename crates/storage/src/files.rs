@@ -32,6 +32,16 @@ impl std::fmt::Debug for FileStore {
     }
 }
 
+/// One object in storage, by tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub tenant: TenantId,
+    /// Object name below the tenant's prefix (`uploads/<id>`).
+    pub name: String,
+    pub size: u64,
+    pub modified: chrono::DateTime<chrono::Utc>,
+}
+
 /// What was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
@@ -117,6 +127,29 @@ impl FileStore {
         }
     }
 
+    /// Every object of every tenant (keys outside `tenants/<uuid>/` are
+    /// not listed: they are not rathaus's).
+    pub async fn list(&self) -> Result<Vec<ObjectInfo>> {
+        use futures::TryStreamExt;
+        let prefix = Path::from("tenants");
+        let metas: Vec<object_store::ObjectMeta> =
+            self.inner.list(Some(&prefix)).try_collect().await?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| {
+                let key = m.location.to_string();
+                let rest = key.strip_prefix("tenants/")?;
+                let (tenant, name) = rest.split_once('/')?;
+                Some(ObjectInfo {
+                    tenant: TenantId(uuid::Uuid::parse_str(tenant).ok()?),
+                    name: name.to_string(),
+                    size: m.size,
+                    modified: m.last_modified,
+                })
+            })
+            .collect())
+    }
+
     pub async fn delete(&self, tenant: TenantId, name: &str) -> Result<()> {
         let key = Self::key(tenant, name)?;
         match self.inner.delete(&key).await {
@@ -146,8 +179,15 @@ mod tests {
         // Tenant B cannot reach tenant A's file by name.
         assert!(store.get(b, "docs/antrag.pdf").await.unwrap().is_none());
         assert!(store.get(a, "../x").await.is_err());
+        let listed = store.list().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].tenant, listed[0].name.as_str(), listed[0].size),
+            (a, "docs/antrag.pdf", 8)
+        );
         store.delete(a, "docs/antrag.pdf").await.unwrap();
         assert!(store.get(a, "docs/antrag.pdf").await.unwrap().is_none());
+        assert!(store.list().await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -40,6 +40,7 @@ pub mod routing;
 pub mod tenancy;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+pub mod uploads;
 
 /// All repository traits, for `use rathaus_storage::prelude::*;`.
 pub mod prelude {
@@ -55,6 +56,7 @@ pub mod prelude {
     pub use crate::outbox::OutboxRepository as _;
     pub use crate::routing::RoutingRepository as _;
     pub use crate::tenancy::{OrgUnitRepository as _, TenantRepository as _};
+    pub use crate::uploads::UploadRepository as _;
 }
 
 mod db;

@@ -112,6 +112,7 @@ async fn migration_list_is_pinned() {
             "m20261122_000005_forms",
             "m20261122_000006_applications",
             "m20261122_000007_accounts_decisions",
+            "m20261130_100001_draft_uploads",
         ]
     );
     let db = db().await;

@@ -55,6 +55,10 @@ pub struct WebConfig {
     pub metrics: platform::metrics::MetricsAccess,
     /// Send `Strict-Transport-Security` (when the public URL is https).
     pub hsts: bool,
+    /// Posts with files (wizard steps, answers) per client address and minute.
+    pub uploads_per_minute: u32,
+    /// Quota per draft and per answer (`RATHAUS_UPLOAD_QUOTA_BYTES` / `_FILES`).
+    pub upload_limits: rathaus_app::UploadLimits,
 }
 
 impl WebConfig {
@@ -70,6 +74,8 @@ impl WebConfig {
             submits_per_minute: 20,
             trusted_proxies: Default::default(),
             metrics: Default::default(),
+            uploads_per_minute: 20,
+            upload_limits: rathaus_app::UploadLimits::default(),
         }
     }
 
@@ -104,8 +110,10 @@ impl AppState {
         let limiter = security::LoginLimiter::with_submits(
             config.login_attempts_per_minute,
             config.submits_per_minute,
-        );
-        let app = rathaus_app::App::new(store.clone(), files.clone());
+        )
+        .with_uploads(config.uploads_per_minute);
+        let mut app = rathaus_app::App::new(store.clone(), files.clone());
+        app.uploads = config.upload_limits;
         Self(Arc::new(Inner {
             store,
             files,
@@ -253,10 +261,7 @@ pub async fn serve(
             .follow(store, Duration::from_secs(1), follower_shutdown)
             .await;
     });
-    let cleanup = tokio::spawn(sessions::cleanup_loop(
-        state.store.clone(),
-        shutdown.clone(),
-    ));
+    let cleanup = tokio::spawn(sessions::cleanup_loop(state.app.clone(), shutdown.clone()));
     let limiter_state = state.clone();
     let limiter_task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

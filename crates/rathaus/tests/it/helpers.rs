@@ -17,6 +17,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Option<TestDb>,
     pub client: reqwest::Client,
+    /// The server's file store (in memory), to count what was stored.
+    pub files: FileStore,
     shutdown: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -37,13 +39,15 @@ impl TestApp {
         config.demo_mode = true;
         config.default_tenant = Some("musterstadt".into());
         adjust(&mut config);
-        let state = AppState::new(db.store.clone(), FileStore::memory(), config);
+        let files = FileStore::memory();
+        let state = AppState::new(db.store.clone(), files.clone(), config);
         let (tx, rx) = watch::channel(false);
         let handle = tokio::spawn(rathaus_web::serve(listener, state, rx));
         Self {
             addr,
             db: Some(db),
             client: client(),
+            files,
             shutdown: tx,
             handle,
         }

@@ -229,11 +229,19 @@ async fn applicant_message(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
+    ext: axum::http::Extensions,
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<AnswerBody>,
 ) -> Result<Response, AppError> {
     use base64::Engine;
     let actor = applicant(&state, &ctx, &headers).await?;
+    if !body.files.is_empty()
+        && !state
+            .limiter
+            .check_upload(crate::platform::security::client_ip(&ext))
+    {
+        return Err(AppError::RateLimited);
+    }
     let mut files = Vec::new();
     for (i, f) in body.files.into_iter().enumerate() {
         let content = base64::engine::general_purpose::STANDARD

@@ -185,6 +185,9 @@ async fn answer_as(
     body: StepBody,
 ) -> Result<Response, AppError> {
     let (actor, reference) = access.actor(state, ctx).await?;
+    if !body.files.is_empty() && !state.limiter.check_upload(body.client) {
+        return Err(AppError::RateLimited);
+    }
     let answer = Answer {
         body: body
             .pairs

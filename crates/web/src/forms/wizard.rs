@@ -264,6 +264,9 @@ async fn step_post(
 ) -> Result<Response, AppError> {
     let mut l = load(&state, &ctx, &token).await?;
     let step = step_index(&l.definition, &n)?;
+    if !body.files.is_empty() && !state.limiter.check_upload(body.client) {
+        return Err(AppError::RateLimited);
+    }
     let action = body
         .pairs
         .iter()
@@ -289,7 +292,10 @@ async fn step_post(
             content,
         })
         .collect();
-    let (mut pairs, upload_problems) = state.app.store_uploads(&l, uploads).await?;
+    let (mut pairs, upload_problems) = state
+        .app
+        .store_uploads(&l, step, uploads, &body.pairs)
+        .await?;
     // A new upload replaces the kept reference of the same field.
     let replaced: Vec<String> = pairs.iter().map(|(p, _)| p.clone()).collect();
     pairs.extend(
@@ -300,6 +306,8 @@ async fn step_post(
     forms::apply_step(&l.definition, step, &mut l.data, &pairs);
     let mut next_step = step;
     let mut view_notice = None;
+    // A refused file stops the step whatever the action, so it is never lost silently.
+    let upload_refused = !upload_problems.is_empty();
     let mut problems: Vec<Problem> = upload_problems;
     match action.as_str() {
         a if a.starts_with("add:") => {
@@ -338,6 +346,23 @@ async fn step_post(
         .await?;
     let to = |s: String| Ok(no_store(Redirect::to(&s).into_response()));
     match action.as_str() {
+        _ if upload_refused => {
+            let worded = worded(&l.definition, &problems, ctx.lang);
+            render_step(
+                &state,
+                &ctx,
+                &session,
+                &l,
+                StepView {
+                    token: &token,
+                    step,
+                    problems: worded,
+                    notice: None,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                },
+            )
+            .await
+        }
         "save" => to(format!("/antrag/{token}/gespeichert")),
         "back" if step == 0 => to(format!("/antrag/{token}/schritt/1")),
         "back" => to(format!("/antrag/{token}/schritt/{step}")),

@@ -139,6 +139,8 @@ pub struct LoginLimiter {
     drafts: DefaultKeyedRateLimiter<IpAddr>,
     /// Public validations of form data per client address (CPU per call).
     validations: DefaultKeyedRateLimiter<IpAddr>,
+    /// Posts with files (wizard steps, answers) per client address (anonymous writes to the file store).
+    uploads: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl LoginLimiter {
@@ -159,7 +161,18 @@ impl LoginLimiter {
             validations: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
                 NonZeroU32::new(submits_per_minute.max(1).saturating_mul(6)).expect("non-zero"),
             )),
+            uploads: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(20).expect("non-zero"),
+            )),
         }
+    }
+
+    /// With a limit for posts with files per client address and minute.
+    pub fn with_uploads(mut self, per_minute: u32) -> Self {
+        self.uploads = DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(per_minute.max(1)).expect("non-zero"),
+        ));
+        self
     }
 
     /// Counts an attempt; false when the caller must wait.
@@ -179,11 +192,17 @@ impl LoginLimiter {
         ip.is_none_or(|ip| self.validations.check_key(&rate_key(ip)).is_ok())
     }
 
+    /// Counts a post that carries files; false when the address must wait.
+    pub fn check_upload(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_none_or(|ip| self.uploads.check_key(&rate_key(ip)).is_ok())
+    }
+
     pub fn forget_old(&self) {
         self.validations.retain_recent();
         self.by_account.retain_recent();
         self.by_ip.retain_recent();
         self.drafts.retain_recent();
+        self.uploads.retain_recent();
     }
 }
 
@@ -212,6 +231,17 @@ mod tests {
             l.check(Some(ip), "other@b.de"),
             "other accounts are not blocked"
         );
+    }
+
+    #[test]
+    fn upload_limiter_blocks_per_address() {
+        let l = LoginLimiter::new(3).with_uploads(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(l.check_upload(Some(a)));
+        assert!(l.check_upload(Some(a)));
+        assert!(!l.check_upload(Some(a)), "third post with files must wait");
+        assert!(l.check_upload(Some(b)), "other addresses are not blocked");
     }
 
     #[test]

@@ -76,17 +76,19 @@ impl SessionStore for DbSessionStore {
 }
 
 /// Deletes expired sessions every ten minutes.
-pub async fn cleanup_loop(store: Store, mut shutdown: watch::Receiver<bool>) {
+pub async fn cleanup_loop(app: rathaus_app::App, mut shutdown: watch::Receiver<bool>) {
+    let store = &app.store;
     loop {
         match store.repo().delete_expired_sessions(now_ms()).await {
             Ok(n) if n > 0 => tracing::debug!(deleted = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
         }
-        // Expired form drafts go the same way (they hold personal data).
-        use rathaus_storage::forms::FormRepository;
-        match store.repo().purge_expired_drafts(chrono::Utc::now()).await {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired form drafts removed"),
+        // Expired form drafts go the same way, with their uploads (they hold personal data).
+        match app.purge_expired_drafts(chrono::Utc::now()).await {
+            Ok((n, files)) if n > 0 || files > 0 => {
+                tracing::info!(deleted = n, files, "expired form drafts removed")
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "draft cleanup failed"),
         }

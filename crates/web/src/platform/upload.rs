@@ -8,7 +8,10 @@ use axum::{
 };
 use tower_sessions::Session;
 
-use crate::platform::{error::AppError, security::verify_csrf};
+use crate::platform::{
+    error::AppError,
+    security::{client_ip, verify_csrf},
+};
 
 pub use rathaus_app::applications::{MAX_UPLOAD_BYTES, safe_file_name, sniff};
 
@@ -17,11 +20,24 @@ pub fn upload_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(3 * MAX_UPLOAD_BYTES)
 }
 
+/// A multipart body that cannot be read: too large, or malformed (a
+/// header with a raw line break in a file name, a missing boundary).
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        "file.too_large"
+    } else {
+        "multipart.invalid"
+    };
+    AppError::Validation(rathaus_domain::FieldError::new("body", code).into())
+}
+
 /// A submitted step: text pairs plus uploaded files (multipart), CSRF-checked.
 pub struct StepBody {
     pub pairs: Vec<(String, String)>,
     /// (data path, original file name, content)
     pub files: Vec<(String, String, Bytes)>,
+    /// The client's address ([`client_ip`]), for the upload rate limit.
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for StepBody {
@@ -33,6 +49,7 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             .get::<Session>()
             .cloned()
             .ok_or_else(|| AppError::internal("session layer missing"))?;
+        let client = client_ip(req.extensions());
         let multipart = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -44,20 +61,14 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             let mut mp = axum::extract::Multipart::from_request(req, state)
                 .await
                 .map_err(|_| AppError::Csrf)?;
-            while let Some(field) = mp.next_field().await.map_err(|_| {
-                AppError::Validation(
-                    rathaus_domain::FieldError::new("body", "file.too_large").into(),
-                )
-            })? {
+            while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
                 let name = field.name().unwrap_or_default().to_string();
                 if let Some(path) = name.strip_prefix("_file:") {
                     let file_name = field.file_name().unwrap_or_default().to_string();
-                    let data = field.bytes().await.map_err(|_| {
-                        AppError::Validation(
-                            rathaus_domain::FieldError::new("body", "file.too_large").into(),
-                        )
-                    })?;
-                    if !data.is_empty() {
+                    let data = field.bytes().await.map_err(multipart_error)?;
+                    // A browser sends an empty, unnamed part for a file input
+                    // left empty; a named empty file is refused by the use case.
+                    if !data.is_empty() || !file_name.is_empty() {
                         files.push((path.to_string(), file_name, data));
                     }
                 } else {
@@ -76,6 +87,10 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             .find(|(k, _)| k == "csrf_token")
             .map(|(_, v)| v.as_str());
         verify_csrf(&session, token).await?;
-        Ok(StepBody { pairs, files })
+        Ok(StepBody {
+            pairs,
+            files,
+            client,
+        })
     }
 }
