@@ -112,6 +112,9 @@ async fn migration_list_is_pinned() {
             "m20261122_000005_forms",
             "m20261122_000006_applications",
             "m20261122_000007_accounts_decisions",
+            "m20261130_300001_idempotency_hash",
+            "m20261130_300002_receipt_documents",
+            "m20261130_300003_editorial_changes",
         ]
     );
     let db = db().await;
@@ -1004,6 +1007,7 @@ mod applications {
             form_version_id: version,
             data: serde_json::json!({"name": "Muster"}),
             idempotency_key: key.map(String::from),
+            request_hash: None,
             files: vec![NewFile {
                 field_path: "nachweis".into(),
                 file_key: "uploads/x".into(),

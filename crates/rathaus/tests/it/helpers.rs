@@ -16,6 +16,8 @@ pub const OTHER_HOST: &str = "nachbardorf.test";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Option<TestDb>,
+    /// The server's object storage (a worker in the test shares it).
+    pub files: FileStore,
     pub client: reqwest::Client,
     shutdown: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -37,12 +39,14 @@ impl TestApp {
         config.demo_mode = true;
         config.default_tenant = Some("musterstadt".into());
         adjust(&mut config);
-        let state = AppState::new(db.store.clone(), FileStore::memory(), config);
+        let files = FileStore::memory();
+        let state = AppState::new(db.store.clone(), files.clone(), config);
         let (tx, rx) = watch::channel(false);
         let handle = tokio::spawn(rathaus_web::serve(listener, state, rx));
         Self {
             addr,
             db: Some(db),
+            files,
             client: client(),
             shutdown: tx,
             handle,

@@ -34,7 +34,7 @@ use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::Ctx,
-    editorial::{APPROVE, REJECT, SUBMIT, api_step},
+    editorial::{APPROVE, REJECT, SUBMIT, api_change, api_step, change_json},
     error::AppError,
     form_render::problems_json,
     i18n::{self},
@@ -57,6 +57,8 @@ pub fn routes() -> Routes {
         .route("/forms/{id}/approve", post(api_step::<Forms, APPROVE>))
         .route("/forms/{id}/reject", post(api_step::<Forms, REJECT>))
         .route("/forms/{id}/attach", post(attach))
+        .route("/forms/{id}/change/approve", post(api_change::<Forms, true>))
+        .route("/forms/{id}/change/reject", post(api_change::<Forms, false>))
         .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)))
 }
 
@@ -195,6 +197,9 @@ fn imported_json(i: &StoredForm, service: Option<&str>) -> Value {
     let mut body = envelope(&i.form, &i.version, service);
     body["created"] = json!(i.created);
     body["report"] = json!(i.report);
+    if let Some(c) = &i.pending_change {
+        body["pending_change"] = change_json(c);
+    }
     body
 }
 
@@ -301,6 +306,9 @@ async fn create(
     let slug = service_slug(&state, tenant, &stored.form).await?;
     let mut out = envelope(&stored.form, &stored.version, slug.as_deref());
     out["created"] = json!(stored.created);
+    if let Some(c) = &stored.pending_change {
+        out["pending_change"] = change_json(c);
+    }
     Ok((
         if stored.created {
             StatusCode::CREATED
@@ -361,9 +369,14 @@ async fn attach(
 ) -> Result<Response, AppError> {
     let actor = caller.actor(&state).await?;
     let form = state.app.form_for_editing(&actor, &id).await?;
-    state
+    let change = state
         .app
         .attach_form(&actor, form.id, body.service.as_deref())
         .await?;
-    Ok(Json(json!({ "id": form.id, "service": body.service })).into_response())
+    // Accepted, not done: a second editor approves the link (four eyes).
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": form.id, "service": body.service, "change": change_json(&change) })),
+    )
+        .into_response())
 }
