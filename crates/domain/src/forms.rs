@@ -474,8 +474,9 @@ const MAX_UNKNOWN: usize = 50;
 /// holds (`erfunden`, `hunde[0].farbe`; `hunde[2]` for an instance that is
 /// no object), in document order of the data; at most [`MAX_UNKNOWN`].
 pub fn unknown_keys(def: &FormDefinition, data: &Json) -> Vec<String> {
+    /// `lists`: the item lists that may hold a key at this level.
     fn walk(
-        lookup: &dyn Fn(&str) -> Option<&Item>,
+        lists: &[&[Item]],
         obj: &serde_json::Map<String, Json>,
         prefix: &str,
         out: &mut Vec<String>,
@@ -485,23 +486,23 @@ pub fn unknown_keys(def: &FormDefinition, data: &Json) -> Vec<String> {
                 return;
             }
             let path = format!("{prefix}{key}");
-            match lookup(key) {
+            match lists.iter().find_map(|items| find_item(items, key)) {
                 None => out.push(path),
                 Some(Item::Field(_)) => {}
                 Some(Item::Group(g)) => {
-                    let inner = |k: &str| find_item(&g.items, k);
+                    let inner: &[&[Item]] = &[&g.items];
                     match value {
                         Json::Array(a) if g.repeatable() => {
                             for (i, inst) in a.iter().enumerate() {
                                 match inst {
                                     Json::Object(o) => {
-                                        walk(&inner, o, &format!("{path}[{i}]."), out)
+                                        walk(inner, o, &format!("{path}[{i}]."), out)
                                     }
                                     _ => out.push(format!("{path}[{i}]")),
                                 }
                             }
                         }
-                        Json::Object(o) => walk(&inner, o, &format!("{path}."), out),
+                        Json::Object(o) => walk(inner, o, &format!("{path}."), out),
                         // Wrong types are reported by validation where it reads them.
                         _ => {}
                     }
@@ -512,9 +513,9 @@ pub fn unknown_keys(def: &FormDefinition, data: &Json) -> Vec<String> {
     let Some(root) = data.as_object() else {
         return Vec::new();
     };
-    let top = |k: &str| def.steps.iter().find_map(|s| find_item(&s.items, k));
+    let steps: Vec<&[Item]> = def.steps.iter().map(|s| s.items.as_slice()).collect();
     let mut out = Vec::new();
-    walk(&top, root, "", &mut out);
+    walk(&steps, root, "", &mut out);
     out
 }
 
@@ -969,7 +970,7 @@ pub fn review_rows(
                 let shown = match (f.kind, value) {
                     (_, Json::Null) => words.not_answered.to_string(),
                     (FieldKind::YesNo, Json::Bool(b)) => {
-                        if *b { words.yes } else { words.no }.to_string()
+                        (if *b { words.yes } else { words.no }).to_string()
                     }
                     (FieldKind::Select | FieldKind::Radio, v) => option(f, text(v)),
                     (FieldKind::Checkboxes, Json::Array(a)) => a

@@ -8,12 +8,10 @@ use axum::{
     http::header,
     response::{IntoResponse, Redirect, Response},
 };
-use chrono::Utc;
 use rathaus_app::{
     Actor, UseCaseError,
     applications::{Answer, Upload},
 };
-use rathaus_domain::forms;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -23,12 +21,11 @@ use crate::platform::{
     auth::{require_citizen, with_staff},
     context::Ctx,
     error::AppError,
-    form_render,
-    i18n::{self, Lang},
+    i18n::Lang,
     layout::{Page, no_store},
     routes::{Routes, get, post},
     security::csrf_token,
-    thread::{chrono_tz_berlin, local_time, thread_rows},
+    thread::{chrono_tz_berlin, thread_rows},
     upload::StepBody,
 };
 
