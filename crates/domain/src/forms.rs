@@ -2078,7 +2078,8 @@ mod tests {
         fn hidden_fields_are_never_required(flag in any::<bool>()) {
             let mut f = field("extra", FieldKind::Text, true);
             f.visible_if = Some("zeigen == true".into());
-            let def = FormDefinition { key: "k".into(), title: t("k"), steps: vec![Step { key: "s".into(), title: t("s"), items: vec![Item::Field(f)] }] };
+            let zeigen = Item::Field(field("zeigen", FieldKind::YesNo, false));
+            let def = FormDefinition { key: "k".into(), title: t("k"), steps: vec![Step { key: "s".into(), title: t("s"), items: vec![zeigen, Item::Field(f)] }] };
             let p = validate(&def, &json!({"zeigen": flag}), today());
             prop_assert_eq!(p.is_empty(), !flag);
         }
