@@ -6,12 +6,12 @@
 
 use bytes::Bytes;
 use chrono::Utc;
+use rathaus_domain::tenancy::TenantId;
 use rathaus_domain::{
     FieldError, ValidationErrors,
     applications::Reference,
     forms::{self, FormDefinition, Problem},
 };
-use rathaus_domain::tenancy::TenantId;
 use rathaus_storage::applications::{
     Application, ApplicationFile, Case, CaseError, Message, NewApplication, NewFile, RECEIPT_PATH,
     Submitted,
@@ -583,11 +583,10 @@ impl App {
     /// The bytes of a stored receipt, if they still have their SHA-256.
     async fn stored_receipt(&self, tenant: TenantId, f: &ApplicationFile) -> UseCaseResult<Bytes> {
         use sha2::Digest;
-        let bytes = self
-            .files
-            .get(tenant, &f.file_key)
-            .await?
-            .ok_or_else(|| UseCaseError::Internal(format!("receipt {} is missing", f.file_key)))?;
+        let bytes =
+            self.files.get(tenant, &f.file_key).await?.ok_or_else(|| {
+                UseCaseError::Internal(format!("receipt {} is missing", f.file_key))
+            })?;
         if hex::encode(sha2::Sha256::digest(&bytes)) != f.sha256 {
             return Err(UseCaseError::Internal(format!(
                 "receipt {} does not match its SHA-256",
@@ -639,7 +638,9 @@ impl App {
             .filter(|f| f.message_id.is_none() && f.field_path != RECEIPT_PATH)
             .map(|f| f.name)
             .collect();
-        let local = app.submitted_at.with_timezone(&berlin_offset(app.submitted_at));
+        let local = app
+            .submitted_at
+            .with_timezone(&berlin_offset(app.submitted_at));
         Ok(rathaus_documents::Receipt {
             municipality,
             office,

@@ -53,8 +53,7 @@ pub struct StoredForm {
     /// What a FIM import asks the editor to look at.
     pub report: Vec<Warning>,
     /// The link to the named service when it waits for a second editor
-    /// (it would change an existing form's link or displace a service's
-    /// public form).
+    /// (an existing form linked to another service).
     pub pending_change: Option<crate::editorial::RecordChange>,
 }
 
@@ -144,17 +143,13 @@ impl App {
             .then(|| serde_json::to_value(&report))
             .transpose()
             .map_err(|e| UseCaseError::Internal(e.to_string()))?;
-        // Linking is immediate only for a new form on a service without a
-        // public form (the form goes public only with its first version,
-        // which a second editor approves); any other link is a change
-        // under the four eyes.
-        let repo = self.store.repo();
+        // A new form is linked at once: it goes public (and replaces the
+        // service's current form) only with its first version, which a
+        // second editor approves. Linking an existing form is a change under
+        // the four eyes.
         let direct = match service {
             None => true,
-            Some(s) => {
-                repo.form_by_key(tenant, &key).await?.is_none()
-                    && repo.published_form_for_service(tenant, s).await?.is_none()
-            }
+            Some(_) => self.store.repo().form_by_key(tenant, &key).await?.is_none(),
         };
         let (form, version, created) = self
             .store

@@ -246,9 +246,17 @@ async fn an_idempotency_key_is_bound_to_its_request() {
         data,
         idempotency_key: Some("key-bound-0001".into()),
     };
-    let first = common::received(&w, with(json!({"name": "Muster", "email": "m@example.org"}))).await;
+    let first = common::received(
+        &w,
+        with(json!({"name": "Muster", "email": "m@example.org"})),
+    )
+    .await;
     // The same body, its keys in another order, is a retry.
-    let retry = common::received(&w, with(json!({"email": "m@example.org", "name": "Muster"}))).await;
+    let retry = common::received(
+        &w,
+        with(json!({"email": "m@example.org", "name": "Muster"})),
+    )
+    .await;
     assert!(!retry.created);
     assert_eq!(retry.application.id, first.application.id);
     // Another body with the same key is refused, not answered with the first.
@@ -260,14 +268,13 @@ async fn an_idempotency_key_is_bound_to_its_request() {
         matches!(other, Err(UseCaseError::IdempotencyMismatch)),
         "{other:?}"
     );
-    let stored = w
-        .db
-        .store
-        .repo()
-        .application(w.tenant, first.application.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored =
+        w.db.store
+            .repo()
+            .application(w.tenant, first.application.id)
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(stored.data()["name"], "Muster", "the first stays as it was");
     w.db.drop_db().await;
 }
@@ -309,15 +316,14 @@ async fn unknown_keys_are_refused_and_hidden_values_are_not_stored() {
         },
     )
     .await;
-    let stored = w
-        .db
-        .store
-        .repo()
-        .application(w.tenant, s.application.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .data();
+    let stored =
+        w.db.store
+            .repo()
+            .application(w.tenant, s.application.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .data();
     assert_eq!(stored, json!({"name": "Muster", "firma": false}));
     let shown = common::received(
         &w,
@@ -338,19 +344,32 @@ async fn the_receipt_is_typeset_once_and_stored_with_its_hash() {
     let w = common::world().await;
     let s = common::submit(&w, &w.anonymous(), "Muster").await;
     let repo = w.db.store.repo();
-    assert!(repo.receipt_file(w.tenant, s.application.id).await.unwrap().is_none());
+    assert!(
+        repo.receipt_file(w.tenant, s.application.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // What the job `application.receipt` does after the submission.
-    let (file, bytes) = w.app.ensure_receipt(w.tenant, s.application.id).await.unwrap();
+    let (file, bytes) = w
+        .app
+        .ensure_receipt(w.tenant, s.application.id)
+        .await
+        .unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
     assert_eq!(file.sha256, hex::encode(sha2::Sha256::digest(&bytes)));
     assert_eq!(file.mime, "application/pdf");
     assert_eq!(
-        repo.receipt_file(w.tenant, s.application.id).await.unwrap().map(|f| f.id),
+        repo.receipt_file(w.tenant, s.application.id)
+            .await
+            .unwrap()
+            .map(|f| f.id),
         Some(file.id),
         "a document of the case"
     );
     // Later changes do not reach it: it is never typeset again.
-    w.db.db_execute("UPDATE tenants SET name = 'Umbenannt'").await;
+    w.db.db_execute("UPDATE tenants SET name = 'Umbenannt'")
+        .await;
     let applicant = w
         .app
         .applicant(w.tenant, s.access_token.as_deref().unwrap())
@@ -358,7 +377,11 @@ async fn the_receipt_is_typeset_once_and_stored_with_its_hash() {
         .unwrap();
     let (_, downloaded) = w.app.receipt_pdf(&applicant, None).await.unwrap();
     assert_eq!(downloaded, bytes, "the stored bytes, not a new typesetting");
-    let (again, _) = w.app.ensure_receipt(w.tenant, s.application.id).await.unwrap();
+    let (again, _) = w
+        .app
+        .ensure_receipt(w.tenant, s.application.id)
+        .await
+        .unwrap();
     assert_eq!(again.id, file.id, "one receipt per application");
     // A download before the job ran typesets and stores it once as well.
     let later = common::submit(&w, &w.anonymous(), "Später").await;
@@ -368,7 +391,11 @@ async fn the_receipt_is_typeset_once_and_stored_with_its_hash() {
         .await
         .unwrap();
     let (_, first) = w.app.receipt_pdf(&applicant, None).await.unwrap();
-    let stored = repo.receipt_file(w.tenant, later.application.id).await.unwrap().unwrap();
+    let stored = repo
+        .receipt_file(w.tenant, later.application.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.sha256, hex::encode(sha2::Sha256::digest(&first)));
     w.db.drop_db().await;
 }
@@ -395,14 +422,23 @@ async fn the_access_token_never_stands_in_plain_text_in_the_outbox() {
         .expect("the receipt email's job");
     for p in &payloads {
         assert!(!p.contains(&token), "token in plain text: {p}");
-        assert!(!p.contains(&token["rh_".len()..]), "token's hex in plain text: {p}");
+        assert!(
+            !p.contains(&token["rh_".len()..]),
+            "token's hex in plain text: {p}"
+        );
     }
     // Sealed for this application with the instance key, it opens again.
     let sealed = received["sealed_access_token"].as_str().unwrap();
     assert_eq!(
-        w.db.store.secrets().open(sealed, &s.application.id.to_string()).as_deref(),
+        w.db.store
+            .secrets()
+            .open(sealed, &s.application.id.to_string())
+            .as_deref(),
         Some(token.as_str())
     );
-    assert_eq!(w.db.store.secrets().open(sealed, "another application"), None);
+    assert_eq!(
+        w.db.store.secrets().open(sealed, "another application"),
+        None
+    );
     w.db.drop_db().await;
 }

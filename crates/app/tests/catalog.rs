@@ -76,8 +76,15 @@ async fn four_eyes_and_publishing_makes_the_service_findable() {
 
     // Archiving is a change under the four eyes too.
     let change = w.app.archive::<Services>(&w.bob, id).await.unwrap();
-    assert_eq!((change.action.as_str(), change.status.as_str()), ("archive", "pending"));
-    assert_eq!(findable(&w, "Hundesteuer"), [id], "public until a second editor approves");
+    assert_eq!(
+        (change.action.as_str(), change.status.as_str()),
+        ("archive", "pending")
+    );
+    assert_eq!(
+        findable(&w, "Hundesteuer"),
+        [id],
+        "public until a second editor approves"
+    );
     assert!(
         matches!(
             w.app.review_change::<Services>(&w.bob, id, true).await,

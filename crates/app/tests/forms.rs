@@ -230,7 +230,11 @@ async fn definitions_are_linted_and_attached_by_editors() {
             .unwrap()
             .service_id
     };
-    assert_eq!(service_of().await, None, "not linked before a second editor approves");
+    assert_eq!(
+        service_of().await,
+        None,
+        "not linked before a second editor approves"
+    );
     assert!(
         matches!(
             w.app

@@ -546,8 +546,7 @@ pub fn drop_hidden(def: &FormDefinition, data: &mut Json, today: NaiveDate) {
                 continue;
             }
             if let Item::Group(g) = item {
-                let instances: Vec<(Option<usize>, &serde_json::Map<String, Json>)> = match value
-                {
+                let instances: Vec<(Option<usize>, &serde_json::Map<String, Json>)> = match value {
                     Json::Array(a) => a
                         .iter()
                         .enumerate()
@@ -1017,7 +1016,12 @@ pub fn receipt_sections(
         .enumerate()
         .map(|(i, s)| {
             let mut rows = Vec::new();
-            review_rows(def, &layout(def, i, data, today), &ReviewWords::DE, &mut rows);
+            review_rows(
+                def,
+                &layout(def, i, data, today),
+                &ReviewWords::DE,
+                &mut rows,
+            );
             (s.title.de.clone(), rows)
         })
         .collect()

@@ -104,7 +104,11 @@ mod tests {
         let key = SecretKey::random();
         let sealed = key.seal("rh_geheim", "app-1");
         assert!(!sealed.contains("geheim"));
-        assert_ne!(sealed, key.seal("rh_geheim", "app-1"), "fresh nonce each time");
+        assert_ne!(
+            sealed,
+            key.seal("rh_geheim", "app-1"),
+            "fresh nonce each time"
+        );
         assert_eq!(key.open(&sealed, "app-1").as_deref(), Some("rh_geheim"));
         assert_eq!(key.open(&sealed, "app-2"), None, "bound to its context");
         assert_eq!(SecretKey::random().open(&sealed, "app-1"), None);

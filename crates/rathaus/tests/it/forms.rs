@@ -931,9 +931,16 @@ async fn submitting_makes_one_application_with_a_case_and_an_audit_chain() {
             .await
             .unwrap()
             .unwrap();
-        let stored = repo.receipt_file(t, a.id).await.unwrap().expect("the stored receipt");
+        let stored = repo
+            .receipt_file(t, a.id)
+            .await
+            .unwrap()
+            .expect("the stored receipt");
         assert_eq!(stored.sha256, hex::encode(sha2::Sha256::digest(&pdf)));
-        assert_eq!(app.files.get(t, &stored.file_key).await.unwrap().unwrap(), pdf);
+        assert_eq!(
+            app.files.get(t, &stored.file_key).await.unwrap().unwrap(),
+            pdf
+        );
         db.db_execute("UPDATE tenants SET name = 'Umbenannte Stadt' WHERE slug = 'musterstadt'")
             .await;
         let again = client()
@@ -1253,7 +1260,10 @@ async fn the_whole_loop_through_the_api() {
         .find(|f| f["code"] == "field.unknown")
         .unwrap_or_else(|| panic!("no field.unknown: {e}"));
     assert_eq!(unknown["path"], "erfunden");
-    assert!(unknown["message"].as_str().unwrap().contains("erfunden"), "{e}");
+    assert!(
+        unknown["message"].as_str().unwrap().contains("erfunden"),
+        "{e}"
+    );
     let r = c
         .post(app.url("/api/v1/forms/test-gewerbe-anmeldung/validate"))
         .json(&invented)
@@ -1263,7 +1273,11 @@ async fn the_whole_loop_through_the_api() {
     assert_eq!(r.status(), 422);
     let v: Value = r.json().await.unwrap();
     assert!(
-        v["errors"].as_array().unwrap().iter().any(|f| f["path"] == "erfunden" && f["code"] == "field.unknown"),
+        v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "erfunden" && f["code"] == "field.unknown"),
         "{v}"
     );
     let r = send("api-key-000002", json!({"hunde": []})).await.unwrap();

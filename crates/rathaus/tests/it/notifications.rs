@@ -314,7 +314,10 @@ async fn anonymous_applicant_gets_emails_at_every_step_and_the_bescheid() {
     );
     for p in &payloads {
         assert!(!p.contains(&token), "the access token in plain text: {p}");
-        assert!(!p.contains(&token["rh_".len()..]), "the access token in plain text: {p}");
+        assert!(
+            !p.contains(&token["rh_".len()..]),
+            "the access token in plain text: {p}"
+        );
     }
 
     deliver(&app, &sink).await;

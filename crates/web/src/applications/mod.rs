@@ -29,8 +29,14 @@ pub const OPERATIONS: &[Op] = &[
         Some(|| json!({"form": "gewerbe-anmeldung", "data": {}})),
         &[
             ("201", "Received"),
-            ("200", "Already received with this Idempotency-Key and the same body"),
-            ("422", "Per-field problems (field.unknown names keys the form does not have), or code idempotency.mismatch: the Idempotency-Key was used with another body"),
+            (
+                "200",
+                "Already received with this Idempotency-Key and the same body",
+            ),
+            (
+                "422",
+                "Per-field problems (field.unknown names keys the form does not have), or code idempotency.mismatch: the Idempotency-Key was used with another body",
+            ),
         ],
     ),
     op(

@@ -114,7 +114,10 @@ pub const OPERATIONS: &[Op] = &[
         "Approve and apply the service's pending change (a second editor; the requester cannot)",
         Auth::Staff,
         None,
-        &[("200", "The approved change"), ("409", "No pending change, or the requester's own")],
+        &[
+            ("200", "The approved change"),
+            ("409", "No pending change, or the requester's own"),
+        ],
     ),
     op(
         "post",

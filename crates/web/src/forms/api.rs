@@ -57,8 +57,14 @@ pub fn routes() -> Routes {
         .route("/forms/{id}/approve", post(api_step::<Forms, APPROVE>))
         .route("/forms/{id}/reject", post(api_step::<Forms, REJECT>))
         .route("/forms/{id}/attach", post(attach))
-        .route("/forms/{id}/change/approve", post(api_change::<Forms, true>))
-        .route("/forms/{id}/change/reject", post(api_change::<Forms, false>))
+        .route(
+            "/forms/{id}/change/approve",
+            post(api_change::<Forms, true>),
+        )
+        .route(
+            "/forms/{id}/change/reject",
+            post(api_change::<Forms, false>),
+        )
         .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024)))
 }
 
