@@ -6,13 +6,15 @@
 
 use bytes::Bytes;
 use chrono::Utc;
+use rathaus_domain::tenancy::TenantId;
 use rathaus_domain::{
     FieldError, ValidationErrors,
     applications::Reference,
     forms::{self, FormDefinition, Problem},
 };
 use rathaus_storage::applications::{
-    Application, ApplicationFile, Case, CaseError, Message, NewApplication, NewFile, Submitted,
+    Application, ApplicationFile, Case, CaseError, Message, NewApplication, NewFile, RECEIPT_PATH,
+    Submitted,
 };
 use rathaus_storage::prelude::*;
 use serde_json::Value as Json;
@@ -158,6 +160,16 @@ pub struct Answer {
     pub files: Vec<Upload>,
 }
 
+/// The receipt's closing words (the receipt is German).
+const RECEIPT_NEXT_STEPS: &str = "Die zuständige Stelle prüft Ihren Antrag. Fehlen Unterlagen, erhalten Sie eine Nachricht. Bitte geben Sie bei Rückfragen das Aktenzeichen an.";
+
+/// German local time at `t` (summer time April to October, approximately).
+fn berlin_offset(t: chrono::DateTime<Utc>) -> chrono::FixedOffset {
+    use chrono::Datelike;
+    let summer = (4..=10).contains(&t.month());
+    chrono::FixedOffset::east_opt(if summer { 7200 } else { 3600 }).expect("offset")
+}
+
 fn field_error(field: &str, code: &'static str) -> UseCaseError {
     UseCaseError::Validation(FieldError::new(field, code).into())
 }
@@ -200,8 +212,55 @@ struct Prepared {
     files: Vec<NewFile>,
     draft_id: Option<Uuid>,
     idempotency_key: Option<String>,
+    /// SHA-256 of the request, stored with the key.
+    request_hash: String,
     notify_email: Option<String>,
     channel: &'static str,
+}
+
+/// `v` as JSON with the keys of every object sorted: equal data gives equal
+/// text whatever order the client sent.
+fn canonical_json(v: &Json, out: &mut String) {
+    match v {
+        Json::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Json::String(k.clone()).to_string());
+                out.push(':');
+                canonical_json(&o[k], out);
+            }
+            out.push('}');
+        }
+        Json::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// The SHA-256 (hex) of a submission request: what it submits to and its
+/// canonical data.
+fn request_hash(target: &str, data: &Json) -> String {
+    use sha2::Digest;
+    let mut text = String::new();
+    canonical_json(data, &mut text);
+    let mut h = sha2::Sha256::new();
+    h.update(target.as_bytes());
+    h.update([0]);
+    h.update(text.as_bytes());
+    hex::encode(h.finalize())
 }
 
 impl App {
@@ -240,6 +299,11 @@ impl App {
                 if !data.is_object() {
                     return Err(field_error("data", "forms.data_object"));
                 }
+                // The request as sent (the form by id, however it was named).
+                let hash = request_hash(&format!("form:{}", published.form.id), &data);
+                // What the rules hide was not asked for: it is not stored.
+                forms::apply_computed(def, &mut data, today);
+                forms::drop_hidden(def, &mut data, today);
                 forms::apply_computed(def, &mut data, today);
                 let problems = forms::validate(def, &data, today);
                 if !problems.is_empty() {
@@ -256,6 +320,7 @@ impl App {
                     files: Vec::new(),
                     draft_id: None,
                     idempotency_key,
+                    request_hash: hash,
                     channel: "applicant:api",
                 }
             }
@@ -267,9 +332,11 @@ impl App {
                     form_id,
                     draft,
                     definition: def,
-                    data,
+                    mut data,
                     ..
                 } = self.draft(tenant, &token).await?;
+                forms::drop_hidden(&def, &mut data, today);
+                forms::apply_computed(&def, &mut data, today);
                 let form = self
                     .store
                     .repo()
@@ -289,6 +356,7 @@ impl App {
                     files: self.draft_files(tenant, draft.id, &def, &data).await?,
                     notify_email: rathaus_domain::decisions::email_from_form(&def, &data),
                     data,
+                    request_hash: request_hash(&format!("draft:{}", draft.id), &Json::Null),
                     draft_id: Some(draft.id),
                     idempotency_key: Some(
                         idempotency_key.unwrap_or_else(|| format!("draft-{}", draft.id)),
@@ -310,6 +378,7 @@ impl App {
                 form_version_id: prepared.form_version_id,
                 data: prepared.data,
                 idempotency_key: prepared.idempotency_key,
+                request_hash: Some(prepared.request_hash.clone()),
                 files: prepared.files,
                 org_unit_id,
                 draft_id: prepared.draft_id,
@@ -322,6 +391,17 @@ impl App {
                 },
             })
             .await?;
+        // A key seen before answers with its application only for the
+        // same request (rows from before hashes were kept pass).
+        if !submitted.created
+            && submitted
+                .application
+                .request_hash
+                .as_deref()
+                .is_some_and(|h| h != prepared.request_hash)
+        {
+            return Err(UseCaseError::IdempotencyMismatch);
+        }
         Ok(SubmitOutcome::Received(Box::new(submitted)))
     }
 
@@ -468,25 +548,144 @@ impl App {
         })
     }
 
-    /// What the confirmation of receipt shows: the application and the fees
-    /// of its service.
-    pub async fn application_receipt(
+    /// The confirmation of receipt of the actor's application as PDF/A:
+    /// the stored document (typeset once, see [`App::ensure_receipt`]).
+    pub async fn receipt_pdf(
         &self,
         actor: &Actor,
         reference: Option<&str>,
-    ) -> UseCaseResult<(ApplicantApplication, String)> {
-        let found = self.read_application(actor, reference, false).await?;
-        let fees = match found.application.service_id {
-            Some(s) => self
-                .store
-                .repo()
-                .published(actor.tenant(), s)
+    ) -> UseCaseResult<(Application, Bytes)> {
+        let application = self.own_application(actor, reference).await?;
+        let (_, bytes) = self.ensure_receipt(actor.tenant(), application.id).await?;
+        Ok((application, bytes))
+    }
+
+    /// The stored confirmation of receipt of an application; typeset and
+    /// stored first if it is not yet (the job `application.receipt` does
+    /// this right after the submission and retries until it succeeds; a
+    /// download before that does the same). Its SHA-256 is checked on every
+    /// read.
+    pub async fn ensure_receipt(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+    ) -> UseCaseResult<(ApplicationFile, Bytes)> {
+        let repo = self.store.repo();
+        if let Some(f) = repo.receipt_file(tenant, application).await? {
+            let bytes = self.stored_receipt(tenant, &f).await?;
+            return Ok((f, bytes));
+        }
+        let app = repo
+            .application(tenant, application)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let receipt = self.receipt_content(tenant, &app).await?;
+        let pdf = tokio::task::spawn_blocking(move || rathaus_documents::receipt_pdf(&receipt))
+            .await
+            .map_err(|e| UseCaseError::Internal(format!("typesetting the receipt: {e}")))?
+            .map_err(|e| UseCaseError::Internal(format!("typesetting the receipt: {e}")))?;
+        let key = format!("receipts/{}/{}.pdf", app.id, Uuid::now_v7());
+        let bytes = Bytes::from(pdf);
+        let stored = self.files.put(tenant, &key, bytes.clone()).await?;
+        let (row, recorded) = self
+            .store
+            .store_receipt(
+                tenant,
+                app.id,
+                &NewFile {
+                    field_path: RECEIPT_PATH.into(),
+                    file_key: key.clone(),
+                    name: format!("Eingangsbestaetigung-{}.pdf", app.reference),
+                    mime: "application/pdf".into(),
+                    size: stored.size as i64,
+                    sha256: stored.sha256,
+                },
+            )
+            .await?;
+        if recorded {
+            return Ok((row, bytes));
+        }
+        // Another worker or download stored it first: keep that one.
+        if let Err(e) = self.files.delete(tenant, &key).await {
+            tracing::warn!(error = %e, %key, "removing a receipt typeset twice failed");
+        }
+        let bytes = self.stored_receipt(tenant, &row).await?;
+        Ok((row, bytes))
+    }
+
+    /// The bytes of a stored receipt, if they still have their SHA-256.
+    async fn stored_receipt(&self, tenant: TenantId, f: &ApplicationFile) -> UseCaseResult<Bytes> {
+        use sha2::Digest;
+        let bytes =
+            self.files.get(tenant, &f.file_key).await?.ok_or_else(|| {
+                UseCaseError::Internal(format!("receipt {} is missing", f.file_key))
+            })?;
+        if hex::encode(sha2::Sha256::digest(&bytes)) != f.sha256 {
+            return Err(UseCaseError::Internal(format!(
+                "receipt {} does not match its SHA-256",
+                f.file_key
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// What the confirmation of receipt shows, from the stored application
+    /// as it is now (right after the submission, when the job runs).
+    async fn receipt_content(
+        &self,
+        tenant: TenantId,
+        app: &Application,
+    ) -> UseCaseResult<rathaus_documents::Receipt> {
+        let repo = self.store.repo();
+        let definition = repo
+            .form_version(tenant, app.form_version_id)
+            .await?
+            .and_then(|v| v.definition())
+            .ok_or(UseCaseError::NotFound)?;
+        let case = repo
+            .case_of(tenant, app.id)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let office = repo
+            .org_unit(tenant, case.org_unit_id)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_default();
+        let municipality = repo
+            .tenant(tenant)
+            .await?
+            .ok_or(UseCaseError::NotFound)?
+            .name;
+        let fees = match app.service_id {
+            Some(s) => repo
+                .published(tenant, s)
                 .await?
                 .map(|p| p.content.costs)
                 .unwrap_or_default(),
             None => String::new(),
         };
-        Ok((found, fees))
+        let files = repo
+            .application_files(tenant, app.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.message_id.is_none() && f.field_path != RECEIPT_PATH)
+            .map(|f| f.name)
+            .collect();
+        let local = app
+            .submitted_at
+            .with_timezone(&berlin_offset(app.submitted_at));
+        Ok(rathaus_documents::Receipt {
+            municipality,
+            office,
+            reference: app.reference.clone(),
+            form_title: definition.title.de.clone(),
+            submitted_at: format!("{} Uhr", local.format("%d.%m.%Y, %H:%M")),
+            sections: forms::receipt_sections(&definition, &app.data(), local.date_naive()),
+            files,
+            fees,
+            next_steps: RECEIPT_NEXT_STEPS.into(),
+            date: local.date_naive(),
+        })
     }
 
     /// A file of the application (of the submission or a message) for its

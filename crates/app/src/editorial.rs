@@ -13,7 +13,9 @@ use rathaus_storage::prelude::*;
 use rathaus_storage::{catalog::Services, forms::Forms};
 use uuid::Uuid;
 
-pub use rathaus_storage::editorial::{Archivable, VersionRow, Versioned, WorkflowStep};
+pub use rathaus_storage::editorial::{
+    Archivable, ChangeAction, ChangeKind, RecordChange, VersionRow, Versioned, WorkflowStep,
+};
 
 use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
 
@@ -21,7 +23,7 @@ use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
 /// A kind of content under the editorial workflow.
-pub trait Content: Versioned {
+pub trait Content: Versioned + ChangeKind {
     /// Whether the portal's search index shows this kind (it follows every
     /// publication and archiving).
     const INDEXED: bool;
@@ -123,16 +125,65 @@ impl App {
         Ok(v)
     }
 
-    /// Takes a record off the portal.
+    /// Asks to take a record off the portal: a pending change that another
+    /// editor must approve ([`App::review_change`]); until then the record
+    /// stays public.
     pub async fn archive<T: Content + Archivable>(
         &self,
         actor: &Actor,
         id: Uuid,
-    ) -> UseCaseResult<()> {
+    ) -> UseCaseResult<RecordChange> {
+        self.request_change::<T>(actor, id, ChangeAction::Archive)
+            .await
+    }
+
+    /// Records a change of a record for the four eyes (a pending one of the
+    /// same record is replaced).
+    pub async fn request_change<T: Content>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        action: ChangeAction,
+    ) -> UseCaseResult<RecordChange> {
         let staff = actor.require(Permission::EditContent)?;
-        self.store.archive_record::<T>(staff.tenant(), id).await?;
-        self.after_publication::<T>().await;
-        Ok(())
+        Ok(self
+            .store
+            .request_change::<T>(staff.tenant(), id, action, staff.user.id)
+            .await?)
+    }
+
+    /// Approves (and so applies) or rejects the pending change of a record.
+    /// The editor who asked for it cannot approve it; rejecting it withdraws it.
+    pub async fn review_change<T: Content>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        approve: bool,
+    ) -> UseCaseResult<RecordChange> {
+        let staff = actor.require(Permission::EditContent)?;
+        self.require_record::<T>(staff.tenant(), id).await?;
+        let change = self
+            .store
+            .review_change::<T>(staff.tenant(), id, staff.user.id, approve)
+            .await?;
+        if approve {
+            self.after_publication::<T>().await;
+        }
+        Ok(change)
+    }
+
+    /// The change of a record waiting for a second editor, if any.
+    pub async fn pending_change<T: Content>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> UseCaseResult<Option<RecordChange>> {
+        let staff = actor.require(Permission::EditContent)?;
+        Ok(self
+            .store
+            .repo()
+            .pending_change::<T>(staff.tenant(), id)
+            .await?)
     }
 
     /// The versions of a record, newest first, with the names of authors

@@ -30,6 +30,9 @@ pub enum UseCaseError {
     /// An uploaded file that cannot be read; names file, line and element.
     #[error("invalid file: {0}")]
     BadFile(String),
+    /// An idempotency key used before with another request.
+    #[error("idempotency key used with another request")]
+    IdempotencyMismatch,
     /// Too many attempts from this client.
     #[error("rate limited")]
     RateLimited,

@@ -10,7 +10,7 @@ use rathaus_domain::{
     tenancy::TenantId,
 };
 use rathaus_standards::xdatenfelder::{self, Warning};
-use rathaus_storage::forms::{Form, FormOverview, FormVersion};
+use rathaus_storage::forms::{Form, FormOverview, FormVersion, Forms};
 use rathaus_storage::prelude::*;
 use uuid::Uuid;
 
@@ -52,6 +52,9 @@ pub struct StoredForm {
     pub created: bool,
     /// What a FIM import asks the editor to look at.
     pub report: Vec<Warning>,
+    /// The link to the named service when it waits for a second editor
+    /// (an existing form linked to another service).
+    pub pending_change: Option<crate::editorial::RecordChange>,
 }
 
 /// The key a form gets: the given one, else from the definition.
@@ -140,18 +143,37 @@ impl App {
             .then(|| serde_json::to_value(&report))
             .transpose()
             .map_err(|e| UseCaseError::Internal(e.to_string()))?;
+        // A new form is linked at once: it goes public (and replaces the
+        // service's current form) only with its first version, which a
+        // second editor approves. Linking an existing form is a change under
+        // the four eyes.
+        let direct = match service {
+            None => true,
+            Some(_) => self.store.repo().form_by_key(tenant, &key).await?.is_none(),
+        };
         let (form, version, created) = self
             .store
             .store_form_definition(
                 tenant,
                 staff.user.id,
                 &key,
-                service,
+                if direct { service } else { None },
                 &input.definition,
                 report_json.as_ref(),
             )
             .await?;
-        if service.is_some() {
+        let pending_change = match service {
+            Some(s) if !direct && form.service_id != Some(s) => Some(
+                self.request_change::<Forms>(
+                    actor,
+                    form.id,
+                    crate::editorial::ChangeAction::Attach(Some(s)),
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        if service.is_some() && direct {
             self.changed();
         }
         Ok(StoredForm {
@@ -159,6 +181,7 @@ impl App {
             version,
             created,
             report,
+            pending_change,
         })
     }
 
@@ -208,20 +231,20 @@ impl App {
             .await?)
     }
 
-    /// Links the form to the service with that slug (or to none); the
-    /// service's previous form is detached. Returns the service's id.
+    /// Asks to link the form to the service with that slug (or to none):
+    /// a pending change that another editor must approve
+    /// ([`App::review_change`]); on approval the service's previous form is
+    /// detached.
     pub async fn attach_form(
         &self,
         actor: &Actor,
         id: Uuid,
         service: Option<&str>,
-    ) -> UseCaseResult<Option<Uuid>> {
+    ) -> UseCaseResult<crate::editorial::RecordChange> {
         let staff = actor.require(Permission::EditContent)?;
-        let tenant = staff.tenant();
-        let service = self.service_by_slug(tenant, service).await?;
-        self.store.attach_form(tenant, id, service).await?;
-        self.changed();
-        Ok(service)
+        let service = self.service_by_slug(staff.tenant(), service).await?;
+        self.request_change::<Forms>(actor, id, crate::editorial::ChangeAction::Attach(service))
+            .await
     }
 
     /// The editor's overview of all forms.

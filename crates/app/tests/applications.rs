@@ -7,6 +7,7 @@ use rathaus_app::{
     Actor, UseCaseError,
     applications::{Answer, MAX_ANSWER_CHARS, MAX_ANSWER_FILES, Submission, SubmitOutcome, Upload},
 };
+use rathaus_storage::prelude::*;
 use serde_json::json;
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n";
@@ -235,4 +236,209 @@ async fn another_applicants_token_cannot_read_or_answer() {
         .unwrap();
     assert_eq!(own.application.id, mine.application.id);
     assert_eq!(own.org_unit.as_deref(), Some("Bürgerbüro"));
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_bound_to_its_request() {
+    let w = common::world().await;
+    let with = |data: serde_json::Value| Submission::Data {
+        form: "test-form".into(),
+        data,
+        idempotency_key: Some("key-bound-0001".into()),
+    };
+    let first = common::received(
+        &w,
+        with(json!({"name": "Muster", "email": "m@example.org"})),
+    )
+    .await;
+    // The same body, its keys in another order, is a retry.
+    let retry = common::received(
+        &w,
+        with(json!({"email": "m@example.org", "name": "Muster"})),
+    )
+    .await;
+    assert!(!retry.created);
+    assert_eq!(retry.application.id, first.application.id);
+    // Another body with the same key is refused, not answered with the first.
+    let other = w
+        .app
+        .submit_application(&w.anonymous(), with(json!({"name": "Jemand anderes"})))
+        .await;
+    assert!(
+        matches!(other, Err(UseCaseError::IdempotencyMismatch)),
+        "{other:?}"
+    );
+    let stored =
+        w.db.store
+            .repo()
+            .application(w.tenant, first.application.id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored.data()["name"], "Muster", "the first stays as it was");
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn unknown_keys_are_refused_and_hidden_values_are_not_stored() {
+    let w = common::world().await;
+    let outcome = w
+        .app
+        .submit_application(
+            &w.anonymous(),
+            Submission::Data {
+                form: "test-form".into(),
+                data: json!({"name": "Muster", "erfunden": "x", "auch_erfunden": 1}),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    match outcome {
+        SubmitOutcome::Invalid { problems, .. } => {
+            let mut unknown: Vec<_> = problems
+                .iter()
+                .filter(|p| p.code == "field.unknown")
+                .map(|p| p.path.as_str())
+                .collect();
+            unknown.sort();
+            assert_eq!(unknown, ["auch_erfunden", "erfunden"]);
+        }
+        other => panic!("an invented key was accepted: {other:?}"),
+    }
+    // `firmenname` shows only for a company: sent without one, it is dropped.
+    let s = common::received(
+        &w,
+        Submission::Data {
+            form: "test-form".into(),
+            data: json!({"name": "Muster", "firma": false, "firmenname": "Geheim GmbH"}),
+            idempotency_key: None,
+        },
+    )
+    .await;
+    let stored =
+        w.db.store
+            .repo()
+            .application(w.tenant, s.application.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .data();
+    assert_eq!(stored, json!({"name": "Muster", "firma": false}));
+    let shown = common::received(
+        &w,
+        Submission::Data {
+            form: "test-form".into(),
+            data: json!({"name": "Muster", "firma": true, "firmenname": "Muster GmbH"}),
+            idempotency_key: None,
+        },
+    )
+    .await;
+    assert_eq!(shown.application.data()["firmenname"], "Muster GmbH");
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_receipt_is_typeset_once_and_stored_with_its_hash() {
+    use sha2::Digest;
+    let w = common::world().await;
+    let s = common::submit(&w, &w.anonymous(), "Muster").await;
+    let repo = w.db.store.repo();
+    assert!(
+        repo.receipt_file(w.tenant, s.application.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // What the job `application.receipt` does after the submission.
+    let (file, bytes) = w
+        .app
+        .ensure_receipt(w.tenant, s.application.id)
+        .await
+        .unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert_eq!(file.sha256, hex::encode(sha2::Sha256::digest(&bytes)));
+    assert_eq!(file.mime, "application/pdf");
+    assert_eq!(
+        repo.receipt_file(w.tenant, s.application.id)
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some(file.id),
+        "a document of the case"
+    );
+    // Later changes do not reach it: it is never typeset again.
+    w.db.db_execute("UPDATE tenants SET name = 'Umbenannt'")
+        .await;
+    let applicant = w
+        .app
+        .applicant(w.tenant, s.access_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    let (_, downloaded) = w.app.receipt_pdf(&applicant, None).await.unwrap();
+    assert_eq!(downloaded, bytes, "the stored bytes, not a new typesetting");
+    let (again, _) = w
+        .app
+        .ensure_receipt(w.tenant, s.application.id)
+        .await
+        .unwrap();
+    assert_eq!(again.id, file.id, "one receipt per application");
+    // A download before the job ran typesets and stores it once as well.
+    let later = common::submit(&w, &w.anonymous(), "Später").await;
+    let applicant = w
+        .app
+        .applicant(w.tenant, later.access_token.as_deref().unwrap())
+        .await
+        .unwrap();
+    let (_, first) = w.app.receipt_pdf(&applicant, None).await.unwrap();
+    let stored = repo
+        .receipt_file(w.tenant, later.application.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.sha256, hex::encode(sha2::Sha256::digest(&first)));
+    w.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_access_token_never_stands_in_plain_text_in_the_outbox() {
+    let w = common::world().await;
+    let s = common::received(
+        &w,
+        Submission::Data {
+            form: "test-form".into(),
+            data: json!({"name": "Muster", "email": "muster@example.org"}),
+            idempotency_key: None,
+        },
+    )
+    .await;
+    let token = s.access_token.clone().unwrap();
+    let payloads = w.db.query_strings("SELECT payload FROM outbox_jobs").await;
+    assert!(!payloads.is_empty());
+    let received: serde_json::Value = payloads
+        .iter()
+        .map(|p| serde_json::from_str::<serde_json::Value>(p).unwrap())
+        .find(|p| p.get("reference").is_some())
+        .expect("the receipt email's job");
+    for p in &payloads {
+        assert!(!p.contains(&token), "token in plain text: {p}");
+        assert!(
+            !p.contains(&token["rh_".len()..]),
+            "token's hex in plain text: {p}"
+        );
+    }
+    // Sealed for this application with the instance key, it opens again.
+    let sealed = received["sealed_access_token"].as_str().unwrap();
+    assert_eq!(
+        w.db.store
+            .secrets()
+            .open(sealed, &s.application.id.to_string())
+            .as_deref(),
+        Some(token.as_str())
+    );
+    assert_eq!(
+        w.db.store.secrets().open(sealed, "another application"),
+        None
+    );
+    w.db.drop_db().await;
 }

@@ -8,7 +8,7 @@ use content::{World, content};
 use rathaus_app::UseCaseError;
 use rathaus_domain::catalog::VersionStatus;
 use rathaus_search::SearchQuery;
-use rathaus_storage::catalog::Services;
+use rathaus_storage::{catalog::Services, prelude::*};
 use uuid::Uuid;
 
 async fn draft(w: &World, slug: &str, title: &str) -> Uuid {
@@ -74,7 +74,43 @@ async fn four_eyes_and_publishing_makes_the_service_findable() {
     assert_eq!(history.history[0].reviewer, "bob@example.org");
     assert!(history.own_change && !history.can_review);
 
-    w.app.archive::<Services>(&w.bob, id).await.unwrap();
+    // Archiving is a change under the four eyes too.
+    let change = w.app.archive::<Services>(&w.bob, id).await.unwrap();
+    assert_eq!(
+        (change.action.as_str(), change.status.as_str()),
+        ("archive", "pending")
+    );
+    assert_eq!(
+        findable(&w, "Hundesteuer"),
+        [id],
+        "public until a second editor approves"
+    );
+    assert!(
+        matches!(
+            w.app.review_change::<Services>(&w.bob, id, true).await,
+            Err(UseCaseError::Workflow("workflow.own_approval"))
+        ),
+        "the requester cannot approve"
+    );
+    assert_eq!(findable(&w, "Hundesteuer"), [id]);
+    assert!(
+        w.db.store
+            .repo()
+            .service(w.tenant, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .archived_at
+            .is_none()
+    );
+    assert!(matches!(
+        w.app.review_change::<Services>(&w.clerk, id, true).await,
+        Err(UseCaseError::Forbidden)
+    ));
+    w.app
+        .review_change::<Services>(&w.alice, id, true)
+        .await
+        .unwrap();
     assert!(findable(&w, "Hundesteuer").is_empty(), "archived is gone");
     w.db.drop_db().await;
 }

@@ -214,12 +214,63 @@ async fn definitions_are_linted_and_attached_by_editors() {
             )
             .await
             .unwrap();
-    let attached = w
+    let requested = w
         .app
         .attach_form(&w.alice, stored.form.id, Some("hundesteuer"))
         .await
         .unwrap();
-    assert_eq!(attached, Some(service.id));
+    assert_eq!(requested.target_id, Some(service.id));
+    assert_eq!(requested.status, "pending");
+    let service_of = || async {
+        w.db.store
+            .repo()
+            .form(w.tenant, stored.form.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .service_id
+    };
+    assert_eq!(
+        service_of().await,
+        None,
+        "not linked before a second editor approves"
+    );
+    assert!(
+        matches!(
+            w.app
+                .review_change::<Forms>(&w.alice, stored.form.id, true)
+                .await,
+            Err(UseCaseError::Workflow("workflow.own_approval"))
+        ),
+        "the requester cannot approve the link"
+    );
+    assert_eq!(service_of().await, None);
+    let approved = w
+        .app
+        .review_change::<Forms>(&w.bob, stored.form.id, true)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, "approved");
+    assert_eq!(service_of().await, Some(service.id), "linked once approved");
+    assert!(
+        matches!(
+            w.app
+                .review_change::<Forms>(&w.bob, stored.form.id, true)
+                .await,
+            Err(UseCaseError::Workflow("workflow.wrong_status"))
+        ),
+        "nothing pending any more"
+    );
+    // Unlinking is a change under the four eyes too; a rejection keeps the link.
+    w.app
+        .attach_form(&w.bob, stored.form.id, None)
+        .await
+        .unwrap();
+    w.app
+        .review_change::<Forms>(&w.alice, stored.form.id, false)
+        .await
+        .unwrap();
+    assert_eq!(service_of().await, Some(service.id));
     assert!(matches!(
         w.app.attach_form(&w.stranger, stored.form.id, None).await,
         Err(UseCaseError::NotFound)

@@ -444,6 +444,8 @@ fn walk<'a>(
 
 /// Validates submitted data (a JSON object) against the definition, on the
 /// server, evaluating conditions with the rule engine. `today` fixes the date.
+/// Values the definition does not know are problems too (`field.unknown`,
+/// named by their path): nothing is stored that the form did not ask for.
 pub fn validate(def: &FormDefinition, data: &Json, today: NaiveDate) -> Vec<Problem> {
     let empty = serde_json::Map::new();
     let root = data.as_object().unwrap_or(&empty);
@@ -451,11 +453,160 @@ pub fn validate(def: &FormDefinition, data: &Json, today: NaiveDate) -> Vec<Prob
         layers: vec![root],
         today,
     };
-    let mut out = Vec::new();
+    let mut out: Vec<Problem> = unknown_keys(def, data)
+        .into_iter()
+        .map(|path| Problem {
+            path,
+            code: "field.unknown",
+            message: None,
+        })
+        .collect();
     for s in &def.steps {
         walk(&s.items, root, &mut scope, "", &mut out);
     }
     out
+}
+
+/// Most unknown paths reported for one submission.
+const MAX_UNKNOWN: usize = 50;
+
+/// The paths of values in `data` that no field or group of the definition
+/// holds (`erfunden`, `hunde[0].farbe`; `hunde[2]` for an instance that is
+/// no object), in document order of the data; at most [`MAX_UNKNOWN`].
+pub fn unknown_keys(def: &FormDefinition, data: &Json) -> Vec<String> {
+    /// `lists`: the item lists that may hold a key at this level.
+    fn walk(
+        lists: &[&[Item]],
+        obj: &serde_json::Map<String, Json>,
+        prefix: &str,
+        out: &mut Vec<String>,
+    ) {
+        for (key, value) in obj {
+            if out.len() >= MAX_UNKNOWN {
+                return;
+            }
+            let path = format!("{prefix}{key}");
+            match lists.iter().find_map(|items| find_item(items, key)) {
+                None => out.push(path),
+                Some(Item::Field(_)) => {}
+                Some(Item::Group(g)) => {
+                    let inner: &[&[Item]] = &[&g.items];
+                    match value {
+                        Json::Array(a) if g.repeatable() => {
+                            for (i, inst) in a.iter().enumerate() {
+                                match inst {
+                                    Json::Object(o) => {
+                                        walk(inner, o, &format!("{path}[{i}]."), out)
+                                    }
+                                    _ => out.push(format!("{path}[{i}]")),
+                                }
+                            }
+                        }
+                        Json::Object(o) => walk(inner, o, &format!("{path}."), out),
+                        // Wrong types are reported by validation where it reads them.
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let Some(root) = data.as_object() else {
+        return Vec::new();
+    };
+    let steps: Vec<&[Item]> = def.steps.iter().map(|s| s.items.as_slice()).collect();
+    let mut out = Vec::new();
+    walk(&steps, root, "", &mut out);
+    out
+}
+
+/// Removes the values of fields and groups that the form's rules hide for
+/// this data (`visible_if` false): what the applicant was not shown is not
+/// stored. Repeated until nothing changes, as a removed value may hide
+/// another field.
+pub fn drop_hidden(def: &FormDefinition, data: &mut Json, today: NaiveDate) {
+    /// (key, index in its array) from the root to a value.
+    type Path = Vec<(String, Option<usize>)>;
+    fn collect<'a>(
+        items: &'a [Item],
+        data: &'a serde_json::Map<String, Json>,
+        scope: &mut Scope<'a>,
+        prefix: &Path,
+        out: &mut Vec<Path>,
+    ) {
+        for item in items {
+            let (key, visible_if) = match item {
+                Item::Field(f) => (&f.key, &f.visible_if),
+                Item::Group(g) => (&g.key, &g.visible_if),
+            };
+            let Some(value) = data.get(key) else { continue };
+            let mut path = prefix.clone();
+            path.push((key.clone(), None));
+            if !holds(visible_if, scope, true) {
+                out.push(path);
+                continue;
+            }
+            if let Item::Group(g) = item {
+                let instances: Vec<(Option<usize>, &serde_json::Map<String, Json>)> = match value {
+                    Json::Array(a) => a
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, x)| x.as_object().map(|o| (Some(i), o)))
+                        .collect(),
+                    Json::Object(o) => vec![(None, o)],
+                    _ => vec![],
+                };
+                for (i, inst) in instances {
+                    let mut inner = prefix.clone();
+                    inner.push((key.clone(), i));
+                    scope.layers.push(inst);
+                    collect(&g.items, inst, scope, &inner, out);
+                    scope.layers.pop();
+                }
+            }
+        }
+    }
+    fn remove(data: &mut Json, path: &[(String, Option<usize>)]) {
+        let Some(((last, _), parents)) = path.split_last() else {
+            return;
+        };
+        let mut cur = data;
+        for (key, index) in parents {
+            let Some(next) = cur.get_mut(key.as_str()) else {
+                return;
+            };
+            cur = match index {
+                Some(i) => match next.get_mut(*i) {
+                    Some(n) => n,
+                    None => return,
+                },
+                None => next,
+            };
+        }
+        if let Some(o) = cur.as_object_mut() {
+            o.remove(last);
+        }
+    }
+    // Each round removes at least one value; a form has finitely many.
+    for _ in 0..100 {
+        let hidden = {
+            let Some(root) = data.as_object() else { return };
+            let mut scope = Scope {
+                layers: vec![root],
+                today,
+            };
+            let mut out = Vec::new();
+            for s in &def.steps {
+                collect(&s.items, root, &mut scope, &Vec::new(), &mut out);
+            }
+            out
+        };
+        if hidden.is_empty() {
+            return;
+        }
+        for path in &hidden {
+            remove(data, path);
+        }
+    }
 }
 
 /// Validates only the items of step `step` (conditions still see all data).
@@ -709,6 +860,171 @@ pub fn value_text_de(field: Option<&FieldDef>, v: &Json) -> String {
             .join(", "),
         Json::Object(_) => String::new(),
     }
+}
+
+/// A label for messages: the field's label plus the group instance
+/// (`Name (Hund 2)`), in German or English.
+pub fn path_label(def: &FormDefinition, path: &str, english: bool) -> String {
+    let mut items: Option<&[Item]> = def
+        .steps
+        .iter()
+        .find(|s| {
+            s.items.iter().any(|i| match i {
+                Item::Field(f) => path.split(['.', '[']).next() == Some(f.key.as_str()),
+                Item::Group(g) => path.split(['.', '[']).next() == Some(g.key.as_str()),
+            })
+        })
+        .map(|s| s.items.as_slice());
+    let mut context = Vec::new();
+    let mut label = path.to_string();
+    for seg in path.split('.') {
+        let (key, index) = match seg.find('[') {
+            Some(i) => (
+                &seg[..i],
+                seg[i + 1..].trim_end_matches(']').parse::<usize>().ok(),
+            ),
+            None => (seg, None),
+        };
+        let Some(list) = items else { break };
+        match list.iter().find(|i| match i {
+            Item::Field(f) => f.key == key,
+            Item::Group(g) => g.key == key,
+        }) {
+            Some(Item::Field(f)) => {
+                label = f.label.get(english).to_string();
+                items = None;
+            }
+            Some(Item::Group(g)) => {
+                label = g.label.get(english).to_string();
+                if let Some(i) = index {
+                    context.push(format!("{} {}", g.label.get(english), i + 1));
+                }
+                items = Some(&g.items);
+            }
+            None => break,
+        }
+    }
+    // The last group instance is the field's own context; a group's own label needs none.
+    let own_group = context.last().is_some_and(|c| c.starts_with(&label));
+    match context.last() {
+        Some(c) if !own_group => format!("{label} ({c})"),
+        Some(c) => c.clone(),
+        None => label,
+    }
+}
+
+/// The words of the review rows in one language.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewWords<'a> {
+    pub english: bool,
+    pub not_answered: &'a str,
+    pub yes: &'a str,
+    pub no: &'a str,
+}
+
+impl ReviewWords<'static> {
+    /// The German words (the receipt and Bescheide are German).
+    pub const DE: Self = ReviewWords {
+        english: false,
+        not_answered: "Keine Angabe",
+        yes: "Ja",
+        no: "Nein",
+    };
+}
+
+/// One answered field for the review page and the receipt: (label, shown
+/// value), for the visible `nodes`.
+pub fn review_rows(
+    def: &FormDefinition,
+    nodes: &[Node<'_>],
+    words: &ReviewWords<'_>,
+    out: &mut Vec<(String, String)>,
+) {
+    fn text(v: &Json) -> String {
+        match v {
+            Json::Null => String::new(),
+            Json::String(s) => s.clone(),
+            Json::Bool(b) => b.to_string(),
+            Json::Number(n) => n.to_string(),
+            other => other.to_string(),
+        }
+    }
+    let option = |f: &FieldDef, c: String| {
+        f.options
+            .iter()
+            .find(|o| o.code == c)
+            .map_or(c, |o| o.label.clone())
+    };
+    for n in nodes {
+        match n {
+            Node::Field {
+                path,
+                def: f,
+                value,
+                ..
+            } => {
+                if f.kind == FieldKind::Label {
+                    continue;
+                }
+                let shown = match (f.kind, value) {
+                    (_, Json::Null) => words.not_answered.to_string(),
+                    (FieldKind::YesNo, Json::Bool(b)) => {
+                        (if *b { words.yes } else { words.no }).to_string()
+                    }
+                    (FieldKind::Select | FieldKind::Radio, v) => option(f, text(v)),
+                    (FieldKind::Checkboxes, Json::Array(a)) => a
+                        .iter()
+                        .map(|v| option(f, text(v)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    (FieldKind::File, v) => {
+                        let t = text(v);
+                        t.split_once('/').map_or(t.clone(), |(_, n)| n.to_string())
+                    }
+                    (FieldKind::Date, Json::String(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .map(|d| {
+                            d.format(if words.english {
+                                "%Y-%m-%d"
+                            } else {
+                                "%d.%m.%Y"
+                            })
+                            .to_string()
+                        })
+                        .unwrap_or_else(|_| s.clone()),
+                    (_, v) => text(v),
+                };
+                out.push((path_label(def, path, words.english), shown));
+            }
+            Node::Group { instances, .. } => {
+                for (_, inner) in instances {
+                    review_rows(def, inner, words, out);
+                }
+            }
+        }
+    }
+}
+
+/// Every answered field of every step, as the receipt shows it: (step
+/// title, rows), in German.
+pub fn receipt_sections(
+    def: &FormDefinition,
+    data: &Json,
+    today: NaiveDate,
+) -> Vec<(String, Vec<(String, String)>)> {
+    def.steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut rows = Vec::new();
+            review_rows(
+                def,
+                &layout(def, i, data, today),
+                &ReviewWords::DE,
+                &mut rows,
+            );
+            (s.title.de.clone(), rows)
+        })
+        .collect()
 }
 
 /// The field at a data path (`hunde[1].name`), if the definition has one.
@@ -1478,6 +1794,55 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_are_problems_named_by_path() {
+        let data = json!({"familienname": "Muster", "iban": "DE89370400440532013000", "erfunden": 1,
+            "hunde": [{"name": "Bello", "rasse": "mischling", "geburtsdatum": "2020-05-01", "farbe": "braun"}, "kein Objekt"]});
+        let p = validate(&hundesteuer(), &data, today());
+        let unknown: Vec<_> = codes(&p)
+            .into_iter()
+            .filter(|(_, c)| *c == "field.unknown")
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(unknown, vec!["erfunden", "hunde[0].farbe", "hunde[1]"]);
+        assert_eq!(
+            unknown_keys(&hundesteuer(), &json!({"familienname": "M"})),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn hidden_values_are_dropped() {
+        let mut def = hundesteuer();
+        let mut extra = field("lastschrift_iban", FieldKind::Iban, false);
+        extra.visible_if = Some("lastschrift == true".into());
+        let mut grund = field("grund", FieldKind::Text, false);
+        grund.visible_if = Some("lastschrift_iban == 'DE89370400440532013000'".into());
+        def.steps[0]
+            .items
+            .push(Item::Field(field("lastschrift", FieldKind::YesNo, true)));
+        def.steps[0].items.push(Item::Field(extra));
+        def.steps[0].items.push(Item::Field(grund));
+        if let Item::Group(g) = &mut def.steps[1].items[0] {
+            let mut chip = field("chip", FieldKind::Text, false);
+            chip.visible_if = Some("rasse == 'pitbull'".into());
+            g.items.push(Item::Field(chip));
+        }
+        let mut data = json!({"lastschrift": false, "lastschrift_iban": "DE89370400440532013000", "grund": "x",
+            "hunde": [{"name": "A", "rasse": "mischling", "chip": "1"}, {"name": "B", "rasse": "pitbull", "chip": "2"}]});
+        drop_hidden(&def, &mut data, today());
+        assert_eq!(
+            data,
+            json!({"lastschrift": false,
+            "hunde": [{"name": "A", "rasse": "mischling"}, {"name": "B", "rasse": "pitbull", "chip": "2"}]}),
+            "hidden values go, and so does what only they made visible"
+        );
+        let mut shown = json!({"lastschrift": true, "lastschrift_iban": "DE89370400440532013000"});
+        let before = shown.clone();
+        drop_hidden(&def, &mut shown, today());
+        assert_eq!(shown, before);
+    }
+
+    #[test]
     fn group_counts() {
         let p = validate(
             &hundesteuer(),
@@ -1717,7 +2082,8 @@ mod tests {
         fn hidden_fields_are_never_required(flag in any::<bool>()) {
             let mut f = field("extra", FieldKind::Text, true);
             f.visible_if = Some("zeigen == true".into());
-            let def = FormDefinition { key: "k".into(), title: t("k"), steps: vec![Step { key: "s".into(), title: t("s"), items: vec![Item::Field(f)] }] };
+            let zeigen = Item::Field(field("zeigen", FieldKind::YesNo, false));
+            let def = FormDefinition { key: "k".into(), title: t("k"), steps: vec![Step { key: "s".into(), title: t("s"), items: vec![zeigen, Item::Field(f)] }] };
             let p = validate(&def, &json!({"zeigen": flag}), today());
             prop_assert_eq!(p.is_empty(), !flag);
         }

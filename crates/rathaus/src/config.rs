@@ -61,6 +61,12 @@ pub struct Settings {
     pub orphan_grace_secs: u64,
     /// Seconds between orphan sweeps (an outbox job `storage.sweep`); 0: none.
     pub storage_sweep_secs: u64,
+    /// The instance key (64 hex characters, `openssl rand -hex 32`) that
+    /// seals secrets passing through the database, such as the applicant's
+    /// access token in the receipt job. Every instance and worker of an
+    /// installation needs the same. Unset: `secret.key` in the data dir,
+    /// created on first start.
+    pub secret_key: Option<String>,
 }
 
 impl Default for Settings {
@@ -91,6 +97,7 @@ impl Default for Settings {
             uploads_per_minute: 20,
             orphan_grace_secs: 3600,
             storage_sweep_secs: 3600,
+            secret_key: None,
         }
     }
 }
@@ -191,6 +198,48 @@ impl Settings {
         chrono::Duration::seconds(self.orphan_grace_secs.min(i64::MAX as u64) as i64)
     }
 
+    /// The instance key: `RATHAUS_SECRET_KEY`, else the one kept in
+    /// `<data_dir>/secret.key` (created with 32 random bytes, readable only
+    /// by its owner, on first use).
+    pub fn secret_key(&self) -> anyhow::Result<rathaus_storage::secrets::SecretKey> {
+        use rathaus_storage::secrets::SecretKey;
+        if let Some(k) = self.secret_key.as_deref().filter(|k| !k.trim().is_empty()) {
+            return SecretKey::parse(k).context("RATHAUS_SECRET_KEY");
+        }
+        let path = self.data_dir.join("secret.key");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return SecretKey::parse(&text).with_context(|| format!("{}", path.display()));
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data dir {}", self.data_dir.display()))?;
+        let text = hex::encode(SecretKey::random_bytes());
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(text.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                tracing::info!(path = %path.display(), "created the instance key (set RATHAUS_SECRET_KEY to share one between instances)");
+                SecretKey::parse(&text).context("new instance key")
+            }
+            // Another process created it at the same moment: use that one.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                SecretKey::parse(&text).with_context(|| format!("{}", path.display()))
+            }
+            Err(e) => Err(e).with_context(|| {
+                format!(
+                    "cannot create the instance key {} (or set RATHAUS_SECRET_KEY)",
+                    path.display()
+                )
+            }),
+        }
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
@@ -209,6 +258,33 @@ mod tests {
         assert_eq!(s.database_url(), "sqlite://./data/rathaus.sqlite?mode=rwc");
         assert_eq!(s.storage_url(), "./data/files");
         assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_instance_key_is_configured_or_kept_in_the_data_dir() {
+        let dir = std::env::temp_dir().join(format!("rathaus-key-{}", uuid::Uuid::new_v4()));
+        let s = Settings {
+            data_dir: dir.clone(),
+            ..Settings::default()
+        };
+        let sealed = s.secret_key().unwrap().seal("geheim", "ctx");
+        assert_eq!(
+            s.secret_key().unwrap().open(&sealed, "ctx").as_deref(),
+            Some("geheim"),
+            "the kept key is used again"
+        );
+        let configured = Settings {
+            secret_key: Some("ab".repeat(32)),
+            ..s.clone()
+        };
+        assert_eq!(configured.secret_key().unwrap().open(&sealed, "ctx"), None);
+        let bad = Settings {
+            secret_key: Some("zu kurz".into()),
+            ..s
+        };
+        assert!(bad.secret_key().is_err());
+        assert!(!format!("{configured:?}").contains(&"ab".repeat(32)));
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

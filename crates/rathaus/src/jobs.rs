@@ -145,6 +145,8 @@ fn smtp_url_parts(url: &str) -> (bool, &str, &str) {
 #[derive(Clone)]
 pub struct Notifier {
     pub store: Store,
+    /// Object storage (documents the jobs make, such as the receipt).
+    pub files: rathaus_storage::files::FileStore,
     pub mailer: Mailer,
     /// Public address of the portal, for links.
     pub public_url: String,
@@ -221,9 +223,11 @@ fn uuid_of(payload: &serde_json::Value, key: &str) -> Result<Uuid, String> {
         .ok_or_else(|| format!("payload has no {key}"))
 }
 
-/// `application.received {"application", "reference", "access_token"?}`:
-/// the receipt email. Without an account it carries the access link; the
-/// token is removed from the job once the email is out.
+/// `application.received {"application", "reference", "sealed_access_token"?}`:
+/// the receipt email. Without an account it carries the access link: the
+/// token travels sealed with the instance key (`RATHAUS_SECRET_KEY`; never in
+/// plain text in the database) and is removed from the job once the email
+/// is out. (`access_token` in plain text: jobs written before sealing.)
 pub struct ApplicationReceived(pub Notifier);
 
 #[async_trait::async_trait]
@@ -234,12 +238,27 @@ impl JobHandler for ApplicationReceived {
             .map_err(|e| format!("invalid payload: {e}"))?;
         let tenant = job.tenant().ok_or("job without tenant")?;
         let app = uuid_of(&payload, "application")?;
-        let token = payload.get("access_token").and_then(|t| t.as_str());
-        self.0.notify(tenant, app, Event::Received, token).await?;
+        let token = match payload.get("sealed_access_token").and_then(|t| t.as_str()) {
+            Some(sealed) => Some(
+                self.0
+                    .store
+                    .secrets()
+                    .open(sealed, &app.to_string())
+                    .ok_or("the sealed access token does not open with this instance's key: every instance and worker needs the same RATHAUS_SECRET_KEY")?,
+            ),
+            None => payload
+                .get("access_token")
+                .and_then(|t| t.as_str())
+                .map(String::from),
+        };
+        self.0
+            .notify(tenant, app, Event::Received, token.as_deref())
+            .await?;
         if token.is_some() {
             let mut scrubbed = payload.clone();
             if let Some(o) = scrubbed.as_object_mut() {
                 o.remove("access_token");
+                o.remove("sealed_access_token");
             }
             self.0
                 .store
@@ -248,6 +267,29 @@ impl JobHandler for ApplicationReceived {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+}
+
+/// `application.receipt {"application"}`: typesets the confirmation of
+/// receipt once and stores it with its SHA-256 as a document of the case;
+/// failures retry with the outbox's backoff (downloads before that typeset
+/// and store it themselves, once).
+pub struct ApplicationReceipt(pub rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for ApplicationReceipt {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let tenant = job.tenant().ok_or("job without tenant")?;
+        let app = uuid_of(&payload, "application")?;
+        match self.0.ensure_receipt(tenant, app).await {
+            Ok(_) => Ok(()),
+            // The application is gone (its tenant was removed): nothing to do.
+            Err(rathaus_app::UseCaseError::NotFound) => Ok(()),
+            Err(e) => Err(format!("receipt of {app}: {e}")),
+        }
     }
 }
 
@@ -386,8 +428,10 @@ pub async fn schedule_sweeps(
 /// The handlers of every job kind but `storage.sweep` (which needs the
 /// file store: [`StorageSweep`], added by the server).
 pub fn handlers(notifier: Notifier) -> Handlers {
+    let app = rathaus_app::App::new(notifier.store.clone(), notifier.files.clone());
     Handlers::new()
         .with("diagnostics.sleep", Sleep)
+        .with("application.receipt", ApplicationReceipt(app))
         .with(
             "application.received",
             ApplicationReceived(notifier.clone()),

@@ -33,7 +33,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         )
     })?;
     store.migrate().await.context("applying migrations")?;
-    Ok(store)
+    Ok(store.with_secret_key(settings.secret_key()?))
 }
 
 /// A process-unique worker id: host, pid and a random suffix.
@@ -50,6 +50,7 @@ pub fn worker_id(n: u32) -> String {
 pub fn notifier(settings: &Settings, store: &Store) -> anyhow::Result<jobs::Notifier> {
     Ok(jobs::Notifier {
         store: store.clone(),
+        files: FileStore::open(&settings.storage_url()).context("opening file storage")?,
         mailer: jobs::Mailer::with_ca(
             settings.smtp_url.as_deref(),
             settings.smtp_ca_file.as_deref(),

@@ -55,6 +55,10 @@ pub(crate) fn file_model(
         message_id: Set(message),
     }
 }
+/// The field path of the stored confirmation of receipt among the
+/// application's files (form field keys never start with `_`).
+pub const RECEIPT_PATH: &str = "_eingangsbestaetigung";
+
 /// Metadata of a file that is already in object storage.
 #[derive(Debug, Clone)]
 pub struct NewFile {
@@ -76,6 +80,9 @@ pub struct NewApplication {
     pub form_version_id: Uuid,
     pub data: serde_json::Value,
     pub idempotency_key: Option<String>,
+    /// SHA-256 (hex) of the request the key came with: a repeat of the key
+    /// with another request is refused by the caller.
+    pub request_hash: Option<String>,
     pub files: Vec<NewFile>,
     /// The org unit whose inbox receives the case (routing is decided before).
     pub org_unit_id: Uuid,
@@ -103,6 +110,12 @@ pub struct Submitted {
 
 #[allow(async_fn_in_trait)]
 pub trait ApplicationRepository {
+    /// The stored confirmation of receipt of an application, if typeset.
+    async fn receipt_file(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+    ) -> Result<Option<ApplicationFile>>;
     async fn application(&self, tenant: TenantId, id: Uuid) -> Result<Option<Application>>;
     async fn application_by_key(&self, tenant: TenantId, key: &str) -> Result<Option<Application>>;
     /// The application an access token opens (the applicant's link).
@@ -139,6 +152,19 @@ pub trait ApplicationRepository {
 }
 
 impl<C: ConnectionTrait> ApplicationRepository for Repo<'_, C> {
+    async fn receipt_file(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+    ) -> Result<Option<ApplicationFile>> {
+        Ok(application_file::Entity::find()
+            .filter(application_file::Column::TenantId.eq(tenant.0))
+            .filter(application_file::Column::ApplicationId.eq(application))
+            .filter(application_file::Column::FieldPath.eq(RECEIPT_PATH))
+            .one(self.0)
+            .await?)
+    }
+
     async fn application(&self, tenant: TenantId, id: Uuid) -> Result<Option<Application>> {
         Ok(application::Entity::find_by_id(id)
             .filter(application::Column::TenantId.eq(tenant.0))
@@ -221,5 +247,28 @@ impl<C: ConnectionTrait> ApplicationRepository for Repo<'_, C> {
         Ok(file_model(tenant, application, f, message)
             .insert(self.0)
             .await?)
+    }
+}
+
+impl crate::Store {
+    /// Records the typeset confirmation of receipt (already in object
+    /// storage) as a document of the application. At most one exists: if
+    /// another writer was first, its row is returned and `false` says that
+    /// this file was not recorded (the caller deletes it).
+    pub async fn store_receipt(
+        &self,
+        tenant: TenantId,
+        application: Uuid,
+        f: &NewFile,
+    ) -> Result<(ApplicationFile, bool)> {
+        let mut f = f.clone();
+        f.field_path = RECEIPT_PATH.to_string();
+        match self.repo().add_file(tenant, application, &f, None).await {
+            Ok(row) => Ok((row, true)),
+            Err(e) => match self.repo().receipt_file(tenant, application).await? {
+                Some(first) => Ok((first, false)),
+                None => Err(e),
+            },
+        }
     }
 }

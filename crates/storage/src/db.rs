@@ -51,6 +51,10 @@ pub struct Store {
     pub(crate) backend: Backend,
     /// The group-commit writer of submissions (shared by all clones).
     pub(crate) submissions: std::sync::Arc<crate::applications::SubmissionWriter>,
+    /// Seals secrets that pass through the database ([`crate::secrets`]);
+    /// random per process unless [`Store::with_secret_key`] sets the
+    /// instance key.
+    pub(crate) secrets: std::sync::Arc<crate::secrets::SecretKey>,
 }
 
 impl Store {
@@ -90,7 +94,20 @@ impl Store {
             db,
             backend,
             submissions: Default::default(),
+            secrets: std::sync::Arc::new(crate::secrets::SecretKey::random()),
         })
+    }
+
+    /// The same store, sealing with the instance key (every instance and
+    /// worker of an installation must use the same one).
+    pub fn with_secret_key(mut self, key: crate::secrets::SecretKey) -> Self {
+        self.secrets = std::sync::Arc::new(key);
+        self
+    }
+
+    /// The key that seals secrets passing through the database.
+    pub fn secrets(&self) -> &crate::secrets::SecretKey {
+        &self.secrets
     }
 
     /// Applies all pending migrations.

@@ -304,3 +304,206 @@ macro_rules! versioned {
     };
 }
 pub(crate) use versioned;
+
+/// A change to a record outside its versions (see
+/// [`crate::entities::editorial_change`]).
+pub type RecordChange = crate::entities::editorial_change::Model;
+
+/// What a [`RecordChange`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeAction {
+    /// Take the record off the portal.
+    Archive,
+    /// Link the form to this service (none: to no service).
+    Attach(Option<Uuid>),
+}
+
+impl ChangeAction {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Archive => "archive",
+            Self::Attach(_) => "attach",
+        }
+    }
+}
+
+impl RecordChange {
+    /// The action, or [`crate::StorageError::Corrupt`] for an unknown value.
+    pub fn try_action(&self) -> Result<ChangeAction> {
+        match self.action.as_str() {
+            "archive" => Ok(ChangeAction::Archive),
+            "attach" => Ok(ChangeAction::Attach(self.target_id)),
+            other => Err(crate::StorageError::Corrupt {
+                table: "editorial_changes",
+                column: "action",
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// A kind whose records take changes besides their versions; each applies
+/// the actions it supports and refuses the others.
+#[allow(async_fn_in_trait)]
+pub trait ChangeKind: Versioned {
+    /// The `kind` column (`services`, `forms`).
+    const KIND: &'static str;
+    /// Whether this kind has the action at all.
+    fn supports(action: ChangeAction) -> bool;
+    /// Applies an approved change (inside the approving transaction).
+    async fn apply<C: ConnectionTrait>(
+        repo: &Repo<'_, C>,
+        tenant: TenantId,
+        id: Uuid,
+        action: ChangeAction,
+    ) -> Result<()>;
+}
+
+impl ChangeKind for crate::catalog::Services {
+    const KIND: &'static str = "services";
+    fn supports(action: ChangeAction) -> bool {
+        action == ChangeAction::Archive
+    }
+    async fn apply<C: ConnectionTrait>(
+        repo: &Repo<'_, C>,
+        tenant: TenantId,
+        id: Uuid,
+        action: ChangeAction,
+    ) -> Result<()> {
+        match action {
+            ChangeAction::Archive => Self::archive(repo, tenant, id).await,
+            ChangeAction::Attach(_) => Err(WorkflowError::WrongStatus.into()),
+        }
+    }
+}
+
+impl ChangeKind for crate::forms::Forms {
+    const KIND: &'static str = "forms";
+    fn supports(action: ChangeAction) -> bool {
+        matches!(action, ChangeAction::Attach(_))
+    }
+    async fn apply<C: ConnectionTrait>(
+        repo: &Repo<'_, C>,
+        tenant: TenantId,
+        id: Uuid,
+        action: ChangeAction,
+    ) -> Result<()> {
+        use crate::forms::FormRepository;
+        match action {
+            ChangeAction::Attach(service) => repo.attach_form(tenant, id, service).await,
+            ChangeAction::Archive => Err(WorkflowError::WrongStatus.into()),
+        }
+    }
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// The change of a record waiting for a second editor, if any.
+    pub async fn pending_change<T: ChangeKind>(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<RecordChange>> {
+        use crate::entities::editorial_change as ec;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        Ok(ec::Entity::find()
+            .filter(ec::Column::TenantId.eq(tenant.0))
+            .filter(ec::Column::Kind.eq(T::KIND))
+            .filter(ec::Column::RecordId.eq(id))
+            .filter(ec::Column::Status.eq("pending"))
+            .order_by_desc(ec::Column::RequestedAt)
+            .one(self.0)
+            .await?)
+    }
+}
+
+impl Store {
+    /// Records a change of a record for review, in one write transaction: a
+    /// change still pending for the record is replaced by this one. Nothing
+    /// takes effect until [`Store::review_change`] approves it.
+    pub async fn request_change<T: ChangeKind>(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        action: ChangeAction,
+        by: Uuid,
+    ) -> Result<RecordChange> {
+        use crate::entities::editorial_change as ec;
+        use sea_orm::{
+            ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
+            sea_query::Expr,
+        };
+        if !T::supports(action) {
+            return Err(WorkflowError::WrongStatus.into());
+        }
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        T::published_pointer(&repo, tenant, id).await?; // NotFound for a stranger's record
+        ec::Entity::update_many()
+            .col_expr(ec::Column::Status, Expr::value("replaced"))
+            .filter(ec::Column::TenantId.eq(tenant.0))
+            .filter(ec::Column::Kind.eq(T::KIND))
+            .filter(ec::Column::RecordId.eq(id))
+            .filter(ec::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?;
+        let change = ec::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            kind: Set(T::KIND.to_string()),
+            record_id: Set(id),
+            action: Set(action.code().to_string()),
+            target_id: Set(match action {
+                ChangeAction::Attach(s) => s,
+                ChangeAction::Archive => None,
+            }),
+            requested_by: Set(by),
+            requested_at: Set(Utc::now()),
+            status: Set("pending".into()),
+            reviewed_by: Set(None),
+            reviewed_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(change)
+    }
+
+    /// Approves (applies) or rejects the pending change of a record, in one
+    /// write transaction. Its requester cannot approve it (the domain's
+    /// four-eyes rule); rejecting their own request withdraws it.
+    pub async fn review_change<T: ChangeKind>(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        reviewer: Uuid,
+        approve: bool,
+    ) -> Result<RecordChange> {
+        use crate::entities::editorial_change as ec;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let change = repo
+            .pending_change::<T>(tenant, id)
+            .await?
+            .ok_or(WorkflowError::WrongStatus)?;
+        let status = if approve {
+            transition(
+                VersionStatus::InReview,
+                WorkflowAction::Approve,
+                &reviewer,
+                &change.requested_by,
+            )?;
+            T::apply(&repo, tenant, id, change.try_action()?).await?;
+            "approved"
+        } else {
+            "rejected"
+        };
+        let mut am: ec::ActiveModel = change.into();
+        am.status = Set(status.into());
+        am.reviewed_by = Set(Some(reviewer));
+        am.reviewed_at = Set(Some(Utc::now()));
+        let change = am.update(&txn).await?;
+        txn.commit().await?;
+        Ok(change)
+    }
+}

@@ -243,8 +243,14 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
         .await
         .map_err(StorageError::conflict_on("key"))?;
         if let Some(s) = service {
-            self.attach_form(tenant, form.id, Some(s)).await?;
+            use crate::catalog::CatalogRepository;
+            if self.service(tenant, s).await?.is_none() {
+                return Err(StorageError::NotFound("service"));
+            }
         }
+        // A new form is linked without detaching the service's current one:
+        // it is not public yet, and its first approved version (four eyes)
+        // replaces the old form on the service (`publish_form`).
         let version = new_form_version(tenant, form.id, 1, author, json, report)
             .insert(self.0)
             .await?;
@@ -607,8 +613,20 @@ crate::editorial::versioned!(
 );
 
 impl<C: ConnectionTrait> Repo<'_, C> {
+    /// Moves the pointer; the form becomes the one online form of its
+    /// service (another form linked to it is detached).
     async fn publish_form(&self, tenant: TenantId, id: Uuid, version: Uuid) -> Result<()> {
-        let mut am: form::ActiveModel = self.require_form(tenant, id).await?.into();
+        let form = self.require_form(tenant, id).await?;
+        if let Some(s) = form.service_id {
+            form::Entity::update_many()
+                .col_expr(form::Column::ServiceId, Expr::value(Option::<Uuid>::None))
+                .filter(form::Column::TenantId.eq(tenant.0))
+                .filter(form::Column::ServiceId.eq(s))
+                .filter(form::Column::Id.ne(id))
+                .exec(self.0)
+                .await?;
+        }
+        let mut am: form::ActiveModel = form.into();
         am.published_version_id = Set(Some(version));
         am.updated_at = Set(Utc::now());
         am.update(self.0).await?;

@@ -37,6 +37,7 @@ pub mod mailbox;
 pub mod migration;
 pub mod outbox;
 pub mod routing;
+pub mod secrets;
 pub mod tenancy;
 #[cfg(feature = "test-support")]
 pub mod test_support;

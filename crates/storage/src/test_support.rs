@@ -98,6 +98,29 @@ impl TestDb {
         }
     }
 
+    /// Runs SQL behind the repositories' back (a test changing rows).
+    pub async fn db_execute(&self, sql: &str) {
+        use sea_orm::ConnectionTrait;
+        self.store
+            .db()
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The first column of every row of a query, as text (a test reading
+    /// rows as an attacker with the database would).
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = self.store.db();
+        db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .into_iter()
+            .map(|row| row.try_get_by_index::<String>(0).expect("a text column"))
+            .collect()
+    }
+
     /// Closes the pool and removes the database.
     pub async fn drop_db(self) {
         self.store.close().await.ok();

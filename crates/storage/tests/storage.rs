@@ -113,6 +113,9 @@ async fn migration_list_is_pinned() {
             "m20261122_000006_applications",
             "m20261122_000007_accounts_decisions",
             "m20261130_100001_draft_uploads",
+            "m20261130_300001_idempotency_hash",
+            "m20261130_300002_receipt_documents",
+            "m20261130_300003_editorial_changes",
         ]
     );
     let db = db().await;
@@ -1005,6 +1008,7 @@ mod applications {
             form_version_id: version,
             data: serde_json::json!({"name": "Muster"}),
             idempotency_key: key.map(String::from),
+            request_hash: None,
             files: vec![NewFile {
                 field_path: "nachweis".into(),
                 file_key: "uploads/x".into(),
@@ -1467,7 +1471,7 @@ mod applications {
     }
 
     #[tokio::test]
-    async fn the_receipt_job_carries_the_access_token_only_without_account() {
+    async fn the_receipt_job_carries_the_access_token_sealed_and_only_without_account() {
         use rathaus_storage::outbox::OutboxRepository;
         let db = db().await;
         let (a, unit, version) = setup(&db, "stadt-a").await;
@@ -1501,17 +1505,28 @@ mod applications {
             .await
             .unwrap();
         let mut payloads = Vec::new();
+        let mut raw = Vec::new();
         for r in rows {
             let id: i64 = r.try_get("", "id").unwrap();
             let job = db.store.repo().job(id).await.unwrap().unwrap();
             payloads.push(serde_json::from_str::<serde_json::Value>(&job.payload).unwrap());
+            raw.push(job.payload);
         }
         assert_eq!(payloads.len(), 2);
+        // Never in plain text: sealed with the instance key for this application.
+        let token = anon.access_token.unwrap();
+        assert!(!raw[0].contains(&token), "{}", raw[0]);
+        assert!(payloads[0].get("access_token").is_none());
+        let sealed = payloads[0]["sealed_access_token"].as_str().unwrap();
         assert_eq!(
-            payloads[0]["access_token"],
-            anon.access_token.unwrap().as_str()
+            db.store
+                .secrets()
+                .open(sealed, &anon.application.id.to_string())
+                .as_deref(),
+            Some(token.as_str())
         );
         assert!(payloads[1].get("access_token").is_none());
+        assert!(payloads[1].get("sealed_access_token").is_none());
         db.drop_db().await;
     }
 }

@@ -40,19 +40,34 @@ fn definition() -> FormDefinition {
         steps: vec![Step {
             key: "s".into(),
             title: I18nText::default(),
-            items: vec![Item::Field(
-                serde_json::from_value(serde_json::json!({
+            items: [
+                serde_json::json!({
                     "key": "name", "label": {"de": "Name", "en": "Name"},
                     "kind": "text", "required": true
-                }))
-                .expect("field"),
-            )],
+                }),
+                serde_json::json!({
+                    "key": "email", "label": {"de": "E-Mail", "en": "Email"},
+                    "kind": "email"
+                }),
+                serde_json::json!({
+                    "key": "firma", "label": {"de": "Als Firma", "en": "As a company"},
+                    "kind": "yes_no"
+                }),
+                serde_json::json!({
+                    "key": "firmenname", "label": {"de": "Firmenname", "en": "Company name"},
+                    "kind": "text", "visible_if": "firma == true"
+                }),
+            ]
+            .into_iter()
+            .map(|f| Item::Field(serde_json::from_value(f).expect("field")))
+            .collect(),
         }],
     }
 }
 
 /// A fresh database with one tenant, its central intake and the published
-/// form `test-form` (one required field `name`, no service).
+/// form `test-form` (a required field `name`, an optional `email`, and
+/// `firmenname`, shown only when `firma` is true; no service).
 pub async fn world() -> World {
     let db = TestDb::new().await;
     let repo = db.store.repo();

@@ -157,6 +157,7 @@ pub async fn world() -> World {
             form_version_id: version.id,
             data: serde_json::json!({"name": "Max Muster"}),
             idempotency_key: None,
+            request_hash: None,
             files: vec![NewFile {
                 field_path: "nachweis".into(),
                 file_key: "uploads/x".into(),

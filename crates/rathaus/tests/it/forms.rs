@@ -914,6 +914,47 @@ async fn submitting_makes_one_application_with_a_case_and_an_audit_chain() {
     assert_pdfa_2b(&pdf, "the receipt");
     let raw = String::from_utf8_lossy(&pdf);
     assert!(raw.contains(&format!("MS-{year}-000001")));
+    // It is stored once with its SHA-256 as a document of the case, and a
+    // download serves exactly those bytes: renaming the tenant after the
+    // submission does not change it (nothing is typeset again).
+    {
+        use sha2::Digest;
+        let db = app.db.as_ref().unwrap();
+        let repo = db.store.repo();
+        let t = rathaus_storage::tenancy::TenantRepository::tenant_by_slug(&repo, "musterstadt")
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id();
+        let a = repo
+            .application_by_reference(t, &format!("MS-{year}-000001"))
+            .await
+            .unwrap()
+            .unwrap();
+        let stored = repo
+            .receipt_file(t, a.id)
+            .await
+            .unwrap()
+            .expect("the stored receipt");
+        assert_eq!(stored.sha256, hex::encode(sha2::Sha256::digest(&pdf)));
+        assert_eq!(
+            app.files.get(t, &stored.file_key).await.unwrap().unwrap(),
+            pdf
+        );
+        db.db_execute("UPDATE tenants SET name = 'Umbenannte Stadt' WHERE slug = 'musterstadt'")
+            .await;
+        let again = client()
+            .get(app.url(&format!("{}/eingangsbestaetigung.pdf", locations[0])))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(again, pdf, "the stored receipt, not a new one");
+        db.db_execute("UPDATE tenants SET name = 'Stadt Musterstadt' WHERE slug = 'musterstadt'")
+            .await;
+    }
     // The draft is gone; the case is in the Steueramt's inbox; the audit chain holds.
     let r = browser
         .get(app.url(&format!("{base}/schritt/1")))
@@ -1198,6 +1239,47 @@ async fn the_whole_loop_through_the_api() {
     assert_eq!(again["reference"], reference.as_str());
     assert_eq!(again["created"], false);
     assert!(again.get("access_token").is_none());
+    // The same key with another body is refused, not answered with the first.
+    let mut other = data.clone();
+    other["familienname"] = json!("Jemand anderes");
+    let r = send("api-key-000001", other).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "idempotency.mismatch", "{e}");
+    assert_eq!(e["error"]["fields"][0]["field"], "Idempotency-Key", "{e}");
+    // Data with a key the form does not have is refused, naming it.
+    let mut invented = data.clone();
+    invented["erfunden"] = json!("x");
+    let r = send("api-key-000003", invented.clone()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    let unknown = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "field.unknown")
+        .unwrap_or_else(|| panic!("no field.unknown: {e}"));
+    assert_eq!(unknown["path"], "erfunden");
+    assert!(
+        unknown["message"].as_str().unwrap().contains("erfunden"),
+        "{e}"
+    );
+    let r = c
+        .post(app.url("/api/v1/forms/test-gewerbe-anmeldung/validate"))
+        .json(&invented)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "erfunden" && f["code"] == "field.unknown"),
+        "{v}"
+    );
     let r = send("api-key-000002", json!({"hunde": []})).await.unwrap();
     assert_eq!(r.status(), 422);
     let e: Value = r.json().await.unwrap();

@@ -16,9 +16,9 @@ pub const OTHER_HOST: &str = "nachbardorf.test";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Option<TestDb>,
-    pub client: reqwest::Client,
-    /// The server's file store (in memory), to count what was stored.
+    /// The server's object storage (a worker in the test shares it).
     pub files: FileStore,
+    pub client: reqwest::Client,
     shutdown: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -46,8 +46,8 @@ impl TestApp {
         Self {
             addr,
             db: Some(db),
-            client: client(),
             files,
+            client: client(),
             shutdown: tx,
             handle,
         }

@@ -107,6 +107,7 @@ async fn deliver(app: &TestApp, sink: &MailSink) {
     let store = app.db.as_ref().unwrap().store.clone();
     let notifier = Notifier {
         store: store.clone(),
+        files: app.files.clone(),
         mailer: sink.mailer(),
         public_url: app.url(""),
         from: "Stadt Musterstadt <noreply@musterstadt.example>".into(),
@@ -302,7 +303,27 @@ async fn anonymous_applicant_gets_emails_at_every_step_and_the_bescheid() {
     assert_eq!(r.headers()["content-type"], "application/pdf");
     assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
 
+    // Whoever reads the outbox table (a backup, a replica) finds the job
+    // that mails the access link, but not the token in plain text.
+    let token = target.trim_start_matches("/antrag/eingang/").to_string();
+    let db = app.db.as_ref().unwrap();
+    let payloads = db.query_strings("SELECT payload FROM outbox_jobs").await;
+    assert!(
+        payloads.iter().any(|p| p.contains("sealed_access_token")),
+        "the receipt job carries the sealed token: {payloads:?}"
+    );
+    for p in &payloads {
+        assert!(!p.contains(&token), "the access token in plain text: {p}");
+        assert!(
+            !p.contains(&token["rh_".len()..]),
+            "the access token in plain text: {p}"
+        );
+    }
+
     deliver(&app, &sink).await;
+    for p in db.query_strings("SELECT payload FROM outbox_jobs").await {
+        assert!(!p.contains("access_token"), "removed once sent: {p}");
+    }
     let mails = sink.mails();
     let received: Vec<&String> = mails
         .iter()

@@ -60,6 +60,7 @@ impl SubmissionWriter {
             db: store.db.clone(),
             backend: store.backend,
             submissions: Default::default(),
+            secrets: store.secrets.clone(),
         };
         tokio::spawn(run(inner, rx));
         *queue = Some(tx.clone());
@@ -254,6 +255,7 @@ impl Store {
                     form_version_id: new.form_version_id,
                     data: new.data.to_string(),
                     idempotency_key: new.idempotency_key.clone(),
+                    request_hash: new.request_hash.clone(),
                     access_token_hash: token_hash(&token),
                     submitted_at: now,
                     citizen_id: new.citizen_id,
@@ -276,13 +278,22 @@ impl Store {
                         .map(|f| file_model(tenant, app_id, f, None)),
                 );
                 // Without an account, the receipt email is the applicant's
-                // copy of the access link: the token travels in the job and
-                // is scrubbed once sent.
+                // copy of the access link: the token travels in the job,
+                // sealed with the instance key (never in plain text in the
+                // database), and is scrubbed once sent.
                 let mut payload = serde_json::json!({ "application": app_id, "reference": reference.to_string() });
                 if new.citizen_id.is_none() && new.notify_email.is_some() {
-                    payload["access_token"] = serde_json::json!(token);
+                    payload["sealed_access_token"] =
+                        serde_json::json!(self.secrets.seal(&token, &app_id.to_string()));
                 }
                 jobs.push(new_job(Some(tenant), "application.received", &payload));
+                // The receipt PDF is typeset once, by a job that retries
+                // until it is stored; "received" never waits for it.
+                jobs.push(new_job(
+                    Some(tenant),
+                    "application.receipt",
+                    &serde_json::json!({ "application": app_id }),
+                ));
                 if let Some(d) = new.draft_id {
                     drafts.push((tenant, d));
                 }

@@ -15,6 +15,8 @@ pub struct Model {
     /// Submitted data as JSON (validated against the form version).
     pub data: String,
     pub idempotency_key: Option<String>,
+    /// SHA-256 (hex) of the request that came with the idempotency key.
+    pub request_hash: Option<String>,
     /// SHA-256 (hex) of the applicant's access token.
     pub access_token_hash: String,
     pub submitted_at: DateTimeUtc,

@@ -10,6 +10,7 @@ pub mod catalog_index_log;
 pub mod citizen;
 pub mod decision_template;
 pub mod draft_upload;
+pub mod editorial_change;
 pub mod form;
 pub mod form_draft;
 pub mod form_version;

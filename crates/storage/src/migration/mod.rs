@@ -13,6 +13,9 @@ mod m20261122_000005_forms;
 mod m20261122_000006_applications;
 mod m20261122_000007_accounts_decisions;
 mod m20261130_100001_draft_uploads;
+mod m20261130_300001_idempotency_hash;
+mod m20261130_300002_receipt_documents;
+mod m20261130_300003_editorial_changes;
 
 pub struct Migrator;
 
@@ -28,6 +31,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_applications::Migration),
             Box::new(m20261122_000007_accounts_decisions::Migration),
             Box::new(m20261130_100001_draft_uploads::Migration),
+            Box::new(m20261130_300001_idempotency_hash::Migration),
+            Box::new(m20261130_300002_receipt_documents::Migration),
+            Box::new(m20261130_300003_editorial_changes::Migration),
         ]
     }
 }

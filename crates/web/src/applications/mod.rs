@@ -24,13 +24,19 @@ pub const OPERATIONS: &[Op] = &[
         "post",
         "/applications",
         "applications",
-        "Submit an application (Idempotency-Key header: a retry returns the first); returns reference and access token",
+        "Submit an application (Idempotency-Key header: a retry with the same body returns the first; the same key with another body is refused with 422 idempotency.mismatch). Unknown keys in data are refused (422 field.unknown, naming each); values of fields the form's rules hide are not stored. Returns reference and access token",
         Auth::Public,
         Some(|| json!({"form": "gewerbe-anmeldung", "data": {}})),
         &[
             ("201", "Received"),
-            ("200", "Already received with this Idempotency-Key"),
-            ("422", "Per-field problems"),
+            (
+                "200",
+                "Already received with this Idempotency-Key and the same body",
+            ),
+            (
+                "422",
+                "Per-field problems (field.unknown names keys the form does not have), or code idempotency.mismatch: the Idempotency-Key was used with another body",
+            ),
         ],
     ),
     op(

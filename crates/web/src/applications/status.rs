@@ -8,12 +8,10 @@ use axum::{
     http::header,
     response::{IntoResponse, Redirect, Response},
 };
-use chrono::Utc;
 use rathaus_app::{
     Actor, UseCaseError,
     applications::{Answer, Upload},
 };
-use rathaus_domain::forms;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -23,12 +21,11 @@ use crate::platform::{
     auth::{require_citizen, with_staff},
     context::Ctx,
     error::AppError,
-    form_render,
-    i18n::{self, Lang},
+    i18n::Lang,
     layout::{Page, no_store},
     routes::{Routes, get, post},
     security::csrf_token,
-    thread::{chrono_tz_berlin, local_time, thread_rows},
+    thread::{chrono_tz_berlin, thread_rows},
     upload::StepBody,
 };
 
@@ -246,7 +243,8 @@ async fn file_as(
     ))
 }
 
-/// The confirmation of receipt as PDF/A, typeset from the stored application.
+/// The confirmation of receipt as PDF/A: the document stored with the
+/// application (typeset once), never typeset again per download.
 async fn receipt_pdf(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -256,44 +254,8 @@ async fn receipt_pdf(
 }
 
 async fn receipt_as(state: &AppState, ctx: &Ctx, access: Access) -> Result<Response, AppError> {
-    let tenant_row = ctx.tenant()?.clone();
     let (actor, reference) = access.actor(state, ctx).await?;
-    let (found, fees) = state.app.application_receipt(&actor, reference).await?;
-    let (app, def) = (&found.application, &found.definition);
-    let office = found.org_unit.clone().unwrap_or_default();
-    let data = app.data();
-    let mut sections = Vec::new();
-    for (i, s) in def.steps.iter().enumerate() {
-        let nodes = forms::layout(def, i, &data, Utc::now().date_naive());
-        let mut rows = Vec::new();
-        form_render::review_rows(def, &nodes, Lang::De, &mut rows);
-        sections.push((s.title.de.clone(), rows));
-    }
-    let files = found
-        .files
-        .iter()
-        .filter(|f| f.message_id.is_none())
-        .map(|f| f.name.clone())
-        .collect();
-    let receipt = rathaus_documents::Receipt {
-        municipality: tenant_row.name.clone(),
-        office,
-        reference: app.reference.clone(),
-        form_title: def.title.de.clone(),
-        submitted_at: format!("{} Uhr", local_time(app.submitted_at)),
-        sections,
-        files,
-        fees,
-        next_steps: i18n::t(Lang::De, "submitted.next").to_string(),
-        date: app
-            .submitted_at
-            .with_timezone(&chrono_tz_berlin())
-            .date_naive(),
-    };
-    let pdf = tokio::task::spawn_blocking(move || rathaus_documents::receipt_pdf(&receipt))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+    let (app, pdf) = state.app.receipt_pdf(&actor, reference).await?;
     Ok(no_store(
         (
             [

@@ -20,7 +20,7 @@ use crate::platform::{
     AppState,
     api_auth::{ApiJson, ApiUser},
     context::{Ctx, describe},
-    editorial::{APPROVE, REJECT, SUBMIT, api_archive, api_step},
+    editorial::{APPROVE, REJECT, SUBMIT, api_archive, api_change, api_step},
     error::AppError,
     routes::{Routes, get, post},
 };
@@ -39,6 +39,14 @@ pub fn routes() -> Routes {
         )
         .route("/services/{id}/reject", post(api_step::<Services, REJECT>))
         .route("/services/{id}/archive", post(api_archive::<Services>))
+        .route(
+            "/services/{id}/change/approve",
+            post(api_change::<Services, true>),
+        )
+        .route(
+            "/services/{id}/change/reject",
+            post(api_change::<Services, false>),
+        )
         .route("/catalog/export", get(export))
         .route("/catalog/import", post(import))
 }

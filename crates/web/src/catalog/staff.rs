@@ -21,7 +21,10 @@ use crate::platform::{
     AppState,
     auth::{StaffUser, staff_page},
     context::{Ctx, describe},
-    editorial::{APPROVE, Empty, REJECT, SUBMIT, WorkflowView, page_archive, page_step},
+    editorial::{
+        APPROVE, Empty, REJECT, SUBMIT, WorkflowView, page_archive, page_change, page_step,
+        pending_view,
+    },
     error::AppError,
     routes::{Routes, get, post},
     security::CsrfForm,
@@ -48,6 +51,14 @@ pub fn routes() -> Routes {
         .route(
             "/staff/catalog/{id}/archive",
             post(page_archive::<Services>),
+        )
+        .route(
+            "/staff/catalog/{id}/change/approve",
+            post(page_change::<Services, true>),
+        )
+        .route(
+            "/staff/catalog/{id}/change/reject",
+            post(page_change::<Services, false>),
         )
         .route("/staff/catalog/{id}/diff", get(diff_page))
         .route("/staff/synonyms", get(synonyms).post(add_synonym))
@@ -329,7 +340,8 @@ pub(super) async fn render_detail(
     };
     let public = service.published_version_id.is_some() && service.archived_at.is_none();
     let mut view = WorkflowView::of(format!("/staff/catalog/{id}"), &workflow);
-    view.can_archive = public;
+    view.pending = pending_view::<Services>(state, &actor, id).await?;
+    view.can_archive = public && view.pending.is_none();
     view.compare = true;
     Ok((
         status,
@@ -356,7 +368,8 @@ async fn detail(
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
     let notice = q.msg.and_then(|m| match m.as_str() {
-        "saved" | "submitted" | "approved" | "rejected" | "archived" => {
+        "saved" | "submitted" | "approved" | "rejected" | "archived" | "change_requested"
+        | "change_approved" | "change_rejected" => {
             Some(ctx.t(&format!("editor.msg.{m}")).to_string())
         }
         _ => None,

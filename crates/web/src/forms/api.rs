@@ -35,7 +35,7 @@ use crate::platform::{
     api_auth::{ApiJson, ApiUser},
     client::Client,
     context::Ctx,
-    editorial::{APPROVE, REJECT, SUBMIT, api_step},
+    editorial::{APPROVE, REJECT, SUBMIT, api_change, api_step, change_json},
     error::AppError,
     form_render::problems_json,
     i18n::{self},
@@ -63,6 +63,14 @@ pub fn routes() -> Routes {
             Routes::new("forms")
                 .route("/forms/import", post(import))
                 .map(|r| r.layer(body_limit(IMPORT_BODY_LIMIT))),
+        )
+        .route(
+            "/forms/{id}/change/approve",
+            post(api_change::<Forms, true>),
+        )
+        .route(
+            "/forms/{id}/change/reject",
+            post(api_change::<Forms, false>),
         )
 }
 
@@ -208,6 +216,9 @@ fn imported_json(i: &StoredForm, service: Option<&str>) -> Value {
     let mut body = envelope(&i.form, &i.version, service);
     body["created"] = json!(i.created);
     body["report"] = json!(i.report);
+    if let Some(c) = &i.pending_change {
+        body["pending_change"] = change_json(c);
+    }
     body
 }
 
@@ -314,6 +325,9 @@ async fn create(
     let slug = service_slug(&state, tenant, &stored.form).await?;
     let mut out = envelope(&stored.form, &stored.version, slug.as_deref());
     out["created"] = json!(stored.created);
+    if let Some(c) = &stored.pending_change {
+        out["pending_change"] = change_json(c);
+    }
     Ok((
         if stored.created {
             StatusCode::CREATED
@@ -374,9 +388,14 @@ async fn attach(
 ) -> Result<Response, AppError> {
     let actor = caller.actor(&state).await?;
     let form = state.app.form_for_editing(&actor, &id).await?;
-    state
+    let change = state
         .app
         .attach_form(&actor, form.id, body.service.as_deref())
         .await?;
-    Ok(Json(json!({ "id": form.id, "service": body.service })).into_response())
+    // Accepted, not done: a second editor approves the link (four eyes).
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": form.id, "service": body.service, "change": change_json(&change) })),
+    )
+        .into_response())
 }

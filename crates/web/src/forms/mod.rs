@@ -134,10 +134,31 @@ pub const OPERATIONS: &[Op] = &[
         "post",
         "/forms/{id}/attach",
         "forms",
-        "Attach the form to a service",
+        "Request linking the form to a service (null: to none): a pending change that a second editor approves (four eyes)",
         Auth::Staff,
         Some(|| json!({"service": "hundesteuer-anmeldung"})),
-        OK,
+        &[("202", "The pending change")],
+    ),
+    op(
+        "post",
+        "/forms/{id}/change/approve",
+        "forms",
+        "Approve and apply the form's pending change (a second editor; the requester cannot)",
+        Auth::Staff,
+        None,
+        &[
+            ("200", "The approved change"),
+            ("409", "No pending change, or the requester's own"),
+        ],
+    ),
+    op(
+        "post",
+        "/forms/{id}/change/reject",
+        "forms",
+        "Reject (or, as its requester, withdraw) the form's pending change",
+        Auth::Staff,
+        None,
+        &[("200", "The rejected change"), ("409", "No pending change")],
     ),
 ];
 

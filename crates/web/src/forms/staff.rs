@@ -36,7 +36,9 @@ use crate::platform::{
     AppState,
     auth::{StaffUser, require_editor, staff_page},
     context::{Ctx, describe},
-    editorial::{APPROVE, REJECT, SUBMIT, WorkflowView, after_page, page_step},
+    editorial::{
+        APPROVE, REJECT, SUBMIT, WorkflowView, after_page, page_change, page_step, pending_view,
+    },
     error::AppError,
     form_render::{self, RenderCtx},
     i18n::Lang,
@@ -72,6 +74,14 @@ pub fn routes() -> Routes {
         )
         .route("/staff/forms/{id}/reject", post(page_step::<Forms, REJECT>))
         .route("/staff/forms/{id}/attach", post(attach))
+        .route(
+            "/staff/forms/{id}/change/approve",
+            post(page_change::<Forms, true>),
+        )
+        .route(
+            "/staff/forms/{id}/change/reject",
+            post(page_change::<Forms, false>),
+        )
 }
 
 fn parse_id(id: &str) -> Result<Uuid, AppError> {
@@ -405,6 +415,8 @@ pub(super) async fn render_detail(
         })
         .collect();
     let page = staff_page(ctx, staff, &def.title.de).await?;
+    let mut view = WorkflowView::of(format!("/staff/forms/{id}"), &workflow);
+    view.pending = pending_view::<Forms>(state, &actor, id).await?;
     Ok((
         if error.is_some() {
             StatusCode::CONFLICT
@@ -421,7 +433,7 @@ pub(super) async fn render_detail(
             public: form.published_version_id.is_some(),
             latest_status: workflow.latest_status.code(),
             can_edit: workflow.can_edit,
-            workflow: WorkflowView::of(format!("/staff/forms/{id}"), &workflow),
+            workflow: view,
             steps: def.steps.iter().map(|s| s.title.de.clone()).collect(),
             items,
             report,
@@ -441,7 +453,8 @@ async fn detail(
 ) -> Result<Response, AppError> {
     require_editor(&state, &staff).await?;
     let notice = q.msg.and_then(|m| match m.as_str() {
-        "saved" | "submitted" | "approved" | "rejected" | "imported" | "attached" => {
+        "saved" | "submitted" | "approved" | "rejected" | "imported" | "attached"
+        | "change_requested" | "change_approved" | "change_rejected" => {
             Some(ctx.t(&format!("form_editor.msg.{m}")).to_string())
         }
         _ => None,
@@ -997,5 +1010,5 @@ async fn attach(
         .await
         .map(drop)
         .map_err(AppError::from);
-    after_page::<Forms>((&state, &ctx, &staff), id, "attached", r).await
+    after_page::<Forms>((&state, &ctx, &staff), id, "change_requested", r).await
 }

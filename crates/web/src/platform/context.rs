@@ -275,6 +275,10 @@ pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
             (m.clone(), vec![(field.to_string(), m)])
         }
         AppError::Csrf => (i18n::t(lang, "error.csrf").to_string(), vec![]),
+        AppError::IdempotencyMismatch => {
+            let m = i18n::t(lang, "error.idempotency_mismatch").to_string();
+            (m.clone(), vec![("Idempotency-Key".to_string(), m)])
+        }
         AppError::Workflow(code) => (i18n::t(lang, &format!("editor.{code}")).to_string(), vec![]),
         AppError::InvalidToken => (i18n::t(lang, "error.invalid_token").to_string(), vec![]),
         AppError::BadFile(detail) => (

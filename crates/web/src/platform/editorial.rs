@@ -14,7 +14,7 @@ use axum::{
 };
 use rathaus_app::{
     Actor,
-    editorial::{Archivable, Content, VersionRow, Workflow, WorkflowStep},
+    editorial::{Archivable, Content, RecordChange, VersionRow, Workflow, WorkflowStep},
 };
 use uuid::Uuid;
 
@@ -157,8 +157,99 @@ where
         .app
         .archive::<K>(&actor, id)
         .await
+        .map(drop)
         .map_err(AppError::from);
-    after_page::<K>((&state, &ctx, &staff), id, "archived", r).await
+    after_page::<K>((&state, &ctx, &staff), id, "change_requested", r).await
+}
+
+/// `POST <pages>/{id}/change/approve|reject`: a second editor approves (and
+/// so applies) or rejects the record's pending change (archiving, linking).
+pub async fn page_change<K: EditorialKind, const APPROVE: bool>(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    staff: StaffUser,
+    Path(id): Path<String>,
+    _f: CsrfForm<Empty>,
+) -> Result<Response, AppError>
+where
+    K::Version: Send,
+{
+    let actor = staff.actor(&state).await?;
+    let id = parse_id(&id)?;
+    let r = state
+        .app
+        .review_change::<K>(&actor, id, APPROVE)
+        .await
+        .map(drop)
+        .map_err(AppError::from);
+    let msg = if APPROVE {
+        "change_approved"
+    } else {
+        "change_rejected"
+    };
+    after_page::<K>((&state, &ctx, &staff), id, msg, r).await
+}
+
+/// `POST /api/v1/<kind>/{id}/change/approve|reject`: the pending change
+/// after the review.
+pub async fn api_change<K: EditorialKind, const APPROVE: bool>(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError>
+where
+    K::Version: Send,
+{
+    let actor = caller.actor(&state).await?;
+    actor.require(rathaus_app::Permission::EditContent)?;
+    let id = K::resolve(&state, &actor, &id).await?;
+    let change = state.app.review_change::<K>(&actor, id, APPROVE).await?;
+    Ok(Json(change_json(&change)).into_response())
+}
+
+/// A change waiting for (or after) the four eyes, as the API shows it.
+pub fn change_json(c: &RecordChange) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id,
+        "record": c.record_id,
+        "action": c.action,
+        "service": c.target_id,
+        "status": c.status,
+        "requested_by": c.requested_by,
+        "requested_at": c.requested_at,
+        "reviewed_by": c.reviewed_by,
+    })
+}
+
+/// The pending change of a record for the workflow partial: what it does
+/// and whether the viewer asked for it.
+pub async fn pending_view<K: EditorialKind>(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Option<PendingChange>, AppError>
+where
+    K::Version: Send,
+{
+    let Some(c) = state.app.pending_change::<K>(actor, id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(PendingChange {
+        what: match c.action.as_str() {
+            "archive" => "editor.change.archive",
+            _ if c.target_id.is_some() => "editor.change.attach",
+            _ => "editor.change.detach",
+        },
+        own: actor.staff().is_some_and(|s| s.user.id == c.requested_by),
+    }))
+}
+
+/// A change of the record waiting for a second editor.
+pub struct PendingChange {
+    /// Message key naming the change.
+    pub what: &'static str,
+    /// The viewer asked for it (and so cannot approve it).
+    pub own: bool,
 }
 
 /// `POST /api/v1/<kind>/{id}/submit|approve|reject`; a rejection may carry
@@ -187,7 +278,8 @@ where
     K::answer(&state, &actor, id, v).await
 }
 
-/// `POST /api/v1/<kind>/{id}/archive`: 204 without a body.
+/// `POST /api/v1/<kind>/{id}/archive`: 202 with the pending change; the
+/// record stays public until a second editor approves it.
 pub async fn api_archive<K: EditorialKind + Archivable>(
     State(state): State<AppState>,
     caller: ApiUser,
@@ -199,8 +291,9 @@ where
     let actor = caller.actor(&state).await?;
     actor.require(rathaus_app::Permission::EditContent)?;
     let id = K::resolve(&state, &actor, &id).await?;
-    state.app.archive::<K>(&actor, id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let change = state.app.archive::<K>(&actor, id).await?;
+    // Accepted, not done: a second editor approves it (four eyes).
+    Ok((StatusCode::ACCEPTED, Json(change_json(&change))).into_response())
 }
 
 /// The answer `{id, version, status}` of a step.
@@ -220,6 +313,8 @@ pub struct WorkflowView {
     pub can_archive: bool,
     /// Link each version to its comparison with the one before (`<base>/diff`).
     pub compare: bool,
+    /// A change of the record waiting for a second editor.
+    pub pending: Option<PendingChange>,
     pub versions: Vec<VersionLine>,
 }
 
@@ -232,6 +327,7 @@ impl WorkflowView {
             own_change: w.own_change,
             can_archive: false,
             compare: false,
+            pending: None,
             versions: w
                 .history
                 .iter()

@@ -53,6 +53,9 @@ pub enum AppError {
     BadFile(String),
     #[error("rate limited")]
     RateLimited,
+    /// An idempotency key sent before with another request.
+    #[error("idempotency key used with another request")]
+    IdempotencyMismatch,
     /// A case step the status machine refuses (worded with the step and the status).
     #[error("case step refused: {0}")]
     Transition(rathaus_domain::cases::TransitionError),
@@ -78,9 +81,10 @@ impl AppError {
             AppError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::LoginRequired | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Validation(_) | AppError::InvalidJson(_) | AppError::BadFile(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AppError::Validation(_)
+            | AppError::InvalidJson(_)
+            | AppError::BadFile(_)
+            | AppError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) | AppError::Workflow(_) | AppError::Transition(_) => {
                 StatusCode::CONFLICT
             }
@@ -107,6 +111,7 @@ impl AppError {
             AppError::InvalidJson(_) => "invalid_json",
             AppError::BadFile(_) => "invalid_file",
             AppError::RateLimited => "rate_limited",
+            AppError::IdempotencyMismatch => "idempotency.mismatch",
             AppError::Transition(_) => "case.transition",
             AppError::NoTenant => "no_tenant",
             AppError::Internal { .. } => "internal",
@@ -139,6 +144,7 @@ impl From<rathaus_app::UseCaseError> for AppError {
             U::Transition(t) => AppError::Transition(t),
             U::BadFile(detail) => AppError::BadFile(detail),
             U::RateLimited => AppError::RateLimited,
+            U::IdempotencyMismatch => AppError::IdempotencyMismatch,
             U::Internal(message) => AppError::internal(message),
         }
     }

@@ -56,53 +56,7 @@ fn text(t: &I18nText, lang: Lang) -> String {
 /// A label for messages: the field's label plus the group instance
 /// (`Name (Hund 2)`), in the page language.
 pub fn path_label(def: &FormDefinition, path: &str, lang: Lang) -> String {
-    let english = lang == Lang::En;
-    let mut items: Option<&[Item]> = def
-        .steps
-        .iter()
-        .find(|s| {
-            s.items.iter().any(|i| match i {
-                Item::Field(f) => path.split(['.', '[']).next() == Some(f.key.as_str()),
-                Item::Group(g) => path.split(['.', '[']).next() == Some(g.key.as_str()),
-            })
-        })
-        .map(|s| s.items.as_slice());
-    let mut context = Vec::new();
-    let mut label = path.to_string();
-    for seg in path.split('.') {
-        let (key, index) = match seg.find('[') {
-            Some(i) => (
-                &seg[..i],
-                seg[i + 1..].trim_end_matches(']').parse::<usize>().ok(),
-            ),
-            None => (seg, None),
-        };
-        let Some(list) = items else { break };
-        match list.iter().find(|i| match i {
-            Item::Field(f) => f.key == key,
-            Item::Group(g) => g.key == key,
-        }) {
-            Some(Item::Field(f)) => {
-                label = f.label.get(english).to_string();
-                items = None;
-            }
-            Some(Item::Group(g)) => {
-                label = g.label.get(english).to_string();
-                if let Some(i) = index {
-                    context.push(format!("{} {}", g.label.get(english), i + 1));
-                }
-                items = Some(&g.items);
-            }
-            None => break,
-        }
-    }
-    // The last group instance is the field's own context; a group's own label needs none.
-    let own_group = context.last().is_some_and(|c| c.starts_with(&label));
-    match context.last() {
-        Some(c) if !own_group => format!("{label} ({c})"),
-        Some(c) => c.clone(),
-        None => label,
-    }
+    forms::path_label(def, path, lang == Lang::En)
 }
 
 /// The message for a problem, naming the field, in the page language.
@@ -114,7 +68,12 @@ pub fn problem_text(def: &FormDefinition, p: &Problem, lang: Lang) -> String {
             m.get(lang == Lang::En)
         );
     }
-    let label = path_label(def, &p.path, lang);
+    // An unknown key has no label: name it as sent.
+    let label = if p.code == "field.unknown" {
+        p.path.clone()
+    } else {
+        path_label(def, &p.path, lang)
+    };
     let f = forms::field_at(def, &p.path);
     let num = |v: Option<f64>| {
         v.map(|n| {
@@ -559,64 +518,13 @@ pub fn review_rows(
     lang: Lang,
     out: &mut Vec<(String, String)>,
 ) {
-    for n in nodes {
-        match n {
-            Node::Field {
-                path,
-                def: f,
-                value,
-                ..
-            } => {
-                if f.kind == FieldKind::Label {
-                    continue;
-                }
-                let shown = match (f.kind, value) {
-                    (_, Json::Null) => i18n::t(lang, "wizard.not_answered").to_string(),
-                    (FieldKind::YesNo, Json::Bool(b)) => {
-                        i18n::t(lang, if *b { "wizard.yes" } else { "wizard.no" }).to_string()
-                    }
-                    (FieldKind::Select | FieldKind::Radio, v) => {
-                        let c = value_text(v);
-                        f.options
-                            .iter()
-                            .find(|o| o.code == c)
-                            .map_or(c, |o| o.label.clone())
-                    }
-                    (FieldKind::Checkboxes, Json::Array(a)) => a
-                        .iter()
-                        .map(|v| {
-                            let c = value_text(v);
-                            f.options
-                                .iter()
-                                .find(|o| o.code == c)
-                                .map_or(c, |o| o.label.clone())
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    (FieldKind::File, v) => file_name(&value_text(v)).to_string(),
-                    (FieldKind::Date, Json::String(s)) => {
-                        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                            .map(|d| {
-                                d.format(if lang == Lang::De {
-                                    "%d.%m.%Y"
-                                } else {
-                                    "%Y-%m-%d"
-                                })
-                                .to_string()
-                            })
-                            .unwrap_or_else(|_| s.clone())
-                    }
-                    (_, v) => value_text(v),
-                };
-                out.push((path_label(def, path, lang), shown));
-            }
-            Node::Group { instances, .. } => {
-                for (_, inner) in instances {
-                    review_rows(def, inner, lang, out);
-                }
-            }
-        }
-    }
+    let words = forms::ReviewWords {
+        english: lang == Lang::En,
+        not_answered: i18n::t(lang, "wizard.not_answered"),
+        yes: i18n::t(lang, "wizard.yes"),
+        no: i18n::t(lang, "wizard.no"),
+    };
+    forms::review_rows(def, nodes, &words, out);
 }
 
 /// Problems as API errors with the message in the request's language and both.

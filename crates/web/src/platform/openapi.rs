@@ -127,7 +127,7 @@ pub fn document() -> &'static OpenApi {
                         .name("Idempotency-Key")
                         .parameter_in(ParameterIn::Header)
                         .required(Required::False)
-                        .description(Some("8 to 100 visible ASCII characters, e.g. a UUID"))
+                        .description(Some("8 to 100 visible ASCII characters, e.g. a UUID. Bound to the request: the server keeps the SHA-256 of the form and the canonical data (keys sorted); a retry with the same key and body returns the first application (200), the same key with another body is refused (422, code idempotency.mismatch)."))
                         .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
                 );
             }
