@@ -9,6 +9,7 @@ mod deployment;
 mod environment;
 mod forms;
 mod helpers;
+mod hostile;
 mod notifications;
 mod outbox_crash;
 mod pages;

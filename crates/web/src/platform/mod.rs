@@ -22,6 +22,7 @@ pub mod intake;
 pub mod layout;
 pub mod legal;
 pub mod metrics;
+pub mod multipart;
 pub mod openapi;
 pub mod ops;
 pub mod routes;

@@ -4,11 +4,14 @@
 use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequest, Request},
-    http::header,
 };
 use tower_sessions::Session;
 
-use crate::platform::{error::AppError, security::verify_csrf};
+use crate::platform::{
+    error::AppError,
+    multipart::{self, MultipartError},
+    security::verify_csrf,
+};
 
 pub use rathaus_app::applications::{MAX_UPLOAD_BYTES, safe_file_name, sniff};
 
@@ -33,36 +36,27 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             .get::<Session>()
             .cloned()
             .ok_or_else(|| AppError::internal("session layer missing"))?;
-        let multipart = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
         let mut pairs = Vec::new();
         let mut files = Vec::new();
-        if multipart {
-            let mut mp = axum::extract::Multipart::from_request(req, state)
-                .await
-                .map_err(|_| AppError::Csrf)?;
-            while let Some(field) = mp.next_field().await.map_err(|_| {
-                AppError::Validation(
+        if multipart::is_multipart(&req) {
+            let parts = multipart::read(req).await.map_err(|e| match e {
+                MultipartError::NotMultipart(_) => AppError::Csrf,
+                MultipartError::Malformed(_) => AppError::Validation(
                     rathaus_domain::FieldError::new("body", "file.too_large").into(),
-                )
-            })? {
-                let name = field.name().unwrap_or_default().to_string();
-                if let Some(path) = name.strip_prefix("_file:") {
-                    let file_name = field.file_name().unwrap_or_default().to_string();
-                    let data = field.bytes().await.map_err(|_| {
-                        AppError::Validation(
-                            rathaus_domain::FieldError::new("body", "file.too_large").into(),
-                        )
-                    })?;
-                    if !data.is_empty() {
-                        files.push((path.to_string(), file_name, data));
+                ),
+            })?;
+            for part in parts {
+                if let Some(path) = part.name.strip_prefix("_file:") {
+                    if !part.data.is_empty() {
+                        files.push((
+                            path.to_string(),
+                            part.file_name.clone().unwrap_or_default(),
+                            part.data,
+                        ));
                     }
                 } else {
-                    let text = field.text().await.map_err(|_| AppError::Csrf)?;
-                    pairs.push((name, text));
+                    let text = part.text();
+                    pairs.push((part.name, text));
                 }
             }
         } else {
