@@ -6,7 +6,11 @@
 use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
-use rathaus_web::platform::multipart;
+
+/// The server's reader itself: the same source file, without the web crate.
+#[path = "../../crates/web/src/platform/multipart.rs"]
+#[allow(dead_code)]
+mod multipart;
 
 thread_local! {
     static RT: RefCell<tokio::runtime::Runtime> = RefCell::new(

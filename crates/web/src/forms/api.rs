@@ -10,7 +10,7 @@ use axum::{
     Json,
     body::Bytes,
     extract::{FromRequest, Path, Query, Request, State},
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
