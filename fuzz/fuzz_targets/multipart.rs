@@ -29,8 +29,6 @@ fuzz_target!(|data: &[u8]| {
     );
     let body = bytes::Bytes::copy_from_slice(body);
     RT.with(|rt| {
-        let _ = rt
-            .borrow()
-            .block_on(multipart::parse(&content_type, body));
+        let _ = rt.borrow().block_on(multipart::parse(&content_type, body));
     });
 });

@@ -489,7 +489,9 @@ pub fn parse(src: &str) -> Result<Expr, RuleError> {
     if tree_depth(&e) > MAX_TREE_DEPTH {
         return err(
             0,
-            format!("rule is too complex (more than {MAX_TREE_DEPTH} operations inside each other)"),
+            format!(
+                "rule is too complex (more than {MAX_TREE_DEPTH} operations inside each other)"
+            ),
         );
     }
     Ok(e)

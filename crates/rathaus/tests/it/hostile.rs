@@ -32,7 +32,10 @@ async fn json_error(r: reqwest::Response) -> (u16, String, Value) {
         "{status}: a JSON error, not {ct:?}: {text:.300}"
     );
     let body: Value = serde_json::from_str(&text).unwrap();
-    let code = body["error"]["code"].as_str().unwrap_or_default().to_string();
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(!code.is_empty(), "a stable code: {body}");
     assert!(
         body["error"]["message"]
@@ -71,7 +74,10 @@ async fn deeply_nested_json_is_a_clear_4xx_not_a_stack_overflow() {
     let objects = format!("{}1{}", r#"{"a":"#.repeat(n), "}".repeat(n));
     for (path, body) in [
         (VALIDATE, arrays.clone()),
-        (VALIDATE, format!(r#"{{"data": {{"familienname": {objects}}}}}"#)),
+        (
+            VALIDATE,
+            format!(r#"{{"data": {{"familienname": {objects}}}}}"#),
+        ),
         (
             "/api/v1/applications",
             format!(r#"{{"form": "hundesteuer-anmeldung", "data": {{"hunde": {arrays}}}}}"#),
@@ -215,13 +221,23 @@ async fn xml_bombs_and_external_entities_are_refused_by_the_import_api() {
             .await
             .unwrap();
         let (status, code, body) = json_error(r).await;
-        assert_eq!((status, code.as_str()), (422, "invalid_file"), "{name}: {body}");
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "invalid_file"),
+            "{name}: {body}"
+        );
         let text = body.to_string();
-        assert!(text.contains("DOCTYPE"), "{name}: the error names the DOCTYPE: {text}");
+        assert!(
+            text.contains("DOCTYPE"),
+            "{name}: the error names the DOCTYPE: {text}"
+        );
         assert_no_leak(&text);
         // … and as the schema of a multipart upload.
         let form = Form::new()
-            .part("schema", Part::text(xml.clone()).file_name(format!("{name}.xml")))
+            .part(
+                "schema",
+                Part::text(xml.clone()).file_name(format!("{name}.xml")),
+            )
             .text("key", key.clone());
         let r = c
             .post(app.url("/api/v1/forms/import"))
@@ -232,7 +248,10 @@ async fn xml_bombs_and_external_entities_are_refused_by_the_import_api() {
             .unwrap();
         let (status, _, body) = json_error(r).await;
         assert_eq!(status, 422, "{name}: {body}");
-        assert!(body.to_string().contains(&format!("{name}.xml")), "names the file");
+        assert!(
+            body.to_string().contains(&format!("{name}.xml")),
+            "names the file"
+        );
         assert_no_leak(&body.to_string());
         // Nothing was imported.
         let r = c
@@ -247,7 +266,10 @@ async fn xml_bombs_and_external_entities_are_refused_by_the_import_api() {
     // A code list with an external entity beside a valid schema.
     let form = Form::new()
         .part("schema", Part::text(xdf("", "Name")).file_name("s.xml"))
-        .part("codelist", Part::text(code_list_xxe()).file_name("liste.xml"))
+        .part(
+            "codelist",
+            Part::text(code_list_xxe()).file_name("liste.xml"),
+        )
         .text("key", "bombe-liste");
     let r = c
         .post(app.url("/api/v1/forms/import"))
@@ -259,7 +281,10 @@ async fn xml_bombs_and_external_entities_are_refused_by_the_import_api() {
     let (status, _, body) = json_error(r).await;
     assert_eq!(status, 422, "{body}");
     let text = body.to_string();
-    assert!(text.contains("liste.xml") && text.contains("DOCTYPE"), "{text}");
+    assert!(
+        text.contains("liste.xml") && text.contains("DOCTYPE"),
+        "{text}"
+    );
     assert_no_leak(&text);
     let r = c
         .get(app.url("/api/v1/forms/bombe-liste/draft"))
@@ -323,7 +348,10 @@ async fn xml_bombs_are_refused_by_the_import_page() {
             .unwrap();
         assert_eq!(r.status(), 422, "{name}");
         let page = r.text().await.unwrap();
-        assert!(page.contains("DOCTYPE"), "{name}: the page names the DOCTYPE");
+        assert!(
+            page.contains("DOCTYPE"),
+            "{name}: the page names the DOCTYPE"
+        );
         assert_no_leak(&page);
         let r = alice
             .get(app.url("/staff/forms"))

@@ -217,7 +217,10 @@ async fn import(
     let mut lists = Vec::new();
     let bad = |m: &str| AppError::BadFile(m.to_string());
     if multipart::is_multipart(&req) {
-        for part in multipart::read(req).await.map_err(|e| bad(&e.to_string()))? {
+        for part in multipart::read(req)
+            .await
+            .map_err(|e| bad(&e.to_string()))?
+        {
             let file = part.file_name.clone().unwrap_or_else(|| part.name.clone());
             let text = String::from_utf8(part.data.to_vec())
                 .map_err(|_| bad(&format!("{file}: not UTF-8 text")))?;

@@ -104,7 +104,10 @@ mod tests {
                     Content-Type: application/pdf\r\n\r\n%PDF-1.7\r\n--XyZ--\r\n";
         let parts = run(parse(CT, Bytes::from(body))).unwrap();
         assert_eq!(parts.len(), 2);
-        assert_eq!((parts[0].name.as_str(), parts[0].text().as_str()), ("a", "eins"));
+        assert_eq!(
+            (parts[0].name.as_str(), parts[0].text().as_str()),
+            ("a", "eins")
+        );
         assert_eq!(parts[1].file_name.as_deref(), Some("n.pdf"));
         assert_eq!(&parts[1].data[..], b"%PDF-1.7");
     }
@@ -114,7 +117,10 @@ mod tests {
         for (ct, body) in [
             ("multipart/form-data", "--XyZ\r\n"),
             ("text/plain", ""),
-            (CT, "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nkein Ende"),
+            (
+                CT,
+                "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nkein Ende",
+            ),
             (CT, "--XyZ\r\nno header end"),
         ] {
             assert!(run(parse(ct, Bytes::from(body))).is_err(), "{ct} {body:?}");
@@ -130,7 +136,10 @@ mod tests {
             Just(b"\r\n".to_vec()),
             Just(b"\r\n\r\n".to_vec()),
             Just(b"Content-Disposition: form-data; name=\"a\"".to_vec()),
-            Just(b"Content-Disposition: form-data; name=\"_file:x\"; filename=\"../\xff.pdf\"".to_vec()),
+            Just(
+                b"Content-Disposition: form-data; name=\"_file:x\"; filename=\"../\xff.pdf\""
+                    .to_vec()
+            ),
             Just(b"Content-Disposition: form-data; name*=UTF-8''%E2%82%AC".to_vec()),
             Just(b"Content-Type: text/plain; charset=latin1".to_vec()),
             prop::collection::vec(any::<u8>(), 0..24),
