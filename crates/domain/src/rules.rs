@@ -171,6 +171,10 @@ fn err<T>(pos: usize, message: impl Into<String>) -> Result<T, RuleError> {
 
 pub const MAX_RULE_CHARS: usize = 4_000;
 const MAX_DEPTH: usize = 64;
+/// Deepest tree a rule may become, counting chains: `a + b + c` is a tree
+/// two deep. Evaluating, printing and dropping a rule walk its tree
+/// recursively; without a bound a 4,000-character chain is 2,000 deep.
+const MAX_TREE_DEPTH: usize = 128;
 const FUNCTIONS: [(&str, usize, usize); 16] = [
     ("len", 1, 1),
     ("empty", 1, 1),
@@ -482,7 +486,34 @@ pub fn parse(src: &str) -> Result<Expr, RuleError> {
     if p.i < p.toks.len() {
         return err(p.pos(), "unexpected text after the end of the rule");
     }
+    if tree_depth(&e) > MAX_TREE_DEPTH {
+        return err(
+            0,
+            format!(
+                "rule is too complex (more than {MAX_TREE_DEPTH} operations inside each other)"
+            ),
+        );
+    }
     Ok(e)
+}
+
+/// Depth of an expression tree, without recursion.
+fn tree_depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut todo = vec![(e, 1)];
+    while let Some((e, d)) = todo.pop() {
+        deepest = deepest.max(d);
+        match e {
+            Expr::Lit(_) | Expr::Field(_) => {}
+            Expr::Not(x) | Expr::Neg(x) => todo.push((x, d + 1)),
+            Expr::Binary(_, a, b) => {
+                todo.push((a, d + 1));
+                todo.push((b, d + 1));
+            }
+            Expr::Call(_, args) => todo.extend(args.iter().map(|a| (a, d + 1))),
+        }
+    }
+    deepest
 }
 
 /// Where a rule reads its field values.
@@ -840,6 +871,13 @@ mod tests {
             parse(&"a or ".repeat(2_000)).is_err(),
             "overlong rules are refused"
         );
+        // Long chains are deep trees (evaluated and dropped recursively).
+        for op in ["+", "-", "and", "or", "*", "/"] {
+            let chain = format!("a{}", format!(" {op} a").repeat(200));
+            let e = parse(&chain).unwrap_err();
+            assert!(e.message.contains("too complex"), "{op}: {e}");
+        }
+        parse(&format!("a{}", " + a".repeat(100))).expect("a chain of 100 is fine");
     }
 
     #[test]
@@ -915,6 +953,29 @@ mod tests {
         #[test]
         fn parsing_arbitrary_text_never_panics(s in ".{0,200}") {
             let _ = parse(&s);
+        }
+
+        /// Rule-like text (what the `rules` fuzz target in `fuzz/` also drives):
+        /// whatever parses evaluates, prints and parses back without a panic.
+        #[test]
+        fn rule_like_text_parses_evaluates_and_prints_without_panic(
+            parts in prop::collection::vec(prop_oneof![
+                prop::sample::select(vec![
+                    "(", ")", ",", " ", "-", "+", "*", "/", "%", "!", "==", "!=", "<", "<=", ">",
+                    ">=", "&&", "||", " and ", " or ", " not ", "true", "false", "null", "'",
+                    "\"", "\\", "1", "0.5", "99999999999999999999", "1.2.3", "a", "hunde",
+                    "betrieb.mitarbeiter", "x.", "len(", "if(", "round(", "date(", "today()",
+                    "years_between(", "days_between(", "min(", "iban_valid(", "sum(", "count(",
+                ]).prop_map(String::from),
+                ".{0,3}",
+            ], 0..120),
+        ) {
+            let src = parts.concat();
+            if let Ok(e) = parse(&src) {
+                let _ = eval(&e, &env());
+                let _ = fields_used(&e);
+                let _ = parse(&e.to_string());
+            }
         }
 
         #[test]

@@ -10,6 +10,7 @@ mod environment;
 mod forms;
 mod hardening;
 mod helpers;
+mod hostile;
 mod hostile_uploads;
 mod notifications;
 mod outbox_crash;

@@ -9,7 +9,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequest, Multipart, Path, Query, Request, State},
+    extract::{FromRequest, Path, Query, Request, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -41,6 +41,7 @@ use crate::platform::{
     i18n::{self},
     intake::{find_form, published},
     json::body_limit,
+    multipart,
     routes::{Routes, get, post},
 };
 
@@ -234,27 +235,20 @@ async fn import(
     let tenant = caller.tenant();
     let actor = caller.actor(&state).await?;
     actor.require(Permission::EditContent)?;
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
     let mut key = params.key;
     let mut service = params.service;
     let mut schema: Option<(String, String)> = None;
     let mut lists = Vec::new();
     let bad = |m: &str| AppError::BadFile(m.to_string());
-    if multipart {
-        let mut mp = Multipart::from_request(req, &state)
+    if multipart::is_multipart(&req) {
+        for part in multipart::read(req)
             .await
-            .map_err(|e| bad(&e.body_text()))?;
-        while let Some(field) = mp.next_field().await.map_err(|e| bad(&e.body_text()))? {
-            let name = field.name().unwrap_or_default().to_string();
-            let file = field.file_name().unwrap_or(&name).to_string();
-            let bytes = field.bytes().await.map_err(|e| bad(&e.body_text()))?;
-            let text = String::from_utf8(bytes.to_vec())
+            .map_err(|e| bad(&e.to_string()))?
+        {
+            let file = part.file_name.clone().unwrap_or_else(|| part.name.clone());
+            let text = String::from_utf8(part.data.to_vec())
                 .map_err(|_| bad(&format!("{file}: not UTF-8 text")))?;
-            match name.as_str() {
+            match part.name.as_str() {
                 "schema" => schema = Some((file, text)),
                 "codelist" | "codelists" | "codelist[]" => lists.push((file, text)),
                 "key" => key = Some(text),

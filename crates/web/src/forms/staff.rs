@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    extract::{Multipart, Path, Query, State},
+    extract::{Path, Query, Request, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -42,6 +42,7 @@ use crate::platform::{
     error::AppError,
     form_render::{self, RenderCtx},
     i18n::Lang,
+    multipart,
     routes::{Routes, get, post},
     security::{CsrfForm, verify_csrf},
     upload::StepBody,
@@ -189,24 +190,22 @@ async fn import_fim_post(
     State(state): State<AppState>,
     ctx: Ctx,
     staff: StaffUser,
-    mut mp: Multipart,
+    req: Request,
 ) -> Result<Response, AppError> {
     require_editor(&state, &staff).await?;
     let bad = |m: String| AppError::BadFile(m);
     let (mut csrf, mut key, mut service, mut schema, mut lists) =
         (None, None, None, None::<(String, String)>, Vec::new());
-    while let Some(field) = mp.next_field().await.map_err(|e| bad(e.body_text()))? {
-        let name = field.name().unwrap_or_default().to_string();
-        let file = field.file_name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
-        match name.as_str() {
-            "csrf_token" => csrf = Some(String::from_utf8_lossy(&bytes).to_string()),
-            "key" => key = Some(String::from_utf8_lossy(&bytes).to_string()),
-            "service" => service = Some(String::from_utf8_lossy(&bytes).to_string()),
-            "schema" | "codelists" if !bytes.is_empty() => {
-                let text = String::from_utf8(bytes.to_vec())
+    for part in multipart::read(req).await.map_err(|e| bad(e.to_string()))? {
+        let file = part.file_name.clone().unwrap_or_default();
+        match part.name.as_str() {
+            "csrf_token" => csrf = Some(part.text()),
+            "key" => key = Some(part.text()),
+            "service" => service = Some(part.text()),
+            "schema" | "codelists" if !part.data.is_empty() => {
+                let text = String::from_utf8(part.data.to_vec())
                     .map_err(|_| bad(format!("{file}: not UTF-8 text")))?;
-                if name == "schema" {
+                if part.name == "schema" {
                     schema = Some((file, text));
                 } else {
                     lists.push((file, text));

@@ -24,6 +24,7 @@ pub mod json;
 pub mod layout;
 pub mod legal;
 pub mod metrics;
+pub mod multipart;
 pub mod openapi;
 pub mod ops;
 pub mod routes;

@@ -4,12 +4,12 @@
 use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequest, Request},
-    http::header,
 };
 use tower_sessions::Session;
 
 use crate::platform::{
     error::AppError,
+    multipart::{self, MultipartError},
     security::{client_ip, verify_csrf},
 };
 
@@ -18,17 +18,6 @@ pub use rathaus_app::applications::{MAX_UPLOAD_BYTES, safe_file_name, sniff};
 /// The body limit of pages that take uploads (several files per post).
 pub fn upload_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(3 * MAX_UPLOAD_BYTES)
-}
-
-/// A multipart body that cannot be read: too large, or malformed (a
-/// header with a raw line break in a file name, a missing boundary).
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
-    let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        "file.too_large"
-    } else {
-        "multipart.invalid"
-    };
-    AppError::Validation(rathaus_domain::FieldError::new("body", code).into())
 }
 
 /// A submitted step: text pairs plus uploaded files (multipart), CSRF-checked.
@@ -50,30 +39,35 @@ impl<S: Send + Sync> FromRequest<S> for StepBody {
             .cloned()
             .ok_or_else(|| AppError::internal("session layer missing"))?;
         let client = client_ip(req.extensions());
-        let multipart = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
         let mut pairs = Vec::new();
         let mut files = Vec::new();
-        if multipart {
-            let mut mp = axum::extract::Multipart::from_request(req, state)
-                .await
-                .map_err(|_| AppError::Csrf)?;
-            while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
-                let name = field.name().unwrap_or_default().to_string();
-                if let Some(path) = name.strip_prefix("_file:") {
-                    let file_name = field.file_name().unwrap_or_default().to_string();
-                    let data = field.bytes().await.map_err(multipart_error)?;
+        if multipart::is_multipart(&req) {
+            // Over the limit, or unreadable (a header with a raw line break in
+            // a file name, a missing boundary): each with its own message.
+            let parts = multipart::read(req).await.map_err(|e| match e {
+                MultipartError::NotMultipart(_) => AppError::Csrf,
+                MultipartError::TooLarge(_) => AppError::Validation(
+                    rathaus_domain::FieldError::new("body", "file.too_large").into(),
+                ),
+                MultipartError::Malformed(_) => AppError::Validation(
+                    rathaus_domain::FieldError::new("body", "multipart.invalid").into(),
+                ),
+            })?;
+            for part in parts {
+                if let Some(path) = part.name.strip_prefix("_file:") {
                     // A browser sends an empty, unnamed part for a file input
                     // left empty; a named empty file is refused by the use case.
-                    if !data.is_empty() || !file_name.is_empty() {
-                        files.push((path.to_string(), file_name, data));
+                    let named = part.file_name.as_deref().is_some_and(|n| !n.is_empty());
+                    if !part.data.is_empty() || named {
+                        files.push((
+                            path.to_string(),
+                            part.file_name.clone().unwrap_or_default(),
+                            part.data,
+                        ));
                     }
                 } else {
-                    let text = field.text().await.map_err(|_| AppError::Csrf)?;
-                    pairs.push((name, text));
+                    let text = part.text();
+                    pairs.push((part.name, text));
                 }
             }
         } else {
