@@ -7,9 +7,8 @@ pub mod api;
 pub mod status;
 pub mod views;
 
-use serde_json::json;
-
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::error::ErrorBody;
+use crate::platform::openapi::{Auth, Op, op, schema};
 use crate::platform::{routes::Routes, upload::upload_limit};
 
 pub fn routes() -> Routes {
@@ -26,12 +25,13 @@ pub const OPERATIONS: &[Op] = &[
         "applications",
         "Submit an application (Idempotency-Key header: a retry returns the first); returns reference and access token",
         Auth::Public,
-        Some(|| json!({"form": "gewerbe-anmeldung", "data": {}})),
+        Some(schema::<api::SubmitBody>),
         &[
-            ("201", "Received"),
-            ("200", "Already received with this Idempotency-Key"),
-            ("422", "Per-field problems"),
+            ("201", "Received", Some(schema::<api::Received>)),
+            ("200", "Already received with this Idempotency-Key", Some(schema::<api::Received>)),
+            ("422", "Per-field problems (`fields` with `path`, `code`, `message`, `messages`)", Some(schema::<ErrorBody>)),
         ],
+        &[429],
     ),
     op(
         "get",
@@ -40,7 +40,8 @@ pub const OPERATIONS: &[Op] = &[
         "Status, data, files and mailbox of an application",
         Auth::Applicant,
         None,
-        OK,
+        &[("200", "The application", Some(schema::<api::ApplicationBody>))],
+        &[],
     ),
     op(
         "post",
@@ -48,10 +49,9 @@ pub const OPERATIONS: &[Op] = &[
         "applications",
         "The applicant answers (text and files as base64; files typed by content)",
         Auth::Applicant,
-        Some(
-            || json!({"body": "Anbei der Mietvertrag.", "files": [{"name": "mietvertrag.pdf", "content": "JVBERi0xLjQK..."}]}),
-        ),
-        CREATED,
+        Some(schema::<api::AnswerBody>),
+        &[("201", "Sent", Some(schema::<api::AnswerCreated>))],
+        &[409],
     ),
     op(
         "get",
@@ -60,6 +60,7 @@ pub const OPERATIONS: &[Op] = &[
         "A file of the application; opening a Bescheid records its Bekanntgabe",
         Auth::Applicant,
         None,
-        OK,
+        &[("200", "The file (its type detected from the content)", None)],
+        &[],
     ),
 ];

@@ -10,10 +10,10 @@ pub mod wizard;
 use axum::response::Response;
 use rathaus_app::Actor;
 use rathaus_storage::forms::{FormVersion, Forms};
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::editorial::StepForm as StepBody;
+use crate::platform::openapi::{Auth, Op, op, query, schema};
 use crate::platform::{
     AppState,
     editorial::{EditorialKind, Here},
@@ -38,7 +38,8 @@ pub const OPERATIONS: &[Op] = &[
         "Published forms",
         Auth::Public,
         None,
-        OK,
+        &[("200", "The forms", Some(schema::<api::FormList>))],
+        &[],
     ),
     op(
         "post",
@@ -46,8 +47,12 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Create a form from the exchange format rathaus.form/1 (Redaktion)",
         Auth::Staff,
-        Some(|| json!({"format": "rathaus.form/1", "key": "hundesteuer", "definition": {}})),
-        CREATED,
+        Some(schema::<api::CreateBody>),
+        &[
+            ("201", "Created", Some(schema::<api::FormEnvelope>)),
+            ("200", "A new draft of the form with this key", Some(schema::<api::FormEnvelope>)),
+        ],
+        &[409],
     ),
     op(
         "post",
@@ -56,8 +61,13 @@ pub const OPERATIONS: &[Op] = &[
         "Import a FIM XDatenfelder file (XML body, or multipart with genericode lists)",
         Auth::Staff,
         None,
-        CREATED,
-    ),
+        &[
+            ("201", "Created", Some(schema::<api::FormEnvelope>)),
+            ("200", "A new draft of the form with this key", Some(schema::<api::FormEnvelope>)),
+        ],
+        &[409],
+    )
+    .with_query(query::<api::ImportParams>),
     op(
         "get",
         "/forms/{id}",
@@ -65,7 +75,8 @@ pub const OPERATIONS: &[Op] = &[
         "A published form by id or key",
         Auth::Public,
         None,
-        OK,
+        &[("200", "The form", Some(schema::<api::FormEnvelope>))],
+        &[],
     ),
     op(
         "put",
@@ -73,8 +84,9 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Change a form draft",
         Auth::Staff,
-        Some(|| json!({"definition": {}})),
-        OK,
+        Some(schema::<api::CreateBody>),
+        &[("200", "Changed", Some(schema::<api::FormEnvelope>))],
+        &[409],
     ),
     op(
         "get",
@@ -83,7 +95,8 @@ pub const OPERATIONS: &[Op] = &[
         "The form's current draft (Redaktion)",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "The draft with its checks in `report`", Some(schema::<api::FormEnvelope>))],
+        &[],
     ),
     op(
         "get",
@@ -92,7 +105,8 @@ pub const OPERATIONS: &[Op] = &[
         "JSON Schema (2020-12) of the form's data",
         Auth::Public,
         None,
-        OK,
+        &[("200", "The JSON Schema (application/schema+json)", None)],
+        &[],
     ),
     op(
         "post",
@@ -100,8 +114,12 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Validate data; per-field messages in German and English",
         Auth::Public,
-        Some(|| json!({"familienname": "Muster"})),
-        &[("200", "Valid"), ("422", "Per-field problems")],
+        Some(schema::<api::FormData>),
+        &[
+            ("200", "Valid", Some(schema::<api::Validation>)),
+            ("422", "Per-field problems (or a body that is not a JSON object)", Some(schema::<api::Validation>)),
+        ],
+        &[],
     ),
     op(
         "post",
@@ -110,7 +128,8 @@ pub const OPERATIONS: &[Op] = &[
         "Submit a form draft for review",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "Submitted", Some(schema::<api::FormEnvelope>))],
+        &[409],
     ),
     op(
         "post",
@@ -119,7 +138,8 @@ pub const OPERATIONS: &[Op] = &[
         "Approve and publish a form (a second editor)",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "Published", Some(schema::<api::FormEnvelope>))],
+        &[409],
     ),
     op(
         "post",
@@ -127,8 +147,9 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Reject a form draft",
         Auth::Staff,
-        Some(|| json!({"comment": "Feld fehlt."})),
-        OK,
+        Some(schema::<StepBody>),
+        &[("200", "Rejected", Some(schema::<api::FormEnvelope>))],
+        &[409],
     ),
     op(
         "post",
@@ -136,8 +157,9 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Attach the form to a service",
         Auth::Staff,
-        Some(|| json!({"service": "hundesteuer-anmeldung"})),
-        OK,
+        Some(schema::<api::AttachBody>),
+        &[("200", "Attached", Some(schema::<api::Attached>))],
+        &[409],
     ),
 ];
 

@@ -88,9 +88,11 @@ fn step(kind: u8, comment: String) -> (WorkflowStep, &'static str) {
 pub struct Empty {}
 
 /// The body of a step: a rejection's comment (optional everywhere).
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 pub struct StepForm {
+    /// Why the draft is rejected (shown to its author).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     comment: String,
 }
 

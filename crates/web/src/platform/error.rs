@@ -11,6 +11,53 @@ use axum::{
 use rathaus_domain::ValidationErrors;
 use rathaus_storage::StorageError;
 
+/// The JSON error body of the API: `{"error": {...}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, with a stable `code` and a message in the request's language.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// The HTTP status again.
+    pub status: u16,
+    /// Stable, machine-readable: e.g. `validation`, `invalid_json`, `invalid_token`,
+    /// `forbidden`, `not_found`, `conflict`, `case.transition`, `rate_limited`.
+    pub code: String,
+    /// German or English (Accept-Language): what is wrong and how to fix it.
+    pub message: String,
+    /// The fields with their problems (validation errors).
+    pub fields: Vec<FieldProblem>,
+    /// Of an internal error: the reference to quote to the operator.
+    pub reference: Option<String>,
+}
+
+/// One field's problem.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// The field (e.g. `email`, `files[0].content`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The path in the form data (e.g. `hunde[0].name`), for form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The problem's code, for form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+    /// The message in German and English, for form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Messages>,
+}
+
+/// A message in both languages.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Messages {
+    pub de: String,
+    pub en: String,
+}
+
 /// What went wrong, for the renderer.
 #[derive(Debug, Clone)]
 pub struct ErrorMarker(pub Arc<AppError>);
@@ -38,6 +85,15 @@ pub enum AppError {
     Workflow(&'static str),
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
+    /// A query parameter of the API that cannot be read (400).
+    #[error("invalid query: {0}")]
+    BadQuery(String),
+    /// An API body sent without `Content-Type: application/json` (415).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// A body over the route's limit (413).
+    #[error("body too large")]
+    TooLarge,
     /// An uploaded file (FIM schema, code list) that cannot be read; the detail names file, line and element.
     #[error("invalid file: {0}")]
     BadFile(String),
@@ -72,6 +128,9 @@ impl AppError {
                 StatusCode::CONFLICT
             }
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NoTenant => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,6 +150,9 @@ impl AppError {
             AppError::InvalidJson(_) => "invalid_json",
             AppError::BadFile(_) => "invalid_file",
             AppError::RateLimited => "rate_limited",
+            AppError::BadQuery(_) => "invalid_query",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::TooLarge => "too_large",
             AppError::Transition(_) => "case.transition",
             AppError::NoTenant => "no_tenant",
             AppError::Internal { .. } => "internal",
