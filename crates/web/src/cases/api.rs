@@ -65,7 +65,7 @@ pub(crate) struct CaseRow {
     status: String,
     assignee: Option<Uuid>,
     org_unit: Uuid,
-    service: Uuid,
+    service: Option<Uuid>,
     submitted_at: chrono::DateTime<Utc>,
     due_at: Option<chrono::DateTime<Utc>>,
     overdue: bool,

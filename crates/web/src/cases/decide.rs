@@ -11,7 +11,6 @@ use axum::{
 };
 use rathaus_app::decisions::DecisionInput;
 use rathaus_domain::decisions::Variant;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::staff::{after_step, load_case};

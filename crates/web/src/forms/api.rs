@@ -135,8 +135,21 @@ pub(crate) struct Validation {
 }
 
 /// Form data: the keys and values of the form's JSON Schema (`GET /forms/{id}/schema`).
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-pub(crate) struct FormData(#[schema(value_type = Object)] pub serde_json::Map<String, Value>);
+#[derive(serde::Deserialize)]
+pub(crate) struct FormData(pub serde_json::Map<String, Value>);
+
+impl utoipa::PartialSchema for FormData {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some(
+                "The data: keys and values as the form's JSON Schema (`GET /forms/{id}/schema`) says",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FormData {}
 
 async fn service_slug(
     state: &AppState,
