@@ -74,8 +74,8 @@ enum Rule {
     CitizenForeign,
     /// The applicant's token or a clerk of the case's unit (API).
     ApplicantOrCaseClerk,
-    /// The applicant's token only (API); any other token does not find the
-    /// application.
+    /// The applicant's token only (API); any other token is an invalid
+    /// credential (401).
     ApplicantToken,
     /// A link with a token nobody was given: not found, whoever asks.
     UnknownToken,
@@ -323,10 +323,10 @@ fn expect(rule: Rule, who: Who) -> Expect {
             Who::Steering | Who::Admin | Who::Editor => Forbidden,
             _ => Login,
         },
+        // Any other token is not a credential here: 401.
         Rule::ApplicantToken => match who {
             Who::Applicant => Allowed,
-            Who::Anonymous | Who::Citizen => Login,
-            _ => Hidden,
+            _ => Login,
         },
         Rule::UnknownToken => Hidden,
     }

@@ -268,7 +268,8 @@ async fn one(
             state
                 .app
                 .applicant(ctx.tenant()?.tenant_id(), token)
-                .await?
+                .await
+                .map_err(unknown_token)?
         }
     };
     let found = state
@@ -284,10 +285,20 @@ async fn applicant(state: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<A
     if token.len() > 100 {
         return Err(AppError::InvalidToken);
     }
-    Ok(state
+    state
         .app
         .applicant(ctx.tenant()?.tenant_id(), token)
-        .await?)
+        .await
+        .map_err(unknown_token)
+}
+
+/// A bearer that is neither a staff token nor an access token is an invalid
+/// credential (401), not a missing application.
+fn unknown_token(e: UseCaseError) -> AppError {
+    match e {
+        UseCaseError::NotFound => AppError::InvalidToken,
+        other => other.into(),
+    }
 }
 
 /// A file of an answer.
@@ -295,7 +306,6 @@ async fn applicant(state: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<A
 pub(crate) struct UploadBody {
     name: String,
     /// Base64 (standard alphabet).
-    #[schema(content_encoding = "base64")]
     content: String,
 }
 

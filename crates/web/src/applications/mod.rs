@@ -30,6 +30,7 @@ pub const OPERATIONS: &[Op] = &[
             ("201", "Received", Some(schema::<api::Received>)),
             ("200", "Already received with this Idempotency-Key", Some(schema::<api::Received>)),
             ("422", "Per-field problems (`fields` with `path`, `code`, `message`, `messages`)", Some(schema::<ErrorBody>)),
+            ("404", "No published form with this id or key", Some(schema::<ErrorBody>)),
         ],
         &[429],
     ),

@@ -37,7 +37,8 @@ pub fn routes() -> Routes {
 /// The inbox's filters.
 #[derive(serde::Deserialize, Default, utoipa::IntoParams)]
 pub(crate) struct InboxParams {
-    /// `new`, `in_progress`, `awaiting_documents`, `decided`, `closed`, `cancelled`.
+    /// `received`, `in_progress`, `awaiting_documents`, `decided`, `closed`, `cancelled`.
+    #[param(pattern = "^(received|in_progress|awaiting_documents|decided|closed|cancelled)?$")]
     status: Option<String>,
     /// Only the caller's cases.
     #[serde(default)]
@@ -51,6 +52,9 @@ pub(crate) struct InboxParams {
     /// The application's reference.
     reference: Option<String>,
     /// The `next` of the page before.
+    #[param(
+        pattern = "^(20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{6}Z_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    )]
     before: Option<String>,
     /// Cases per page (1 to 200, default 50).
     #[param(minimum = 1, maximum = 200)]

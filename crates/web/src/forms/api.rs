@@ -134,6 +134,38 @@ pub(crate) struct Validation {
     errors: Vec<Value>,
 }
 
+/// The 422 of `POST /forms/{id}/validate`: the data's problems, or a body
+/// that is not a JSON object (the error body).
+pub(crate) struct ValidationFailed;
+
+impl utoipa::PartialSchema for ValidationFailed {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{Ref, schema::OneOfBuilder};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("Validation"))
+            .item(Ref::from_schema_name("ErrorBody"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ValidationFailed {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("Validation".into(), Validation::schema()));
+        <Validation as utoipa::ToSchema>::schemas(schemas);
+        schemas.push((
+            "ErrorBody".into(),
+            crate::platform::error::ErrorBody::schema(),
+        ));
+        <crate::platform::error::ErrorBody as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// Form data: the keys and values of the form's JSON Schema (`GET /forms/{id}/schema`).
 #[derive(serde::Deserialize)]
 pub(crate) struct FormData(pub serde_json::Map<String, Value>);

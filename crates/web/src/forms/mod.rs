@@ -117,7 +117,7 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<api::FormData>),
         &[
             ("200", "Valid", Some(schema::<api::Validation>)),
-            ("422", "Per-field problems (or a body that is not a JSON object)", Some(schema::<api::Validation>)),
+            ("422", "Per-field problems (or a body that is not a JSON object)", Some(schema::<api::ValidationFailed>)),
         ],
         &[],
     ),

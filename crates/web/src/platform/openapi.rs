@@ -125,7 +125,7 @@ fn method(m: &str) -> HttpMethod {
 /// What an error status means, for the document.
 fn error_text(status: u16) -> &'static str {
     match status {
-        400 => "Invalid query parameter (named in the message)",
+        400 => "A query parameter that cannot be read (named in the message)",
         401 => "Missing or invalid token",
         403 => "The role does not allow this",
         404 => "Not found (or not visible to the caller)",
@@ -231,7 +231,8 @@ pub fn document() -> &'static OpenApi {
                 for p in params() {
                     b = b.parameter(p);
                 }
-                errors.push(400);
+                // 400: unreadable; 422: a value outside its set, named.
+                errors.extend([400, 422]);
             }
             if o.path == "/applications" && o.method == "post" {
                 b = b.parameter(
