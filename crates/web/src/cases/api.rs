@@ -180,6 +180,10 @@ async fn claim(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct StatusBody {
     /// The step (`decide` only through `POST /cases/{id}/decide`).
+    #[schema(
+        value_type = String,
+        pattern = "^(start|request_documents|documents_received|close|cancel)$"
+    )]
     action: CaseAction,
 }
 
@@ -212,6 +216,7 @@ async fn note(
 /// The org unit to hand the case to.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct ForwardBody {
+    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     org_unit: Uuid,
 }
 
@@ -280,6 +285,7 @@ pub(crate) struct OfficeMessageBody {
     #[schema(max_items = 30)]
     requested_documents: Vec<String>,
     /// The deadline of a document request.
+    #[schema(pattern = "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     due_date: Option<chrono::NaiveDate>,
 }
 

@@ -105,7 +105,7 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<StepBody>),
         &[("200", "Rejected", Some(schema::<api::ServiceVersionRef>))],
         &[409],
-    ),
+    ).body_optional(),
     op(
         "post",
         "/services/{id}/archive",

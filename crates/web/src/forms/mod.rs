@@ -150,7 +150,7 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<StepBody>),
         &[("200", "Rejected", Some(schema::<api::FormEnvelope>))],
         &[409],
-    ),
+    ).body_optional(),
     op(
         "post",
         "/forms/{id}/attach",

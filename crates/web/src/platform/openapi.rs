@@ -57,6 +57,8 @@ pub struct Op {
     pub body: Option<SchemaFn>,
     /// Query parameters.
     pub query: Option<ParamsFn>,
+    /// The body may be left out (a workflow step without a comment).
+    pub body_optional: bool,
     /// The answers of success.
     pub responses: &'static [Resp],
     /// Error statuses besides those implied by the rest of the row (401/403
@@ -84,6 +86,7 @@ pub const fn op(
         auth,
         body,
         query: None,
+        body_optional: false,
         responses,
         errors,
     }
@@ -93,6 +96,12 @@ impl Op {
     /// The row with query parameters.
     pub const fn with_query(mut self, query: ParamsFn) -> Op {
         self.query = Some(query);
+        self
+    }
+
+    /// The row with a body that may be left out.
+    pub const fn body_optional(mut self) -> Op {
+        self.body_optional = true;
         self
     }
 }
@@ -158,7 +167,11 @@ fn path_param_schema(path: &str, name: &str) -> ObjectBuilder {
                 .any(|p| path.starts_with(p)));
     let b = ObjectBuilder::new().schema_type(Type::String);
     if uuid {
+        // The format alone is an annotation in JSON Schema 2020-12; the pattern asserts it.
         b.format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .pattern(Some(
+                "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            ))
     } else {
         b.min_length(Some(1)).max_length(Some(100))
     }
@@ -251,7 +264,11 @@ pub fn document() -> &'static OpenApi {
             if let Some(body) = o.body {
                 b = b.request_body(Some(
                     RequestBodyBuilder::new()
-                        .required(Some(Required::True))
+                        .required(Some(if o.body_optional {
+                            Required::False
+                        } else {
+                            Required::True
+                        }))
                         .content(
                             "application/json",
                             ContentBuilder::new().schema(Some(body(c))).build(),
