@@ -5,7 +5,7 @@
 # .ci/schemathesis.py: real ids and tokens from the demo, one run with the
 # staff (and applicant) tokens and one without, every check; any failure and
 # any schemathesis warning fails. Bounded by SCHEMATHESIS_MAX_EXAMPLES
-# (examples per operation and run, default 25).
+# (examples per operation and phase, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE_URL="${1:?usage: .ci/schemathesis.sh BASE_URL}"

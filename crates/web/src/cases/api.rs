@@ -284,7 +284,7 @@ pub(crate) struct OfficeMessageBody {
     #[serde(default)]
     #[schema(max_items = 30)]
     requested_documents: Vec<String>,
-    /// The deadline of a document request.
+    /// The deadline of a document request: today or later.
     #[schema(pattern = "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     due_date: Option<chrono::NaiveDate>,
 }
