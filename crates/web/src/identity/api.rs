@@ -65,7 +65,7 @@ pub(crate) struct TenantRef {
 /// A role in an org unit.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct GrantRef {
-    /// `editor`, `clerk`, `admin`, `steering`, `operator`.
+    /// The role's code, e.g. `editor`, `clerk`, `tenant_admin`.
     role: String,
     org_unit_id: uuid::Uuid,
     org_unit: String,
