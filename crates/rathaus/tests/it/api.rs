@@ -306,7 +306,10 @@ async fn the_openapi_document_describes_routed_operations() {
             // every error status has the JSON error body.
             if let Some(content) = op["requestBody"]["content"].as_object() {
                 for (media, c) in content {
-                    assert!(c["schema"].is_object(), "{method} {path} {media}: no schema");
+                    assert!(
+                        c["schema"].is_object(),
+                        "{method} {path} {media}: no schema"
+                    );
                 }
             }
             for (status, r) in op["responses"].as_object().unwrap() {
@@ -347,7 +350,10 @@ async fn the_openapi_document_describes_routed_operations() {
     assert_eq!(operations, rathaus_web::api::openapi::OPERATIONS.len());
     let error = &doc["components"]["schemas"]["ErrorDetail"];
     for field in ["status", "code", "message", "fields"] {
-        assert!(error["properties"][field].is_object(), "ErrorDetail.{field}");
+        assert!(
+            error["properties"][field].is_object(),
+            "ErrorDetail.{field}"
+        );
     }
     assert!(doc["components"]["schemas"]["ServiceContent"]["properties"]["slug"].is_object());
     assert!(doc["components"]["schemas"]["FormDefinition"]["properties"]["steps"].is_object());

@@ -28,9 +28,21 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<api::SubmitBody>),
         &[
             ("201", "Received", Some(schema::<api::Received>)),
-            ("200", "Already received with this Idempotency-Key", Some(schema::<api::Received>)),
-            ("422", "Per-field problems (`fields` with `path`, `code`, `message`, `messages`)", Some(schema::<ErrorBody>)),
-            ("404", "No published form with this id or key", Some(schema::<ErrorBody>)),
+            (
+                "200",
+                "Already received with this Idempotency-Key",
+                Some(schema::<api::Received>),
+            ),
+            (
+                "422",
+                "Per-field problems (`fields` with `path`, `code`, `message`, `messages`)",
+                Some(schema::<ErrorBody>),
+            ),
+            (
+                "404",
+                "No published form with this id or key",
+                Some(schema::<ErrorBody>),
+            ),
         ],
         &[429],
     ),
@@ -41,7 +53,11 @@ pub const OPERATIONS: &[Op] = &[
         "Status, data, files and mailbox of an application",
         Auth::Applicant,
         None,
-        &[("200", "The application", Some(schema::<api::ApplicationBody>))],
+        &[(
+            "200",
+            "The application",
+            Some(schema::<api::ApplicationBody>),
+        )],
         &[],
     ),
     op(

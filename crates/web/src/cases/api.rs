@@ -200,7 +200,10 @@ async fn status(
 /// An internal note.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct NoteBody {
-    #[schema(max_length = 4000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 4000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     text: String,
 }
 
@@ -216,7 +219,9 @@ async fn note(
 /// The org unit to hand the case to.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct ForwardBody {
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    #[schema(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     org_unit: Uuid,
 }
 
@@ -278,7 +283,10 @@ async fn audit(
 /// A message to the applicant; with documents, a document request.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct OfficeMessageBody {
-    #[schema(max_length = 8000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 8000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     body: String,
     /// Documents requested (a document request moves the case to awaiting documents).
     #[serde(default)]

@@ -18,12 +18,12 @@ use uuid::Uuid;
 
 use crate::platform::editorial::StepForm as StepBody;
 use crate::platform::openapi::{Auth, Op, op, query, schema};
-use rathaus_domain::catalog::ServiceContent;
 use crate::platform::routes::Routes;
 use crate::platform::{
     editorial::{EditorialKind, Here},
     error::AppError,
 };
+use rathaus_domain::catalog::ServiceContent;
 
 pub fn routes() -> Routes {
     Routes::new("catalog")
@@ -63,7 +63,11 @@ pub const OPERATIONS: &[Op] = &[
         "One published service",
         Auth::Public,
         None,
-        &[("200", "The service", Some(schema::<api::PublishedServiceBody>))],
+        &[(
+            "200",
+            "The service",
+            Some(schema::<api::PublishedServiceBody>),
+        )],
         &[],
     ),
     op(
@@ -105,7 +109,8 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<StepBody>),
         &[("200", "Rejected", Some(schema::<api::ServiceVersionRef>))],
         &[409],
-    ).body_optional(),
+    )
+    .body_optional(),
     op(
         "post",
         "/services/{id}/archive",
@@ -135,7 +140,11 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<api::ImportBody>),
         &[
             ("200", "Imported", Some(schema::<api::ImportReport>)),
-            ("207", "Imported in part: errors name the refused services", Some(schema::<api::ImportReport>)),
+            (
+                "207",
+                "Imported in part: errors name the refused services",
+                Some(schema::<api::ImportReport>),
+            ),
         ],
         &[],
     ),

@@ -50,7 +50,11 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<api::CreateBody>),
         &[
             ("201", "Created", Some(schema::<api::FormEnvelope>)),
-            ("200", "A new draft of the form with this key", Some(schema::<api::FormEnvelope>)),
+            (
+                "200",
+                "A new draft of the form with this key",
+                Some(schema::<api::FormEnvelope>),
+            ),
         ],
         &[409],
     ),
@@ -63,7 +67,11 @@ pub const OPERATIONS: &[Op] = &[
         None,
         &[
             ("201", "Created", Some(schema::<api::FormEnvelope>)),
-            ("200", "A new draft of the form with this key", Some(schema::<api::FormEnvelope>)),
+            (
+                "200",
+                "A new draft of the form with this key",
+                Some(schema::<api::FormEnvelope>),
+            ),
         ],
         &[409],
     )
@@ -95,7 +103,11 @@ pub const OPERATIONS: &[Op] = &[
         "The form's current draft (Redaktion)",
         Auth::Staff,
         None,
-        &[("200", "The draft with its checks in `report`", Some(schema::<api::FormEnvelope>))],
+        &[(
+            "200",
+            "The draft with its checks in `report`",
+            Some(schema::<api::FormEnvelope>),
+        )],
         &[],
     ),
     op(
@@ -117,7 +129,11 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<api::FormData>),
         &[
             ("200", "Valid", Some(schema::<api::Validation>)),
-            ("422", "Per-field problems (or a body that is not a JSON object)", Some(schema::<api::ValidationFailed>)),
+            (
+                "422",
+                "Per-field problems (or a body that is not a JSON object)",
+                Some(schema::<api::ValidationFailed>),
+            ),
         ],
         &[],
     ),
@@ -150,7 +166,8 @@ pub const OPERATIONS: &[Op] = &[
         Some(schema::<StepBody>),
         &[("200", "Rejected", Some(schema::<api::FormEnvelope>))],
         &[409],
-    ).body_optional(),
+    )
+    .body_optional(),
     op(
         "post",
         "/forms/{id}/attach",

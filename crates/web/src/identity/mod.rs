@@ -58,7 +58,11 @@ pub const OPERATIONS: &[Op] = &[
         "The tenant's org units",
         Auth::Staff,
         None,
-        &[("200", "The org units", Some(schema::<org_units::OrgUnitList>))],
+        &[(
+            "200",
+            "The org units",
+            Some(schema::<org_units::OrgUnitList>),
+        )],
         &[],
     ),
     op(
@@ -68,7 +72,11 @@ pub const OPERATIONS: &[Op] = &[
         "One org unit",
         Auth::Staff,
         None,
-        &[("200", "The org unit", Some(schema::<org_units::OrgUnitBody>))],
+        &[(
+            "200",
+            "The org unit",
+            Some(schema::<org_units::OrgUnitBody>),
+        )],
         &[],
     ),
 ];

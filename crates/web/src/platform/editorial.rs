@@ -92,7 +92,10 @@ pub struct Empty {}
 pub struct StepForm {
     /// Why the draft is rejected (shown to its author).
     #[serde(default)]
-    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     comment: String,
 }
 

@@ -147,7 +147,11 @@ fn error_text(status: u16) -> &'static str {
     }
 }
 
-fn json_response(description: &str, body: Option<SchemaFn>, c: &mut Components) -> utoipa::openapi::Response {
+fn json_response(
+    description: &str,
+    body: Option<SchemaFn>,
+    c: &mut Components,
+) -> utoipa::openapi::Response {
     let mut r = ResponseBuilder::new().description(description);
     if let Some(schema) = body {
         r = r.content(
@@ -189,7 +193,9 @@ fn fim_import_body() -> utoipa::openapi::request_body::RequestBody {
         ))
         .content(
             "application/xml",
-            ContentBuilder::new().schema(Some(text().min_length(Some(1)))).build(),
+            ContentBuilder::new()
+                .schema(Some(text().min_length(Some(1))))
+                .build(),
         )
         .content(
             "multipart/form-data",
