@@ -219,6 +219,8 @@ SEMANTIC_422 = [
     ("^/api/v1/auth/token$", "POST"),
     # A document request's deadline is today or later.
     ("^/api/v1/cases/\\{id\\}/messages$", "POST"),
+    # The service is named by its slug; an unknown one is a 422 naming the field.
+    ("^/api/v1/forms/\\{id\\}/attach$", "POST"),
 ]
 WARNINGS = [
     "missing_auth", "missing_test_data", "base_url_mismatch", "validation_mismatch",
