@@ -54,6 +54,7 @@ impl CaseStatus {
 /// What a clerk (or the applicant's answer) does to a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CaseAction {
     /// Claim or start working on it.
     Start,

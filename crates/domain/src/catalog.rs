@@ -41,6 +41,7 @@ impl From<LeikaKey> for String {
 /// Who a service is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Audience {
     Citizen,
     Business,
@@ -99,6 +100,7 @@ pub fn slugify(name: &str) -> String {
 
 /// German text plus optional English translation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct I18nText {
     pub de: String,
     #[serde(default)]
@@ -118,6 +120,7 @@ impl I18nText {
 
 /// OZG mapping of a service.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OzgMapping {
     /// OZG-Leistung, e.g. "Gewerbeanmeldung".
     #[serde(default)]
@@ -129,6 +132,7 @@ pub struct OzgMapping {
 
 /// Per-service privacy notice (Art. 13 DSGVO).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrivacyNotice {
     #[serde(default)]
     pub personal_data: String,
@@ -146,6 +150,7 @@ pub struct PrivacyNotice {
 /// This is also the documented exchange format (`rathaus.catalog/1`), with
 /// the responsible org unit given by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceContent {
     pub slug: String,
     pub leika_key: String,

@@ -16,6 +16,7 @@ use crate::{
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FieldKind {
     Text,
     MultiLine,
@@ -37,6 +38,7 @@ pub enum FieldKind {
 
 /// One entry of a code list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Choice {
     pub code: String,
     pub label: String,
@@ -44,12 +46,14 @@ pub struct Choice {
 
 /// A check written in the rule language; fails when the rule is false.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     pub rule: String,
     pub message: I18nText,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldDef {
     pub key: String,
     pub label: I18nText,
@@ -92,6 +96,7 @@ pub struct FieldDef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupDef {
     pub key: String,
     pub label: I18nText,
@@ -100,6 +105,7 @@ pub struct GroupDef {
     pub max: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_if: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub items: Vec<Item>,
 }
 
@@ -114,12 +120,14 @@ impl GroupDef {
 // Definitions are loaded once per request and walked by reference; boxing the
 // field would only add indirection to the JSON format's code.
 #[allow(clippy::large_enum_variant)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Item {
     Field(FieldDef),
     Group(GroupDef),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     pub key: String,
     pub title: I18nText,
@@ -128,6 +136,7 @@ pub struct Step {
 
 /// A form: steps of fields and groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FormDefinition {
     pub key: String,
     pub title: I18nText,

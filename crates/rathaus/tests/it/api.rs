@@ -217,6 +217,65 @@ async fn revoked_tokens_stop_working() {
     app.stop().await;
 }
 
+/// The statuses the document names besides 422: a body that is not sent as
+/// JSON is 415, a query parameter that cannot be read 400, a limit outside
+/// its range 400, a status outside its set 422; all with the JSON error
+/// body and its code. A bearer that is neither a staff token nor an access
+/// token is 401 on the applicant's operations (not a missing application).
+#[tokio::test]
+async fn api_errors_have_the_documented_status_and_code() {
+    let app = TestApp::spawn().await;
+    let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or_default().to_string();
+
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/token"))
+        .body(r#"{"email": "a@b.de", "password": "x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(code(&r.json().await.unwrap()), "unsupported_media_type");
+
+    for (query, status, want) in [
+        ("mine=vielleicht", 400, "invalid_query"),
+        ("limit=abc", 400, "invalid_query"),
+        ("limit=0", 400, "invalid_query"),
+        ("limit=201", 400, "invalid_query"),
+        ("status=unbekannt", 422, "validation"),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&format!("/api/v1/cases?{query}")))
+            .bearer_auth(&clerk)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{query}");
+        assert_eq!(code(&r.json().await.unwrap()), want, "{query}");
+    }
+    let r = app
+        .client
+        .get(app.url("/api/v1/cases?limit=200"))
+        .bearer_auth(&clerk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = app
+        .client
+        .get(app.url("/api/v1/applications/MS-2026-000001"))
+        .bearer_auth("kein-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(code(&r.json().await.unwrap()), "invalid_token");
+    app.stop().await;
+}
+
 /// The OpenAPI document is valid OpenAPI 3.1 (PyPI `openapi-spec-validator`)
 /// and lists every operation of the API; each listed operation is routed:
 /// never 405 or a server error, and paths without parameters never 404.
@@ -243,6 +302,24 @@ async fn the_openapi_document_describes_routed_operations() {
                 op["summary"].is_string() && op["responses"].is_object(),
                 "{method} {path}"
             );
+            // Bodies are described by a schema (a component), not an example;
+            // every error status has the JSON error body.
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                for (media, c) in content {
+                    assert!(
+                        c["schema"].is_object(),
+                        "{method} {path} {media}: no schema"
+                    );
+                }
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') {
+                    assert!(
+                        r["content"]["application/json"]["schema"].is_object(),
+                        "{method} {path} {status}: no error schema"
+                    );
+                }
+            }
             let concrete = path
                 .split('/')
                 .map(|s| {
@@ -271,6 +348,15 @@ async fn the_openapi_document_describes_routed_operations() {
         }
     }
     assert_eq!(operations, rathaus_web::api::openapi::OPERATIONS.len());
+    let error = &doc["components"]["schemas"]["ErrorDetail"];
+    for field in ["status", "code", "message", "fields"] {
+        assert!(
+            error["properties"][field].is_object(),
+            "ErrorDetail.{field}"
+        );
+    }
+    assert!(doc["components"]["schemas"]["ServiceContent"]["properties"]["slug"].is_object());
+    assert!(doc["components"]["schemas"]["FormDefinition"]["properties"]["steps"].is_object());
     for p in [
         "/api/v1/applications",
         "/api/v1/cases/{id}/decide",

@@ -1296,7 +1296,8 @@ async fn the_whole_loop_through_the_api() {
     let r = send("kurz", data.clone()).await.unwrap();
     assert_eq!(r.status(), 422);
 
-    // The applicant reads it with the access token; a wrong token sees nothing.
+    // The applicant reads it with the access token; a wrong token is no
+    // credential (401) and sees nothing.
     let r = c
         .get(app.url(&format!("/api/v1/applications/{reference}")))
         .bearer_auth(&access)
@@ -1313,7 +1314,7 @@ async fn the_whole_loop_through_the_api() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(r.status(), 401);
 
     // The clerk works it through the API.
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;

@@ -77,8 +77,8 @@ enum Rule {
     CitizenForeign,
     /// The applicant's token or a clerk of the case's unit (API).
     ApplicantOrCaseClerk,
-    /// The applicant's token only (API); any other token does not find the
-    /// application.
+    /// The applicant's token only (API); any other token is an invalid
+    /// credential (401).
     ApplicantToken,
     /// A link with a token nobody was given: not found, whoever asks.
     UnknownToken,
@@ -335,11 +335,11 @@ fn expect(rule: Rule, who: Who) -> Expect {
             Who::Steering | Who::Admin | Who::Editor => Forbidden,
             _ => Login,
         },
+        // Any other token is not a credential here: 401.
         Rule::ApplicantToken => match who {
             Who::Applicant => Allowed,
             Who::ApplicantB => Denied,
-            Who::Anonymous | Who::Citizen => Login,
-            _ => Hidden,
+            _ => Login,
         },
         Rule::UnknownToken => Hidden,
     }
@@ -846,6 +846,7 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
 
     let mut wrong = Vec::new();
     let mut checked = 0;
+    let mut malformed = 0;
     for (method, path, rule) in &runs {
         let api = path.starts_with("/api/");
         for who in EVERYONE {
@@ -926,6 +927,33 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
                     "{method} {path} as {who:?}: expected {want:?}, got {status} {location}"
                 ));
             }
+            // A caller without the right learns nothing from the body: the
+            // token and the permission answer before the body is parsed, so
+            // a malformed body gets 401/403 too, never 422.
+            if api
+                && m != Method::GET
+                && matches!(want, Expect::Login | Expect::Forbidden | Expect::Denied)
+            {
+                let mut bad = client()
+                    .request(m.clone(), &url)
+                    .header("content-type", "application/json")
+                    .body("{\"broken\": ");
+                if let Some(t) = &actor.token {
+                    bad = bad.bearer_auth(t);
+                }
+                let got = bad.send().await.unwrap().status();
+                let fits = match want {
+                    Expect::Login => got == StatusCode::UNAUTHORIZED,
+                    Expect::Forbidden => got == StatusCode::FORBIDDEN,
+                    _ => matches!(got.as_u16(), 401 | 403 | 404),
+                };
+                malformed += 1;
+                if !fits {
+                    wrong.push(format!(
+                        "{method} {path} as {who:?} with a malformed body: expected {want:?} before the body is read, got {got}"
+                    ));
+                }
+            }
         }
     }
     assert!(
@@ -937,6 +965,10 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
     assert!(
         checked >= EVERYONE.len() * 100,
         "the matrix covers every route × actor ({checked})"
+    );
+    assert!(
+        malformed >= 100,
+        "malformed bodies sent by callers without the right ({malformed})"
     );
     app.stop().await;
 }

@@ -49,11 +49,28 @@ pub fn routes() -> Routes {
         )
 }
 
-#[derive(serde::Deserialize)]
-struct SubmitBody {
+/// An application: a published form's data.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct SubmitBody {
     /// Form id or key.
     form: String,
+    /// The data as described by the form's JSON Schema (`GET /forms/{id}/schema`).
+    #[schema(value_type = Object)]
     data: Value,
+}
+
+/// A received application.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Received {
+    reference: String,
+    status: String,
+    /// False when the Idempotency-Key named an application received before.
+    created: bool,
+    /// The applicant's access token (bearer for the applicant's operations); only on creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_url: Option<String>,
 }
 
 async fn submit(
@@ -118,15 +135,13 @@ async fn submit(
         Err(e) => return Err(e.into()),
     };
     let base = state.config.public_url.trim_end_matches('/');
-    let mut body = json!({
-        "reference": submitted.application.reference,
-        "status": submitted.case.status().code(),
-        "created": submitted.created,
-    });
-    if let Some(t) = &submitted.access_token {
-        body["access_token"] = json!(t);
-        body["status_url"] = json!(format!("{base}/antrag/eingang/{t}"));
-    }
+    let body = Received {
+        reference: submitted.application.reference.clone(),
+        status: submitted.case.status().code().to_string(),
+        created: submitted.created,
+        status_url: (submitted.access_token.as_ref()).map(|t| format!("{base}/antrag/eingang/{t}")),
+        access_token: submitted.access_token.clone(),
+    };
     Ok((
         if submitted.created {
             StatusCode::CREATED
@@ -147,29 +162,96 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn application_json(a: &ApplicantApplication) -> Value {
-    let file_json = |f: &ApplicationFile| json!({"id": f.id, "field": f.field_path, "name": f.name, "mime": f.mime, "size": f.size, "sha256": f.sha256});
+/// A file of an application or of a message.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct FileRef {
+    id: Uuid,
+    /// The form field (empty for files of a message).
+    field: String,
+    name: String,
+    /// Detected from the content.
+    mime: String,
+    size: i64,
+    sha256: String,
+}
+
+/// A message of the mailbox.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MailboxMessage {
+    id: Uuid,
+    /// `message`, `document_request`, `answer`, `decision`.
+    kind: String,
+    from_office: bool,
+    body: String,
+    requested_documents: Option<Vec<String>>,
+    due_date: Option<chrono::NaiveDate>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    read_at: Option<chrono::DateTime<chrono::Utc>>,
+    files: Vec<FileRef>,
+}
+
+/// An application with its files and mailbox.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ApplicationBody {
+    reference: String,
+    status: String,
+    case: Uuid,
+    submitted_at: chrono::DateTime<chrono::Utc>,
+    /// The responsible org unit's name.
+    org_unit: Option<String>,
+    /// The submitted data.
+    data: Value,
+    files: Vec<FileRef>,
+    messages: Vec<MailboxMessage>,
+}
+
+fn application_json(a: &ApplicantApplication) -> ApplicationBody {
+    let file_json = |f: &ApplicationFile| FileRef {
+        id: f.id,
+        field: f.field_path.clone(),
+        name: f.name.clone(),
+        mime: f.mime.clone(),
+        size: f.size,
+        sha256: f.sha256.clone(),
+    };
     let app = &a.application;
-    json!({
-        "reference": app.reference,
-        "status": a.case.status().code(),
-        "case": a.case.id,
-        "submitted_at": app.submitted_at,
-        "org_unit": a.org_unit,
-        "data": app.data(),
-        "files": a.files.iter().filter(|f| f.message_id.is_none()).map(file_json).collect::<Vec<_>>(),
-        "messages": a.messages.iter().map(|m| json!({
-            "id": m.id,
-            "kind": m.kind,
-            "from_office": m.from_office,
-            "body": m.body,
-            "requested_documents": m.requested_documents.as_deref().map(|d| d.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>()),
-            "due_date": m.due_date,
-            "created_at": m.created_at,
-            "read_at": m.read_at,
-            "files": a.files.iter().filter(|f| f.message_id == Some(m.id)).map(file_json).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    let files_of = |m: Option<Uuid>| {
+        a.files
+            .iter()
+            .filter(|f| f.message_id == m)
+            .map(file_json)
+            .collect::<Vec<_>>()
+    };
+    ApplicationBody {
+        reference: app.reference.clone(),
+        status: a.case.status().code().to_string(),
+        case: a.case.id,
+        submitted_at: app.submitted_at,
+        org_unit: a.org_unit.clone(),
+        data: app.data(),
+        files: files_of(None),
+        messages: a
+            .messages
+            .iter()
+            .map(|m| MailboxMessage {
+                id: m.id,
+                kind: m.kind.clone(),
+                from_office: m.from_office,
+                body: m.body.clone(),
+                requested_documents: m.requested_documents.as_deref().map(|d| {
+                    d.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                }),
+                due_date: m.due_date,
+                created_at: m.created_at,
+                read_at: m.read_at,
+                files: files_of(Some(m.id)),
+            })
+            .collect(),
+    }
 }
 
 /// With the access token (applicant) or a clerk token of the responsible units.
@@ -187,7 +269,8 @@ async fn one(
             state
                 .app
                 .applicant(ctx.tenant()?.tenant_id(), token)
-                .await?
+                .await
+                .map_err(unknown_token)?
         }
     };
     let found = state
@@ -203,43 +286,78 @@ async fn applicant(state: &AppState, ctx: &Ctx, headers: &HeaderMap) -> Result<A
     if token.len() > 100 {
         return Err(AppError::InvalidToken);
     }
-    Ok(state
+    state
         .app
         .applicant(ctx.tenant()?.tenant_id(), token)
-        .await?)
+        .await
+        .map_err(unknown_token)
 }
 
-#[derive(serde::Deserialize)]
-struct UploadBody {
+/// A bearer that is neither a staff token nor an access token is an invalid
+/// credential (401), not a missing application.
+fn unknown_token(e: UseCaseError) -> AppError {
+    match e {
+        UseCaseError::NotFound => AppError::InvalidToken,
+        other => other.into(),
+    }
+}
+
+/// A file of an answer.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct UploadBody {
     name: String,
     /// Base64 (standard alphabet).
     content: String,
 }
 
-#[derive(serde::Deserialize)]
-struct AnswerBody {
+/// The applicant's answer: text, files or both.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct AnswerBody {
     #[serde(default)]
+    #[schema(max_length = 8000)]
     body: String,
     #[serde(default)]
+    #[schema(max_items = 10)]
     files: Vec<UploadBody>,
+}
+
+/// An answer just written.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct AnswerCreated {
+    id: Uuid,
+    /// `answer`.
+    kind: String,
+}
+
+/// The applicant, by the access token as bearer: taken before the body, so
+/// that a caller without it gets 401 whatever the body.
+pub(crate) struct ApplicantCaller(Actor);
+
+impl axum::extract::FromRequestParts<AppState> for ApplicantCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, AppError> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        Ok(ApplicantCaller(
+            applicant(state, &ctx, &parts.headers).await?,
+        ))
+    }
 }
 
 /// The applicant answers (text and files; files are typed by content).
 async fn applicant_message(
     State(state): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    ext: axum::http::Extensions,
+    Client(client): Client,
+    ApplicantCaller(actor): ApplicantCaller,
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<AnswerBody>,
 ) -> Result<Response, AppError> {
     use base64::Engine;
-    let actor = applicant(&state, &ctx, &headers).await?;
-    if !body.files.is_empty()
-        && !state
-            .limiter
-            .check_upload(crate::platform::security::client_ip(&ext))
-    {
+    if !body.files.is_empty() && !state.limiter.check_upload(client) {
         return Err(AppError::RateLimited);
     }
     let mut files = Vec::new();
@@ -268,7 +386,10 @@ async fn applicant_message(
     {
         Ok(m) => Ok((
             StatusCode::CREATED,
-            Json(json!({ "id": m.id, "kind": m.kind })),
+            Json(AnswerCreated {
+                id: m.id,
+                kind: m.kind,
+            }),
         )
             .into_response()),
         Err(UseCaseError::Transition(t)) => Ok(refused(&ctx, &t)),

@@ -7,9 +7,8 @@ pub mod api;
 pub mod status;
 pub mod views;
 
-use serde_json::json;
-
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::error::ErrorBody;
+use crate::platform::openapi::{Auth, Op, op, schema};
 use crate::platform::{routes::Routes, upload::upload_limit};
 
 pub fn routes() -> Routes {
@@ -26,18 +25,26 @@ pub const OPERATIONS: &[Op] = &[
         "applications",
         "Submit an application (Idempotency-Key header: a retry with the same body returns the first; the same key with another body is refused with 422 idempotency.mismatch). Unknown keys in data are refused (422 field.unknown, naming each); values of fields the form's rules hide are not stored. Returns reference and access token",
         Auth::Public,
-        Some(|| json!({"form": "gewerbe-anmeldung", "data": {}})),
+        Some(schema::<api::SubmitBody>),
         &[
-            ("201", "Received"),
+            ("201", "Received", Some(schema::<api::Received>)),
             (
                 "200",
                 "Already received with this Idempotency-Key and the same body",
+                Some(schema::<api::Received>),
             ),
             (
                 "422",
-                "Per-field problems (field.unknown names keys the form does not have), or code idempotency.mismatch: the Idempotency-Key was used with another body",
+                "Per-field problems (`fields` with `path`, `code`, `message`, `messages`; field.unknown names keys the form does not have), or code idempotency.mismatch: the Idempotency-Key was used with another body",
+                Some(schema::<ErrorBody>),
+            ),
+            (
+                "404",
+                "No published form with this id or key",
+                Some(schema::<ErrorBody>),
             ),
         ],
+        &[429],
     ),
     op(
         "get",
@@ -46,7 +53,12 @@ pub const OPERATIONS: &[Op] = &[
         "Status, data, files and mailbox of an application",
         Auth::Applicant,
         None,
-        OK,
+        &[(
+            "200",
+            "The application",
+            Some(schema::<api::ApplicationBody>),
+        )],
+        &[],
     ),
     op(
         "post",
@@ -54,10 +66,9 @@ pub const OPERATIONS: &[Op] = &[
         "applications",
         "The applicant answers (text and files as base64; files typed by content)",
         Auth::Applicant,
-        Some(
-            || json!({"body": "Anbei der Mietvertrag.", "files": [{"name": "mietvertrag.pdf", "content": "JVBERi0xLjQK..."}]}),
-        ),
-        CREATED,
+        Some(schema::<api::AnswerBody>),
+        &[("201", "Sent", Some(schema::<api::AnswerCreated>))],
+        &[409],
     ),
     op(
         "get",
@@ -66,6 +77,7 @@ pub const OPERATIONS: &[Op] = &[
         "A file of the application; opening a Bescheid records its Bekanntgabe",
         Auth::Applicant,
         None,
-        OK,
+        &[("200", "The file (its type detected from the content)", None)],
+        &[],
     ),
 ];

@@ -11,13 +11,12 @@ use axum::{
 };
 use rathaus_app::decisions::DecisionInput;
 use rathaus_domain::decisions::Variant;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::staff::{after_step, load_case};
 use crate::platform::{
     AppState,
-    api_auth::{ApiJson, ApiUser},
+    api_auth::{ApiJson, ApiStaff, WorkCases},
     auth::StaffUser,
     context::Ctx,
     error::AppError,
@@ -80,24 +79,39 @@ fn decision_input(variant: &str, reason: String) -> Result<DecisionInput, AppErr
     Ok(DecisionInput { variant, reason })
 }
 
-#[derive(serde::Deserialize)]
-struct DecideBody {
+/// A decision.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct DecideBody {
     /// `approval` or `rejection`.
+    #[schema(pattern = "^(approval|rejection)$")]
     variant: String,
+    /// The reasons (Begründung) of the Bescheid.
     #[serde(default)]
+    #[schema(max_length = 20000)]
     reason: String,
+}
+
+/// The case after the decision.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Decided {
+    id: Uuid,
+    /// `decided`.
+    status: String,
 }
 
 /// Decides with a Bescheid from the service's template (PDF/A into the mailbox).
 async fn api_decide(
     State(state): State<AppState>,
-    caller: ApiUser,
+    ApiStaff { actor, .. }: ApiStaff<WorkCases>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecideBody>,
 ) -> Result<Response, AppError> {
-    let actor = caller.actor(&state).await?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let input = decision_input(&body.variant, body.reason)?;
     let c = state.app.decide(&actor, id, input).await?;
-    Ok(Json(json!({ "id": c.id, "status": c.status().code() })).into_response())
+    Ok(Json(Decided {
+        id: c.id,
+        status: c.status().code().to_string(),
+    })
+    .into_response())
 }

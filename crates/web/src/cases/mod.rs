@@ -7,9 +7,7 @@ pub mod decide;
 pub mod staff;
 pub mod views;
 
-use serde_json::json;
-
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::openapi::{Auth, Op, op, query, schema};
 use crate::platform::routes::Routes;
 
 pub fn routes() -> Routes {
@@ -28,8 +26,10 @@ pub const OPERATIONS: &[Op] = &[
         "The inbox of the caller's org units (status, mine, unassigned, overdue, reference, before, limit)",
         Auth::Staff,
         None,
-        OK,
-    ),
+        &[("200", "A page of cases", Some(schema::<api::Inbox>))],
+        &[],
+    )
+    .with_query(query::<api::InboxParams>),
     op(
         "post",
         "/cases/{id}/claim",
@@ -37,7 +37,8 @@ pub const OPERATIONS: &[Op] = &[
         "Take the case",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "Taken", Some(schema::<api::CaseChanged>))],
+        &[409],
     ),
     op(
         "post",
@@ -45,11 +46,9 @@ pub const OPERATIONS: &[Op] = &[
         "cases",
         "Change the status (start, request_documents, documents_received, close, cancel)",
         Auth::Staff,
-        Some(|| json!({"action": "close"})),
-        &[
-            ("200", "Changed"),
-            ("409", "Not possible in this status (message says why)"),
-        ],
+        Some(schema::<api::StatusBody>),
+        &[("200", "Changed", Some(schema::<api::CaseChanged>))],
+        &[409],
     ),
     op(
         "post",
@@ -57,8 +56,9 @@ pub const OPERATIONS: &[Op] = &[
         "cases",
         "Add an internal note",
         Auth::Staff,
-        Some(|| json!({"text": "Rückruf vereinbart."})),
-        OK,
+        Some(schema::<api::NoteBody>),
+        &[("200", "Noted", Some(schema::<api::CaseChanged>))],
+        &[409],
     ),
     op(
         "post",
@@ -66,8 +66,9 @@ pub const OPERATIONS: &[Op] = &[
         "cases",
         "Forward to another org unit",
         Auth::Staff,
-        Some(|| json!({"org_unit": "0193…"})),
-        OK,
+        Some(schema::<api::ForwardBody>),
+        &[("200", "Forwarded", Some(schema::<api::CaseChanged>))],
+        &[409],
     ),
     op(
         "post",
@@ -75,10 +76,9 @@ pub const OPERATIONS: &[Op] = &[
         "cases",
         "Write to the applicant or request documents (with a deadline)",
         Auth::Staff,
-        Some(
-            || json!({"body": "Bitte reichen Sie den Mietvertrag nach.", "requested_documents": ["Mietvertrag"], "due_date": "2026-12-31"}),
-        ),
-        CREATED,
+        Some(schema::<api::OfficeMessageBody>),
+        &[("201", "Sent", Some(schema::<api::MessageCreated>))],
+        &[409],
     ),
     op(
         "post",
@@ -86,8 +86,9 @@ pub const OPERATIONS: &[Op] = &[
         "cases",
         "Decide with a Bescheid from the service's template (approval or rejection), delivered as PDF/A into the mailbox",
         Auth::Staff,
-        Some(|| json!({"variant": "approval", "reason": "Alle Unterlagen liegen vor."})),
-        &[("200", "Decided"), ("409", "Not possible in this status")],
+        Some(schema::<decide::DecideBody>),
+        &[("200", "Decided", Some(schema::<decide::Decided>))],
+        &[409],
     ),
     op(
         "get",
@@ -96,6 +97,7 @@ pub const OPERATIONS: &[Op] = &[
         "The case's hash-chained audit entries",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "The audit entries", Some(schema::<api::Audit>))],
+        &[],
     ),
 ];

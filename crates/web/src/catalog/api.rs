@@ -5,12 +5,11 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::IntoResponse,
 };
-use rathaus_app::catalog::SearchText;
-use rathaus_app::{Permission, catalog::ImportError};
+use rathaus_app::catalog::{ImportError, SearchText};
 use rathaus_domain::catalog::ServiceContent;
 use rathaus_search::ListQuery;
 use rathaus_storage::catalog::{PublishedService, Services};
@@ -18,7 +17,7 @@ use uuid::Uuid;
 
 use crate::platform::{
     AppState,
-    api_auth::{ApiJson, ApiUser},
+    api_auth::{ApiJson, ApiQuery, ApiStaff, EditContent},
     context::{Ctx, describe},
     editorial::{APPROVE, REJECT, SUBMIT, api_archive, api_change, api_step},
     error::AppError,
@@ -55,20 +54,49 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| AppError::NotFound)
 }
 
-#[derive(serde::Deserialize)]
-struct ListParams {
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct ListParams {
+    /// Search words.
     #[serde(default)]
     q: String,
+    /// `citizen` or `business`.
     audience: Option<String>,
+    /// A topic's slug.
     topic: Option<String>,
+    /// A life situation's slug.
     #[serde(default)]
     life_situation: Option<String>,
+}
+
+/// A text in German and English.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Text {
+    de: String,
+    en: String,
+}
+
+/// A service found.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ServiceHit {
+    id: Uuid,
+    slug: String,
+    title: Text,
+    summary: Text,
+    /// The service page.
+    url: String,
+    score: f32,
+}
+
+/// `GET /services`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ServiceList {
+    items: Vec<ServiceHit>,
 }
 
 async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<impl IntoResponse, AppError> {
     let tenant = ctx.tenant()?.clone();
     let audience = p.audience.as_deref().filter(|s| !s.is_empty());
@@ -95,33 +123,85 @@ async fn list(
             .await?
     };
     let base = state.config.public_url.trim_end_matches('/');
-    Ok(Json(serde_json::json!({
-        "items": hits.iter().map(|h| serde_json::json!({
-            "id": h.id,
-            "slug": h.slug,
-            "title": { "de": h.title_de, "en": h.title_en },
-            "summary": { "de": h.summary_de, "en": h.summary_en },
-            "url": format!("{base}/leistungen/{}", h.slug),
-            "score": h.score,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ServiceList {
+        items: hits
+            .into_iter()
+            .map(|h| ServiceHit {
+                id: h.id,
+                url: format!("{base}/leistungen/{}", h.slug),
+                slug: h.slug,
+                title: Text {
+                    de: h.title_de,
+                    en: h.title_en,
+                },
+                summary: Text {
+                    de: h.summary_de,
+                    en: h.summary_en,
+                },
+                score: h.score,
+            })
+            .collect(),
+    }))
 }
 
-fn published_json(p: &PublishedService) -> serde_json::Value {
-    serde_json::json!({
-        "id": p.service.id,
-        "version": p.version.number,
-        "published_at": p.version.reviewed_at,
-        "content": p.content,
-        "responsible_office": {
-            "id": p.org_unit.id,
-            "name": p.org_unit.name,
-            "address": { "street": p.org_unit.street, "postal_code": p.org_unit.postal_code, "city": p.org_unit.city },
-            "phone": p.org_unit.phone,
-            "email": p.org_unit.email,
-            "opening_hours": p.org_unit.opening_hours,
+/// A postal address.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Address {
+    street: String,
+    postal_code: String,
+    city: String,
+}
+
+/// The office responsible for a service.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Office {
+    id: Uuid,
+    name: String,
+    address: Address,
+    phone: String,
+    email: String,
+    opening_hours: String,
+}
+
+/// A published service.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct PublishedServiceBody {
+    id: Uuid,
+    version: i32,
+    published_at: Option<chrono::DateTime<chrono::Utc>>,
+    content: ServiceContent,
+    responsible_office: Office,
+}
+
+fn published_json(p: &PublishedService) -> PublishedServiceBody {
+    let u = &p.org_unit;
+    PublishedServiceBody {
+        id: p.service.id,
+        version: p.version.number,
+        published_at: p.version.reviewed_at,
+        content: p.content.clone(),
+        responsible_office: Office {
+            id: u.id,
+            name: u.name.clone(),
+            address: Address {
+                street: u.street.clone(),
+                postal_code: u.postal_code.clone(),
+                city: u.city.clone(),
+            },
+            phone: u.phone.clone(),
+            email: u.email.clone(),
+            opening_hours: u.opening_hours.clone(),
         },
-    })
+    }
+}
+
+/// A version of a service after a change: `{id, version, status}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ServiceVersionRef {
+    id: Uuid,
+    version: i32,
+    /// `draft`, `in_review`, `published`, `archived`.
+    status: String,
 }
 
 async fn one(
@@ -136,44 +216,85 @@ async fn one(
 
 async fn create(
     State(state): State<AppState>,
-    caller: ApiUser,
+    ApiStaff { actor, .. }: ApiStaff<EditContent>,
     ApiJson(content): ApiJson<ServiceContent>,
 ) -> Result<impl IntoResponse, AppError> {
-    let actor = caller.actor(&state).await?;
     let (s, v) = state.app.create_service(&actor, content).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({ "id": s.id, "version": v.number, "status": v.status })),
+        Json(ServiceVersionRef {
+            id: s.id,
+            version: v.number,
+            status: v.status,
+        }),
     ))
 }
 
 async fn change(
     State(state): State<AppState>,
-    caller: ApiUser,
+    ApiStaff { actor, .. }: ApiStaff<EditContent>,
     Path(id): Path<String>,
     ApiJson(content): ApiJson<ServiceContent>,
 ) -> Result<impl IntoResponse, AppError> {
-    let actor = caller.actor(&state).await?;
     let id = parse_id(&id)?;
     let v = state.app.save_service(&actor, id, content).await?;
-    Ok(Json(
-        serde_json::json!({ "id": id, "version": v.number, "status": v.status }),
-    ))
+    Ok(Json(ServiceVersionRef {
+        id,
+        version: v.number,
+        status: v.status,
+    }))
+}
+
+/// The catalog in the exchange format.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct CatalogExport {
+    /// `rathaus.catalog/1`.
+    format: String,
+    /// The tenant's slug.
+    tenant: String,
+    services: Vec<ServiceContent>,
 }
 
 /// The published catalog in the exchange format (public: other municipalities re-use it).
 async fn export(State(state): State<AppState>, ctx: Ctx) -> Result<impl IntoResponse, AppError> {
     let tenant = ctx.tenant()?.clone();
     let services = state.app.export_catalog(tenant.tenant_id()).await?;
-    Ok(Json(
-        serde_json::json!({ "format": FORMAT, "tenant": tenant.slug, "services": services }),
-    ))
+    Ok(Json(CatalogExport {
+        format: FORMAT.to_string(),
+        tenant: tenant.slug.clone(),
+        services,
+    }))
 }
 
-#[derive(serde::Deserialize)]
-struct ImportBody {
+/// Services in the exchange format; each is checked on its own.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct ImportBody {
+    /// Must be `rathaus.catalog/1`.
+    #[schema(pattern = "^rathaus\\.catalog/1$")]
     format: String,
+    /// Services as in `GET /catalog/export`; one that cannot be read is
+    /// reported in `errors` with its index.
     services: Vec<serde_json::Value>,
+}
+
+/// What an import did (207 when some services were refused).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ImportReport {
+    created: usize,
+    updated: usize,
+    errors: Vec<ImportProblem>,
+}
+
+/// A service of the import that was refused.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ImportProblem {
+    /// Its index in `services`.
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slug: Option<String>,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<crate::platform::error::FieldProblem>,
 }
 
 /// Imports services as drafts (new services, or a new draft of an existing
@@ -181,11 +302,9 @@ struct ImportBody {
 async fn import(
     State(state): State<AppState>,
     ctx: Ctx,
-    caller: ApiUser,
+    ApiStaff { actor, .. }: ApiStaff<EditContent>,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let actor = caller.actor(&state).await?;
-    actor.require(Permission::EditContent)?;
     if body.format != FORMAT {
         return Err(AppError::InvalidJson(format!(
             "format must be {FORMAT:?}, is {:?}",
@@ -197,15 +316,29 @@ async fn import(
         .problems
         .into_iter()
         .map(|p| match p.error {
-            ImportError::Unreadable(message) => {
-                serde_json::json!({ "index": p.index, "message": message })
-            }
+            ImportError::Unreadable(message) => ImportProblem {
+                index: p.index,
+                slug: None,
+                message,
+                fields: Vec::new(),
+            },
             ImportError::Refused(e) => {
                 let (message, fields) = describe(ctx.lang, &e.into());
-                serde_json::json!({
-                    "index": p.index, "slug": p.slug, "message": message,
-                    "fields": fields.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
-                })
+                ImportProblem {
+                    index: p.index,
+                    slug: p.slug,
+                    message,
+                    fields: fields
+                        .into_iter()
+                        .map(|(field, message)| crate::platform::error::FieldProblem {
+                            field: Some(field),
+                            path: None,
+                            code: None,
+                            message,
+                            messages: None,
+                        })
+                        .collect(),
+                }
             }
         })
         .collect();
@@ -217,6 +350,10 @@ async fn import(
     };
     Ok((
         status,
-        Json(serde_json::json!({ "created": created, "updated": updated, "errors": errors })),
+        Json(ImportReport {
+            created,
+            updated,
+            errors,
+        }),
     ))
 }

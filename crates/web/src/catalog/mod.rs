@@ -11,19 +11,19 @@ pub mod views;
 /// The blocks of a service text (named by the service page template).
 pub use public::Block;
 
-use serde_json::json;
-
 use axum::response::Response;
 use rathaus_app::catalog::search::IndexError;
 use rathaus_storage::catalog::Services;
 use uuid::Uuid;
 
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::editorial::{ChangeBody, StepForm as StepBody};
+use crate::platform::openapi::{Auth, Op, op, query, schema};
 use crate::platform::routes::Routes;
 use crate::platform::{
     editorial::{EditorialKind, Here},
     error::AppError,
 };
+use rathaus_domain::catalog::ServiceContent;
 
 pub fn routes() -> Routes {
     Routes::new("catalog")
@@ -39,28 +39,36 @@ pub const OPERATIONS: &[Op] = &[
         "get",
         "/services",
         "catalog",
-        "Published services (search with q, filters, paging)",
+        "Published services (search with q, filters)",
         Auth::Public,
         None,
-        OK,
-    ),
+        &[("200", "Services found", Some(schema::<api::ServiceList>))],
+        &[],
+    )
+    .with_query(query::<api::ListParams>),
     op(
         "post",
         "/services",
         "catalog",
         "Create a service draft (Redaktion)",
         Auth::Staff,
-        Some(|| json!({"slug": "hundesteuer", "title": {"de": "Hundesteuer", "en": "Dog tax"}})),
-        CREATED,
+        Some(schema::<ServiceContent>),
+        &[("201", "Created", Some(schema::<api::ServiceVersionRef>))],
+        &[409],
     ),
     op(
         "get",
         "/services/{id}",
         "catalog",
-        "One service (published, or any version for editors)",
+        "One published service",
         Auth::Public,
         None,
-        OK,
+        &[(
+            "200",
+            "The service",
+            Some(schema::<api::PublishedServiceBody>),
+        )],
+        &[],
     ),
     op(
         "put",
@@ -68,8 +76,9 @@ pub const OPERATIONS: &[Op] = &[
         "catalog",
         "Change a service draft (Redaktion)",
         Auth::Staff,
-        Some(|| json!({"title": {"de": "Hundesteuer", "en": "Dog tax"}})),
-        OK,
+        Some(schema::<ServiceContent>),
+        &[("200", "Changed", Some(schema::<api::ServiceVersionRef>))],
+        &[409],
     ),
     op(
         "post",
@@ -78,7 +87,8 @@ pub const OPERATIONS: &[Op] = &[
         "Submit a draft for review",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "Submitted", Some(schema::<api::ServiceVersionRef>))],
+        &[409],
     ),
     op(
         "post",
@@ -87,7 +97,8 @@ pub const OPERATIONS: &[Op] = &[
         "Approve and publish (a second editor)",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "Published", Some(schema::<api::ServiceVersionRef>))],
+        &[409],
     ),
     op(
         "post",
@@ -95,9 +106,11 @@ pub const OPERATIONS: &[Op] = &[
         "catalog",
         "Reject with a comment",
         Auth::Staff,
-        Some(|| json!({"comment": "Bitte Gebühren ergänzen."})),
-        OK,
-    ),
+        Some(schema::<StepBody>),
+        &[("200", "Rejected", Some(schema::<api::ServiceVersionRef>))],
+        &[409],
+    )
+    .body_optional(),
     op(
         "post",
         "/services/{id}/archive",
@@ -105,7 +118,8 @@ pub const OPERATIONS: &[Op] = &[
         "Request archiving a service: a pending change that a second editor approves (four eyes); the service stays public until then",
         Auth::Staff,
         None,
-        &[("202", "The pending change")],
+        &[("202", "The pending change", Some(schema::<ChangeBody>))],
+        &[409],
     ),
     op(
         "post",
@@ -114,10 +128,8 @@ pub const OPERATIONS: &[Op] = &[
         "Approve and apply the service's pending change (a second editor; the requester cannot)",
         Auth::Staff,
         None,
-        &[
-            ("200", "The approved change"),
-            ("409", "No pending change, or the requester's own"),
-        ],
+        &[("200", "The approved change", Some(schema::<ChangeBody>))],
+        &[409],
     ),
     op(
         "post",
@@ -126,16 +138,18 @@ pub const OPERATIONS: &[Op] = &[
         "Reject (or, as its requester, withdraw) the service's pending change",
         Auth::Staff,
         None,
-        &[("200", "The rejected change"), ("409", "No pending change")],
+        &[("200", "The rejected change", Some(schema::<ChangeBody>))],
+        &[409],
     ),
     op(
         "get",
         "/catalog/export",
         "catalog",
-        "The catalog in the exchange format rathaus.catalog/1",
-        Auth::Staff,
+        "The published catalog in the exchange format rathaus.catalog/1",
+        Auth::Public,
         None,
-        OK,
+        &[("200", "The catalog", Some(schema::<api::CatalogExport>))],
+        &[],
     ),
     op(
         "post",
@@ -143,8 +157,16 @@ pub const OPERATIONS: &[Op] = &[
         "catalog",
         "Import services in the exchange format as drafts",
         Auth::Staff,
-        Some(|| json!({"format": "rathaus.catalog/1", "services": []})),
-        OK,
+        Some(schema::<api::ImportBody>),
+        &[
+            ("200", "Imported", Some(schema::<api::ImportReport>)),
+            (
+                "207",
+                "Imported in part: errors name the refused services",
+                Some(schema::<api::ImportReport>),
+            ),
+        ],
+        &[],
     ),
 ];
 

@@ -9,15 +9,12 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequest, Path, Query, Request, State},
+    extract::{FromRequest, Path, Request, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use rathaus_app::{
-    Permission,
-    forms::{FimUpload, NewDefinition, StoredForm},
-};
+use rathaus_app::forms::{FimUpload, NewDefinition, StoredForm};
 use rathaus_domain::{
     FieldError,
     forms::{self, FormDefinition},
@@ -32,10 +29,10 @@ use uuid::Uuid;
 
 use crate::platform::{
     AppState,
-    api_auth::{ApiJson, ApiUser},
+    api_auth::{ApiJson, ApiQuery, ApiStaff, EditContent},
     client::Client,
     context::Ctx,
-    editorial::{APPROVE, REJECT, SUBMIT, api_change, api_step, change_json},
+    editorial::{APPROVE, ChangeBody, REJECT, SUBMIT, api_change, api_step, change_json},
     error::AppError,
     form_render::problems_json,
     i18n::{self},
@@ -93,17 +90,120 @@ pub(crate) fn lint_error(def: &FormDefinition) -> Result<(), AppError> {
     ))
 }
 
-fn envelope(form: &Form, v: &FormVersion, service: Option<&str>) -> Value {
-    json!({
-        "format": FORMAT,
-        "id": form.id,
-        "key": form.key,
-        "service": service,
-        "version": v.number,
-        "status": v.status,
-        "definition": serde_json::from_str::<Value>(&v.definition).unwrap_or(Value::Null),
-    })
+/// A form version in the exchange format `rathaus.form/1`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct FormEnvelope {
+    /// `rathaus.form/1`.
+    format: String,
+    id: Uuid,
+    key: String,
+    /// The slug of the service the form belongs to.
+    service: Option<String>,
+    version: i32,
+    /// `draft`, `in_review`, `published`, `archived`.
+    status: String,
+    definition: Option<FormDefinition>,
+    /// Whether a new form was created (create and import).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<bool>,
+    /// Notes of the import or the checks of the draft.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<Vec<Value>>,
+    /// A link to a service waiting for a second editor (four eyes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_change: Option<ChangeBody>,
 }
+
+fn envelope(form: &Form, v: &FormVersion, service: Option<&str>) -> FormEnvelope {
+    FormEnvelope {
+        format: FORMAT.to_string(),
+        id: form.id,
+        key: form.key.clone(),
+        service: service.map(str::to_string),
+        version: v.number,
+        status: v.status.clone(),
+        definition: serde_json::from_str::<FormDefinition>(&v.definition).ok(),
+        created: None,
+        report: None,
+        pending_change: None,
+    }
+}
+
+/// A published form.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct FormSummary {
+    id: Uuid,
+    key: String,
+    service: Option<String>,
+    version: i32,
+    /// The German title.
+    title: Option<String>,
+}
+
+/// `GET /forms`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct FormList {
+    forms: Vec<FormSummary>,
+}
+
+/// The answer of `POST /forms/{id}/validate`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Validation {
+    valid: bool,
+    version: i32,
+    /// Per field: `path`, `code`, `message`, `messages` (German and English).
+    #[schema(value_type = Vec<crate::platform::error::FieldProblem>)]
+    errors: Vec<Value>,
+}
+
+/// The 422 of `POST /forms/{id}/validate`: the data's problems, or a body
+/// that is not a JSON object (the error body).
+pub(crate) struct ValidationFailed;
+
+impl utoipa::PartialSchema for ValidationFailed {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{Ref, schema::OneOfBuilder};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("Validation"))
+            .item(Ref::from_schema_name("ErrorBody"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ValidationFailed {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("Validation".into(), Validation::schema()));
+        <Validation as utoipa::ToSchema>::schemas(schemas);
+        schemas.push((
+            "ErrorBody".into(),
+            crate::platform::error::ErrorBody::schema(),
+        ));
+        <crate::platform::error::ErrorBody as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// Form data: the keys and values of the form's JSON Schema (`GET /forms/{id}/schema`).
+#[derive(serde::Deserialize)]
+pub(crate) struct FormData(pub serde_json::Map<String, Value>);
+
+impl utoipa::PartialSchema for FormData {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some(
+                "The data: keys and values as the form's JSON Schema (`GET /forms/{id}/schema`) says",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FormData {}
 
 async fn service_slug(
     state: &AppState,
@@ -123,15 +223,15 @@ async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<impl IntoRespon
     for r in rows {
         let Some(p) = r.published else { continue };
         let def = p.definition();
-        out.push(json!({
-            "id": r.form.id,
-            "key": r.form.key,
-            "service": service_slug(&state, tenant, &r.form).await?,
-            "version": p.number,
-            "title": def.as_ref().map(|d| d.title.de.clone()),
-        }));
+        out.push(FormSummary {
+            id: r.form.id,
+            key: r.form.key.clone(),
+            service: service_slug(&state, tenant, &r.form).await?,
+            version: p.number,
+            title: def.as_ref().map(|d| d.title.de.clone()),
+        });
     }
-    Ok(Json(json!({ "forms": out })))
+    Ok(Json(FormList { forms: out }))
 }
 
 async fn one(
@@ -147,18 +247,16 @@ async fn one(
 
 async fn draft(
     State(state): State<AppState>,
-    caller: ApiUser,
+    ApiStaff { caller, .. }: ApiStaff<EditContent>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
     let tenant = caller.tenant();
-    let actor = caller.actor(&state).await?;
-    actor.require(Permission::EditContent)?;
     let form = find_form(&state, tenant, &id).await?;
     let versions = state.store.repo().form_versions(tenant, form.id).await?;
     let latest = versions.first().ok_or(AppError::NotFound)?;
     let slug = service_slug(&state, tenant, &form).await?;
     let mut body = envelope(&form, latest, slug.as_deref());
-    body["report"] = Value::Array(latest.report());
+    body.report = Some(latest.report());
     Ok(Json(body))
 }
 
@@ -181,24 +279,28 @@ async fn validate(
     ctx: Ctx,
     Client(client): Client,
     Path(id): Path<String>,
-    ApiJson(data): ApiJson<Value>,
+    body: Result<ApiJson<FormData>, AppError>,
 ) -> Result<Response, AppError> {
     if !state.limiter.check_validate(client) {
         return Err(AppError::RateLimited);
     }
     let tenant = ctx.tenant()?.tenant_id();
     let (_, v, def) = published(&state, tenant, &id).await?;
-    if !data.is_object() {
-        return Err(AppError::InvalidJson(
-            i18n::t(ctx.lang, "forms.data_object").to_string(),
-        ));
-    }
+    let data = match body {
+        Ok(ApiJson(FormData(data))) => Value::Object(data),
+        Err(AppError::InvalidJson(_)) => {
+            return Err(AppError::InvalidJson(
+                i18n::t(ctx.lang, "forms.data_object").to_string(),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let problems = forms::validate(&def, &data, Utc::now().date_naive());
-    let body = json!({
-        "valid": problems.is_empty(),
-        "version": v.number,
-        "errors": problems_json(&def, &problems, ctx.lang),
-    });
+    let body = Validation {
+        valid: problems.is_empty(),
+        version: v.number,
+        errors: problems_json(&def, &problems, ctx.lang),
+    };
     let status = if problems.is_empty() {
         StatusCode::OK
     } else {
@@ -207,19 +309,19 @@ async fn validate(
     Ok((status, Json(body)).into_response())
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
 pub(crate) struct ImportParams {
+    /// The form's key (default: from the schema).
     pub key: Option<String>,
+    /// The slug of the service to attach the form to.
     pub service: Option<String>,
 }
 
-fn imported_json(i: &StoredForm, service: Option<&str>) -> Value {
+fn imported_json(i: &StoredForm, service: Option<&str>) -> FormEnvelope {
     let mut body = envelope(&i.form, &i.version, service);
-    body["created"] = json!(i.created);
-    body["report"] = json!(i.report);
-    if let Some(c) = &i.pending_change {
-        body["pending_change"] = change_json(c);
-    }
+    body.created = Some(i.created);
+    body.report = Some(i.report.iter().map(|r| json!(r)).collect());
+    body.pending_change = i.pending_change.as_ref().map(change_json);
     body
 }
 
@@ -228,13 +330,11 @@ fn imported_json(i: &StoredForm, service: Option<&str>) -> Value {
 /// parts, and optional `key` and `service`.
 async fn import(
     State(state): State<AppState>,
-    caller: ApiUser,
-    Query(params): Query<ImportParams>,
+    ApiStaff { caller, actor, .. }: ApiStaff<EditContent>,
+    ApiQuery(params): ApiQuery<ImportParams>,
     req: Request,
 ) -> Result<Response, AppError> {
     let tenant = caller.tenant();
-    let actor = caller.actor(&state).await?;
-    actor.require(Permission::EditContent)?;
     let mut key = params.key;
     let mut service = params.service;
     let mut schema: Option<(String, String)> = None;
@@ -281,12 +381,17 @@ async fn import(
     Ok((status, Json(imported_json(&imported, slug.as_deref()))).into_response())
 }
 
-#[derive(serde::Deserialize)]
-struct CreateBody {
+/// A form definition in the exchange format (`GET /forms/{id}` of any tenant gives one).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateBody {
+    /// `rathaus.form/1` if given.
     #[serde(default)]
+    #[schema(pattern = "^rathaus\\.form/1$")]
     format: Option<String>,
+    /// The form's key (default: the definition's).
     #[serde(default)]
     key: Option<String>,
+    /// The slug of the service to attach the form to.
     #[serde(default)]
     service: Option<String>,
     definition: FormDefinition,
@@ -296,12 +401,10 @@ struct CreateBody {
 /// any tenant gives one); a new form, or a new draft of the form with that key.
 async fn create(
     State(state): State<AppState>,
-    caller: ApiUser,
+    ApiStaff { caller, actor, .. }: ApiStaff<EditContent>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, AppError> {
     let tenant = caller.tenant();
-    let actor = caller.actor(&state).await?;
-    actor.require(Permission::EditContent)?;
     if let Some(f) = &body.format
         && f != FORMAT
     {
@@ -318,10 +421,8 @@ async fn create(
     let stored = state.app.store_form_definition(&actor, input).await?;
     let slug = service_slug(&state, tenant, &stored.form).await?;
     let mut out = envelope(&stored.form, &stored.version, slug.as_deref());
-    out["created"] = json!(stored.created);
-    if let Some(c) = &stored.pending_change {
-        out["pending_change"] = change_json(c);
-    }
+    out.created = Some(stored.created);
+    out.pending_change = stored.pending_change.as_ref().map(change_json);
     Ok((
         if stored.created {
             StatusCode::CREATED
@@ -335,13 +436,11 @@ async fn create(
 
 async fn change(
     State(state): State<AppState>,
-    caller: ApiUser,
+    ApiStaff { caller, actor, .. }: ApiStaff<EditContent>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, AppError> {
     let tenant = caller.tenant();
-    let actor = caller.actor(&state).await?;
-    actor.require(Permission::EditContent)?;
     let form = state.app.form_for_editing(&actor, &id).await?;
     lint_error(&body.definition)?;
     let version = state
@@ -369,18 +468,29 @@ pub(super) async fn step_answer(
     Ok(Json(envelope(&form, &v, slug.as_deref())).into_response())
 }
 
-#[derive(serde::Deserialize)]
-struct AttachBody {
+/// The service a form belongs to.
+#[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct AttachBody {
+    /// The service's slug; none detaches the form.
     service: Option<String>,
+}
+
+/// The form and its service after attaching.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Attached {
+    id: Uuid,
+    /// The service asked for (none: detach).
+    service: Option<String>,
+    /// The pending change a second editor approves.
+    change: ChangeBody,
 }
 
 async fn attach(
     State(state): State<AppState>,
-    caller: ApiUser,
+    ApiStaff { actor, .. }: ApiStaff<EditContent>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AttachBody>,
 ) -> Result<Response, AppError> {
-    let actor = caller.actor(&state).await?;
     let form = state.app.form_for_editing(&actor, &id).await?;
     let change = state
         .app
@@ -389,7 +499,11 @@ async fn attach(
     // Accepted, not done: a second editor approves the link (four eyes).
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "id": form.id, "service": body.service, "change": change_json(&change) })),
+        Json(Attached {
+            id: form.id,
+            service: body.service,
+            change: change_json(&change),
+        }),
     )
         .into_response())
 }

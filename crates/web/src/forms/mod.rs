@@ -10,10 +10,11 @@ pub mod wizard;
 use axum::response::Response;
 use rathaus_app::Actor;
 use rathaus_storage::forms::{FormVersion, Forms};
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::editorial::ChangeBody;
+use crate::platform::editorial::StepForm as StepBody;
+use crate::platform::openapi::{Auth, Op, op, query, schema};
 use crate::platform::{
     AppState,
     editorial::{EditorialKind, Here},
@@ -38,7 +39,8 @@ pub const OPERATIONS: &[Op] = &[
         "Published forms",
         Auth::Public,
         None,
-        OK,
+        &[("200", "The forms", Some(schema::<api::FormList>))],
+        &[],
     ),
     op(
         "post",
@@ -46,8 +48,16 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Create a form from the exchange format rathaus.form/1 (Redaktion)",
         Auth::Staff,
-        Some(|| json!({"format": "rathaus.form/1", "key": "hundesteuer", "definition": {}})),
-        CREATED,
+        Some(schema::<api::CreateBody>),
+        &[
+            ("201", "Created", Some(schema::<api::FormEnvelope>)),
+            (
+                "200",
+                "A new draft of the form with this key",
+                Some(schema::<api::FormEnvelope>),
+            ),
+        ],
+        &[409],
     ),
     op(
         "post",
@@ -56,8 +66,17 @@ pub const OPERATIONS: &[Op] = &[
         "Import a FIM XDatenfelder file (XML body, or multipart with genericode lists)",
         Auth::Staff,
         None,
-        CREATED,
-    ),
+        &[
+            ("201", "Created", Some(schema::<api::FormEnvelope>)),
+            (
+                "200",
+                "A new draft of the form with this key",
+                Some(schema::<api::FormEnvelope>),
+            ),
+        ],
+        &[409],
+    )
+    .with_query(query::<api::ImportParams>),
     op(
         "get",
         "/forms/{id}",
@@ -65,7 +84,8 @@ pub const OPERATIONS: &[Op] = &[
         "A published form by id or key",
         Auth::Public,
         None,
-        OK,
+        &[("200", "The form", Some(schema::<api::FormEnvelope>))],
+        &[],
     ),
     op(
         "put",
@@ -73,8 +93,9 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Change a form draft",
         Auth::Staff,
-        Some(|| json!({"definition": {}})),
-        OK,
+        Some(schema::<api::CreateBody>),
+        &[("200", "Changed", Some(schema::<api::FormEnvelope>))],
+        &[409],
     ),
     op(
         "get",
@@ -83,7 +104,12 @@ pub const OPERATIONS: &[Op] = &[
         "The form's current draft (Redaktion)",
         Auth::Staff,
         None,
-        OK,
+        &[(
+            "200",
+            "The draft with its checks in `report`",
+            Some(schema::<api::FormEnvelope>),
+        )],
+        &[],
     ),
     op(
         "get",
@@ -92,7 +118,8 @@ pub const OPERATIONS: &[Op] = &[
         "JSON Schema (2020-12) of the form's data",
         Auth::Public,
         None,
-        OK,
+        &[("200", "The JSON Schema (application/schema+json)", None)],
+        &[],
     ),
     op(
         "post",
@@ -100,8 +127,16 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Validate data; per-field messages in German and English",
         Auth::Public,
-        Some(|| json!({"familienname": "Muster"})),
-        &[("200", "Valid"), ("422", "Per-field problems")],
+        Some(schema::<api::FormData>),
+        &[
+            ("200", "Valid", Some(schema::<api::Validation>)),
+            (
+                "422",
+                "Per-field problems (or a body that is not a JSON object)",
+                Some(schema::<api::ValidationFailed>),
+            ),
+        ],
+        &[],
     ),
     op(
         "post",
@@ -110,7 +145,8 @@ pub const OPERATIONS: &[Op] = &[
         "Submit a form draft for review",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "Submitted", Some(schema::<api::FormEnvelope>))],
+        &[409],
     ),
     op(
         "post",
@@ -119,7 +155,8 @@ pub const OPERATIONS: &[Op] = &[
         "Approve and publish a form (a second editor)",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "Published", Some(schema::<api::FormEnvelope>))],
+        &[409],
     ),
     op(
         "post",
@@ -127,17 +164,20 @@ pub const OPERATIONS: &[Op] = &[
         "forms",
         "Reject a form draft",
         Auth::Staff,
-        Some(|| json!({"comment": "Feld fehlt."})),
-        OK,
-    ),
+        Some(schema::<StepBody>),
+        &[("200", "Rejected", Some(schema::<api::FormEnvelope>))],
+        &[409],
+    )
+    .body_optional(),
     op(
         "post",
         "/forms/{id}/attach",
         "forms",
         "Request linking the form to a service (null: to none): a pending change that a second editor approves (four eyes)",
         Auth::Staff,
-        Some(|| json!({"service": "hundesteuer-anmeldung"})),
-        &[("202", "The pending change")],
+        Some(schema::<api::AttachBody>),
+        &[("202", "The pending change", Some(schema::<api::Attached>))],
+        &[409],
     ),
     op(
         "post",
@@ -146,10 +186,8 @@ pub const OPERATIONS: &[Op] = &[
         "Approve and apply the form's pending change (a second editor; the requester cannot)",
         Auth::Staff,
         None,
-        &[
-            ("200", "The approved change"),
-            ("409", "No pending change, or the requester's own"),
-        ],
+        &[("200", "The approved change", Some(schema::<ChangeBody>))],
+        &[409],
     ),
     op(
         "post",
@@ -158,7 +196,8 @@ pub const OPERATIONS: &[Op] = &[
         "Reject (or, as its requester, withdraw) the form's pending change",
         Auth::Staff,
         None,
-        &[("200", "The rejected change"), ("409", "No pending change")],
+        &[("200", "The rejected change", Some(schema::<ChangeBody>))],
+        &[409],
     ),
 ];
 

@@ -19,16 +19,66 @@ pub fn routes() -> Routes {
         .route("/me", get(me))
 }
 
-#[derive(serde::Deserialize)]
-struct TokenRequest {
+/// A staff member's login.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct TokenRequest {
     #[serde(default)]
+    #[schema(
+        pattern = "^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\\.[A-Za-z0-9-]{1,63}){1,4}$",
+        max_length = 254
+    )]
     email: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 1000)]
     password: String,
     /// Label shown in token lists, e.g. "Fachverfahren Gewerbe".
+    #[schema(max_length = 100)]
     name: Option<String>,
     /// Tenant slug; defaults to the tenant of the host.
+    #[schema(max_length = 100)]
     tenant: Option<String>,
+}
+
+/// A token just issued: the secret is shown this once.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TokenIssued {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    /// `Bearer`.
+    token_type: String,
+    id: uuid::Uuid,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    /// The tenant's slug.
+    tenant: String,
+}
+
+/// The caller's tenant.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct TenantRef {
+    id: uuid::Uuid,
+    slug: String,
+    name: String,
+    /// Amtlicher Gemeindeschlüssel.
+    ags: String,
+}
+
+/// A role in an org unit.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct GrantRef {
+    /// The role's code, e.g. `editor`, `clerk`, `tenant_admin`.
+    role: String,
+    org_unit_id: uuid::Uuid,
+    org_unit: String,
+}
+
+/// `GET /me`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MeBody {
+    id: uuid::Uuid,
+    email: String,
+    display_name: String,
+    tenant: TenantRef,
+    grants: Vec<GrantRef>,
 }
 
 async fn issue(
@@ -59,13 +109,13 @@ async fn issue(
         })?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "token": issued.secret,
-            "token_type": "Bearer",
-            "id": issued.record.id,
-            "expires_at": issued.expires_at,
-            "tenant": issued.tenant.slug,
-        })),
+        Json(TokenIssued {
+            token: issued.secret,
+            token_type: "Bearer".to_string(),
+            id: issued.record.id,
+            expires_at: issued.expires_at,
+            tenant: issued.tenant.slug,
+        }),
     ))
 }
 
@@ -79,15 +129,24 @@ async fn me(State(state): State<AppState>, caller: ApiUser) -> Result<impl IntoR
     let actor = caller.actor(&state).await?;
     let me = state.app.me(&actor).await?;
     let tenant = &me.tenant;
-    Ok(Json(serde_json::json!({
-        "id": me.user.id,
-        "email": me.user.email,
-        "display_name": me.user.display_name,
-        "tenant": { "id": tenant.id, "slug": tenant.slug, "name": tenant.name, "ags": tenant.ags },
-        "grants": me.grants.iter().map(|g| serde_json::json!({
-            "role": g.role.code(),
-            "org_unit_id": g.org_unit.id,
-            "org_unit": g.org_unit.name,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(MeBody {
+        id: me.user.id,
+        email: me.user.email.clone(),
+        display_name: me.user.display_name.clone(),
+        tenant: TenantRef {
+            id: tenant.id,
+            slug: tenant.slug.clone(),
+            name: tenant.name.clone(),
+            ags: tenant.ags.clone(),
+        },
+        grants: me
+            .grants
+            .iter()
+            .map(|g| GrantRef {
+                role: g.role.code().to_string(),
+                org_unit_id: g.org_unit.id,
+                org_unit: g.org_unit.name.clone(),
+            })
+            .collect(),
+    }))
 }

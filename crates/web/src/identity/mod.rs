@@ -6,9 +6,8 @@ pub mod org_units;
 pub mod staff;
 pub mod views;
 
-use serde_json::json;
-
-use crate::platform::openapi::{Auth, CREATED, OK, Op, op};
+use crate::platform::error::ErrorBody;
+use crate::platform::openapi::{Auth, Op, op, schema};
 use crate::platform::routes::Routes;
 
 pub fn routes() -> Routes {
@@ -25,10 +24,12 @@ pub const OPERATIONS: &[Op] = &[
         "auth",
         "Log in with email and password; returns a bearer token",
         Auth::Public,
-        Some(
-            || json!({"email": "sachbearbeitung@musterstadt.example", "password": "demo", "name": "Fachverfahren"}),
-        ),
-        CREATED,
+        Some(schema::<api::TokenRequest>),
+        &[
+            ("201", "Issued", Some(schema::<api::TokenIssued>)),
+            ("401", "Wrong email or password", Some(schema::<ErrorBody>)),
+        ],
+        &[429],
     ),
     op(
         "delete",
@@ -37,7 +38,8 @@ pub const OPERATIONS: &[Op] = &[
         "Revoke the calling token",
         Auth::Staff,
         None,
-        &[("204", "Revoked")],
+        &[("204", "Revoked", None)],
+        &[],
     ),
     op(
         "get",
@@ -46,24 +48,35 @@ pub const OPERATIONS: &[Op] = &[
         "The calling staff member with roles per org unit",
         Auth::Staff,
         None,
-        OK,
+        &[("200", "The caller", Some(schema::<api::MeBody>))],
+        &[],
     ),
     op(
         "get",
         "/org-units",
         "org units",
         "The tenant's org units",
-        Auth::Public,
+        Auth::Staff,
         None,
-        OK,
+        &[(
+            "200",
+            "The org units",
+            Some(schema::<org_units::OrgUnitList>),
+        )],
+        &[],
     ),
     op(
         "get",
         "/org-units/{id}",
         "org units",
         "One org unit",
-        Auth::Public,
+        Auth::Staff,
         None,
-        OK,
+        &[(
+            "200",
+            "The org unit",
+            Some(schema::<org_units::OrgUnitBody>),
+        )],
+        &[],
     ),
 ];

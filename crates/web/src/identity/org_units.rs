@@ -22,18 +22,51 @@ pub fn routes() -> Routes {
         .route("/org-units/{id}", get(one))
 }
 
-fn to_json(u: &OrgUnit) -> serde_json::Value {
-    serde_json::json!({
-        "id": u.id,
-        "parent_id": u.parent_id,
-        "kind": u.kind,
-        "name": u.name,
-        "short_name": u.short_name,
-        "address": { "street": u.street, "postal_code": u.postal_code, "city": u.city },
-        "phone": u.phone,
-        "email": u.email,
-        "opening_hours": u.opening_hours,
-    })
+/// A postal address.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct UnitAddress {
+    street: String,
+    postal_code: String,
+    city: String,
+}
+
+/// An org unit of the tenant.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct OrgUnitBody {
+    id: Uuid,
+    parent_id: Option<Uuid>,
+    /// `office`, `department`, `section`.
+    kind: String,
+    name: String,
+    short_name: String,
+    address: UnitAddress,
+    phone: String,
+    email: String,
+    opening_hours: String,
+}
+
+/// `GET /org-units`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct OrgUnitList {
+    items: Vec<OrgUnitBody>,
+}
+
+fn to_json(u: &OrgUnit) -> OrgUnitBody {
+    OrgUnitBody {
+        id: u.id,
+        parent_id: u.parent_id,
+        kind: u.kind.clone(),
+        name: u.name.clone(),
+        short_name: u.short_name.clone(),
+        address: UnitAddress {
+            street: u.street.clone(),
+            postal_code: u.postal_code.clone(),
+            city: u.city.clone(),
+        },
+        phone: u.phone.clone(),
+        email: u.email.clone(),
+        opening_hours: u.opening_hours.clone(),
+    }
 }
 
 async fn list(
@@ -42,9 +75,9 @@ async fn list(
 ) -> Result<impl IntoResponse, AppError> {
     let actor = caller.actor(&state).await?;
     let units = state.app.org_units(&actor).await?;
-    Ok(Json(
-        serde_json::json!({ "items": units.iter().map(to_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(OrgUnitList {
+        items: units.iter().map(to_json).collect(),
+    }))
 }
 
 async fn one(

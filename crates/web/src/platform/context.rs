@@ -15,7 +15,7 @@ use rathaus_storage::tenancy::{Tenant, TenantRepository};
 
 use crate::platform::{
     AppState,
-    error::{AppError, ErrorMarker},
+    error::{AppError, ErrorBody, ErrorDetail, ErrorMarker, FieldProblem},
     i18n::{self, Lang},
     intake::TtlMap,
     layout,
@@ -206,15 +206,27 @@ pub fn render_error(_state: &AppState, ctx: &Ctx, err: &AppError, is_api: bool) 
     let lang = ctx.lang;
     let (message, fields) = describe(lang, err);
     if is_api {
-        let body = serde_json::json!({
-            "error": {
-                "status": status.as_u16(),
-                "code": err.code(),
-                "message": message,
-                "fields": fields.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
-                "reference": match err { AppError::Internal { reference, .. } => Some(reference.clone()), _ => None },
-            }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                status: status.as_u16(),
+                code: err.code().to_string(),
+                message,
+                fields: fields
+                    .into_iter()
+                    .map(|(field, message)| FieldProblem {
+                        field: Some(field),
+                        path: None,
+                        code: None,
+                        message,
+                        messages: None,
+                    })
+                    .collect(),
+                reference: match err {
+                    AppError::Internal { reference, .. } => Some(reference.clone()),
+                    _ => None,
+                },
+            },
+        };
         let mut r = (status, Json(body)).into_response();
         if matches!(err, AppError::InvalidToken | AppError::LoginRequired) {
             r.headers_mut().insert(
@@ -254,7 +266,6 @@ pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
                 .unwrap_or_else(|| i18n::t(lang, "error.text_400").to_string());
             (message, fields)
         }
-        AppError::ContentType => (i18n::t(lang, "error.content_type").to_string(), vec![]),
         AppError::TooLarge { limit } => (
             i18n::tf(
                 lang,
@@ -287,6 +298,14 @@ pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
         ),
         AppError::InvalidJson(detail) => (
             i18n::tf(lang, "error.invalid_json", &[("detail", detail)]),
+            vec![],
+        ),
+        AppError::BadQuery(detail) => (
+            i18n::tf(lang, "error.invalid_query", &[("detail", detail)]),
+            vec![],
+        ),
+        AppError::UnsupportedMediaType => (
+            i18n::t(lang, "error.unsupported_media_type").to_string(),
             vec![],
         ),
         AppError::NoTenant => (i18n::t(lang, "error.no_tenant").to_string(), vec![]),

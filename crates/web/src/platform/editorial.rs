@@ -88,9 +88,14 @@ fn step(kind: u8, comment: String) -> (WorkflowStep, &'static str) {
 pub struct Empty {}
 
 /// The body of a step: a rejection's comment (optional everywhere).
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 pub struct StepForm {
+    /// Why the draft is rejected (shown to its author).
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     comment: String,
 }
 
@@ -207,18 +212,36 @@ where
     Ok(Json(change_json(&change)).into_response())
 }
 
+/// A change to a record (archive a service, attach a form to a service)
+/// waiting for (or after) the four eyes.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChangeBody {
+    pub id: Uuid,
+    /// The service or form the change is about.
+    pub record: Uuid,
+    /// `archive` or `attach`.
+    pub action: String,
+    /// For `attach`: the service the form is attached to (none: detached).
+    pub service: Option<Uuid>,
+    /// `pending`, `approved`, `rejected` or `replaced`.
+    pub status: String,
+    pub requested_by: Uuid,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub reviewed_by: Option<Uuid>,
+}
+
 /// A change waiting for (or after) the four eyes, as the API shows it.
-pub fn change_json(c: &RecordChange) -> serde_json::Value {
-    serde_json::json!({
-        "id": c.id,
-        "record": c.record_id,
-        "action": c.action,
-        "service": c.target_id,
-        "status": c.status,
-        "requested_by": c.requested_by,
-        "requested_at": c.requested_at,
-        "reviewed_by": c.reviewed_by,
-    })
+pub fn change_json(c: &RecordChange) -> ChangeBody {
+    ChangeBody {
+        id: c.id,
+        record: c.record_id,
+        action: c.action.clone(),
+        service: c.target_id,
+        status: c.status.clone(),
+        requested_by: c.requested_by,
+        requested_at: c.requested_at,
+        reviewed_by: c.reviewed_by,
+    }
 }
 
 /// The pending change of a record for the workflow partial: what it does

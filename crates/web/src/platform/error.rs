@@ -11,6 +11,53 @@ use axum::{
 use rathaus_domain::ValidationErrors;
 use rathaus_storage::StorageError;
 
+/// The JSON error body of the API: `{"error": {...}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, with a stable `code` and a message in the request's language.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// The HTTP status again.
+    pub status: u16,
+    /// Stable, machine-readable: e.g. `validation`, `invalid_json`, `invalid_token`,
+    /// `forbidden`, `not_found`, `conflict`, `case.transition`, `rate_limited`.
+    pub code: String,
+    /// German or English (Accept-Language): what is wrong and how to fix it.
+    pub message: String,
+    /// The fields with their problems (validation errors).
+    pub fields: Vec<FieldProblem>,
+    /// Of an internal error: the reference to quote to the operator.
+    pub reference: Option<String>,
+}
+
+/// One field's problem.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// The field (e.g. `email`, `files[0].content`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The path in the form data (e.g. `hunde[0].name`), for form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The problem's code, for form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+    /// The message in German and English, for form data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Messages>,
+}
+
+/// A message in both languages.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Messages {
+    pub de: String,
+    pub en: String,
+}
+
 /// What went wrong, for the renderer.
 #[derive(Debug, Clone)]
 pub struct ErrorMarker(pub Arc<AppError>);
@@ -35,9 +82,6 @@ pub enum AppError {
     /// limits, a body nested too deep): 400, coded by the first field error.
     #[error("bad request: {0}")]
     BadRequest(ValidationErrors),
-    /// A body in another format than the route takes (415).
-    #[error("unsupported content type")]
-    ContentType,
     /// A body larger than the route takes.
     #[error("body too large (limit {limit} bytes)")]
     TooLarge { limit: usize },
@@ -48,6 +92,12 @@ pub enum AppError {
     Workflow(&'static str),
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
+    /// A query parameter of the API that cannot be read (400).
+    #[error("invalid query: {0}")]
+    BadQuery(String),
+    /// An API body sent without `Content-Type: application/json` (415).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     /// An uploaded file (FIM schema, code list) that cannot be read; the detail names file, line and element.
     #[error("invalid file: {0}")]
     BadFile(String),
@@ -78,7 +128,6 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::LoginRequired | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Validation(_)
@@ -89,6 +138,8 @@ impl AppError {
                 StatusCode::CONFLICT
             }
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::NoTenant => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -105,13 +156,14 @@ impl AppError {
             AppError::Validation(_) => "validation",
             AppError::BadRequest(errs) => errs.0.first().map_or("bad_request", |e| e.code),
             AppError::TooLarge { .. } => "body.too_large",
-            AppError::ContentType => "body.content_type",
             AppError::Conflict(_) => "conflict",
             AppError::Workflow(_) => "workflow",
             AppError::InvalidJson(_) => "invalid_json",
             AppError::BadFile(_) => "invalid_file",
             AppError::RateLimited => "rate_limited",
             AppError::IdempotencyMismatch => "idempotency.mismatch",
+            AppError::BadQuery(_) => "invalid_query",
+            AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::Transition(_) => "case.transition",
             AppError::NoTenant => "no_tenant",
             AppError::Internal { .. } => "internal",

@@ -34,7 +34,7 @@ pub async fn read_json<T: DeserializeOwned, S: Send + Sync>(
         })
         .unwrap_or(false);
     if !is_json {
-        return Err(AppError::ContentType);
+        return Err(AppError::UnsupportedMediaType);
     }
     let limit = req
         .extensions()

@@ -11,17 +11,22 @@
 use std::sync::{LazyLock, OnceLock};
 
 use axum::{Json, response::IntoResponse};
-use serde_json::{Value, json};
-use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder, PathItem,
-    PathsBuilder, Required, ResponseBuilder,
-    path::{OperationBuilder, ParameterBuilder, ParameterIn},
-    request_body::RequestBodyBuilder,
-    schema::{ObjectBuilder, Type},
-    security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+use utoipa::{
+    ToSchema,
+    openapi::{
+        ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder,
+        PathItem, PathsBuilder, Ref, RefOr, Required, ResponseBuilder,
+        path::{OperationBuilder, Parameter, ParameterBuilder, ParameterIn},
+        request_body::RequestBodyBuilder,
+        schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type},
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+    },
 };
 
-use crate::platform::routes::{Routes, get};
+use crate::platform::{
+    error::ErrorBody,
+    routes::{Routes, get},
+};
 
 /// Who may call an operation.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -33,26 +38,45 @@ pub enum Auth {
     Applicant,
 }
 
+/// The named schemas a schema refers to are collected here.
+pub type Components = Vec<(String, RefOr<Schema>)>;
+/// A body's schema (a reference into the components it adds).
+pub type SchemaFn = fn(&mut Components) -> RefOr<Schema>;
+/// The parameters (query) of an operation.
+pub type ParamsFn = fn() -> Vec<Parameter>;
+/// A documented answer: status, meaning, JSON body (`None`: no body).
+pub type Resp = (&'static str, &'static str, Option<SchemaFn>);
+
 pub struct Op {
     pub method: &'static str,
     pub path: &'static str,
     pub tag: &'static str,
     pub summary: &'static str,
     pub auth: Auth,
-    /// Example request body (JSON), if the operation takes one.
-    pub body: Option<fn() -> Value>,
-    /// Status codes with their meaning, besides the common errors.
-    pub responses: &'static [(&'static str, &'static str)],
+    /// The JSON request body the handler parses, if the operation takes one.
+    pub body: Option<SchemaFn>,
+    /// Query parameters.
+    pub query: Option<ParamsFn>,
+    /// The body may be left out (a workflow step without a comment).
+    pub body_optional: bool,
+    /// The answers of success.
+    pub responses: &'static [Resp],
+    /// Error statuses besides those implied by the rest of the row (401/403
+    /// by `auth`; 413/415/422 by a body; 400 by query parameters; 404 by
+    /// path parameters): e.g. 409 or 429.
+    pub errors: &'static [u16],
 }
 
+#[allow(clippy::too_many_arguments)]
 pub const fn op(
     method: &'static str,
     path: &'static str,
     tag: &'static str,
     summary: &'static str,
     auth: Auth,
-    body: Option<fn() -> Value>,
-    responses: &'static [(&'static str, &'static str)],
+    body: Option<SchemaFn>,
+    responses: &'static [Resp],
+    errors: &'static [u16],
 ) -> Op {
     Op {
         method,
@@ -61,12 +85,38 @@ pub const fn op(
         summary,
         auth,
         body,
+        query: None,
+        body_optional: false,
         responses,
+        errors,
     }
 }
 
-pub const OK: &[(&str, &str)] = &[("200", "OK")];
-pub const CREATED: &[(&str, &str)] = &[("201", "Created")];
+impl Op {
+    /// The row with query parameters.
+    pub const fn with_query(mut self, query: ParamsFn) -> Op {
+        self.query = Some(query);
+        self
+    }
+
+    /// The row with a body that may be left out.
+    pub const fn body_optional(mut self) -> Op {
+        self.body_optional = true;
+        self
+    }
+}
+
+/// The schema of `T` as a reference to a component (added with the ones it uses).
+pub fn schema<T: ToSchema>(components: &mut Components) -> RefOr<Schema> {
+    T::schemas(components);
+    components.push((T::name().into_owned(), T::schema()));
+    RefOr::Ref(Ref::from_schema_name(T::name()))
+}
+
+/// The query parameters of `T`.
+pub fn query<T: utoipa::IntoParams>() -> Vec<Parameter> {
+    T::into_params(|| Some(ParameterIn::Query))
+}
 
 /// Every operation of `/api/v1`: the capabilities' tables joined.
 pub static OPERATIONS: LazyLock<Vec<&'static Op>> = LazyLock::new(crate::api_operations);
@@ -81,16 +131,87 @@ fn method(m: &str) -> HttpMethod {
     }
 }
 
-fn error_response(description: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
+/// What an error status means, for the document.
+fn error_text(status: u16) -> &'static str {
+    match status {
+        400 => "A query parameter that cannot be read (named in the message)",
+        401 => "Missing or invalid token",
+        403 => "The role does not allow this",
+        404 => "Not found (or not visible to the caller)",
+        409 => "Not possible in the current state (the message says why)",
+        413 => "Body too large",
+        415 => "The body must be sent as application/json",
+        422 => "Invalid input: the fields and the fix, in German and English",
+        429 => "Too many requests: try again later",
+        _ => "Error",
+    }
+}
+
+fn json_response(
+    description: &str,
+    body: Option<SchemaFn>,
+    c: &mut Components,
+) -> utoipa::openapi::Response {
+    let mut r = ResponseBuilder::new().description(description);
+    if let Some(schema) = body {
+        r = r.content(
             "application/json",
+            ContentBuilder::new().schema(Some(schema(c))).build(),
+        );
+    }
+    r.build()
+}
+
+/// A path parameter's schema: ids are UUIDs, the rest (form id or key, reference) strings.
+fn path_param_schema(path: &str, name: &str) -> ObjectBuilder {
+    let uuid = name == "file"
+        || (name == "id"
+            && ["/services/", "/cases/", "/org-units/"]
+                .iter()
+                .any(|p| path.starts_with(p)));
+    let b = ObjectBuilder::new().schema_type(Type::String);
+    if uuid {
+        // The format alone is an annotation in JSON Schema 2020-12; the pattern asserts it.
+        b.format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .pattern(Some(
+                "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+            ))
+    } else {
+        b.min_length(Some(1)).max_length(Some(100))
+    }
+}
+
+/// The request body of `POST /forms/import`: XDatenfelder XML, or multipart
+/// with the schema and its genericode lists.
+fn fim_import_body() -> utoipa::openapi::request_body::RequestBody {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    RequestBodyBuilder::new()
+        .required(Some(Required::True))
+        .description(Some(
+            "An XDatenfelder 2/3 schema (XML), alone or as the part `schema` of a multipart body \
+             with any number of `codelist` parts (genericode) and optional `key` and `service`.",
+        ))
+        .content(
+            "application/xml",
             ContentBuilder::new()
-                .example(Some(json!({"error": {"status": 422, "code": "validation",
-                    "message": "Bitte prüfen Sie Ihre Eingaben.",
-                    "fields": [{"field": "email", "message": "„E-Mail-Adresse“: Bitte geben Sie eine E-Mail-Adresse in der Form name@beispiel.de ein.",
-                                "messages": {"de": "…", "en": "…"}}]}})))
+                .schema(Some(text().min_length(Some(1))))
+                .build(),
+        )
+        .content(
+            "multipart/form-data",
+            ContentBuilder::new()
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Object)
+                        .property("schema", text())
+                        .required("schema")
+                        .property(
+                            "codelist",
+                            utoipa::openapi::schema::ArrayBuilder::new().items(text()),
+                        )
+                        .property("key", text())
+                        .property("service", text()),
+                ))
                 .build(),
         )
         .build()
@@ -101,6 +222,8 @@ pub fn document() -> &'static OpenApi {
     static DOC: OnceLock<OpenApi> = OnceLock::new();
     DOC.get_or_init(|| {
         let mut paths = PathsBuilder::new();
+        let mut components = Components::new();
+        let c = &mut components;
         for o in OPERATIONS.iter() {
             let mut b = OperationBuilder::new()
                 .tag(o.tag)
@@ -110,6 +233,7 @@ pub fn document() -> &'static OpenApi {
                     o.method,
                     o.path.replace(['/', '{', '}', '-'], "_")
                 )));
+            let mut errors: Vec<u16> = o.errors.to_vec();
             for seg in o.path.split('/') {
                 if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                     b = b.parameter(
@@ -117,9 +241,17 @@ pub fn document() -> &'static OpenApi {
                             .name(name)
                             .parameter_in(ParameterIn::Path)
                             .required(Required::True)
-                            .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                            .schema(Some(path_param_schema(o.path, name))),
                     );
+                    errors.push(404);
                 }
+            }
+            if let Some(params) = o.query {
+                for p in params() {
+                    b = b.parameter(p);
+                }
+                // 400: unreadable; 422: a value outside its set, named.
+                errors.extend([400, 422]);
             }
             if o.path == "/applications" && o.method == "post" {
                 b = b.parameter(
@@ -128,48 +260,63 @@ pub fn document() -> &'static OpenApi {
                         .parameter_in(ParameterIn::Header)
                         .required(Required::False)
                         .description(Some("8 to 100 visible ASCII characters, e.g. a UUID. Bound to the request: the server keeps the SHA-256 of the form and the canonical data (keys sorted); a retry with the same key and body returns the first application (200), the same key with another body is refused (422, code idempotency.mismatch)."))
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some("^[\\x21-\\x7e]{8,100}$")),
+                        )),
                 );
             }
-            if let Some(example) = o.body {
+            if let Some(body) = o.body {
                 b = b.request_body(Some(
                     RequestBodyBuilder::new()
-                        .required(Some(Required::True))
+                        .required(Some(if o.body_optional {
+                            Required::False
+                        } else {
+                            Required::True
+                        }))
                         .content(
                             "application/json",
-                            ContentBuilder::new()
-                                .schema(Some(ObjectBuilder::new().schema_type(Type::Object)))
-                                .example(Some(example()))
-                                .build(),
+                            ContentBuilder::new().schema(Some(body(c))).build(),
                         )
                         .build(),
                 ));
+                errors.extend([413, 415, 422]);
             }
-            for (code, text) in o.responses {
-                b = b.response(*code, ResponseBuilder::new().description(*text).build());
+            if o.path == "/forms/import" {
+                b = b.request_body(Some(fim_import_body()));
+                errors.extend([413, 415, 422]);
             }
-            b = b
-                .response("404", error_response("Not found (or not visible to the caller)"))
-                .response("422", error_response("Invalid input: the fields and the fix, in German and English"));
             match o.auth {
                 Auth::Public => {}
                 Auth::Staff => {
-                    b = b
-                        .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-                        .response("401", error_response("Missing or invalid token"))
-                        .response("403", error_response("The role does not allow this"));
+                    b = b.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+                    errors.extend([401, 403]);
                 }
                 Auth::Applicant => {
-                    b = b
-                        .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-                        .response("401", error_response("Missing access token"));
+                    b = b.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+                    errors.extend([401, 403]);
                 }
+            }
+            for (code, text, body) in o.responses {
+                b = b.response(*code, json_response(text, *body, c));
+            }
+            errors.sort_unstable();
+            errors.dedup();
+            for status in errors {
+                let code = status.to_string();
+                if o.responses.iter().any(|(c, _, _)| *c == code) {
+                    continue;
+                }
+                b = b.response(code, json_response(error_text(status), Some(schema::<ErrorBody>), c));
             }
             paths = paths.path(
                 format!("/api/v1{}", o.path),
                 PathItem::new(method(o.method), b.build()),
             );
         }
+        components.sort_by(|a, b| a.0.cmp(&b.0));
+        components.dedup_by(|a, b| a.0 == b.0);
         OpenApiBuilder::new()
             .info(
                 InfoBuilder::new()
@@ -185,6 +332,7 @@ pub fn document() -> &'static OpenApi {
             .paths(paths.build())
             .components(Some(
                 ComponentsBuilder::new()
+                    .schemas_from_iter(components)
                     .security_scheme(
                         "bearer",
                         SecurityScheme::Http(
