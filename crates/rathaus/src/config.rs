@@ -32,6 +32,9 @@ pub struct Settings {
     pub draft_days: u32,
     /// New drafts and API submissions per client address and minute.
     pub submits_per_minute: u32,
+    /// Absolute lifetime of a browser session in hours (from the login),
+    /// however active it is; the idle expiry of 8 h applies as well.
+    pub session_max_hours: u32,
     /// SMTP server for notifications (`smtp://host:25`, `smtps://user:pw@host`,
     /// `smtp://host:587?tls=required`); empty: emails are written as `.eml`
     /// files into `<data_dir>/mails`.
@@ -59,6 +62,7 @@ impl Default for Settings {
             login_attempts_per_minute: 10,
             draft_days: 30,
             submits_per_minute: 20,
+            session_max_hours: 12,
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: "Serviceportal <noreply@localhost>".into(),

@@ -109,6 +109,7 @@ pub async fn run(
     web.login_attempts_per_minute = settings.login_attempts_per_minute;
     web.draft_days = settings.draft_days.clamp(1, 365);
     web.submits_per_minute = settings.submits_per_minute.max(1);
+    web.session_max_hours = settings.session_max_hours.clamp(1, 24 * 30);
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -49,6 +49,9 @@ pub struct WebConfig {
     pub draft_days: u32,
     /// New drafts and API submissions per client address and minute.
     pub submits_per_minute: u32,
+    /// Absolute lifetime of a browser session in hours, however active it is
+    /// (`RATHAUS_SESSION_MAX_HOURS`); the idle expiry (8 h) applies as well.
+    pub session_max_hours: u32,
 }
 
 impl WebConfig {
@@ -60,11 +63,17 @@ impl WebConfig {
             login_attempts_per_minute: 10,
             draft_days: 30,
             submits_per_minute: 20,
+            session_max_hours: 12,
         }
     }
 
     fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The absolute session lifetime (at least one hour).
+    pub fn session_max_age(&self) -> Duration {
+        Duration::from_secs(u64::from(self.session_max_hours.max(1)) * 3600)
     }
 }
 
@@ -155,7 +164,10 @@ fn api_operations() -> Vec<&'static Op> {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     metrics::install();
-    let sessions = SessionManagerLayer::new(sessions::DbSessionStore::new(state.store.clone()))
+    let sessions = SessionManagerLayer::new(sessions::DbSessionStore::new(
+        state.store.clone(),
+        state.config.session_max_age(),
+    ))
         .with_name("rathaus_session")
         .with_secure(state.config.secure_cookies())
         .with_http_only(true)
@@ -165,6 +177,10 @@ pub fn router(state: AppState) -> Router {
     let (app, _) = app_routes().into_parts();
     let app = app
         .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::csrf_cookie,
+        ))
         .layer(sessions)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
@@ -213,6 +229,7 @@ pub async fn serve(
     });
     let cleanup = tokio::spawn(sessions::cleanup_loop(
         state.store.clone(),
+        state.config.session_max_age(),
         shutdown.clone(),
     ));
     let limiter_state = state.clone();

@@ -12,6 +12,7 @@ mod m20261122_000004_catalog;
 mod m20261122_000005_forms;
 mod m20261122_000006_applications;
 mod m20261122_000007_accounts_decisions;
+mod m20261130_200001_account_tokens;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_forms::Migration),
             Box::new(m20261122_000006_applications::Migration),
             Box::new(m20261122_000007_accounts_decisions::Migration),
+            Box::new(m20261130_200001_account_tokens::Migration),
         ]
     }
 }
