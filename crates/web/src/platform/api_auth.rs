@@ -44,6 +44,7 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let ctx = crate::platform::context::Ctx::from_request_parts(parts, state).await?;
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -54,7 +55,6 @@ impl FromRequestParts<AppState> for ApiUser {
             })
             .map(str::trim)
             .ok_or(AppError::InvalidToken)?;
-        let ctx = crate::platform::context::Ctx::from_request_parts(parts, state).await?;
         let (token, user) = state
             .store
             .repo()
