@@ -71,8 +71,14 @@ async fn submissions_keep_flowing_during_twenty_parallel_registrations() {
         .await,
     );
     // Warm up the submission path (form cache, first batch).
-    let r = submit_api(&*app, "hundesteuer-anmeldung", "warm-up", &hundesteuer_data()).await;
-    assert_eq!(r.status(), 201);
+    let r = submit_api(
+        &*app,
+        "hundesteuer-anmeldung",
+        "flow-warm-up-0000",
+        &hundesteuer_data(),
+    )
+    .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     const N: usize = 20;
     let mut browsers = Vec::new();
     for _ in 0..N {
@@ -109,16 +115,17 @@ async fn submissions_keep_flowing_during_twenty_parallel_registrations() {
         let r = submit_api(
             &*app,
             "hundesteuer-anmeldung",
-            &format!("during-{n}"),
+            &format!("flow-during-{n:04}"),
             &hundesteuer_data(),
         )
         .await;
-        assert_eq!(r.status(), 201, "submission {n}");
+        assert_eq!(r.status(), 201, "submission {n}: {}", r.text().await.unwrap());
         outstanding_at.push(N - done.load(Ordering::SeqCst));
     }
     for r in registrations {
         r.await.unwrap();
     }
+    eprintln!("registrations outstanding after each submission: {outstanding_at:?}");
     // With argon2 inside the write transaction, the first submission waits
     // behind the queued registrations (write lock and connection pool) and
     // finishes when almost all of them are done.
