@@ -20,8 +20,8 @@ use rathaus_domain::{
 use rathaus_storage::{
     Repo,
     accounts::{Citizen, PROFILE_FIELDS, TokenPurpose},
-    identity::hash_password_off_thread,
     applications::{Application, Case},
+    identity::hash_password_off_thread,
     prelude::*,
 };
 use uuid::Uuid;
@@ -182,7 +182,12 @@ impl App {
         Ok(())
     }
 
-    async fn register_once(&self, tenant: TenantId, email: &Email, hash: &str) -> UseCaseResult<()> {
+    async fn register_once(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        hash: &str,
+    ) -> UseCaseResult<()> {
         let now = chrono::Utc::now();
         let txn = self.store.begin_write().await.map_err(internal)?;
         let repo = Repo(&txn);
@@ -339,7 +344,9 @@ impl App {
             .account_token(tenant, token, TokenPurpose::Reset)
             .await?
             .ok_or(UseCaseError::NotFound)?;
-        let c = repo.set_citizen_password(tenant, t.citizen_id, &hash).await?;
+        let c = repo
+            .set_citizen_password(tenant, t.citizen_id, &hash)
+            .await?;
         repo.delete_account_tokens(tenant, c.id, TokenPurpose::Reset)
             .await?;
         txn.commit().await.map_err(internal)?;

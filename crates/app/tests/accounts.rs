@@ -209,7 +209,10 @@ async fn a_registration_for_a_confirmed_address_mails_its_owner_a_reset_link() {
     assert_eq!(reset.len(), 1);
     assert!(matches!(
         w.app
-            .citizen_login(w.tenant, login("owner@example.org", "des Squatters Passwort"))
+            .citizen_login(
+                w.tenant,
+                login("owner@example.org", "des Squatters Passwort")
+            )
             .await,
         Err(UseCaseError::Unauthenticated)
     ));
@@ -233,7 +236,10 @@ async fn a_registration_for_a_confirmed_address_mails_its_owner_a_reset_link() {
         Err(UseCaseError::NotFound)
     ));
     w.app
-        .citizen_login(w.tenant, login("owner@example.org", "ganz neues Passwort 1"))
+        .citizen_login(
+            w.tenant,
+            login("owner@example.org", "ganz neues Passwort 1"),
+        )
         .await
         .unwrap();
 }

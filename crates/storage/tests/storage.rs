@@ -347,20 +347,31 @@ async fn sessions_expire_when_idle_and_after_their_absolute_lifetime() {
     let db = db().await;
     let repo = db.store.repo();
     // Created at 500; saved again at 900 (the creation time stays).
-    repo.save_session("s1", "{\"a\":1}", 2_000, 500).await.unwrap();
-    repo.save_session("s1", "{\"a\":2}", 3_000, 900).await.unwrap(); // upsert
+    repo.save_session("s1", "{\"a\":1}", 2_000, 500)
+        .await
+        .unwrap();
+    repo.save_session("s1", "{\"a\":2}", 3_000, 900)
+        .await
+        .unwrap(); // upsert
     assert_eq!(
         repo.load_session("s1", 1_000, 0).await.unwrap().as_deref(),
         Some("{\"a\":2}")
     );
-    assert_eq!(repo.load_session("s1", 3_000, 0).await.unwrap(), None, "idle");
+    assert_eq!(
+        repo.load_session("s1", 3_000, 0).await.unwrap(),
+        None,
+        "idle"
+    );
     assert_eq!(
         repo.load_session("s1", 1_000, 500).await.unwrap(),
         None,
         "active, but created too long ago"
     );
     assert_eq!(
-        repo.load_session("s1", 1_000, 499).await.unwrap().as_deref(),
+        repo.load_session("s1", 1_000, 499)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("{\"a\":2}")
     );
     repo.save_session("s2", "{}", 10_000, 4_000).await.unwrap();
@@ -1571,7 +1582,10 @@ mod accounts {
         assert!(t.token_hash.is_none());
         let (t, secret) = repo.issue_account_token(a, t.id).await.unwrap().unwrap();
         assert_eq!(t.token_hash.as_deref(), Some(token_hash(&secret).as_str()));
-        assert!(repo.issue_account_token(b, t.id).await.unwrap().is_none(), "other tenant");
+        assert!(
+            repo.issue_account_token(b, t.id).await.unwrap().is_none(),
+            "other tenant"
+        );
         assert!(
             repo.account_token(b, &secret, TokenPurpose::Confirm)
                 .await
@@ -1586,7 +1600,12 @@ mod accounts {
                 .is_none(),
             "other purpose"
         );
-        assert!(repo.account_token(a, "wrong", TokenPurpose::Confirm).await.unwrap().is_none());
+        assert!(
+            repo.account_token(a, "wrong", TokenPurpose::Confirm)
+                .await
+                .unwrap()
+                .is_none()
+        );
         let found = repo
             .account_token(a, &secret, TokenPurpose::Confirm)
             .await

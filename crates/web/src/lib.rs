@@ -168,11 +168,11 @@ pub fn router(state: AppState) -> Router {
         state.store.clone(),
         state.config.session_max_age(),
     ))
-        .with_name("rathaus_session")
-        .with_secure(state.config.secure_cookies())
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+    .with_name("rathaus_session")
+    .with_secure(state.config.secure_cookies())
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
 
     let (app, _) = app_routes().into_parts();
     let app = app

@@ -119,7 +119,12 @@ async fn submissions_keep_flowing_during_twenty_parallel_registrations() {
             &hundesteuer_data(),
         )
         .await;
-        assert_eq!(r.status(), 201, "submission {n}: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            201,
+            "submission {n}: {}",
+            r.text().await.unwrap()
+        );
         outstanding_at.push(N - done.load(Ordering::SeqCst));
     }
     for r in registrations {
@@ -146,17 +151,34 @@ async fn registration_mails_the_owner_confirms_by_post_only_and_links_expire() {
 
     // A squatter registers the owner's address first; the owner registers too.
     let (squatter, csrf) = registration_browser(&app).await;
-    let r = register(&app, &squatter, &csrf, "owner@example.org", "des Squatters Passwort").await;
+    let r = register(
+        &app,
+        &squatter,
+        &csrf,
+        "owner@example.org",
+        "des Squatters Passwort",
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let answer_new = r.text().await.unwrap();
     deliver(&app, &sink).await;
     let squatter_link = link_in_mail(&sink, "owner@example.org", &prefix);
     let (owner, csrf) = registration_browser(&app).await;
-    let r = register(&app, &owner, &csrf, "owner@example.org", "das Passwort der Eigentümerin").await;
+    let r = register(
+        &app,
+        &owner,
+        &csrf,
+        "owner@example.org",
+        "das Passwort der Eigentümerin",
+    )
+    .await;
     assert_eq!(r.status(), 200);
     deliver(&app, &sink).await;
     let owner_link = link_in_mail(&sink, "owner@example.org", &prefix);
-    assert_ne!(owner_link, squatter_link, "each registration mails its own link");
+    assert_ne!(
+        owner_link, squatter_link,
+        "each registration mails its own link"
+    );
 
     // The link opens a page; a GET (a mail scanner) confirms nothing.
     for _ in 0..2 {
@@ -194,7 +216,14 @@ async fn registration_mails_the_owner_confirms_by_post_only_and_links_expire() {
     // Registering the address again: the same answer, and the owner is told
     // ("you already have an account") with a reset link.
     let (again, csrf) = registration_browser(&app).await;
-    let r = register(&app, &again, &csrf, "owner@example.org", "noch ein Versuch!!").await;
+    let r = register(
+        &app,
+        &again,
+        &csrf,
+        "owner@example.org",
+        "noch ein Versuch!!",
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let answer_existing = r.text().await.unwrap();
     assert_eq!(
@@ -213,7 +242,14 @@ async fn registration_mails_the_owner_confirms_by_post_only_and_links_expire() {
 
     // Confirmation links expire after 24 hours.
     let (late, csrf) = registration_browser(&app).await;
-    let r = register(&app, &late, &csrf, "late@example.org", "ein sicheres Passwort").await;
+    let r = register(
+        &app,
+        &late,
+        &csrf,
+        "late@example.org",
+        "ein sicheres Passwort",
+    )
+    .await;
     assert_eq!(r.status(), 200);
     deliver(&app, &sink).await;
     let late_link = link_in_mail(&sink, "late@example.org", &prefix);
@@ -242,7 +278,12 @@ async fn a_password_reset_by_email_works_once_and_ends_old_sessions() {
     let email = rathaus::demo::CITIZEN;
     let old_browser = citizen_login(&app, email, "demo").await;
     assert_eq!(
-        old_browser.get(app.url("/konto")).send().await.unwrap().status(),
+        old_browser
+            .get(app.url("/konto"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
 
@@ -263,7 +304,12 @@ async fn a_password_reset_by_email_works_once_and_ends_old_sessions() {
     }
     assert_eq!(answers[0], answers[1], "no enumeration");
     deliver(&app, &sink).await;
-    assert!(!sink.mails().iter().any(|m| m.contains("niemand@example.org")));
+    assert!(
+        !sink
+            .mails()
+            .iter()
+            .any(|m| m.contains("niemand@example.org"))
+    );
     let link = link_in_mail(&sink, email, &app.url("/konto/passwort-neu/"));
 
     // The form; a weak password is refused and leaves the link usable.
@@ -272,7 +318,11 @@ async fn a_password_reset_by_email_works_once_and_ends_old_sessions() {
     let r = post_form(
         &c,
         link.clone(),
-        &[("csrf_token", &csrf), ("password", "kurz"), ("password_repeat", "kurz")],
+        &[
+            ("csrf_token", &csrf),
+            ("password", "kurz"),
+            ("password_repeat", "kurz"),
+        ],
     )
     .await;
     assert_eq!(r.status(), 422);
@@ -306,7 +356,10 @@ async fn a_password_reset_by_email_works_once_and_ends_old_sessions() {
         "the old session ended"
     );
     let fresh = citizen_login(&app, email, "mein neues Passwort").await;
-    assert_eq!(fresh.get(app.url("/konto")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        fresh.get(app.url("/konto")).send().await.unwrap().status(),
+        200
+    );
 
     // A reset link expires after an hour.
     let page = text(&c, app.url("/konto/passwort-vergessen")).await;
@@ -351,7 +404,10 @@ async fn an_api_token_is_refused_under_another_tenants_host() {
         req.send()
     };
     // At home, both work.
-    assert_eq!(get("/api/v1/cases", &clerk, None).await.unwrap().status(), 200);
+    assert_eq!(
+        get("/api/v1/cases", &clerk, None).await.unwrap().status(),
+        200
+    );
     assert_eq!(
         get("/api/v1/org-units", &nachbar, Some(OTHER_HOST))
             .await
@@ -451,8 +507,19 @@ async fn a_session_past_its_absolute_lifetime_is_refused_even_if_active() {
     let store = app.db.as_ref().unwrap().store.clone();
     let citizen = citizen_login(&app, rathaus::demo::CITIZEN, "demo").await;
     let staff = crate::helpers::staff_login(&app, "admin@musterstadt.example").await;
-    assert_eq!(citizen.get(app.url("/konto")).send().await.unwrap().status(), 200);
-    assert_eq!(staff.get(app.url("/staff")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        citizen
+            .get(app.url("/konto"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        staff.get(app.url("/staff")).send().await.unwrap().status(),
+        200
+    );
     // Both sessions were created 11 h ago: still within the 12 h.
     let hours_ago = |h: i64| rathaus_storage::now_ms() - h * 3_600_000;
     let set_created = |ms: i64| {
@@ -461,11 +528,22 @@ async fn a_session_past_its_absolute_lifetime_is_refused_even_if_active() {
             .exec(store.db())
     };
     set_created(hours_ago(11)).await.unwrap();
-    assert_eq!(citizen.get(app.url("/konto")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        citizen
+            .get(app.url("/konto"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // 13 h ago: over, however active (the last request was just now).
     set_created(hours_ago(13)).await.unwrap();
     let r = citizen.get(app.url("/konto")).send().await.unwrap();
-    assert!(location(&r).starts_with("/konto/anmelden"), "citizen session over");
+    assert!(
+        location(&r).starts_with("/konto/anmelden"),
+        "citizen session over"
+    );
     let r = staff.get(app.url("/staff")).send().await.unwrap();
     assert!(location(&r).starts_with("/login"), "staff session over");
     app.stop().await;
@@ -482,6 +560,14 @@ async fn a_session_past_its_absolute_lifetime_is_refused_even_if_active() {
         .exec(store.db())
         .await
         .unwrap();
-    assert_eq!(citizen.get(app.url("/konto")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        citizen
+            .get(app.url("/konto"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     app.stop().await;
 }

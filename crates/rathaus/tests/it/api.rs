@@ -110,7 +110,11 @@ async fn a_user_of_tenant_a_cannot_see_tenant_b_data() {
         let app = &app;
         async move {
             // Each token at its own tenant's host.
-            let host = if t.starts_with("B:") { OTHER_HOST } else { "127.0.0.1" };
+            let host = if t.starts_with("B:") {
+                OTHER_HOST
+            } else {
+                "127.0.0.1"
+            };
             let t = t.trim_start_matches("B:").to_string();
             let v: Value = app
                 .client

@@ -35,15 +35,12 @@ pub fn routes() -> Routes {
     Routes::new("accounts")
         .route("/konto", get(home))
         .route("/konto/registrieren", get(register_form).post(register))
-        .route("/konto/bestaetigen/{token}", get(confirm_form).post(confirm))
         .route(
-            "/konto/passwort-vergessen",
-            get(forgot_form).post(forgot),
+            "/konto/bestaetigen/{token}",
+            get(confirm_form).post(confirm),
         )
-        .route(
-            "/konto/passwort-neu/{token}",
-            get(reset_form).post(reset),
-        )
+        .route("/konto/passwort-vergessen", get(forgot_form).post(forgot))
+        .route("/konto/passwort-neu/{token}", get(reset_form).post(reset))
         .route("/konto/anmelden", get(login_form).post(login))
         .route("/konto/abmelden", post(logout))
         .route("/konto/profil", get(profile_form).post(save_profile))

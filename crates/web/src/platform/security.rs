@@ -103,7 +103,11 @@ pub async fn csrf_cookie(
     next: Next,
 ) -> Response {
     let secure = state.config.public_url.starts_with("https://");
-    let name = if secure { CSRF_COOKIE_HOST } else { CSRF_COOKIE };
+    let name = if secure {
+        CSRF_COOKIE_HOST
+    } else {
+        CSRF_COOKIE
+    };
     let sent = cookie_value(req.headers(), name)
         .filter(|t| well_formed(t))
         .map(str::to_string);
@@ -112,11 +116,7 @@ pub async fn csrf_cookie(
         issued: std::sync::Mutex::new(None),
     });
     let mut res = ANON_CSRF.scope(anon.clone(), next.run(req)).await;
-    let issued = anon
-        .issued
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
+    let issued = anon.issued.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(t) = issued {
         let cookie = format!(
             "{name}={t}; Path=/; HttpOnly; SameSite=Lax{}",
@@ -133,7 +133,10 @@ pub async fn csrf_cookie(
 async fn logged_in(session: &Session) -> Result<bool, AppError> {
     use crate::platform::auth::{CITIZEN_KEY, USER_KEY};
     Ok(session.get::<serde_json::Value>(USER_KEY).await?.is_some()
-        || session.get::<serde_json::Value>(CITIZEN_KEY).await?.is_some())
+        || session
+            .get::<serde_json::Value>(CITIZEN_KEY)
+            .await?
+            .is_some())
 }
 
 /// The CSRF token for the forms of this response: the session's

@@ -121,7 +121,11 @@ pub async fn cleanup_loop(store: Store, max_age: Duration, mut shutdown: watch::
         let cut_off = now - chrono::Duration::hours(rathaus_app::accounts::CONFIRM_HOURS);
         match store.repo().purge_unconfirmed_citizens(now, cut_off).await {
             Ok((t, a)) if t + a > 0 => {
-                tracing::info!(tokens = t, accounts = a, "expired account tokens and unconfirmed accounts removed")
+                tracing::info!(
+                    tokens = t,
+                    accounts = a,
+                    "expired account tokens and unconfirmed accounts removed"
+                )
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "account cleanup failed"),
