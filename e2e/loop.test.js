@@ -109,6 +109,12 @@ for (const lang of LANGS) {
     await clickAndLoad(page, '#account-submit');
     assert.ok(await page.locator('#form-error a[href="#password"]').count(), 'errors are listed and linked');
     await check(page, 'register with errors', failures);
+    await page.goto(`${BASE_URL}/konto/passwort-vergessen`);
+    await check(page, 'forgot password', failures);
+    await clickAndLoad(page, '#account-submit');
+    await check(page, 'forgot password with errors', failures);
+    await page.goto(`${BASE_URL}/konto/bestaetigen/rh_unknown`);
+    await check(page, 'invalid confirmation link', failures);
     await page.goto(`${BASE_URL}/konto`);
     assert.match(page.url(), /\/konto\/anmelden/);
     await check(page, 'account login', failures);

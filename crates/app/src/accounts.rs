@@ -1,6 +1,13 @@
 //! Citizen accounts (Bürgerkonto): registration with email confirmation,
-//! the login check, the profile that prefills forms and "Meine Anträge".
-//! Sessions and login rate limits are the web layer's.
+//! password reset by email, the login check, the profile that prefills forms
+//! and "Meine Anträge". Sessions and rate limits are the web layer's.
+//!
+//! No account enumeration and no squatting: every registration sends a
+//! mail to the address (confirm the account, or "you already have one" with
+//! a reset link) and gets the same answer; a confirmation sets the password
+//! chosen in *that* registration; tokens expire (confirmation 24 h, reset
+//! 1 h) and are stored as SHA-256 only; unconfirmed accounts are purged.
+//! argon2 runs before any write transaction, on the blocking pool.
 
 use std::collections::HashMap;
 
@@ -11,9 +18,10 @@ use rathaus_domain::{
     tenancy::TenantId,
 };
 use rathaus_storage::{
-    Repo, StorageError,
-    accounts::{Citizen, PROFILE_FIELDS},
+    Repo,
+    accounts::{Citizen, PROFILE_FIELDS, TokenPurpose},
     applications::{Application, Case},
+    identity::hash_password_off_thread,
     prelude::*,
 };
 use uuid::Uuid;
@@ -22,6 +30,32 @@ use crate::{Actor, App, UseCaseError, UseCaseResult};
 
 /// Longest profile value (characters).
 pub const MAX_PROFILE_CHARS: usize = 200;
+/// Hours a confirmation link works (and an unconfirmed account is kept).
+pub const CONFIRM_HOURS: i64 = 24;
+/// Minutes a password-reset link works.
+pub const RESET_MINUTES: i64 = 60;
+/// Longest token accepted from a link (longer ones are unknown anyway).
+const MAX_TOKEN_CHARS: usize = 100;
+
+/// A new password as entered twice (password reset).
+#[derive(Debug, Clone, Default)]
+pub struct NewPassword {
+    pub password: String,
+    pub password_repeat: String,
+}
+
+impl NewPassword {
+    fn check(&self, email: &Email) -> Result<(), ValidationErrors> {
+        let mut errs = ValidationErrors::new();
+        if let Err(fe) = check_new_password(&self.password, email) {
+            errs.push(fe);
+        }
+        if self.password != self.password_repeat {
+            errs.push(FieldError::new("password_repeat", "password.mismatch"));
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+}
 
 /// A registration as entered.
 #[derive(Debug, Clone, Default)]
@@ -124,55 +158,204 @@ fn citizen_of(actor: &Actor) -> UseCaseResult<(TenantId, Uuid)> {
 }
 
 impl App {
-    /// Creates the unconfirmed account and queues the confirmation email in
-    /// one transaction. An address that has an account already gets the same
-    /// answer (no account enumeration).
+    /// A registration. Whatever the address, the answer is the same (no
+    /// account enumeration) and its owner gets an email in the same
+    /// transaction: a new or unconfirmed account gets a confirmation link
+    /// (confirming sets the password chosen here), a confirmed one "you
+    /// already have an account" with a password-reset link. The password is
+    /// hashed first, on the blocking pool, outside the write transaction.
     pub async fn register(&self, actor: &Actor, input: Registration) -> UseCaseResult<()> {
         let tenant = actor.tenant();
         if actor.staff().is_some() || matches!(actor, Actor::Citizen { .. }) {
             return Err(UseCaseError::Forbidden);
         }
         let email = input.check()?;
-        let token = rathaus_storage::identity::generate_token();
-        let txn = self.store.begin_write().await.map_err(internal)?;
-        let repo = Repo(&txn);
-        match repo
-            .create_citizen(tenant, &email, &input.password, &token)
-            .await
-        {
-            Ok(c) => {
-                repo.enqueue(
-                    Some(tenant),
-                    "account.confirm",
-                    &serde_json::json!({ "citizen": c.id, "token": token }),
-                )
-                .await?;
-                txn.commit().await.map_err(internal)?;
+        let hash = hash_password_off_thread(&input.password).await;
+        // Two registrations of one new address at once (PostgreSQL): the
+        // second finds the first one's account when it tries again.
+        for attempt in 0..2 {
+            match self.register_once(tenant, &email, &hash).await {
+                Err(UseCaseError::Conflict(_)) if attempt == 0 => continue,
+                other => return other,
             }
-            Err(StorageError::Conflict(_)) => {
-                tracing::info!("registration for an existing address");
-            }
-            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
 
-    /// Confirms the account the emailed token was sent for (the token is used
-    /// up); `NotFound` for an unknown or used token.
-    pub async fn confirm_account(&self, tenant: TenantId, token: &str) -> UseCaseResult<Citizen> {
-        if token.len() > 100 {
+    async fn register_once(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+        hash: &str,
+    ) -> UseCaseResult<()> {
+        let now = chrono::Utc::now();
+        let txn = self.store.begin_write().await.map_err(internal)?;
+        let repo = Repo(&txn);
+        let existing = repo.citizen_by_email(tenant, email).await?;
+        let (kind, token) = match existing {
+            Some(c) if c.confirmed() => {
+                let t = repo
+                    .create_account_token(
+                        tenant,
+                        c.id,
+                        TokenPurpose::Reset,
+                        None,
+                        now + chrono::Duration::minutes(RESET_MINUTES),
+                    )
+                    .await?;
+                ("account.exists", t)
+            }
+            existing => {
+                let c = match existing {
+                    Some(c) => c,
+                    None => repo.create_citizen(tenant, email, hash).await?,
+                };
+                let t = repo
+                    .create_account_token(
+                        tenant,
+                        c.id,
+                        TokenPurpose::Confirm,
+                        Some(hash),
+                        now + chrono::Duration::hours(CONFIRM_HOURS),
+                    )
+                    .await?;
+                ("account.confirm", t)
+            }
+        };
+        repo.enqueue(
+            Some(tenant),
+            kind,
+            &serde_json::json!({ "account_token": token.id }),
+        )
+        .await?;
+        txn.commit().await.map_err(internal)?;
+        Ok(())
+    }
+
+    /// Whether a confirmation or reset link is valid (unknown, used or
+    /// expired: `NotFound`). Looking does not use it up.
+    pub async fn check_account_token(
+        &self,
+        tenant: TenantId,
+        token: &str,
+        purpose: TokenPurpose,
+    ) -> UseCaseResult<()> {
+        if token.len() > MAX_TOKEN_CHARS {
             return Err(UseCaseError::NotFound);
         }
         self.store
             .repo()
-            .confirm_citizen(tenant, token)
+            .account_token(tenant, token, purpose)
             .await?
+            .map(|_| ())
             .ok_or(UseCaseError::NotFound)
+    }
+
+    /// Confirms the account the emailed token was sent for, with the
+    /// password chosen in that registration; every confirmation token of the
+    /// account is used up. `NotFound` for an unknown, used or expired token.
+    pub async fn confirm_account(&self, tenant: TenantId, token: &str) -> UseCaseResult<Citizen> {
+        if token.len() > MAX_TOKEN_CHARS {
+            return Err(UseCaseError::NotFound);
+        }
+        let txn = self.store.begin_write().await.map_err(internal)?;
+        let repo = Repo(&txn);
+        let t = repo
+            .account_token(tenant, token, TokenPurpose::Confirm)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let c = repo
+            .confirm_citizen(tenant, t.citizen_id, t.password_hash.as_deref())
+            .await?;
+        repo.delete_account_tokens(tenant, c.id, TokenPurpose::Confirm)
+            .await?;
+        txn.commit().await.map_err(internal)?;
+        Ok(c)
+    }
+
+    /// "Forgot password": a confirmed account with this address gets an
+    /// email with a reset link (1 h); any other address gets nothing, and
+    /// the caller the same answer.
+    pub async fn request_password_reset(&self, actor: &Actor, email: &str) -> UseCaseResult<()> {
+        let tenant = actor.tenant();
+        if actor.staff().is_some() {
+            return Err(UseCaseError::Forbidden);
+        }
+        let mut errs = ValidationErrors::new();
+        let email = errs.check(Email::parse(email));
+        let Some(email) = email else {
+            return Err(errs.into());
+        };
+        let txn = self.store.begin_write().await.map_err(internal)?;
+        let repo = Repo(&txn);
+        if let Some(c) = repo
+            .citizen_by_email(tenant, &email)
+            .await?
+            .filter(|c| c.confirmed())
+        {
+            let t = repo
+                .create_account_token(
+                    tenant,
+                    c.id,
+                    TokenPurpose::Reset,
+                    None,
+                    chrono::Utc::now() + chrono::Duration::minutes(RESET_MINUTES),
+                )
+                .await?;
+            repo.enqueue(
+                Some(tenant),
+                "account.reset",
+                &serde_json::json!({ "account_token": t.id }),
+            )
+            .await?;
+        }
+        txn.commit().await.map_err(internal)?;
+        Ok(())
+    }
+
+    /// Sets a new password with an emailed reset token: the token (and every
+    /// other reset token of the account) is used up, and every session the
+    /// account had is over. `NotFound` for an unknown, used or expired token.
+    pub async fn reset_password(
+        &self,
+        tenant: TenantId,
+        token: &str,
+        input: NewPassword,
+    ) -> UseCaseResult<Citizen> {
+        if token.len() > MAX_TOKEN_CHARS {
+            return Err(UseCaseError::NotFound);
+        }
+        let repo = self.store.repo();
+        let t = repo
+            .account_token(tenant, token, TokenPurpose::Reset)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let c = repo
+            .citizen(tenant, t.citizen_id)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let email = Email::parse(&c.email).map_err(|_| UseCaseError::NotFound)?;
+        input.check(&email)?;
+        let hash = hash_password_off_thread(&input.password).await;
+        let txn = self.store.begin_write().await.map_err(internal)?;
+        let repo = Repo(&txn);
+        // Still valid (not used meanwhile)?
+        let t = repo
+            .account_token(tenant, token, TokenPurpose::Reset)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let c = repo
+            .set_citizen_password(tenant, t.citizen_id, &hash)
+            .await?;
+        repo.delete_account_tokens(tenant, c.id, TokenPurpose::Reset)
+            .await?;
+        txn.commit().await.map_err(internal)?;
+        Ok(c)
     }
 
     /// The login check: the confirmed account with this address and
     /// password. A wrong pair is `Unauthenticated`, an unconfirmed account
-    /// `Forbidden`.
+    /// `Forbidden`. argon2 runs on the blocking pool.
     pub async fn citizen_login(&self, tenant: TenantId, input: Login) -> UseCaseResult<Citizen> {
         let email = input.check()?;
         let c = self

@@ -9,7 +9,7 @@ use rathaus_app::{
     Actor, UseCaseError,
     accounts::{Login, Registration},
 };
-use rathaus_storage::prelude::*;
+use rathaus_storage::{accounts::TokenPurpose, prelude::*};
 
 const PASSWORD: &str = "ein langes Passwort 123";
 
@@ -28,19 +28,28 @@ fn login(email: &str, password: &str) -> Login {
     }
 }
 
-/// The token of the confirmation email queued for the newest registration.
-async fn confirm_token(w: &common::World) -> String {
+/// The secrets of the account emails of `kind` queued so far, as the job
+/// that sends them makes them (only their hashes are stored).
+async fn mailed_tokens(w: &common::World, kind: &str) -> Vec<String> {
     let repo = w.db.store.repo();
-    let mut token = None;
-    for id in 1..=20 {
+    let mut out = Vec::new();
+    for id in 1..=50 {
         if let Some(job) = repo.job(id).await.unwrap()
-            && job.kind == "account.confirm"
+            && job.kind == kind
         {
+            assert!(
+                !job.payload.contains("rh_"),
+                "no secret in the job: {}",
+                job.payload
+            );
             let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
-            token = payload["token"].as_str().map(String::from);
+            let token = uuid::Uuid::parse_str(payload["account_token"].as_str().unwrap()).unwrap();
+            if let Some((_, secret)) = repo.issue_account_token(w.tenant, token).await.unwrap() {
+                out.push(secret);
+            }
         }
     }
-    token.expect("a confirmation job")
+    out
 }
 
 #[tokio::test]
@@ -62,7 +71,8 @@ async fn registration_is_confirmed_by_the_emailed_token_only() {
         .register(&anonymous, registration("erika@example.org"))
         .await
         .unwrap();
-    // The same address again gets the same answer and no second account.
+    // The same address again gets the same answer, no second account, and
+    // a second confirmation email.
     w.app
         .register(&anonymous, registration("erika@example.org"))
         .await
@@ -77,8 +87,17 @@ async fn registration_is_confirmed_by_the_emailed_token_only() {
         w.app.confirm_account(w.tenant, "wrong-token").await,
         Err(UseCaseError::NotFound)
     ));
-    let token = confirm_token(&w).await;
+    let tokens = mailed_tokens(&w, "account.confirm").await;
+    assert_eq!(tokens.len(), 2, "each registration mails the address");
+    let token = tokens[1].clone();
     w.app.confirm_account(w.tenant, &token).await.unwrap();
+    assert!(
+        matches!(
+            w.app.confirm_account(w.tenant, &tokens[0]).await,
+            Err(UseCaseError::NotFound)
+        ),
+        "confirming uses up every confirmation link of the account"
+    );
     assert!(matches!(
         w.app.confirm_account(w.tenant, &token).await,
         Err(UseCaseError::NotFound)
@@ -164,5 +183,116 @@ async fn the_profile_is_checked_before_it_is_saved() {
     assert!(matches!(
         w.app.save_profile(&w.anonymous(), HashMap::new()).await,
         Err(UseCaseError::Unauthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn a_registration_for_a_confirmed_address_mails_its_owner_a_reset_link() {
+    let w = common::world().await;
+    let anonymous = w.anonymous();
+    w.citizen("owner@example.org").await;
+    // A squatter's registration: the same answer as for a new address …
+    w.app
+        .register(
+            &anonymous,
+            Registration {
+                email: "owner@example.org".into(),
+                password: "des Squatters Passwort".into(),
+                password_repeat: "des Squatters Passwort".into(),
+            },
+        )
+        .await
+        .unwrap();
+    // … and the owner is told, with a reset link; the password is unchanged.
+    assert!(mailed_tokens(&w, "account.confirm").await.is_empty());
+    let reset = mailed_tokens(&w, "account.exists").await;
+    assert_eq!(reset.len(), 1);
+    assert!(matches!(
+        w.app
+            .citizen_login(
+                w.tenant,
+                login("owner@example.org", "des Squatters Passwort")
+            )
+            .await,
+        Err(UseCaseError::Unauthenticated)
+    ));
+    w.app
+        .citizen_login(w.tenant, login("owner@example.org", PASSWORD))
+        .await
+        .unwrap();
+    // The reset link sets a new password, once.
+    let new = rathaus_app::accounts::NewPassword {
+        password: "ganz neues Passwort 1".into(),
+        password_repeat: "ganz neues Passwort 1".into(),
+    };
+    let c = w
+        .app
+        .reset_password(w.tenant, &reset[0], new.clone())
+        .await
+        .unwrap();
+    assert!(c.password_changed_at.is_some());
+    assert!(matches!(
+        w.app.reset_password(w.tenant, &reset[0], new).await,
+        Err(UseCaseError::NotFound)
+    ));
+    w.app
+        .citizen_login(
+            w.tenant,
+            login("owner@example.org", "ganz neues Passwort 1"),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_password_reset_is_mailed_only_to_accounts_and_checks_the_new_password() {
+    let w = common::world().await;
+    let anonymous = w.anonymous();
+    w.citizen("max@example.org").await;
+    w.app
+        .request_password_reset(&anonymous, "niemand@example.org")
+        .await
+        .unwrap();
+    assert!(mailed_tokens(&w, "account.reset").await.is_empty());
+    w.app
+        .request_password_reset(&anonymous, "MAX@example.org")
+        .await
+        .unwrap();
+    let reset = mailed_tokens(&w, "account.reset").await;
+    assert_eq!(reset.len(), 1);
+    match w
+        .app
+        .reset_password(
+            w.tenant,
+            &reset[0],
+            rathaus_app::accounts::NewPassword {
+                password: "kurz".into(),
+                password_repeat: "anders".into(),
+            },
+        )
+        .await
+    {
+        Err(UseCaseError::Validation(v)) => {
+            assert!(v.0.iter().any(|e| e.field == "password"));
+            assert!(v.0.iter().any(|e| e.field == "password_repeat"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        w.app.request_password_reset(&anonymous, "kein-at").await,
+        Err(UseCaseError::Validation(_))
+    ));
+    assert!(
+        w.app
+            .check_account_token(w.tenant, &reset[0], TokenPurpose::Reset)
+            .await
+            .is_ok(),
+        "a refused new password leaves the link usable"
+    );
+    assert!(matches!(
+        w.app
+            .check_account_token(w.tenant, &reset[0], TokenPurpose::Confirm)
+            .await,
+        Err(UseCaseError::NotFound)
     ));
 }

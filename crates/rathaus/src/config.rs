@@ -41,6 +41,9 @@ pub struct Settings {
     pub metrics_listen: Option<String>,
     /// Serve `/metrics` on the public listener without a token (the demo does).
     pub metrics_public: bool,
+    /// Absolute lifetime of a browser session in hours (from the login),
+    /// however active it is; the idle expiry of 8 h applies as well.
+    pub session_max_hours: u32,
     /// SMTP server for notifications (`smtp://host:25`, `smtps://user:pw@host`,
     /// `smtp://host:587?tls=required`); empty: emails are written as `.eml`
     /// files into `<data_dir>/mails`.
@@ -89,6 +92,7 @@ impl Default for Settings {
             metrics_token: None,
             metrics_listen: None,
             metrics_public: false,
+            session_max_hours: 12,
             smtp_url: None,
             smtp_ca_file: None,
             mail_from: "Serviceportal <noreply@localhost>".into(),

@@ -549,10 +549,9 @@ pub async fn seed_accounts_and_templates(store: &Store, tid: TenantId) -> anyhow
     let repo = store.repo();
     let email = Email::parse(CITIZEN).expect("demo email");
     if repo.citizen_by_email(tid, &email).await?.is_none() {
-        let c = repo
-            .create_citizen(tid, &email, PASSWORD, "demo-confirmation")
-            .await?;
-        repo.confirm_citizen(tid, "demo-confirmation").await?;
+        let hash = rathaus_storage::identity::hash_password_off_thread(PASSWORD).await;
+        let c = repo.create_citizen(tid, &email, &hash).await?;
+        repo.confirm_citizen(tid, c.id, None).await?;
         let profile = [
             ("given-name", "Erika"),
             ("family-name", "Musterfrau"),

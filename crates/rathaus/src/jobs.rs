@@ -327,25 +327,38 @@ impl JobHandler for MailboxEvent {
     }
 }
 
-/// `account.confirm {"citizen", "token"}`: the email confirming a new
-/// citizen account; the token is removed from the job once sent.
-pub struct AccountConfirm(pub Notifier);
+/// The account emails: `account.confirm` (confirm a registration),
+/// `account.exists` (a registration for an address that has an account:
+/// "you already have one", with a password-reset link) and `account.reset`
+/// (the password-reset link), each `{"account_token": id}`. The token's
+/// secret is made here, when the email goes out, and only its SHA-256 is
+/// stored: no job payload ever holds it. A token used up or expired meanwhile
+/// sends nothing.
+pub struct AccountMail(pub Notifier);
 
 #[async_trait::async_trait]
-impl JobHandler for AccountConfirm {
+impl JobHandler for AccountMail {
     async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
         let payload = job
             .payload_json()
             .map_err(|e| format!("invalid payload: {e}"))?;
         let tenant = job.tenant().ok_or("job without tenant")?;
-        let Some(token) = payload.get("token").and_then(|t| t.as_str()) else {
-            // Already sent (scrubbed) — nothing to do.
+        let Ok(token_id) = uuid_of(&payload, "account_token") else {
+            // A job of the former kind (its token no longer exists).
+            tracing::info!(kind = %job.kind, "account email of a former kind skipped");
             return Ok(());
         };
-        let citizen = uuid_of(&payload, "citizen")?;
         let repo = self.0.store.repo();
+        let Some((token, secret)) = repo
+            .issue_account_token(tenant, token_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            tracing::info!(kind = %job.kind, "account token used up or expired; no email");
+            return Ok(());
+        };
         let Some(c) = repo
-            .citizen(tenant, citizen)
+            .citizen(tenant, token.citizen_id)
             .await
             .map_err(|e| e.to_string())?
         else {
@@ -357,23 +370,47 @@ impl JobHandler for AccountConfirm {
             .map_err(|e| e.to_string())?
             .map(|t| t.name)
             .unwrap_or_default();
-        let link = format!(
-            "{}/konto/bestaetigen/{token}",
-            self.0.public_url.trim_end_matches('/')
-        );
-        let body = format!(
-            "Guten Tag,\n\nbitte bestätigen Sie Ihr Konto im Serviceportal von {tenant_name} mit diesem Link:\n{link}\n\n\
-             Wenn Sie kein Konto angelegt haben, ignorieren Sie diese E-Mail.\n\n\
-             Please confirm your account with the link above.\n\n-- \n{tenant_name}\n"
-        );
-        self.0
-            .mail(&c.email, &format!("Konto bestätigen – {tenant_name}"), body)
-            .await?;
-        self.0
-            .store
-            .replace_job_payload(job.id, &serde_json::json!({ "citizen": citizen }))
-            .await
-            .map_err(|e| e.to_string())?;
+        let base = self.0.public_url.trim_end_matches('/');
+        let (subject, body) = match job.kind.as_str() {
+            "account.confirm" => (
+                format!("Konto bestätigen – {tenant_name}"),
+                format!(
+                    "Guten Tag,\n\nbitte bestätigen Sie Ihr Konto im Serviceportal von {tenant_name}: \
+                     Öffnen Sie diesen Link und klicken Sie auf „Konto bestätigen“ \
+                     (24 Stunden gültig):\n{base}/konto/bestaetigen/{secret}\n\n\
+                     Wenn Sie kein Konto angelegt haben, ignorieren Sie diese E-Mail.\n\n\
+                     Please confirm your account: open the link above and press the button \
+                     (valid for 24 hours). If you did not register, ignore this email.\n\n-- \n{tenant_name}\n"
+                ),
+            ),
+            "account.exists" => (
+                format!("Ihr Konto – {tenant_name}"),
+                format!(
+                    "Guten Tag,\n\nmit dieser E-Mail-Adresse wurde gerade ein Konto im Serviceportal von \
+                     {tenant_name} angelegt – Sie haben dort aber schon ein Konto. Melden Sie sich an:\n\
+                     {base}/konto/anmelden\n\n\
+                     Passwort vergessen? Mit diesem Link vergeben Sie ein neues (1 Stunde gültig):\n\
+                     {base}/konto/passwort-neu/{secret}\n\n\
+                     Wenn Sie das nicht waren, ignorieren Sie diese E-Mail; Ihr Konto bleibt unverändert.\n\n\
+                     Someone tried to register with this address, but you already have an account. \
+                     Log in, or set a new password with the second link (valid for 1 hour). \
+                     If it was not you, ignore this email.\n\n-- \n{tenant_name}\n"
+                ),
+            ),
+            _ => (
+                format!("Neues Passwort – {tenant_name}"),
+                format!(
+                    "Guten Tag,\n\nSie möchten ein neues Passwort für Ihr Konto im Serviceportal von \
+                     {tenant_name}. Mit diesem Link vergeben Sie es (1 Stunde gültig, einmal nutzbar):\n\
+                     {base}/konto/passwort-neu/{secret}\n\n\
+                     Wenn Sie das nicht waren, ignorieren Sie diese E-Mail; Ihr Passwort bleibt unverändert.\n\n\
+                     To set a new password, open the link above (valid for 1 hour, once). \
+                     If it was not you, ignore this email.\n\n-- \n{tenant_name}\n"
+                ),
+            ),
+        };
+        self.0.mail(&c.email, &subject, body).await?;
+        tracing::info!(kind = %job.kind, "account email sent");
         Ok(())
     }
 }
@@ -439,5 +476,7 @@ pub fn handlers(notifier: Notifier) -> Handlers {
         .with("mailbox.office_message", MailboxEvent(notifier.clone()))
         .with("mailbox.decision", MailboxEvent(notifier.clone()))
         .with("mailbox.applicant_answer", MailboxEvent(notifier.clone()))
-        .with("account.confirm", AccountConfirm(notifier))
+        .with("account.confirm", AccountMail(notifier.clone()))
+        .with("account.exists", AccountMail(notifier.clone()))
+        .with("account.reset", AccountMail(notifier))
 }

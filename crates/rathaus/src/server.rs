@@ -149,6 +149,7 @@ pub async fn run(
     };
     web.uploads_per_minute = settings.uploads_per_minute.max(1);
     web.upload_limits = settings.upload_limits();
+    web.session_max_hours = settings.session_max_hours.clamp(1, 24 * 30);
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -46,6 +46,51 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// argon2 runs at most this many at a time, on the blocking pool: one core
+/// fewer than the machine has (at least one), so the async workers that
+/// serve every other request always keep a core.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+    })
+}
+
+/// [`hash_password`] on the blocking pool (never on an async worker and never
+/// inside a write transaction: argon2 is deliberately slow).
+pub async fn hash_password_off_thread(password: &str) -> String {
+    let password = password.to_string();
+    let _slot = hashing_slots().acquire().await;
+    match tokio::task::spawn_blocking({
+        let password = password.clone();
+        move || hash_password(&password)
+    })
+    .await
+    {
+        Ok(h) => h,
+        // The blocking pool is gone (runtime shutting down): hash here.
+        Err(_) => hash_password(&password),
+    }
+}
+
+/// [`verify_password`] on the blocking pool; `None` as hash verifies against
+/// [`dummy_hash`] (same time whether or not the account exists) and is false.
+pub async fn verify_password_off_thread(password: &str, phc: Option<&str>) -> bool {
+    let password = password.to_string();
+    let phc = phc.map(str::to_string);
+    let _slot = hashing_slots().acquire().await;
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify_password(&password, &phc),
+        None => {
+            verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// A hash to verify against when the user does not exist, so that response
 /// time does not reveal which emails have accounts.
 pub fn dummy_hash() -> &'static str {
@@ -127,10 +172,27 @@ pub trait TokenRepository {
 
 #[allow(async_fn_in_trait)]
 pub trait SessionRepository {
-    async fn save_session(&self, id: &str, data: &str, expires_at_ms: i64) -> Result<()>;
-    async fn load_session(&self, id: &str, now_ms: i64) -> Result<Option<String>>;
+    /// Writes the session; a new one is created at `now_ms` (kept on later saves).
+    async fn save_session(
+        &self,
+        id: &str,
+        data: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// The data of the session, unless it expired (idle) or was created at
+    /// or before `created_after_ms` (absolute lifetime).
+    async fn load_session(
+        &self,
+        id: &str,
+        now_ms: i64,
+        created_after_ms: i64,
+    ) -> Result<Option<String>>;
     async fn delete_session(&self, id: &str) -> Result<()>;
-    async fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64>;
+    /// Deletes sessions expired by idleness or by their absolute lifetime.
+    async fn delete_expired_sessions(&self, now_ms: i64, created_after_ms: i64) -> Result<u64>;
+    /// How many sessions are stored (tests and metrics).
+    async fn count_sessions(&self) -> Result<u64>;
 }
 
 impl<C: ConnectionTrait> UserRepository for Repo<'_, C> {
@@ -141,15 +203,10 @@ impl<C: ConnectionTrait> UserRepository for Repo<'_, C> {
         password: &str,
     ) -> Result<Option<User>> {
         let user = self.user_by_email(tenant, email).await?;
-        let hash = user
-            .as_ref()
-            .map_or(dummy_hash(), |u| u.password_hash.as_str())
-            .to_string();
-        let password = password.to_string();
         // argon2 is deliberately slow: keep it off the async workers.
-        let valid = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let valid =
+            verify_password_off_thread(password, user.as_ref().map(|u| u.password_hash.as_str()))
+                .await;
         Ok(user.filter(|u| valid && u.active))
     }
 
@@ -350,11 +407,18 @@ impl<C: ConnectionTrait> TokenRepository for Repo<'_, C> {
 }
 
 impl<C: ConnectionTrait> SessionRepository for Repo<'_, C> {
-    async fn save_session(&self, id: &str, data: &str, expires_at_ms: i64) -> Result<()> {
+    async fn save_session(
+        &self,
+        id: &str,
+        data: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
         let model = session::ActiveModel {
             id: Set(id.to_string()),
             data: Set(data.to_string()),
             expires_at_ms: Set(expires_at_ms),
+            created_at_ms: Set(now_ms),
         };
         session::Entity::insert(model)
             .on_conflict(
@@ -367,9 +431,15 @@ impl<C: ConnectionTrait> SessionRepository for Repo<'_, C> {
         Ok(())
     }
 
-    async fn load_session(&self, id: &str, now_ms: i64) -> Result<Option<String>> {
+    async fn load_session(
+        &self,
+        id: &str,
+        now_ms: i64,
+        created_after_ms: i64,
+    ) -> Result<Option<String>> {
         Ok(session::Entity::find_by_id(id.to_string())
             .filter(session::Column::ExpiresAtMs.gt(now_ms))
+            .filter(session::Column::CreatedAtMs.gt(created_after_ms))
             .one(self.0)
             .await?
             .map(|s| s.data))
@@ -382,12 +452,21 @@ impl<C: ConnectionTrait> SessionRepository for Repo<'_, C> {
         Ok(())
     }
 
-    async fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64> {
+    async fn delete_expired_sessions(&self, now_ms: i64, created_after_ms: i64) -> Result<u64> {
         let res = session::Entity::delete_many()
-            .filter(session::Column::ExpiresAtMs.lte(now_ms))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(session::Column::ExpiresAtMs.lte(now_ms))
+                    .add(session::Column::CreatedAtMs.lte(created_after_ms)),
+            )
             .exec(self.0)
             .await?;
         Ok(res.rows_affected)
+    }
+
+    async fn count_sessions(&self) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(session::Entity::find().count(self.0).await?)
     }
 }
 

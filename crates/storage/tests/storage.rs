@@ -113,6 +113,7 @@ async fn migration_list_is_pinned() {
             "m20261122_000006_applications",
             "m20261122_000007_accounts_decisions",
             "m20261130_100001_draft_uploads",
+            "m20261130_200001_account_tokens",
             "m20261130_300001_idempotency_hash",
             "m20261130_300002_receipt_documents",
             "m20261130_300003_editorial_changes",
@@ -346,20 +347,45 @@ async fn users_grants_and_tokens_are_tenant_scoped() {
 }
 
 #[tokio::test]
-async fn sessions_expire() {
+async fn sessions_expire_when_idle_and_after_their_absolute_lifetime() {
     let db = db().await;
     let repo = db.store.repo();
-    repo.save_session("s1", "{\"a\":1}", 2_000).await.unwrap();
-    repo.save_session("s1", "{\"a\":2}", 3_000).await.unwrap(); // upsert
+    // Created at 500; saved again at 900 (the creation time stays).
+    repo.save_session("s1", "{\"a\":1}", 2_000, 500)
+        .await
+        .unwrap();
+    repo.save_session("s1", "{\"a\":2}", 3_000, 900)
+        .await
+        .unwrap(); // upsert
     assert_eq!(
-        repo.load_session("s1", 1_000).await.unwrap().as_deref(),
+        repo.load_session("s1", 1_000, 0).await.unwrap().as_deref(),
         Some("{\"a\":2}")
     );
-    assert_eq!(repo.load_session("s1", 3_000).await.unwrap(), None);
-    repo.save_session("s2", "{}", 10_000).await.unwrap();
-    assert_eq!(repo.delete_expired_sessions(5_000).await.unwrap(), 1);
+    assert_eq!(
+        repo.load_session("s1", 3_000, 0).await.unwrap(),
+        None,
+        "idle"
+    );
+    assert_eq!(
+        repo.load_session("s1", 1_000, 500).await.unwrap(),
+        None,
+        "active, but created too long ago"
+    );
+    assert_eq!(
+        repo.load_session("s1", 1_000, 499)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"a\":2}")
+    );
+    repo.save_session("s2", "{}", 10_000, 4_000).await.unwrap();
+    repo.save_session("s3", "{}", 10_000, 100).await.unwrap();
+    assert_eq!(repo.count_sessions().await.unwrap(), 3);
+    // s1 idle, s3 past its lifetime.
+    assert_eq!(repo.delete_expired_sessions(5_000, 200).await.unwrap(), 2);
     repo.delete_session("s2").await.unwrap();
-    assert_eq!(repo.load_session("s2", 0).await.unwrap(), None);
+    assert_eq!(repo.load_session("s2", 0, 0).await.unwrap(), None);
+    assert_eq!(repo.count_sessions().await.unwrap(), 0);
     db.drop_db().await;
 }
 
@@ -1486,8 +1512,7 @@ mod applications {
             .create_citizen(
                 a,
                 &Email::parse("c@example.org").unwrap(),
-                "ein langes Passwort",
-                "tok",
+                &rathaus_storage::identity::hash_password("ein langes Passwort"),
             )
             .await
             .unwrap();
@@ -1549,37 +1574,85 @@ mod accounts {
             .await
             .unwrap()
             .tenant_id();
+        use rathaus_storage::{
+            accounts::TokenPurpose,
+            identity::{hash_password, token_hash},
+        };
         let email = Email::parse("Erika@Example.org").unwrap();
-        let c = repo
-            .create_citizen(a, &email, "ein langes Passwort", "token-1")
-            .await
-            .unwrap();
+        let first = hash_password("ein langes Passwort");
+        let c = repo.create_citizen(a, &email, &first).await.unwrap();
         assert!(!c.confirmed());
         assert!(matches!(
-            repo.create_citizen(a, &email, "noch ein Passwort!", "token-2")
-                .await,
+            repo.create_citizen(a, &email, &first).await,
             Err(StorageError::Conflict("email"))
         ));
         // The same address may have an account in another municipality.
-        repo.create_citizen(b, &email, "ein langes Passwort", "token-3")
+        repo.create_citizen(b, &email, &first).await.unwrap();
+        // A confirmation token: no secret until it is mailed, then only its hash.
+        let chosen = hash_password("das gewählte Passwort");
+        let day = chrono::Utc::now() + chrono::Duration::hours(24);
+        let t = repo
+            .create_account_token(a, c.id, TokenPurpose::Confirm, Some(&chosen), day)
             .await
             .unwrap();
+        assert!(t.token_hash.is_none());
+        let (t, secret) = repo.issue_account_token(a, t.id).await.unwrap().unwrap();
+        assert_eq!(t.token_hash.as_deref(), Some(token_hash(&secret).as_str()));
         assert!(
-            repo.confirm_citizen(b, "token-1").await.unwrap().is_none(),
+            repo.issue_account_token(b, t.id).await.unwrap().is_none(),
             "other tenant"
         );
-        assert!(repo.confirm_citizen(a, "wrong").await.unwrap().is_none());
         assert!(
-            repo.confirm_citizen(a, "token-1")
+            repo.account_token(b, &secret, TokenPurpose::Confirm)
                 .await
                 .unwrap()
-                .unwrap()
-                .confirmed()
+                .is_none(),
+            "other tenant"
         );
         assert!(
-            repo.confirm_citizen(a, "token-1").await.unwrap().is_none(),
+            repo.account_token(a, &secret, TokenPurpose::Reset)
+                .await
+                .unwrap()
+                .is_none(),
+            "other purpose"
+        );
+        assert!(
+            repo.account_token(a, "wrong", TokenPurpose::Confirm)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let found = repo
+            .account_token(a, &secret, TokenPurpose::Confirm)
+            .await
+            .unwrap()
+            .unwrap();
+        let confirmed = repo
+            .confirm_citizen(a, c.id, found.password_hash.as_deref())
+            .await
+            .unwrap();
+        assert!(confirmed.confirmed());
+        assert_eq!(confirmed.password_hash, chosen);
+        assert_eq!(
+            repo.delete_account_tokens(a, c.id, TokenPurpose::Confirm)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            repo.account_token(a, &secret, TokenPurpose::Confirm)
+                .await
+                .unwrap()
+                .is_none(),
             "used up"
         );
+        // An expired token is not found, and the purge removes it.
+        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+        let old = repo
+            .create_account_token(a, c.id, TokenPurpose::Reset, None, past)
+            .await
+            .unwrap();
+        assert!(repo.issue_account_token(a, old.id).await.unwrap().is_none());
         assert!(
             repo.check_citizen_password(a, &email, "falsch")
                 .await
@@ -1587,11 +1660,21 @@ mod accounts {
                 .is_none()
         );
         let logged = repo
-            .check_citizen_password(a, &email, "ein langes Passwort")
+            .check_citizen_password(a, &email, "das gewählte Passwort")
             .await
             .unwrap()
             .unwrap();
         assert!(logged.last_login_at.is_some());
+        // Purge: the expired token goes, and B's unconfirmed account (created
+        // before the cut-off, no pending token); A's confirmed account stays.
+        let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let (tokens, accounts) = repo
+            .purge_unconfirmed_citizens(chrono::Utc::now(), later)
+            .await
+            .unwrap();
+        assert_eq!((tokens, accounts), (1, 1));
+        assert!(repo.citizen_by_email(b, &email).await.unwrap().is_none());
+        assert!(repo.citizen(a, c.id).await.unwrap().is_some());
         let saved = repo
             .save_profile(
                 a,

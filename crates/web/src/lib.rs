@@ -59,6 +59,9 @@ pub struct WebConfig {
     pub uploads_per_minute: u32,
     /// Quota per draft and per answer (`RATHAUS_UPLOAD_QUOTA_BYTES` / `_FILES`).
     pub upload_limits: rathaus_app::UploadLimits,
+    /// Absolute lifetime of a browser session in hours, however active it is
+    /// (`RATHAUS_SESSION_MAX_HOURS`); the idle expiry (8 h) applies as well.
+    pub session_max_hours: u32,
 }
 
 impl WebConfig {
@@ -76,11 +79,17 @@ impl WebConfig {
             metrics: Default::default(),
             uploads_per_minute: 20,
             upload_limits: rathaus_app::UploadLimits::default(),
+            session_max_hours: 12,
         }
     }
 
     fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The absolute session lifetime (at least one hour).
+    pub fn session_max_age(&self) -> Duration {
+        Duration::from_secs(u64::from(self.session_max_hours.max(1)) * 3600)
     }
 }
 
@@ -173,16 +182,23 @@ fn api_operations() -> Vec<&'static Op> {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     metrics::install();
-    let sessions = SessionManagerLayer::new(sessions::DbSessionStore::new(state.store.clone()))
-        .with_name("rathaus_session")
-        .with_secure(state.config.secure_cookies())
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+    let sessions = SessionManagerLayer::new(sessions::DbSessionStore::new(
+        state.store.clone(),
+        state.config.session_max_age(),
+    ))
+    .with_name("rathaus_session")
+    .with_secure(state.config.secure_cookies())
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
 
     let (app, _) = app_routes().into_parts();
     let app = app
         .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::csrf_cookie,
+        ))
         .layer(sessions)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
@@ -261,7 +277,11 @@ pub async fn serve(
             .follow(store, Duration::from_secs(1), follower_shutdown)
             .await;
     });
-    let cleanup = tokio::spawn(sessions::cleanup_loop(state.app.clone(), shutdown.clone()));
+    let cleanup = tokio::spawn(sessions::cleanup_loop(
+        state.app.clone(),
+        state.config.session_max_age(),
+        shutdown.clone(),
+    ));
     let limiter_state = state.clone();
     let limiter_task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

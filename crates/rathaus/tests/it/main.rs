@@ -2,6 +2,7 @@
 //! and the real `rathaus` binary as a subprocess. Runs on SQLite by default
 //! and on PostgreSQL when `RATHAUS_TEST_POSTGRES_URL` is set.
 
+mod accounts;
 mod api;
 mod catalog;
 mod cli;

@@ -23,7 +23,7 @@ use crate::smtp_tls::SmtpServer;
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
 /// Where the emails of one test end up.
-struct MailSink {
+pub(crate) struct MailSink {
     dir: PathBuf,
     /// Dropping it stops the server.
     smtp: Option<SmtpServer>,
@@ -31,7 +31,7 @@ struct MailSink {
 }
 
 impl MailSink {
-    fn start(name: &str) -> Self {
+    pub(crate) fn start(name: &str) -> Self {
         let dir =
             std::env::temp_dir().join(format!("rathaus-mail-{name}-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -56,7 +56,7 @@ impl MailSink {
     }
 
     /// All emails received so far, decoded (headers + quoted-printable body).
-    fn mails(&self) -> Vec<String> {
+    pub(crate) fn mails(&self) -> Vec<String> {
         let mut out = Vec::new();
         for sub in ["box/new", "files"] {
             if let Ok(rd) = std::fs::read_dir(self.dir.join(sub)) {
@@ -103,7 +103,7 @@ fn qp_decode(s: &str) -> String {
 
 /// Runs the outbox until it is empty (the worker of a real instance does
 /// this in the background).
-async fn deliver(app: &TestApp, sink: &MailSink) {
+pub(crate) async fn deliver(app: &TestApp, sink: &MailSink) {
     let store = app.db.as_ref().unwrap().store.clone();
     let notifier = Notifier {
         store: store.clone(),
@@ -153,7 +153,7 @@ async fn publish_mail_form(app: &TestApp) {
     publish_form(app, &mail_form()).await;
 }
 
-fn between<'a>(html: &'a str, after: &str, until: char) -> &'a str {
+pub(crate) fn between<'a>(html: &'a str, after: &str, until: char) -> &'a str {
     let start = html
         .find(after)
         .unwrap_or_else(|| panic!("{after} not in page"))
@@ -543,17 +543,22 @@ async fn with_an_account_the_form_is_prefilled_and_the_application_listed() {
     let link = between(confirm, &app.url("/konto/bestaetigen/"), '\n')
         .trim()
         .to_string();
-    let r = citizen
-        .get(app.url(&format!("/konto/bestaetigen/{link}")))
-        .send()
-        .await
-        .unwrap();
+    // The link opens a page; its button confirms (a GET alone does not).
+    let page = text(&citizen, app.url(&format!("/konto/bestaetigen/{link}"))).await;
+    let confirm_csrf = csrf_of(&page).expect("the confirmation button's form");
+    let r = post_form(
+        &citizen,
+        app.url(&format!("/konto/bestaetigen/{link}")),
+        &[("csrf_token", &confirm_csrf)],
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let r = citizen
-        .get(app.url(&format!("/konto/bestaetigen/{link}")))
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &citizen,
+        app.url(&format!("/konto/bestaetigen/{link}")),
+        &[("csrf_token", &confirm_csrf)],
+    )
+    .await;
     assert_eq!(r.status(), 404, "the link works once");
     let r = post_form(
         &citizen,

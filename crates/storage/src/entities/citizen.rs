@@ -14,11 +14,11 @@ pub struct Model {
     /// Profile data as a JSON object keyed by autocomplete tokens
     /// (`given-name`, `family-name`, `street-address`, …); prefills forms.
     pub profile: String,
-    /// SHA-256 of the pending confirmation token.
-    pub confirm_token_hash: Option<String>,
     pub confirmed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
+    /// When the password was last reset: sessions logged in before are over.
+    pub password_changed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

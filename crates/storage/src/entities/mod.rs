@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table. Every tenant-owned table has `tenant_id`.
 
+pub mod account_token;
 pub mod api_token;
 pub mod application;
 pub mod application_file;

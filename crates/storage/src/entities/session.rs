@@ -10,6 +10,9 @@ pub struct Model {
     pub id: String,
     pub data: String,
     pub expires_at_ms: i64,
+    /// When the session was created (epoch ms): the absolute lifetime counts
+    /// from here, however active the session is.
+    pub created_at_ms: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

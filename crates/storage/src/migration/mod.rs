@@ -13,6 +13,7 @@ mod m20261122_000005_forms;
 mod m20261122_000006_applications;
 mod m20261122_000007_accounts_decisions;
 mod m20261130_100001_draft_uploads;
+mod m20261130_200001_account_tokens;
 mod m20261130_300001_idempotency_hash;
 mod m20261130_300002_receipt_documents;
 mod m20261130_300003_editorial_changes;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_applications::Migration),
             Box::new(m20261122_000007_accounts_decisions::Migration),
             Box::new(m20261130_100001_draft_uploads::Migration),
+            Box::new(m20261130_200001_account_tokens::Migration),
             Box::new(m20261130_300001_idempotency_hash::Migration),
             Box::new(m20261130_300002_receipt_documents::Migration),
             Box::new(m20261130_300003_editorial_changes::Migration),

@@ -1,6 +1,8 @@
 //! Citizen accounts (basic Bürgerkonto; OIDC comes later): register with
-//! email confirmation, log in and out, "Meine Anträge", profile data that
-//! prefills forms. (The applicant's pages of an application reached through
+//! email confirmation (the emailed link opens a page whose button confirms:
+//! a GET alone changes nothing, so mail scanners that follow links do not
+//! confirm), password reset by email, log in and out, "Meine Anträge",
+//! profile data that prefills forms. (The applicant's pages of an application reached through
 //! the account are part of `applications`.)
 
 use axum::{
@@ -10,10 +12,10 @@ use axum::{
 };
 use rathaus_app::{
     Actor, UseCaseError,
-    accounts::{Login, Registration},
+    accounts::{Login, NewPassword, Registration},
 };
 use rathaus_domain::ValidationErrors;
-use rathaus_storage::accounts::PROFILE_FIELDS;
+use rathaus_storage::accounts::{PROFILE_FIELDS, TokenPurpose};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -33,7 +35,12 @@ pub fn routes() -> Routes {
     Routes::new("accounts")
         .route("/konto", get(home))
         .route("/konto/registrieren", get(register_form).post(register))
-        .route("/konto/bestaetigen/{token}", get(confirm))
+        .route(
+            "/konto/bestaetigen/{token}",
+            get(confirm_form).post(confirm),
+        )
+        .route("/konto/passwort-vergessen", get(forgot_form).post(forgot))
+        .route("/konto/passwort-neu/{token}", get(reset_form).post(reset))
         .route("/konto/anmelden", get(login_form).post(login))
         .route("/konto/abmelden", post(logout))
         .route("/konto/profil", get(profile_form).post(save_profile))
@@ -134,9 +141,9 @@ async fn register_form(ctx: Ctx, session: Session) -> Result<Response, AppError>
     Ok(register_page(&ctx, csrf_token(&session).await?, "", &[], None).into_response())
 }
 
-/// Creates the unconfirmed account and queues the confirmation email in one
-/// transaction. An address that already has an account gets the same answer
-/// (no account enumeration); its owner can log in or reset later.
+/// Registers: the address always gets an email (confirm, or "you already
+/// have an account" with a reset link) and the visitor the same answer
+/// either way (no account enumeration).
 async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -165,7 +172,14 @@ async fn register(
         )
             .into_response());
     }
-    if !state.limiter.check_draft(client_ip(&ext)) {
+    // Every registration mails the address: limited per client and per
+    // address, so nobody floods a mailbox through this form.
+    if !state.limiter.check_draft(client_ip(&ext))
+        || !state.limiter.check(
+            client_ip(&ext),
+            &format!("mail:{}", registration.email.trim().to_lowercase()),
+        )
+    {
         return Err(AppError::RateLimited);
     }
     state
@@ -204,16 +218,105 @@ async fn notice(
     .into_response())
 }
 
-async fn confirm(
+/// A page with one form: intro, the fields, the button.
+#[allow(clippy::too_many_arguments)]
+fn simple_form(
+    ctx: &Ctx,
+    csrf: String,
+    title: &str,
+    intro: &str,
+    action: String,
+    fields: Vec<AccountField>,
+    submit: &str,
+    errs: &[(String, String)],
+) -> AccountFormPage {
+    let mut page = Page::new(ctx, ctx.t(title));
+    page.csrf = Some(csrf);
+    AccountFormPage {
+        page,
+        intro: ctx.t(intro).to_string(),
+        action,
+        fields,
+        submit: ctx.t(submit).to_string(),
+        summary: (!errs.is_empty()).then(|| ctx.t("login.error_summary").to_string()),
+        errors: errs.to_vec(),
+        notice: None,
+        links: vec![],
+    }
+}
+
+/// The page of a link that is unknown, used or expired (404).
+async fn invalid_link(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    purpose: TokenPurpose,
+) -> Result<Response, AppError> {
+    let (title, text, link) = match purpose {
+        TokenPurpose::Confirm => (
+            "account.confirm_invalid_title",
+            "account.confirm_invalid",
+            ("/konto/registrieren", "account.register_title"),
+        ),
+        TokenPurpose::Reset => (
+            "account.reset_invalid_title",
+            "account.reset_invalid",
+            ("/konto/passwort-vergessen", "account.forgot_title"),
+        ),
+    };
+    Ok((
+        StatusCode::NOT_FOUND,
+        notice(state, ctx, session, title, text, Some(link)).await?,
+    )
+        .into_response())
+}
+
+/// The emailed confirmation link: a page with the button that confirms. A
+/// GET confirms nothing.
+async fn confirm_form(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.tenant_id();
-    if token.len() > 100 {
-        return Err(AppError::NotFound);
+    match state
+        .app
+        .check_account_token(tenant, &token, TokenPurpose::Confirm)
+        .await
+    {
+        Ok(()) => {}
+        Err(UseCaseError::NotFound) => {
+            return invalid_link(&state, &ctx, &session, TokenPurpose::Confirm).await;
+        }
+        Err(e) => return Err(e.into()),
     }
+    let p = simple_form(
+        &ctx,
+        csrf_token(&session).await?,
+        "account.confirm_title",
+        "account.confirm_intro",
+        format!("/konto/bestaetigen/{}", urlencode(&token)),
+        vec![],
+        "account.confirm_submit",
+        &[],
+    );
+    Ok(no_store(p.into_response()))
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+/// The confirmation button (POST with CSRF token): confirms the account with
+/// the password chosen in its registration; the link is used up.
+async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    form: CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let session = form.session;
     match state.app.confirm_account(tenant, &token).await {
         Ok(_) => {
             notice(
@@ -226,21 +329,191 @@ async fn confirm(
             )
             .await
         }
-        Err(UseCaseError::NotFound) => Ok((
-            StatusCode::NOT_FOUND,
-            notice(
-                &state,
-                &ctx,
-                &session,
-                "account.confirm_invalid_title",
-                "account.confirm_invalid",
-                Some(("/konto/registrieren", "account.register_title")),
-            )
-            .await?,
-        )
-            .into_response()),
+        Err(UseCaseError::NotFound) => {
+            invalid_link(&state, &ctx, &session, TokenPurpose::Confirm).await
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+fn forgot_page(ctx: &Ctx, csrf: String, email: &str, errs: &[(String, String)]) -> AccountFormPage {
+    let mut p = simple_form(
+        ctx,
+        csrf,
+        "account.forgot_title",
+        "account.forgot_intro",
+        "/konto/passwort-vergessen".into(),
+        vec![field(ctx.lang, "email", "email", "email", email, errs)],
+        "account.forgot_submit",
+        errs,
+    );
+    p.links = vec![(
+        "/konto/anmelden".into(),
+        ctx.t("account.login_title").to_string(),
+    )];
+    p
+}
+
+async fn forgot_form(ctx: Ctx, session: Session) -> Result<Response, AppError> {
+    ctx.tenant()?;
+    Ok(forgot_page(&ctx, csrf_token(&session).await?, "", &[]).into_response())
+}
+
+/// "Forgot password": the same answer whether or not the address has an
+/// account; an account gets the email with the reset link.
+async fn forgot(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ext: axum::http::Extensions,
+    form: CsrfForm<ForgotForm>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let CsrfForm { form, session } = form;
+    // Every request for a valid address may mail it: limited per client
+    // and per address, so nobody floods a mailbox through this form.
+    if let Ok(email) = rathaus_domain::identity::Email::parse(&form.email)
+        && (!state.limiter.check_draft(client_ip(&ext))
+            || !state
+                .limiter
+                .check(client_ip(&ext), &format!("mail:{}", email.as_str())))
+    {
+        return Err(AppError::RateLimited);
+    }
+    match state
+        .app
+        .request_password_reset(&Actor::Anonymous { tenant }, &form.email)
+        .await
+    {
+        Ok(()) => {}
+        Err(UseCaseError::Validation(errs)) => {
+            let w = worded(ctx.lang, &errs);
+            let csrf = csrf_token(&session).await?;
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                forgot_page(&ctx, csrf, form.email.trim(), &w),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    notice(
+        &state,
+        &ctx,
+        &session,
+        "account.forgot_sent_title",
+        "account.forgot_sent",
+        Some(("/konto/anmelden", "account.login_title")),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct ResetForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_repeat: String,
+}
+
+fn reset_page(ctx: &Ctx, csrf: String, token: &str, errs: &[(String, String)]) -> AccountFormPage {
+    let lang = ctx.lang;
+    let mut password = field(lang, "password", "password", "new-password", "", errs);
+    password.hint = Some(ctx.t("account.password_hint").to_string());
+    simple_form(
+        ctx,
+        csrf,
+        "account.reset_title",
+        "account.reset_intro",
+        format!("/konto/passwort-neu/{}", urlencode(token)),
+        vec![
+            password,
+            field(
+                lang,
+                "password_repeat",
+                "password",
+                "new-password",
+                "",
+                errs,
+            ),
+        ],
+        "account.reset_submit",
+        errs,
+    )
+}
+
+/// The emailed reset link: the form for the new password (looking does not
+/// use the link up).
+async fn reset_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    session: Session,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    match state
+        .app
+        .check_account_token(tenant, &token, TokenPurpose::Reset)
+        .await
+    {
+        Ok(()) => {}
+        Err(UseCaseError::NotFound) => {
+            return invalid_link(&state, &ctx, &session, TokenPurpose::Reset).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(no_store(
+        reset_page(&ctx, csrf_token(&session).await?, &token, &[]).into_response(),
+    ))
+}
+
+/// Sets the new password: the link is used up and every session of the
+/// account ends (this browser's too: it logs in with the new password).
+async fn reset(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    form: CsrfForm<ResetForm>,
+) -> Result<Response, AppError> {
+    let tenant = ctx.tenant()?.tenant_id();
+    let CsrfForm { form, session } = form;
+    let input = NewPassword {
+        password: form.password,
+        password_repeat: form.password_repeat,
+    };
+    match state.app.reset_password(tenant, &token, input).await {
+        Ok(_) => {}
+        Err(UseCaseError::NotFound) => {
+            return invalid_link(&state, &ctx, &session, TokenPurpose::Reset).await;
+        }
+        Err(UseCaseError::Validation(errs)) => {
+            let w = worded(ctx.lang, &errs);
+            let csrf = csrf_token(&session).await?;
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                reset_page(&ctx, csrf, &token, &w),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if session.get::<SessionCitizen>(CITIZEN_KEY).await?.is_some() {
+        session.flush().await?;
+    }
+    notice(
+        &state,
+        &ctx,
+        &session,
+        "account.reset_done_title",
+        "account.reset_done",
+        Some(("/konto/anmelden", "account.login_title")),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -272,10 +545,16 @@ fn login_page(
         summary,
         errors: errs.to_vec(),
         notice: None,
-        links: vec![(
-            "/konto/registrieren".into(),
-            ctx.t("account.no_account").to_string(),
-        )],
+        links: vec![
+            (
+                "/konto/registrieren".into(),
+                ctx.t("account.no_account").to_string(),
+            ),
+            (
+                "/konto/passwort-vergessen".into(),
+                ctx.t("account.forgot_link").to_string(),
+            ),
+        ],
     }
 }
 
@@ -385,15 +664,13 @@ async fn login(
             SessionCitizen {
                 citizen_id: c.id,
                 tenant_id: tenant.id,
+                since_ms: rathaus_storage::now_ms(),
             },
         )
         .await?;
     csrf_token(&session).await?;
     Ok(Redirect::to(&next).into_response())
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn logout(form: CsrfForm<Empty>) -> Result<Response, AppError> {
     form.session.flush().await?;

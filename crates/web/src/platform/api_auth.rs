@@ -17,7 +17,10 @@ use serde::de::DeserializeOwned;
 use crate::platform::{AppState, error::AppError};
 
 /// A caller authenticated by `Authorization: Bearer <token>`. The tenant is
-/// the token's: every query below is scoped by it.
+/// the token's: every query below is scoped by it. A token works only at its
+/// own tenant's address: used under another tenant's host (or where the host
+/// names no tenant) it is refused like an unknown one (401), so nothing of
+/// tenant A is ever answered in tenant B's name.
 pub struct ApiUser {
     pub user: User,
     pub token: ApiToken,
@@ -44,6 +47,7 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let ctx = crate::platform::context::Ctx::from_request_parts(parts, state).await?;
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -60,6 +64,10 @@ impl FromRequestParts<AppState> for ApiUser {
             .authenticate_token(token)
             .await?
             .ok_or(AppError::InvalidToken)?;
+        if ctx.tenant.as_ref().map(|t| t.id) != Some(token.tenant_id) {
+            tracing::info!("API token used under another tenant's host: refused");
+            return Err(AppError::InvalidToken);
+        }
         Ok(ApiUser { user, token })
     }
 }

@@ -111,6 +111,10 @@ pub const CITIZEN_KEY: &str = "citizen";
 pub struct SessionCitizen {
     pub citizen_id: Uuid,
     pub tenant_id: Uuid,
+    /// When the citizen logged in (epoch ms): a password reset after it ends
+    /// the session. Sessions from before this field count as 0.
+    #[serde(default)]
+    pub since_ms: i64,
 }
 
 /// The confirmed citizen logged in to this tenant, if any.
@@ -133,7 +137,12 @@ pub async fn current_citizen(
         .repo()
         .citizen(tenant.tenant_id(), sc.citizen_id)
         .await?
-        .filter(|c| c.confirmed()))
+        .filter(|c| c.confirmed())
+        // A password reset ends every session logged in before it.
+        .filter(|c| {
+            c.password_changed_at
+                .is_none_or(|t| t.timestamp_millis() <= sc.since_ms)
+        }))
 }
 
 /// The logged-in citizen, or the redirect to the login page (back here after).

@@ -63,9 +63,104 @@ pub async fn security_headers(
 }
 
 const CSRF_KEY: &str = "csrf";
+/// The anonymous visitor's CSRF cookie (double submit); with an https public
+/// URL it is `__Host-` prefixed, so no subdomain can set it.
+pub const CSRF_COOKIE: &str = "rathaus_csrf";
+const CSRF_COOKIE_HOST: &str = "__Host-rathaus_csrf";
 
-/// The session's CSRF token, created on first use.
+/// The CSRF cookie of one request: what the browser sent and what this
+/// request issued.
+struct AnonCsrf {
+    sent: Option<String>,
+    issued: std::sync::Mutex<Option<String>>,
+}
+
+impl AnonCsrf {
+    fn token(&self) -> String {
+        if let Some(t) = &self.sent {
+            return t.clone();
+        }
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        issued
+            .get_or_insert_with(rathaus_storage::identity::generate_token)
+            .clone()
+    }
+}
+
+tokio::task_local! {
+    static ANON_CSRF: std::sync::Arc<AnonCsrf>;
+}
+
+/// A token we issued: `rh_` and 64 hex digits (anything else is ignored).
+fn well_formed(t: &str) -> bool {
+    t.len() == 67 && t.starts_with("rh_") && t[3..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// Middleware (inside the session layer): makes the anonymous CSRF cookie
+/// available to [`csrf_token`] and [`verify_csrf`] for this request and sets
+/// it on the response when the request issued one. Anonymous forms are
+/// protected by this double-submit cookie, so a page view writes no session
+/// row; logged-in sessions keep their synchroniser token (ADR 0011).
+pub async fn csrf_cookie(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let secure = state.config.public_url.starts_with("https://");
+    let name = if secure {
+        CSRF_COOKIE_HOST
+    } else {
+        CSRF_COOKIE
+    };
+    let sent = cookie_value(req.headers(), name)
+        .filter(|t| well_formed(t))
+        .map(str::to_string);
+    let anon = std::sync::Arc::new(AnonCsrf {
+        sent,
+        issued: std::sync::Mutex::new(None),
+    });
+    let mut res = ANON_CSRF.scope(anon.clone(), next.run(req)).await;
+    let issued = anon.issued.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(t) = issued {
+        let cookie = format!(
+            "{name}={t}; Path=/; HttpOnly; SameSite=Lax{}",
+            if secure { "; Secure" } else { "" }
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// Whether someone (staff or citizen) is logged in with this session.
+async fn logged_in(session: &Session) -> Result<bool, AppError> {
+    use crate::platform::auth::{CITIZEN_KEY, USER_KEY};
+    Ok(session.get::<serde_json::Value>(USER_KEY).await?.is_some()
+        || session
+            .get::<serde_json::Value>(CITIZEN_KEY)
+            .await?
+            .is_some())
+}
+
+/// The CSRF token for the forms of this response: the session's
+/// synchroniser token once someone is logged in (created on first use),
+/// else the anonymous double-submit cookie (no session is written).
 pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if !logged_in(session).await?
+        && let Ok(t) = ANON_CSRF.try_with(|a| a.token())
+    {
+        return Ok(t);
+    }
     if let Some(t) = session.get::<String>(CSRF_KEY).await? {
         return Ok(t);
     }
@@ -74,11 +169,22 @@ pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
     Ok(token)
 }
 
-/// Checks a submitted token against the session's, in constant time.
+/// Checks a submitted token, in constant time: a logged-in session accepts
+/// only its synchroniser token; an anonymous visitor the CSRF cookie the
+/// browser sent (or a token the session holds).
 pub async fn verify_csrf(session: &Session, submitted: Option<&str>) -> Result<(), AppError> {
-    let expected = session.get::<String>(CSRF_KEY).await?;
-    match (expected, submitted) {
-        (Some(e), Some(s)) if bool::from(e.as_bytes().ct_eq(s.as_bytes())) => Ok(()),
+    let Some(submitted) = submitted else {
+        return Err(AppError::Csrf);
+    };
+    let same = |expected: &str| bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()));
+    if !logged_in(session).await?
+        && let Ok(Some(sent)) = ANON_CSRF.try_with(|a| a.sent.clone())
+        && same(&sent)
+    {
+        return Ok(());
+    }
+    match session.get::<String>(CSRF_KEY).await? {
+        Some(e) if same(&e) => Ok(()),
         _ => Err(AppError::Csrf),
     }
 }

@@ -1,5 +1,10 @@
 //! tower-sessions store on the rathaus database (SQLite or PostgreSQL), so
-//! sessions survive restarts and are shared by all instances.
+//! sessions survive restarts and are shared by all instances. A session ends
+//! after its idle time (8 h since the last change) or its absolute lifetime
+//! (`RATHAUS_SESSION_MAX_HOURS`, 12 h by default, counted from its creation —
+//! the login cycles the id, so from the login), whichever comes first. Only
+//! sessions that hold something are written: anonymous page views create
+//! none (their CSRF token is a cookie, see `security`; ADR 0011).
 
 use std::time::Duration;
 
@@ -14,6 +19,8 @@ use tower_sessions::{
 #[derive(Clone)]
 pub struct DbSessionStore {
     store: Store,
+    /// Absolute lifetime in milliseconds.
+    max_age_ms: i64,
 }
 
 impl std::fmt::Debug for DbSessionStore {
@@ -23,9 +30,18 @@ impl std::fmt::Debug for DbSessionStore {
 }
 
 impl DbSessionStore {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// A store whose sessions live at most `max_age` from their creation.
+    pub fn new(store: Store, max_age: Duration) -> Self {
+        Self {
+            store,
+            max_age_ms: i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX),
+        }
     }
+}
+
+/// Sessions created at or before this instant are over.
+fn created_after(now_ms: i64, max_age_ms: i64) -> i64 {
+    now_ms.saturating_sub(max_age_ms)
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
@@ -40,16 +56,17 @@ impl SessionStore for DbSessionStore {
         let expires_ms = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
         self.store
             .repo()
-            .save_session(&record.id.to_string(), &data, expires_ms)
+            .save_session(&record.id.to_string(), &data, expires_ms, now_ms())
             .await
             .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = now_ms();
         let Some(data) = self
             .store
             .repo()
-            .load_session(&id.to_string(), now_ms())
+            .load_session(&id.to_string(), now, created_after(now, self.max_age_ms))
             .await
             .map_err(backend)?
         else {
@@ -75,11 +92,23 @@ impl SessionStore for DbSessionStore {
     }
 }
 
-/// Deletes expired sessions every ten minutes.
-pub async fn cleanup_loop(app: rathaus_app::App, mut shutdown: watch::Receiver<bool>) {
+/// Deletes expired sessions every ten minutes (idle or past `max_age`), with
+/// the expired form drafts (and their uploads), expired account tokens and
+/// the unconfirmed accounts whose confirmation expired.
+pub async fn cleanup_loop(
+    app: rathaus_app::App,
+    max_age: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let store = &app.store;
+    let max_age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
     loop {
-        match store.repo().delete_expired_sessions(now_ms()).await {
+        let now = now_ms();
+        match store
+            .repo()
+            .delete_expired_sessions(now, created_after(now, max_age_ms))
+            .await
+        {
             Ok(n) if n > 0 => tracing::debug!(deleted = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
@@ -91,6 +120,21 @@ pub async fn cleanup_loop(app: rathaus_app::App, mut shutdown: watch::Receiver<b
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "draft cleanup failed"),
+        }
+        // Account tokens expire; an account never confirmed goes a day later.
+        use rathaus_storage::accounts::CitizenRepository;
+        let now = chrono::Utc::now();
+        let cut_off = now - chrono::Duration::hours(rathaus_app::accounts::CONFIRM_HOURS);
+        match store.repo().purge_unconfirmed_citizens(now, cut_off).await {
+            Ok((t, a)) if t + a > 0 => {
+                tracing::info!(
+                    tokens = t,
+                    accounts = a,
+                    "expired account tokens and unconfirmed accounts removed"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "account cleanup failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(600)) => {}
