@@ -462,6 +462,16 @@ impl App {
         })
     }
 
+    /// Checks that `reference` is the actor's own application (the one of its
+    /// access token, or of its account) — before anything else is read.
+    pub async fn require_own_application(
+        &self,
+        actor: &Actor,
+        reference: &str,
+    ) -> UseCaseResult<()> {
+        self.own_application(actor, Some(reference)).await.map(|_| ())
+    }
+
     /// The application the actor may see as its applicant: the one of the
     /// access token (and `reference`, if given, must be its), or one
     /// submitted from the citizen's account (by `reference`).

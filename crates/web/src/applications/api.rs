@@ -341,9 +341,15 @@ impl axum::extract::FromRequestParts<AppState> for ApplicantCaller {
         state: &AppState,
     ) -> Result<Self, AppError> {
         let ctx = Ctx::from_request_parts(parts, state).await?;
-        Ok(ApplicantCaller(
-            applicant(state, &ctx, &parts.headers).await?,
-        ))
+        let actor = applicant(state, &ctx, &parts.headers).await?;
+        // The application of the path must be the token's, before the body is read.
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        if let Some((_, reference)) = params.iter().find(|(k, _)| *k == "reference") {
+            state.app.require_own_application(&actor, reference).await?;
+        }
+        Ok(ApplicantCaller(actor))
     }
 }
 
