@@ -144,12 +144,30 @@ def prepare():
     for fid in form_steps[1:]:
         call("POST", f"/forms/{fid}/submit", {}, token=editor)
     step_services = [sid for sid, _ in editable]
+    # Pending changes (four eyes) for the change/approve|reject steps: an
+    # archive request of a service, and a form linked to its own service again.
+    archivable = [s["id"] for s in services if s["id"] not in step_services]
+    change_services = archivable[-1:]
+    for sid in change_services:
+        call("POST", f"/services/{sid}/archive", {}, token=editor, expect=(200, 202, 204))
+    change_forms = []
+    for f in forms:
+        if f["key"] == hund["key"] or f["id"] in form_steps:
+            continue
+        envelope = call("GET", f"/forms/{f['id']}")
+        if envelope.get("service"):
+            call("POST", f"/forms/{f['id']}/attach", {"service": envelope["service"]}, token=editor,
+                 expect=(200, 202))
+            change_forms.append(f["id"])
+            break
     return {
         "tokens": {"editor": editor, "editor2": editor2, "clerk": clerk, "applicant": access,
                    "revoke": revoke},
         "dictionaries": {
             "service_ids": [s["id"] for s in services],
-            "archivable_service_ids": [s["id"] for s in services if s["id"] not in step_services],
+            "archivable_service_ids": archivable[:-1] or archivable,
+            "change_service_ids": change_services or archivable[:1],
+            "change_form_ids": change_forms or form_ids[:1],
             "draft_service_ids": step_services[:1],
             "review_service_ids": step_services[1:],
             "form_ids": form_ids,
@@ -181,6 +199,8 @@ BINDINGS = [
     ("^/api/v1/forms/\\{id\\}(/draft|/schema|/validate|/attach)?$", ".*", "path.id", "form_ids"),
     ("^/api/v1/forms/\\{id\\}/submit$", ".*", "path.id", "draft_form_ids"),
     ("^/api/v1/forms/\\{id\\}/(approve|reject)$", ".*", "path.id", "review_form_ids"),
+    ("^/api/v1/services/\\{id\\}/change/(approve|reject)$", ".*", "path.id", "change_service_ids"),
+    ("^/api/v1/forms/\\{id\\}/change/(approve|reject)$", ".*", "path.id", "change_form_ids"),
     ("^/api/v1/cases/\\{id\\}", ".*", "path.id", "case_ids"),
     ("^/api/v1/org-units/\\{id\\}", ".*", "path.id", "org_unit_ids"),
     ("^/api/v1/applications/\\{reference\\}$", ".*", "path.reference", "references"),
@@ -196,6 +216,7 @@ BINDINGS = [
     ("^/api/v1/auth/token$", "^POST$", "body.tenant", "tenants"),
 ]
 ROLE = [
+    ("^/api/v1/(services|forms)/\\{id\\}/change/(approve|reject)$", "editor2"),
     ("^/api/v1/(services|forms)/\\{id\\}/(approve|reject)$", "editor2"),
     ("^/api/v1/(services|forms|catalog)", "editor"),
     ("^/api/v1/(cases|org-units|me)", "clerk"),

@@ -175,7 +175,8 @@ test('500: a stored file the file store cannot open gives the error page (de, en
       await login(clerk, 'sachbearbeitung@musterstadt.example');
       await clerk.goto(`${BASE_URL}/staff/cases?q=${reference}`);
       await Promise.all([clerk.waitForLoadState('load'), clerk.click(`a:text("${reference}")`)]);
-      href = await clerk.locator('main a[href*="/files/"]').first().getAttribute('href');
+      // The upload's link (the case also holds the stored receipt).
+      href = await clerk.locator('main a[href*="/files/"]', { hasText: 'kaputt' }).first().getAttribute('href');
       const r = await clerk.goto(`${BASE_URL}${href}`);
       assert.equal(r.status(), 500, `${lang}: the broken file answers 500`);
       assert.equal((await clerk.textContent('h1')).trim(), TITLE[lang][500]);

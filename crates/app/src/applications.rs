@@ -469,7 +469,9 @@ impl App {
         actor: &Actor,
         reference: &str,
     ) -> UseCaseResult<()> {
-        self.own_application(actor, Some(reference)).await.map(|_| ())
+        self.own_application(actor, Some(reference))
+            .await
+            .map(|_| ())
     }
 
     /// The application the actor may see as its applicant: the one of the

@@ -55,11 +55,24 @@ fn lit(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => {}
             c if c.is_control() => {}
+            // A character no embedded font can show would make the PDF/A
+            // invalid (and the document fail): it is shown as `?` instead; the
+            // data itself stays as entered.
+            c if !displayable(c) => out.push('?'),
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// Whether one of the embedded fonts has a glyph for `c`.
+fn displayable(c: char) -> bool {
+    c.is_ascii()
+        || fonts()
+            .fonts
+            .iter()
+            .any(|f| f.info().coverage.contains(c as u32))
 }
 
 fn receipt_markup(r: &Receipt) -> String {
@@ -353,6 +366,15 @@ mod tests {
             String::from_utf8_lossy(&pdf).contains("pdfaid"),
             "PDF/A metadata"
         );
+    }
+
+    #[test]
+    fn characters_without_a_glyph_are_shown_as_question_marks() {
+        let mut r = receipt();
+        r.office = "Erika \u{4b877}\u{aa239} Müller Ωμέγα".into();
+        let m = receipt_markup(&r);
+        assert!(m.contains("Erika ?? Müller Ωμέγα"), "{m}");
+        receipt_pdf(&r).unwrap();
     }
 
     #[test]

@@ -91,6 +91,19 @@ impl Running {
         self.logs.lock().unwrap().clone()
     }
 
+    /// The logs once they hold `needle` (stderr is read by its own thread
+    /// and may lag behind the address line on stdout), or after 15 s.
+    pub fn logs_with(&self, needle: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) || started.elapsed() > Duration::from_secs(15) {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM.
     pub fn term(&self) {
         let status = Command::new("kill")

@@ -335,7 +335,7 @@ async fn text_logs_of_a_running_server_hold_no_secret() {
         .arg("demo");
         c
     });
-    let logs = server.logs();
+    let logs = server.logs_with("rathaus is listening");
     let exit = server.stop();
     assert!(
         exit.success(),

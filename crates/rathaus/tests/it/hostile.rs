@@ -120,7 +120,10 @@ async fn an_overlong_search_is_refused_on_the_api_and_on_the_page() {
     assert_eq!((status, code.as_str()), (400, "search.too_long"), "{body}");
 
     let (status, html) = app.get_text(&format!("/suche?q={q}")).await;
-    assert_eq!(status, 400, "the page answers 400 with the reason at the field");
+    assert_eq!(
+        status, 400,
+        "the page answers 400 with the reason at the field"
+    );
     assert!(
         html.contains("zu lang"),
         "the page says in German that the query is too long"
