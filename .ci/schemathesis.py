@@ -147,32 +147,39 @@ def prepare():
     # Pending changes (four eyes) for the change/approve|reject steps: an
     # archive request of a service, and a form linked to its own service again.
     archivable = [s["id"] for s in services if s["id"] not in step_services]
-    change_services = archivable[-1:]
+    change_services = archivable[-2:]
     for sid in change_services:
         call("POST", f"/services/{sid}/archive", {}, token=editor, expect=(200, 202, 204))
     change_forms = []
     for f in forms:
-        if f["key"] == hund["key"] or f["id"] in form_steps:
+        if f["key"] == hund["key"]:
             continue
         envelope = call("GET", f"/forms/{f['id']}")
         if envelope.get("service"):
             call("POST", f"/forms/{f['id']}/attach", {"service": envelope["service"]}, token=editor,
                  expect=(200, 202))
             change_forms.append(f["id"])
+        if len(change_forms) == 2:
             break
     return {
         "tokens": {"editor": editor, "editor2": editor2, "clerk": clerk, "applicant": access,
                    "revoke": revoke},
         "dictionaries": {
             "service_ids": [s["id"] for s in services],
-            "archivable_service_ids": archivable[:-1] or archivable,
-            "change_service_ids": change_services or archivable[:1],
-            "change_form_ids": change_forms or form_ids[:1],
+            "archivable_service_ids": archivable[:-2] or archivable,
+            # Approve and reject each get their own record, so that one does
+            # not use up what the other needs for its 2xx.
+            "change_service_ids_approve": change_services[:1] or archivable[:1],
+            "change_service_ids_reject": change_services[1:] or change_services[:1] or archivable[:1],
+            "change_form_ids_approve": change_forms[:1] or form_ids[:1],
+            "change_form_ids_reject": change_forms[1:] or change_forms[:1] or form_ids[:1],
             "draft_service_ids": step_services[:1],
-            "review_service_ids": step_services[1:],
+            "review_service_ids_approve": step_services[1:2],
+            "review_service_ids_reject": step_services[2:3] or step_services[1:2],
             "form_ids": form_ids,
             "draft_form_ids": form_steps[:1],
-            "review_form_ids": form_steps[1:],
+            "review_form_ids_approve": form_steps[1:2],
+            "review_form_ids_reject": form_steps[2:3] or form_steps[1:2],
             "case_ids": [c["id"] for c in cases],
             "org_unit_ids": [u["id"] for u in units],
             "org_unit_names": [u["name"] for u in units],
@@ -194,13 +201,17 @@ def prepare():
 BINDINGS = [
     ("^/api/v1/services/\\{id\\}$", ".*", "path.id", "service_ids"),
     ("^/api/v1/services/\\{id\\}/submit$", ".*", "path.id", "draft_service_ids"),
-    ("^/api/v1/services/\\{id\\}/(approve|reject)$", ".*", "path.id", "review_service_ids"),
+    ("^/api/v1/services/\\{id\\}/approve$", ".*", "path.id", "review_service_ids_approve"),
+    ("^/api/v1/services/\\{id\\}/reject$", ".*", "path.id", "review_service_ids_reject"),
     ("^/api/v1/services/\\{id\\}/archive$", ".*", "path.id", "archivable_service_ids"),
     ("^/api/v1/forms/\\{id\\}(/draft|/schema|/validate|/attach)?$", ".*", "path.id", "form_ids"),
     ("^/api/v1/forms/\\{id\\}/submit$", ".*", "path.id", "draft_form_ids"),
-    ("^/api/v1/forms/\\{id\\}/(approve|reject)$", ".*", "path.id", "review_form_ids"),
-    ("^/api/v1/services/\\{id\\}/change/(approve|reject)$", ".*", "path.id", "change_service_ids"),
-    ("^/api/v1/forms/\\{id\\}/change/(approve|reject)$", ".*", "path.id", "change_form_ids"),
+    ("^/api/v1/forms/\\{id\\}/approve$", ".*", "path.id", "review_form_ids_approve"),
+    ("^/api/v1/forms/\\{id\\}/reject$", ".*", "path.id", "review_form_ids_reject"),
+    ("^/api/v1/services/\\{id\\}/change/approve$", ".*", "path.id", "change_service_ids_approve"),
+    ("^/api/v1/services/\\{id\\}/change/reject$", ".*", "path.id", "change_service_ids_reject"),
+    ("^/api/v1/forms/\\{id\\}/change/approve$", ".*", "path.id", "change_form_ids_approve"),
+    ("^/api/v1/forms/\\{id\\}/change/reject$", ".*", "path.id", "change_form_ids_reject"),
     ("^/api/v1/cases/\\{id\\}", ".*", "path.id", "case_ids"),
     ("^/api/v1/org-units/\\{id\\}", ".*", "path.id", "org_unit_ids"),
     ("^/api/v1/applications/\\{reference\\}$", ".*", "path.reference", "references"),
