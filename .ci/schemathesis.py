@@ -154,11 +154,12 @@ def prepare():
     for f in forms:
         if f["key"] == hund["key"]:
             continue
+        # Linked again to its own service (or, without one, to a service: the
+        # reject step refuses that change, so it never takes effect).
         envelope = call("GET", f"/forms/{f['id']}")
-        if envelope.get("service"):
-            call("POST", f"/forms/{f['id']}/attach", {"service": envelope["service"]}, token=editor,
-                 expect=(200, 202))
-            change_forms.append(f["id"])
+        service = envelope.get("service") or services[0]["slug"]
+        call("POST", f"/forms/{f['id']}/attach", {"service": service}, token=editor, expect=(200, 202))
+        change_forms.append(f["id"])
         if len(change_forms) == 2:
             break
     return {
