@@ -864,9 +864,7 @@ async fn render_preview(
         .collect();
     let errors: HashMap<String, String> = worded.iter().cloned().collect();
     let deps = form_render::rule_dependencies(&def);
-    let mut fields = String::new();
-    form_render::render_nodes(
-        &mut fields,
+    let fields = form_render::FieldMarkup::render(
         &RenderCtx {
             lang: ctx.lang,
             errors: &errors,

@@ -28,7 +28,7 @@ pub struct FormStepPage {
     /// Where the script asks for a re-evaluated step.
     pub refresh: String,
     /// Rendered fields (escaped by `form_render`).
-    pub fields: String,
+    pub fields: crate::platform::form_render::FieldMarkup,
     /// (element id, message) for the error summary.
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,

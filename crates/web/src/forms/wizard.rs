@@ -173,9 +173,7 @@ async fn render_step(
     let nodes = forms::layout(def, v.step, &l.data, today());
     let errors: HashMap<String, String> = v.problems.iter().cloned().collect();
     let deps = form_render::rule_dependencies(def);
-    let mut fields = String::new();
-    form_render::render_nodes(
-        &mut fields,
+    let fields = form_render::FieldMarkup::render(
         &RenderCtx {
             lang: ctx.lang,
             errors: &errors,

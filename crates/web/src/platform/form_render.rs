@@ -432,6 +432,27 @@ fn render_field(
     out.push_str("</div>");
 }
 
+/// The markup of a step's fields. Only [`FieldMarkup::render`] makes one,
+/// and it passes every value, label and message through [`esc`]; so templates
+/// print it as is (askama's `HtmlSafe`) without a `|safe` filter.
+pub struct FieldMarkup(String);
+
+impl FieldMarkup {
+    pub fn render(rc: &RenderCtx<'_>, nodes: &[Node<'_>]) -> Self {
+        let mut out = String::new();
+        render_nodes(&mut out, rc, nodes);
+        FieldMarkup(out)
+    }
+}
+
+impl std::fmt::Display for FieldMarkup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl askama::filters::HtmlSafe for FieldMarkup {}
+
 /// Renders nodes; `heading` is the level for group legends' numbering text.
 pub fn render_nodes(out: &mut String, rc: &RenderCtx<'_>, nodes: &[Node<'_>]) {
     for n in nodes {
