@@ -163,6 +163,7 @@ def prepare():
         call("POST", f"/forms/{created['id']}/attach", {"service": services[0]["slug"]}, token=editor,
              expect=(200, 202))
         change_forms.append(created["id"])
+    in_review = set(form_steps[1:]) | {f["key"] for f in forms if f["id"] in form_steps[1:]}
     return {
         "tokens": {"editor": editor, "editor2": editor2, "clerk": clerk, "applicant": access,
                    "revoke": revoke},
@@ -179,6 +180,9 @@ def prepare():
             "review_service_ids_approve": step_services[1:2],
             "review_service_ids_reject": step_services[2:3] or step_services[1:2],
             "form_ids": form_ids,
+            # Not the forms in review: a pending link change on one holds up
+            # its approval (409), and then approve never reaches a 2xx.
+            "attach_form_ids": [f for f in form_ids if f not in in_review],
             "draft_form_ids": form_steps[:1],
             "review_form_ids_approve": form_steps[1:2],
             "review_form_ids_reject": form_steps[2:3] or form_steps[1:2],
@@ -206,7 +210,8 @@ BINDINGS = [
     ("^/api/v1/services/\\{id\\}/approve$", ".*", "path.id", "review_service_ids_approve"),
     ("^/api/v1/services/\\{id\\}/reject$", ".*", "path.id", "review_service_ids_reject"),
     ("^/api/v1/services/\\{id\\}/archive$", ".*", "path.id", "archivable_service_ids"),
-    ("^/api/v1/forms/\\{id\\}(/draft|/schema|/validate|/attach)?$", ".*", "path.id", "form_ids"),
+    ("^/api/v1/forms/\\{id\\}(/draft|/schema|/validate)?$", ".*", "path.id", "form_ids"),
+    ("^/api/v1/forms/\\{id\\}/attach$", ".*", "path.id", "attach_form_ids"),
     ("^/api/v1/forms/\\{id\\}/submit$", ".*", "path.id", "draft_form_ids"),
     ("^/api/v1/forms/\\{id\\}/approve$", ".*", "path.id", "review_form_ids_approve"),
     ("^/api/v1/forms/\\{id\\}/reject$", ".*", "path.id", "review_form_ids_reject"),

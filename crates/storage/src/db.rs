@@ -133,6 +133,18 @@ impl Store {
         &self.db
     }
 
+    /// Calls `observe` after every statement of this handle and of the
+    /// transactions it begins, with the statement and its duration as the
+    /// client saw it (tests and diagnostics: a statement that waits on the
+    /// network shows here, not in the server's own timing). Set it before the
+    /// first submission: the submission writer takes its own copy then.
+    pub fn observe_statements<F>(&mut self, observe: F)
+    where
+        F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
+    {
+        self.db.set_metric_callback(observe);
+    }
+
     /// A transaction that will write: on SQLite it takes the write lock at
     /// `BEGIN` (IMMEDIATE), so a transaction that reads first and writes later
     /// waits for the lock (busy timeout) instead of failing with "database is

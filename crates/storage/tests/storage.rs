@@ -1052,6 +1052,83 @@ mod applications {
         }
     }
 
+    /// Regression test for Nagle's algorithm on the database socket (sqlx
+    /// 0.9.0 stopped setting TCP_NODELAY; vendor/README.md, ADR 0009): the
+    /// group-commit writer sends large multi-row INSERTs, and with Nagle on,
+    /// the tail of each waits for the server's delayed ACK, about 40 ms, on
+    /// almost every batch. Measured per statement as the client sees it; an
+    /// idle machine never comes near 40 ms, so more than a few such
+    /// statements (allowing for a loaded machine) means the wait is back.
+    #[tokio::test]
+    async fn writer_statements_never_wait_for_a_delayed_ack() {
+        let db = db().await;
+        let (t, unit, version) = setup(&db, "stadt-nagle").await;
+        let seen: Arc<Mutex<Vec<(Duration, String, usize)>>> = Arc::default();
+        let mut store = db.store.clone();
+        {
+            let seen = seen.clone();
+            store.observe_statements(move |info| {
+                let sql = info.statement.sql.clone();
+                let bytes = sql.len()
+                    + info
+                        .statement
+                        .values
+                        .as_ref()
+                        .map(|v| v.0.iter().map(|v| format!("{v:?}").len()).sum::<usize>())
+                        .unwrap_or(0);
+                seen.lock()
+                    .unwrap()
+                    .push((info.elapsed, sql.chars().take(60).collect(), bytes));
+            });
+        }
+        // 20 batches of 64 submissions with 2 KB of form data each: every
+        // batch's application INSERT carries well over one TCP segment.
+        let filler = "x".repeat(2048);
+        for round in 0..20 {
+            let batch: Vec<NewApplication> = (0..64)
+                .map(|i| {
+                    let mut app = new_app(t, unit, version, Some(&format!("nagle-{round}-{i}")));
+                    app.data = serde_json::json!({"name": "Muster", "notiz": filler});
+                    app
+                })
+                .collect();
+            for result in store.submit_applications(&batch).await {
+                result.unwrap();
+            }
+        }
+        let seen = seen.lock().unwrap().clone();
+        let inserts: Vec<_> = seen
+            .iter()
+            .filter(|(_, sql, _)| sql.starts_with("INSERT"))
+            .collect();
+        assert!(
+            inserts.iter().any(|(_, _, bytes)| *bytes > 128 * 1024),
+            "the test must send INSERTs larger than a loopback segment (64 KB)"
+        );
+        let slow: Vec<_> = seen
+            .iter()
+            .filter(|(d, _, _)| *d >= Duration::from_millis(40))
+            .collect();
+        let mut durations: Vec<Duration> = seen.iter().map(|(d, _, _)| *d).collect();
+        durations.sort();
+        eprintln!(
+            "{} statements of the writer ({} INSERTs): median {:?}, max {:?}, {} took >= 40 ms",
+            seen.len(),
+            inserts.len(),
+            durations[durations.len() / 2],
+            durations[durations.len() - 1],
+            slow.len()
+        );
+        assert!(
+            slow.len() * 20 <= seen.len(),
+            "{} of {} statements waited >= 40 ms (Nagle + delayed ACK? TCP_NODELAY lost): {:?}",
+            slow.len(),
+            seen.len(),
+            slow.iter().take(10).collect::<Vec<_>>()
+        );
+        db.drop_db().await;
+    }
+
     #[tokio::test]
     async fn submissions_are_numbered_idempotent_and_audited() {
         let db = db().await;

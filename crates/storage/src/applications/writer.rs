@@ -164,11 +164,28 @@ impl Store {
                 }
             }
         }
+        let postgres = self.backend == crate::Backend::Postgres;
         for (tenant, keys) in &keys_of_tenant {
-            for chunk in keys.chunks(ROWS_PER_INSERT) {
+            // PostgreSQL: the keys as one JSON array, so the statement text
+            // is the same for every batch size (one prepared statement, not
+            // one per length of an IN list).
+            let chunk_len = if postgres {
+                keys.len()
+            } else {
+                ROWS_PER_INSERT
+            };
+            for chunk in keys.chunks(chunk_len.max(1)) {
+                let keys_filter = if postgres {
+                    Expr::cust_with_values(
+                        "\"idempotency_key\" IN (SELECT json_array_elements_text(CAST($1 AS json)))",
+                        [serde_json::Value::from(chunk.to_vec()).to_string()],
+                    )
+                } else {
+                    application::Column::IdempotencyKey.is_in(chunk.iter().copied())
+                };
                 let found = application::Entity::find()
                     .filter(application::Column::TenantId.eq(*tenant))
-                    .filter(application::Column::IdempotencyKey.is_in(chunk.iter().copied()))
+                    .filter(keys_filter)
                     .all(&txn)
                     .await?;
                 for existing in found {
@@ -340,7 +357,15 @@ impl Store {
     }
 }
 
-/// Multi-row INSERTs in chunks, in the given order (audit ids follow the chain).
+/// Inserts `rows` in the given order (audit ids follow the chain).
+///
+/// PostgreSQL: one statement per table whatever the batch size — the rows
+/// travel as one JSON array and `json_populate_recordset` turns them into
+/// rows of the table's own types. Multi-row `VALUES` lists would give every
+/// batch size its own statement text (a new `Parse` of up to 3,000
+/// parameters each time, the prepared-statement cache churning) and cost
+/// more to encode (ADR 0009). Rows with a value this path cannot carry as
+/// JSON, and SQLite (in process, no network), use multi-row INSERTs.
 async fn insert_rows<E: EntityTrait>(
     txn: &sea_orm::DatabaseTransaction,
     rows: Vec<E::ActiveModel>,
@@ -348,10 +373,95 @@ async fn insert_rows<E: EntityTrait>(
 where
     E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
 {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres
+        && let Some(statement) = json_recordset_insert::<E>(&rows)
+    {
+        txn.execute_raw(statement).await?;
+        return Ok(());
+    }
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
         E::insert_many(chunk).exec_without_returning(txn).await?;
     }
     Ok(())
+}
+
+/// `INSERT INTO t (cols) SELECT cols FROM json_populate_recordset(NULL::t,
+/// $1) WITH ORDINALITY … ORDER BY ordinality` for PostgreSQL, or None when a
+/// row cannot be carried as JSON (another set of columns than the first row,
+/// or a value type without an exact JSON form).
+fn json_recordset_insert<E: EntityTrait>(rows: &[E::ActiveModel]) -> Option<sea_orm::Statement>
+where
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
+{
+    use sea_orm::{ActiveValue, Iterable};
+    let columns: Vec<E::Column> = E::Column::iter()
+        .filter(|c| !rows[0].is_not_set(*c))
+        .collect();
+    let chosen = |c: &E::Column| columns.iter().any(|x| x.as_str() == c.as_str());
+    let mut array = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut object = serde_json::Map::with_capacity(columns.len());
+        for column in E::Column::iter() {
+            match row.get(column) {
+                ActiveValue::Set(v) | ActiveValue::Unchanged(v) => {
+                    if !chosen(&column) {
+                        return None;
+                    }
+                    object.insert(column.as_str().to_string(), json_of(&v)?);
+                }
+                ActiveValue::NotSet if chosen(&column) => return None,
+                ActiveValue::NotSet => {}
+            }
+        }
+        array.push(serde_json::Value::Object(object));
+    }
+    let table = E::default().table_name().to_string();
+    let list = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        format!(
+            "INSERT INTO \"{table}\" ({list}) SELECT {list} FROM json_populate_recordset(NULL::\"{table}\", $1::json) WITH ORDINALITY AS r ORDER BY r.ordinality"
+        ),
+        [sea_orm::Value::String(Some(
+            serde_json::Value::Array(array).to_string(),
+        ))],
+    ))
+}
+
+/// The JSON form of a value PostgreSQL reads back exactly (None: no such form).
+fn json_of(value: &sea_orm::Value) -> Option<serde_json::Value> {
+    use sea_orm::Value as V;
+    use serde_json::Value as J;
+    Some(match value {
+        V::Bool(None)
+        | V::TinyInt(None)
+        | V::SmallInt(None)
+        | V::Int(None)
+        | V::BigInt(None)
+        | V::String(None)
+        | V::Uuid(None)
+        | V::ChronoDateTimeUtc(None)
+        | V::Json(None) => J::Null,
+        V::Bool(Some(b)) => J::Bool(*b),
+        V::TinyInt(Some(n)) => J::from(*n),
+        V::SmallInt(Some(n)) => J::from(*n),
+        V::Int(Some(n)) => J::from(*n),
+        V::BigInt(Some(n)) => J::from(*n),
+        V::String(Some(s)) => J::String(s.clone()),
+        V::Uuid(Some(u)) => J::String(u.to_string()),
+        V::ChronoDateTimeUtc(Some(t)) => {
+            J::String(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        }
+        V::Json(Some(j)) => (**j).clone(),
+        _ => return None,
+    })
 }
