@@ -222,7 +222,10 @@ mod tests {
     async fn s3_client_speaks_tls_with_ring() {
         use tokio::io::AsyncReadExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let endpoint = format!(
+            "https://127.0.0.1:{}",
+            listener.local_addr().unwrap().port()
+        );
         let builder = AmazonS3Builder::new()
             .with_url("s3://rathaus-files/test")
             .with_endpoint(endpoint)
@@ -234,14 +237,19 @@ mod tests {
         // The request fails (no TLS server here) and object_store retries;
         // only its first bytes matter.
         let request = tokio::spawn(async move { store.get(tenant, "x").await });
-        let (mut socket, _) = tokio::time::timeout(std::time::Duration::from_secs(10), listener.accept())
-            .await
-            .expect("the S3 client connected")
-            .unwrap();
+        let (mut socket, _) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), listener.accept())
+                .await
+                .expect("the S3 client connected")
+                .unwrap();
         let mut hello = [0u8; 6];
         socket.read_exact(&mut hello).await.unwrap();
         // A TLS handshake record (0x16, version 3.x) carrying a ClientHello (1).
-        assert_eq!((hello[0], hello[1], hello[5]), (0x16, 0x03, 0x01), "{hello:?}");
+        assert_eq!(
+            (hello[0], hello[1], hello[5]),
+            (0x16, 0x03, 0x01),
+            "{hello:?}"
+        );
         request.abort();
     }
 }
