@@ -98,6 +98,7 @@ async fn main() {
     let (tx, rx) = watch::channel(false);
     let t1 = Instant::now();
     let server = tokio::spawn(rathaus_web::serve(listener, state.clone(), rx));
+    rathaus_storage::install_tls_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()

@@ -139,6 +139,7 @@ async fn raw_inserts(store: &Store, total: usize, round: &str) -> f64 {
 }
 
 async fn api_submissions(base: &str, total: usize, run: &str) -> f64 {
+    rathaus_storage::install_tls_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()

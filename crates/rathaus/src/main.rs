@@ -8,5 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // ring as the one TLS crypto provider, before any HTTPS client (ADR 0012).
+    rathaus_storage::install_tls_crypto_provider();
     rathaus::cli::main().await
 }

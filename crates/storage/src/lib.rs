@@ -67,6 +67,21 @@ pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, Tran
 
 use rathaus_domain::ValidationErrors;
 
+/// Makes rustls's `ring` provider the process default (idempotent).
+///
+/// The only TLS crypto in the build is `ring` (ADR 0012): reqwest — the S3
+/// client's transport, and the tests' HTTP client — is built with
+/// `rustls-no-provider` and panics when it builds a client before a process
+/// default exists. [`files::FileStore::open`] calls this for `s3://`, the
+/// binary at start; call it before building any other reqwest client.
+pub fn install_tls_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err: another default was installed first; that one is kept.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -91,6 +91,7 @@ impl TestApp {
 }
 
 pub fn client() -> reqwest::Client {
+    rathaus_storage::install_tls_crypto_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -122,6 +122,7 @@ async fn kill_9_during_submissions_loses_no_received_application() {
         let (url, data, received, killed) =
             (url.clone(), data.clone(), received.clone(), killed.clone());
         clients.push(tokio::spawn(async move {
+            rathaus_storage::install_tls_crypto_provider();
             let http = reqwest::Client::new();
             let after_kill = || killed.load(std::sync::atomic::Ordering::SeqCst);
             for i in 1.. {
