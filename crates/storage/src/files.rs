@@ -4,14 +4,17 @@
 //! S3-compatible storage (credentials and endpoint from the usual `AWS_*`
 //! environment variables), `memory://` → in memory (tests). Every object key
 //! starts with the tenant id, so one tenant's files are never addressed by
-//! another's keys.
+//! another's keys. On S3 every key lives below the URL's prefix
+//! (`s3://rathaus-files/musterstadt` → `musterstadt/tenants/<id>/…`), and
+//! listing and deleting never leave it: installations sharing a bucket
+//! under different prefixes never see each other's objects.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::{
     ObjectStore, ObjectStoreExt, PutPayload, aws::AmazonS3Builder, local::LocalFileSystem,
-    memory::InMemory, path::Path,
+    memory::InMemory, path::Path, prefix::PrefixStore,
 };
 use rathaus_domain::tenancy::TenantId;
 use sha2::{Digest, Sha256};
@@ -51,14 +54,114 @@ pub struct StoredFile {
     pub sha256: String,
 }
 
+/// Bucket and key prefix of an `s3://bucket/prefix` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    /// The path below the bucket (`musterstadt`, `a/b`); `None` for the
+    /// bucket's root.
+    pub prefix: Option<Path>,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket[/prefix[/…]]`; a trailing slash is ignored.
+    pub fn parse(url: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            StorageError::Config(format!(
+                "RATHAUS_STORAGE_URL {url}: {why} (expected s3://bucket/prefix)"
+            ))
+        };
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("not an S3 URL (keine S3-URL)"))?;
+        if rest.contains(['?', '#']) {
+            return Err(bad(
+                "query or fragment is not allowed (Abfrage oder Fragment nicht erlaubt)",
+            ));
+        }
+        let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("the bucket name is missing (Bucket-Name fehlt)"));
+        }
+        if !bucket
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        {
+            return Err(bad(
+                "the bucket name may hold only letters, digits, '-', '.' and '_' \
+                 (Bucket-Name: nur Buchstaben, Ziffern, '-', '.' und '_')",
+            ));
+        }
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let prefix = if path.is_empty() {
+            None
+        } else {
+            if path
+                .split('/')
+                .any(|p| p.is_empty() || p == "." || p == "..")
+            {
+                return Err(bad(&format!(
+                    "the prefix {path:?} has an empty, '.' or '..' segment \
+                     (Präfix mit leerem, '.'- oder '..'-Abschnitt)"
+                )));
+            }
+            Some(Path::parse(path).map_err(|e| {
+                bad(&format!(
+                    "the prefix {path:?} is no valid object path (Präfix ungültig): {e}"
+                ))
+            })?)
+        };
+        Ok(Self {
+            bucket: bucket.to_string(),
+            prefix,
+        })
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.prefix {
+            Some(prefix) => write!(f, "s3://{}/{}", self.bucket, prefix),
+            None => write!(f, "s3://{}", self.bucket),
+        }
+    }
+}
+
 impl FileStore {
     /// Opens storage by URL (see module docs).
     pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, &[])
+    }
+
+    /// Like [`FileStore::open`], with `AWS_*` settings (`AWS_ENDPOINT_URL`,
+    /// `AWS_ALLOW_HTTP`, …, named as the environment variables are) that
+    /// take precedence over the environment's. The test harness hands its
+    /// S3 server to the store this way, and the same pairs to a spawned
+    /// binary as its environment.
+    pub fn open_with(url: &str, aws: &[(String, String)]) -> Result<Self> {
         if url == "memory://" || url == "memory:" {
             return Ok(Self::memory());
         }
         if url.starts_with("s3://") {
-            return Self::s3(AmazonS3Builder::from_env().with_url(url), url);
+            let location = S3Location::parse(url)?;
+            // HTTPS with rustls on ring, the process's one crypto provider (ADR 0012).
+            crate::install_tls_crypto_provider();
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(&location.bucket);
+            for (key, value) in aws {
+                let config_key = key.to_ascii_lowercase().parse().map_err(|_| {
+                    StorageError::Config(format!(
+                        "S3 storage {url}: unknown setting {key} (unbekannte Einstellung)"
+                    ))
+                })?;
+                builder = builder.with_config(config_key, value);
+            }
+            let store = builder.build().map_err(|e| {
+                StorageError::Config(format!(
+                    "RATHAUS_STORAGE_URL {url}: S3 storage cannot be set up \
+                     (S3-Speicher nicht einzurichten): {e}"
+                ))
+            })?;
+            return Ok(Self::prefixed(Arc::new(store), &location));
         }
         let path = url.strip_prefix("file://").unwrap_or(url);
         std::fs::create_dir_all(path).map_err(|e| {
@@ -72,17 +175,17 @@ impl FileStore {
         })
     }
 
-    /// S3 through object_store's reqwest client: HTTPS with rustls on ring,
-    /// the process's one crypto provider (ADR 0012).
-    fn s3(builder: AmazonS3Builder, url: &str) -> Result<Self> {
-        crate::install_tls_crypto_provider();
-        let store = builder
-            .build()
-            .map_err(|e| StorageError::Config(format!("S3 storage {url}: {e}")))?;
-        Ok(Self {
-            inner: Arc::new(store),
-            description: url.to_string(),
-        })
+    /// The store below `location`'s prefix of `bucket` (the whole bucket
+    /// without one): every key, list and delete stays inside it.
+    fn prefixed(bucket: Arc<dyn ObjectStore>, location: &S3Location) -> Self {
+        let inner: Arc<dyn ObjectStore> = match &location.prefix {
+            Some(prefix) => Arc::new(PrefixStore::new(bucket, prefix.clone())),
+            None => bucket,
+        };
+        Self {
+            inner,
+            description: location.to_string(),
+        }
     }
 
     pub fn memory() -> Self {
@@ -210,9 +313,100 @@ mod tests {
 
     #[test]
     fn s3_url_is_accepted() {
-        // SAFETY of the test: only builds the client, makes no request.
+        // Only builds the client, makes no request.
         let s = FileStore::open("s3://rathaus-files/prod").unwrap();
         assert_eq!(s.describe(), "s3://rathaus-files/prod");
+        let s = FileStore::open("s3://rathaus-files/a/b/").unwrap();
+        assert_eq!(s.describe(), "s3://rathaus-files/a/b");
+        let s = FileStore::open("s3://rathaus-files").unwrap();
+        assert_eq!(s.describe(), "s3://rathaus-files");
+    }
+
+    #[test]
+    fn s3_urls_are_parsed_into_bucket_and_prefix() {
+        let l = S3Location::parse("s3://rathaus-files/musterstadt").unwrap();
+        assert_eq!(l.bucket, "rathaus-files");
+        assert_eq!(l.prefix.unwrap().as_ref(), "musterstadt");
+        let l = S3Location::parse("s3://b/land/kreis/").unwrap();
+        assert_eq!(l.prefix.unwrap().as_ref(), "land/kreis");
+        assert_eq!(S3Location::parse("s3://b/").unwrap().prefix, None);
+        for (url, says) in [
+            ("s3:///musterstadt", "bucket name is missing"),
+            ("s3://", "bucket name is missing"),
+            ("s3://b/a//c", "empty, '.' or '..' segment"),
+            ("s3://b/../other", "empty, '.' or '..' segment"),
+            ("s3://b/./x", "empty, '.' or '..' segment"),
+            ("s3://b/x?versionId=1", "query or fragment"),
+            ("s3://b@evil/x", "bucket name may hold only"),
+        ] {
+            let e = FileStore::open(url).unwrap_err().to_string();
+            assert!(
+                e.contains(says) && e.contains("RATHAUS_STORAGE_URL") && e.contains(url),
+                "{url}: {e}"
+            );
+        }
+        let e = FileStore::open_with("s3://b/p", &[("AWS_NO_SUCH".into(), "1".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("AWS_NO_SUCH"), "{e}");
+    }
+
+    /// Two installations in one bucket under different prefixes: neither
+    /// reads, lists nor deletes the other's objects, and every key lands
+    /// below its prefix.
+    #[tokio::test]
+    async fn prefixes_in_one_bucket_never_meet() {
+        use futures::TryStreamExt;
+        let bucket: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let at = |url: &str| FileStore::prefixed(bucket.clone(), &S3Location::parse(url).unwrap());
+        let (a, b) = (at("s3://shared/musterstadt"), at("s3://shared/nachbardorf"));
+        let tenant = TenantId(uuid::Uuid::now_v7());
+        a.put(tenant, "uploads/1", Bytes::from_static(b"A"))
+            .await
+            .unwrap();
+        b.put(tenant, "uploads/1", Bytes::from_static(b"B"))
+            .await
+            .unwrap();
+        b.put(tenant, "uploads/2", Bytes::from_static(b"BB"))
+            .await
+            .unwrap();
+        assert_eq!(a.get(tenant, "uploads/1").await.unwrap().unwrap(), "A");
+        assert_eq!(b.get(tenant, "uploads/1").await.unwrap().unwrap(), "B");
+        assert!(a.get(tenant, "uploads/2").await.unwrap().is_none());
+        let names = |l: Vec<ObjectInfo>| l.into_iter().map(|o| o.name).collect::<Vec<_>>();
+        assert_eq!(names(a.list().await.unwrap()), ["uploads/1"]);
+        let mut listed_b = names(b.list().await.unwrap());
+        listed_b.sort();
+        assert_eq!(listed_b, ["uploads/1", "uploads/2"]);
+        // The bucket itself: every key below its installation's prefix.
+        let mut keys: Vec<String> = bucket
+            .list(None)
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+        keys.sort();
+        let t = tenant.0;
+        assert_eq!(
+            keys,
+            [
+                format!("musterstadt/tenants/{t}/uploads/1"),
+                format!("nachbardorf/tenants/{t}/uploads/1"),
+                format!("nachbardorf/tenants/{t}/uploads/2"),
+            ]
+        );
+        // Deleting in one leaves the other's object of the same name.
+        a.delete(tenant, "uploads/1").await.unwrap();
+        assert!(a.list().await.unwrap().is_empty());
+        assert_eq!(b.get(tenant, "uploads/1").await.unwrap().unwrap(), "B");
+        // A prefix that starts like another is still another.
+        let longer = at("s3://shared/musterstadt-neu");
+        longer
+            .put(tenant, "uploads/9", Bytes::from_static(b"N"))
+            .await
+            .unwrap();
+        assert!(a.list().await.unwrap().is_empty());
+        assert_eq!(names(longer.list().await.unwrap()), ["uploads/9"]);
     }
 
     /// The S3 client speaks TLS with ring as its only crypto provider: a

@@ -14,16 +14,18 @@ use rathaus_domain::{
 };
 use rathaus_storage::{
     applications::Submitted,
-    files::FileStore,
     identity::NewUser,
     prelude::*,
     tenancy::NewOrgUnit,
-    test_support::{TestDb, tenant_input},
+    test_support::{TestDb, TestFiles, tenant_input},
 };
 use uuid::Uuid;
 
 pub struct World {
     pub db: TestDb,
+    /// The file storage of `app`: a fresh folder, or a fresh prefix on the
+    /// test S3 server (`RATHAUS_TEST_S3_ENDPOINT`).
+    pub files: TestFiles,
     pub app: App,
     pub tenant: TenantId,
     /// The tenant's central intake (its top-level org unit).
@@ -122,9 +124,13 @@ pub async fn world() -> World {
         .approve_form(tenant, form.id, authors[1])
         .await
         .expect("approve form");
-    let app = App::new(db.store.clone(), FileStore::memory());
+    let (app, files) = {
+        let files = TestFiles::new();
+        (App::new(db.store.clone(), files.store.clone()), files)
+    };
     World {
         db,
+        files,
         app,
         tenant,
         intake,

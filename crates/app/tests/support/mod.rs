@@ -12,15 +12,17 @@ use rathaus_domain::{
 };
 use rathaus_storage::{
     applications::{NewApplication, NewFile},
-    files::FileStore,
     identity::{NewUser, UserRepository},
     tenancy::{NewOrgUnit, OrgUnitRepository, TenantRepository},
-    test_support::{TestDb, tenant_input},
+    test_support::{TestDb, TestFiles, tenant_input},
 };
 use uuid::Uuid;
 
 pub struct World {
     pub db: TestDb,
+    /// The file storage of `app`: a fresh folder, or a fresh prefix on the
+    /// test S3 server (`RATHAUS_TEST_S3_ENDPOINT`).
+    pub files: TestFiles,
     pub app: App,
     pub tenant: TenantId,
     /// Ordnungsamt with the section Gewerbe below it, and the Bürgerbüro.
@@ -87,7 +89,10 @@ async fn tenant(app: &App, slug: &str) -> TenantId {
 
 pub async fn world() -> World {
     let db = TestDb::new().await;
-    let app = App::new(db.store.clone(), FileStore::memory());
+    let (app, files) = {
+        let files = TestFiles::new();
+        (App::new(db.store.clone(), files.store.clone()), files)
+    };
     let t = tenant(&app, "stadt-a").await;
     let repo = app.store.repo();
     let office = repo
@@ -177,6 +182,7 @@ pub async fn world() -> World {
         .expect("submission");
     World {
         db,
+        files,
         app,
         tenant: t,
         office,

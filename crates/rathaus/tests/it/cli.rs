@@ -9,14 +9,20 @@ use std::{
 };
 
 use rathaus_storage::prelude::*;
-use rathaus_storage::{ConnectionTrait, outbox::OutboxRepository, test_support::TestDb};
+use rathaus_storage::{
+    ConnectionTrait,
+    outbox::OutboxRepository,
+    test_support::{TestDb, TestFiles},
+};
 use sea_orm::Statement;
 
 use crate::helpers::{client, hundesteuer_data, text, token};
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rathaus"));
-    c.env_remove("RATHAUS_DATABASE_URL").env("RUST_LOG", "warn");
+    c.env_remove("RATHAUS_DATABASE_URL")
+        .env_remove("RATHAUS_STORAGE_URL")
+        .env("RUST_LOG", "warn");
     c
 }
 
@@ -27,11 +33,13 @@ pub async fn fresh_env() -> (std::path::PathBuf, TestDb) {
     (dir, TestDb::empty().await)
 }
 
-/// The binary with a data dir and the test database.
+/// The binary with a data dir, the test database and the test file storage
+/// (`dir/files`, or on the test S3 server a prefix named after `dir`).
 pub fn bin_on(dir: &std::path::Path, db: &TestDb) -> Command {
     let mut c = bin();
     c.env("RATHAUS_DATA_DIR", dir)
         .env("RATHAUS_DATABASE_URL", &db.url);
+    TestFiles::for_data_dir(dir).configure(&mut c);
     c
 }
 

@@ -5,7 +5,7 @@ use rathaus_storage::{
     files::FileStore,
     identity::{NewUser, UserRepository, hash_password},
     tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
-    test_support::{TestDb, announce_backend},
+    test_support::{TestDb, TestFiles, announce_backend},
 };
 use rathaus_web::{AppState, WebConfig};
 use tokio::sync::watch;
@@ -18,6 +18,9 @@ pub struct TestApp {
     pub db: Option<TestDb>,
     /// The server's object storage (a worker in the test shares it).
     pub files: FileStore,
+    /// Where that storage lives: a fresh folder, or a fresh prefix on the
+    /// test S3 server (`RATHAUS_TEST_S3_ENDPOINT`).
+    pub storage: TestFiles,
     pub client: reqwest::Client,
     shutdown: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -39,7 +42,8 @@ impl TestApp {
         config.demo_mode = true;
         config.default_tenant = Some("musterstadt".into());
         adjust(&mut config);
-        let files = FileStore::memory();
+        let storage = TestFiles::new();
+        let files = storage.store.clone();
         let state = AppState::new(db.store.clone(), files.clone(), config);
         let (tx, rx) = watch::channel(false);
         let handle = tokio::spawn(rathaus_web::serve(listener, state, rx));
@@ -47,6 +51,7 @@ impl TestApp {
             addr,
             db: Some(db),
             files,
+            storage,
             client: client(),
             shutdown: tx,
             handle,

@@ -60,6 +60,40 @@ async fn stored(app: &TestApp) -> Vec<ObjectInfo> {
         .collect()
 }
 
+/// This server's uploads as the backend itself lists them, behind the
+/// application's back: on the test S3 server the whole bucket through the S3
+/// API (this server's keys are those below its prefix; none may sit at the
+/// bucket's root), in a folder the paths below it.
+async fn uploads_in_backend(app: &TestApp) -> Vec<String> {
+    let keys = app.storage.backend_keys().await;
+    let keys: Vec<String> = match &app.storage.prefix {
+        Some(prefix) => {
+            assert!(
+                !keys.iter().any(|k| k.starts_with("tenants/")),
+                "a key at the bucket's root, outside every prefix: {keys:?}"
+            );
+            keys.iter()
+                .filter_map(|k| k.strip_prefix(&format!("{prefix}/")))
+                .map(str::to_string)
+                .collect()
+        }
+        None => keys,
+    };
+    keys.into_iter()
+        .filter(|k| k.contains("/uploads/"))
+        .collect()
+}
+
+/// The keys of `stored` uploads as the backend should hold them.
+fn backend_keys_of(stored: &[ObjectInfo]) -> Vec<String> {
+    let mut keys: Vec<String> = stored
+        .iter()
+        .map(|o| format!("tenants/{}/{}", o.tenant.0, o.name))
+        .collect();
+    keys.sort();
+    keys
+}
+
 /// Rows of uploads, all tenants together.
 async fn rows(app: &TestApp) -> TenantUsage {
     let usage = app
@@ -406,6 +440,10 @@ async fn expired_drafts_take_their_uploads_and_orphans_are_swept() {
     let store = app.db.as_ref().unwrap().store.clone();
     let uc = rathaus_app::App::new(store.clone(), app.files.clone());
     let tenant = stored(&app).await[0].tenant;
+    // Both uploads are in the backend (on S3: below this server's prefix).
+    let uploads = stored(&app).await;
+    assert_eq!(uploads.len(), 2);
+    assert_eq!(uploads_in_backend(&app).await, backend_keys_of(&uploads));
 
     // An orphan: a file nothing refers to (an upload whose row was never written).
     app.files
@@ -446,6 +484,10 @@ async fn expired_drafts_take_their_uploads_and_orphans_are_swept() {
     assert!(drafts >= 2, "{drafts}");
     assert_eq!(files, 2);
     assert!(stored(&app).await.is_empty());
+    assert!(
+        uploads_in_backend(&app).await.is_empty(),
+        "the purged drafts' files are gone from the backend too"
+    );
     assert_eq!(rows(&app).await.drafts.files, 0);
     assert_healthy(&app).await;
     app.stop().await;
@@ -840,8 +882,9 @@ async fn storage_report_and_sweep_through_the_binary() {
     };
     run(&["migrate"], "3600");
     let tenant = rathaus::demo::seed(&db.store).await.unwrap();
-    let files =
-        rathaus_storage::files::FileStore::open(dir.join("files").to_str().unwrap()).unwrap();
+    // The binary's storage: `dir/files`, or its prefix on the test S3 server.
+    let storage = rathaus_storage::test_support::TestFiles::for_data_dir(&dir);
+    let files = storage.store.clone();
     let orphan = format!("uploads/{}", uuid::Uuid::now_v7());
     files.put(tenant, &orphan, PDF.into()).await.unwrap();
     // A decision's file is not an upload: never swept.
