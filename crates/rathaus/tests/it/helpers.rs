@@ -19,6 +19,8 @@ pub struct TestApp {
     /// The server's object storage (a worker in the test shares it).
     pub files: FileStore,
     pub client: reqwest::Client,
+    /// The server's state (its caches, for tests that look into them).
+    pub state: AppState,
     shutdown: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -42,12 +44,13 @@ impl TestApp {
         let files = FileStore::memory();
         let state = AppState::new(db.store.clone(), files.clone(), config);
         let (tx, rx) = watch::channel(false);
-        let handle = tokio::spawn(rathaus_web::serve(listener, state, rx));
+        let handle = tokio::spawn(rathaus_web::serve(listener, state.clone(), rx));
         Self {
             addr,
             db: Some(db),
             files,
             client: client(),
+            state,
             shutdown: tx,
             handle,
         }
