@@ -4,11 +4,13 @@
 pub mod search;
 
 use rathaus_domain::{FieldError, ValidationErrors, catalog::ServiceContent, tenancy::TenantId};
-use rathaus_search::{Hit, SearchQuery};
+use rathaus_search::Hit;
 use rathaus_storage::catalog::{
     PublishedService, Service, ServiceOverview, ServiceVersion, Synonym,
 };
 use rathaus_storage::prelude::*;
+use search::ResultKey;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::{Actor, App, Permission, UseCaseError, UseCaseResult};
@@ -185,6 +187,9 @@ impl App {
 
     /// Published services of a tenant matching words (with the tenant's
     /// synonyms), best first. The text is a parsed [`SearchText`] (within the limits).
+    /// A search made before with the same index and synonyms is answered from
+    /// memory; any other runs on the blocking pool (fuzzy matching is CPU
+    /// work, never done on the async workers that serve every other request).
     pub async fn search_services(
         &self,
         tenant: TenantId,
@@ -192,29 +197,9 @@ impl App {
         audience: Option<&str>,
         topic: Option<&str>,
         limit: usize,
-    ) -> UseCaseResult<Vec<Hit>> {
-        let synonyms = self.search.synonyms(&self.store, tenant).await?;
-        // Fuzzy matching is CPU work: it runs on the blocking pool, never on
-        // the async workers that serve every other request.
-        let search = self.search.clone();
-        let text = text.as_str().to_string();
-        let audience = audience.map(str::to_string);
-        let topic = topic.map(str::to_string);
-        tokio::task::spawn_blocking(move || {
-            search.index.search(
-                &SearchQuery {
-                    tenant: tenant.0,
-                    text: &text,
-                    audience: audience.as_deref(),
-                    topic: topic.as_deref(),
-                    limit,
-                },
-                &synonyms,
-            )
-        })
-        .await
-        .map_err(|e| UseCaseError::Internal(e.to_string()))?
-        .map_err(|e| UseCaseError::Internal(e.to_string()))
+    ) -> UseCaseResult<Arc<Vec<Hit>>> {
+        let key = ResultKey::new(tenant, text.as_str(), audience, topic, limit);
+        Ok(self.search.search_cached(&self.store, key).await?)
     }
 
     /// The search synonyms of the actor's tenant.

@@ -120,6 +120,7 @@ async fn raw_inserts(store: &Store, total: usize, round: &str) -> f64 {
     let mut tasks = Vec::new();
     for t in 0..CONCURRENCY {
         let store = store.clone();
+        let round = round.to_string();
         tasks.push(tokio::spawn(async move {
             for i in 0..per {
                 let txn = store.begin_write().await.unwrap();

@@ -165,7 +165,10 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .transpose()
     }
 
-    async fn log_change(&self, tenant: TenantId, service: Uuid) -> Result<()> {
+    /// Logs that what the portal shows of a service changed (its version,
+    /// its archiving, its online form), for every instance's search index and
+    /// page cache to follow.
+    pub(crate) async fn log_change(&self, tenant: TenantId, service: Uuid) -> Result<()> {
         catalog_index_log::ActiveModel {
             tenant_id: Set(tenant.0),
             service_id: Set(service),

@@ -333,10 +333,20 @@ impl<C: ConnectionTrait> FormRepository for Repo<'_, C> {
                 .exec(self.0)
                 .await?;
         }
+        // A published form's link shows on its services' pages: the old
+        // service's and the new one's change.
+        let shown = if form.published_version_id.is_some() {
+            [form.service_id, service]
+        } else {
+            [None, None]
+        };
         let mut am: form::ActiveModel = form.into();
         am.service_id = Set(service);
         am.updated_at = Set(Utc::now());
         am.update(self.0).await?;
+        for s in shown.into_iter().flatten() {
+            self.log_change(tenant, s).await?;
+        }
         Ok(())
     }
 
@@ -614,10 +624,12 @@ crate::editorial::versioned!(
 
 impl<C: ConnectionTrait> Repo<'_, C> {
     /// Moves the pointer; the form becomes the one online form of its
-    /// service (another form linked to it is detached).
+    /// service (another form linked to it is detached). The service's page
+    /// changes with it: logged for the instances' page caches.
     async fn publish_form(&self, tenant: TenantId, id: Uuid, version: Uuid) -> Result<()> {
         let form = self.require_form(tenant, id).await?;
         if let Some(s) = form.service_id {
+            self.log_change(tenant, s).await?;
             form::Entity::update_many()
                 .col_expr(form::Column::ServiceId, Expr::value(Option::<Uuid>::None))
                 .filter(form::Column::TenantId.eq(tenant.0))

@@ -101,6 +101,8 @@ pub struct Inner {
     /// The use-case layer: every write and every permission check goes through it.
     pub app: rathaus_app::App,
     pub limiter: security::LoginLimiter,
+    /// Rendered public pages for anonymous visitors.
+    pub pages: platform::page_cache::PageCache,
 }
 
 /// Shared state of all handlers.
@@ -130,6 +132,7 @@ impl AppState {
             config,
             tenants: context::TenantCache::default(),
             limiter,
+            pages: Default::default(),
         }))
     }
 }
@@ -186,7 +189,7 @@ pub fn router(state: AppState) -> Router {
         state.store.clone(),
         state.config.session_max_age(),
     ))
-    .with_name("rathaus_session")
+    .with_name(sessions::SESSION_COOKIE)
     .with_secure(state.config.secure_cookies())
     .with_http_only(true)
     .with_same_site(SameSite::Lax)
@@ -203,6 +206,12 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
         ))
+        // Anonymous GETs of public pages are answered here, before the
+        // session layer (it needs the context's tenant and language).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            platform::page_cache::middleware,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             context::context_middleware,
@@ -212,6 +221,12 @@ pub fn router(state: AppState) -> Router {
     outer
         .merge(app)
         .layer(DefaultBodyLimit::max(platform::json::DEFAULT_BODY_LIMIT))
+        // HTML and JSON on the fly (static files and cached pages come
+        // compressed already: `platform::encoding`).
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .compress_when(platform::encoding::Compressible),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::security_headers,
@@ -267,6 +282,8 @@ pub async fn serve(
             tracing::error!(error = %e, "search index could not be built; search starts empty")
         }
     }
+    // The static files' gzip and brotli variants, made once, off the async workers.
+    let warm = tokio::spawn(platform::assets::warm());
     let follower_state = state.clone();
     let follower_shutdown = shutdown.clone();
     let follower = tokio::spawn(async move {
@@ -299,6 +316,7 @@ pub async fn serve(
     cleanup.abort();
     limiter_task.abort();
     follower.abort();
+    warm.abort();
     result
 }
 

@@ -4,18 +4,24 @@
 //! follows `catalog_index_log` — a row written in the same transaction as each
 //! publication or archiving — from its own watermark, so all instances reach
 //! the same index within a second, whichever instance approved the change.
+//!
+//! Results are kept per (tenant, text, filters, limit) for as long as the
+//! index and the tenant's synonyms stay as they were ([`ResultCache`]): a
+//! portal is asked the same few questions again and again, and an answer
+//! from memory takes no CPU of the blocking pool.
 
 use std::{
     collections::HashMap,
     sync::{
-        RwLock,
-        atomic::{AtomicI64, Ordering},
+        Arc, Mutex, RwLock,
+        atomic::{AtomicI64, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
 
+use lru::LruCache;
 use rathaus_domain::{catalog::slugify, tenancy::TenantId};
-use rathaus_search::{CatalogIndex, SearchDoc, Synonyms};
+use rathaus_search::{CatalogIndex, Hit, SearchDoc, Synonyms};
 use rathaus_storage::{
     Store,
     catalog::{CatalogRepository, Service, ServiceVersion},
@@ -42,7 +48,11 @@ pub struct CatalogSearch {
     pub index: CatalogIndex,
     watermark: AtomicI64,
     facets: RwLock<HashMap<Uuid, FacetEntry>>,
-    synonyms: RwLock<HashMap<Uuid, (Synonyms, Instant)>>,
+    /// Per tenant: the synonyms, when they were read, and which reading
+    /// this is (results found with other synonyms are not served).
+    synonyms: RwLock<HashMap<Uuid, (Synonyms, Instant, u64)>>,
+    synonym_reads: AtomicU64,
+    results: ResultCache,
     sync_lock: tokio::sync::Mutex<()>,
     /// Bumped on every index change; the facet cache is valid for one generation.
     generation: std::sync::atomic::AtomicU64,
@@ -88,6 +98,8 @@ impl CatalogSearch {
             watermark: AtomicI64::new(0),
             facets: RwLock::new(HashMap::new()),
             synonyms: RwLock::new(HashMap::new()),
+            synonym_reads: AtomicU64::new(0),
+            results: ResultCache::new(RESULT_BUDGET_BYTES),
             sync_lock: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
             facet_cache: RwLock::new(HashMap::new()),
@@ -121,6 +133,12 @@ impl CatalogSearch {
         self.watermark.store(head, Ordering::SeqCst);
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(total)
+    }
+
+    /// How often the index changed (a rebuild, or changes applied from the
+    /// log): what is cached from the index is valid for one generation.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// Applies changes logged since the last sync. Returns how many services changed.
@@ -191,18 +209,77 @@ impl CatalogSearch {
 
     /// The tenant's synonyms (cached for a few seconds).
     pub async fn synonyms(&self, store: &Store, tenant: TenantId) -> IndexResult<Synonyms> {
-        if let Some((s, at)) = self.synonyms.read().expect("synonyms lock").get(&tenant.0)
+        Ok(self.synonyms_read(store, tenant).await?.0)
+    }
+
+    /// The tenant's synonyms with the number of their reading.
+    async fn synonyms_read(&self, store: &Store, tenant: TenantId) -> IndexResult<(Synonyms, u64)> {
+        if let Some((s, at, read)) = self.synonyms.read().expect("synonyms lock").get(&tenant.0)
             && at.elapsed() < SYNONYM_TTL
         {
-            return Ok(s.clone());
+            return Ok((s.clone(), *read));
         }
         let rows = store.repo().synonyms(tenant).await?;
         let syn = Synonyms::new(rows.iter().map(|r| (r.term.as_str(), r.expansion.as_str())));
+        let read = self.synonym_reads.fetch_add(1, Ordering::SeqCst) + 1;
         self.synonyms
             .write()
             .expect("synonyms lock")
-            .insert(tenant.0, (syn.clone(), Instant::now()));
-        Ok(syn)
+            .insert(tenant.0, (syn.clone(), Instant::now(), read));
+        Ok((syn, read))
+    }
+
+    /// The number of the tenant's current synonyms reading, while fresh.
+    fn synonyms_fresh(&self, tenant: TenantId) -> Option<u64> {
+        match self.synonyms.read().expect("synonyms lock").get(&tenant.0) {
+            Some((_, at, read)) if at.elapsed() < SYNONYM_TTL => Some(*read),
+            _ => None,
+        }
+    }
+
+    /// Searches the index, or answers from the result cache when the same
+    /// search was made with the same index and synonyms. A search the cache
+    /// cannot answer runs on the blocking pool (fuzzy matching is CPU work,
+    /// never done on the async workers that serve every other request).
+    pub async fn search_cached(
+        self: &Arc<Self>,
+        store: &Store,
+        query: ResultKey,
+    ) -> IndexResult<Arc<Vec<Hit>>> {
+        // Read the generation first: a change after this makes the result old.
+        let generation = self.generation();
+        if let Some(read) = self.synonyms_fresh(TenantId(query.tenant))
+            && let Some(hits) = self.results.get(&query, generation, read)
+        {
+            return Ok(hits);
+        }
+        let (synonyms, read) = self.synonyms_read(store, TenantId(query.tenant)).await?;
+        let me = self.clone();
+        let q = query.clone();
+        let hits = tokio::task::spawn_blocking(move || {
+            me.index.search(
+                &rathaus_search::SearchQuery {
+                    tenant: q.tenant,
+                    text: &q.text,
+                    audience: q.audience.as_deref(),
+                    topic: q.topic.as_deref(),
+                    limit: q.limit,
+                },
+                &synonyms,
+            )
+        })
+        .await
+        .map_err(|e| IndexError::Task(e.to_string()))??;
+        let hits = Arc::new(hits);
+        if self.generation() == generation {
+            self.results.insert(query, generation, read, hits.clone());
+        }
+        Ok(hits)
+    }
+
+    /// Searches held by the result cache and their weight in bytes.
+    pub fn cached_results(&self) -> (usize, usize) {
+        self.results.usage()
     }
 
     pub fn forget_synonyms(&self, tenant: TenantId) {
@@ -278,6 +355,119 @@ impl Default for CatalogSearch {
     }
 }
 
+/// Bytes of results the cache holds at most (estimated from the texts).
+pub const RESULT_BUDGET_BYTES: usize = 16 << 20;
+
+/// One search: what it is asked and for whom. The text is compared with its
+/// spaces collapsed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ResultKey {
+    pub tenant: Uuid,
+    pub text: String,
+    pub audience: Option<String>,
+    pub topic: Option<String>,
+    pub limit: usize,
+}
+
+impl ResultKey {
+    pub fn new(
+        tenant: TenantId,
+        text: &str,
+        audience: Option<&str>,
+        topic: Option<&str>,
+        limit: usize,
+    ) -> Self {
+        Self {
+            tenant: tenant.0,
+            text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+            audience: audience.map(str::to_string),
+            topic: topic.map(str::to_string),
+            limit,
+        }
+    }
+}
+
+struct CachedResult {
+    generation: u64,
+    synonyms: u64,
+    hits: Arc<Vec<Hit>>,
+    cost: usize,
+}
+
+/// Search results by [`ResultKey`], valid for one index generation and one
+/// synonyms reading, the least recently used dropped beyond a byte budget.
+struct ResultCache {
+    inner: Mutex<(LruCache<ResultKey, CachedResult>, usize)>,
+    budget: usize,
+}
+
+impl ResultCache {
+    fn new(budget: usize) -> Self {
+        Self {
+            inner: Mutex::new((LruCache::unbounded(), 0)),
+            budget,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (LruCache<ResultKey, CachedResult>, usize)> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, key: &ResultKey, generation: u64, synonyms: u64) -> Option<Arc<Vec<Hit>>> {
+        let mut inner = self.lock();
+        let (map, bytes) = &mut *inner;
+        let found = map.get(key)?;
+        if found.generation == generation && found.synonyms == synonyms {
+            return Some(found.hits.clone());
+        }
+        if let Some(old) = map.pop(key) {
+            *bytes = bytes.saturating_sub(old.cost);
+        }
+        None
+    }
+
+    fn insert(&self, key: ResultKey, generation: u64, synonyms: u64, hits: Arc<Vec<Hit>>) {
+        let cost = 128
+            + key.text.len()
+            + hits
+                .iter()
+                .map(|h| {
+                    96 + h.slug.len()
+                        + h.title_de.len()
+                        + h.title_en.len()
+                        + h.summary_de.len()
+                        + h.summary_en.len()
+                })
+                .sum::<usize>();
+        if cost > self.budget / 4 {
+            return;
+        }
+        let mut inner = self.lock();
+        let (map, bytes) = &mut *inner;
+        *bytes += cost;
+        let entry = CachedResult {
+            generation,
+            synonyms,
+            hits,
+            cost,
+        };
+        if let Some(old) = map.put(key, entry) {
+            *bytes = bytes.saturating_sub(old.cost);
+        }
+        while *bytes > self.budget {
+            match map.pop_lru() {
+                Some((_, old)) => *bytes = bytes.saturating_sub(old.cost),
+                None => break,
+            }
+        }
+    }
+
+    fn usage(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.0.len(), inner.1)
+    }
+}
+
 /// Errors of index maintenance: storage or index.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -285,6 +475,8 @@ pub enum IndexError {
     Storage(#[from] rathaus_storage::StorageError),
     #[error(transparent)]
     Search(#[from] rathaus_search::SearchError),
+    #[error("search task failed: {0}")]
+    Task(String),
 }
 
 pub type IndexResult<T> = std::result::Result<T, IndexError>;
@@ -294,6 +486,7 @@ impl From<IndexError> for crate::UseCaseError {
         match e {
             IndexError::Storage(s) => s.into(),
             IndexError::Search(s) => crate::UseCaseError::Internal(s.to_string()),
+            IndexError::Task(s) => crate::UseCaseError::Internal(s),
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct TestApp {
     /// test S3 server (`RATHAUS_TEST_S3_ENDPOINT`).
     pub storage: TestFiles,
     pub client: reqwest::Client,
+    /// The server's state (its caches, for tests that look into them).
+    pub state: AppState,
     shutdown: watch::Sender<bool>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -46,13 +48,14 @@ impl TestApp {
         let files = storage.store.clone();
         let state = AppState::new(db.store.clone(), files.clone(), config);
         let (tx, rx) = watch::channel(false);
-        let handle = tokio::spawn(rathaus_web::serve(listener, state, rx));
+        let handle = tokio::spawn(rathaus_web::serve(listener, state.clone(), rx));
         Self {
             addr,
             db: Some(db),
             files,
             storage,
             client: client(),
+            state,
             shutdown: tx,
             handle,
         }

@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod catalog;
 mod cli;
+mod delivery;
 mod deployment;
 mod environment;
 mod forms;

@@ -184,9 +184,12 @@ async fn a_broken_database_gives_a_500_page_and_an_unready_instance() {
         .close()
         .await
         .unwrap();
+    // The home page is in the anonymous page cache: it is served still.
+    assert_eq!(app.get("/").await.status(), 200);
+    // A page that needs the database is not.
     let r = app
         .client
-        .get(app.url("/"))
+        .get(app.url("/leistungen/gewerbe-anmeldung"))
         .header("accept-language", "de")
         .send()
         .await

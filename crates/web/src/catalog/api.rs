@@ -103,19 +103,21 @@ async fn list(
     let topic = p.topic.as_deref().filter(|s| !s.is_empty());
     let text = SearchText::parse(&p.q).map_err(|e| AppError::BadRequest(e.into()))?;
     let hits = if text.is_empty() {
-        state
-            .app
-            .search
-            .index
-            .list(
-                tenant.id,
-                &ListQuery {
-                    audience,
-                    topic,
-                    life_situation: p.life_situation.as_deref().filter(|s| !s.is_empty()),
-                },
-            )
-            .map_err(AppError::internal)?
+        std::sync::Arc::new(
+            state
+                .app
+                .search
+                .index
+                .list(
+                    tenant.id,
+                    &ListQuery {
+                        audience,
+                        topic,
+                        life_situation: p.life_situation.as_deref().filter(|s| !s.is_empty()),
+                    },
+                )
+                .map_err(AppError::internal)?,
+        )
     } else {
         state
             .app
@@ -125,18 +127,18 @@ async fn list(
     let base = state.config.public_url.trim_end_matches('/');
     Ok(Json(ServiceList {
         items: hits
-            .into_iter()
+            .iter()
             .map(|h| ServiceHit {
                 id: h.id,
                 url: format!("{base}/leistungen/{}", h.slug),
-                slug: h.slug,
+                slug: h.slug.clone(),
                 title: Text {
-                    de: h.title_de,
-                    en: h.title_en,
+                    de: h.title_de.clone(),
+                    en: h.title_en.clone(),
                 },
                 summary: Text {
-                    de: h.summary_de,
-                    en: h.summary_en,
+                    de: h.summary_de.clone(),
+                    en: h.summary_en.clone(),
                 },
                 score: h.score,
             })

@@ -91,7 +91,7 @@ async fn search(
     let tenant = ctx.tenant()?.clone();
     // A refused text is shown back (shortened) with the reason, answered 400.
     let (q, hits, error) = match SearchText::parse(&f.q) {
-        Ok(text) if text.is_empty() => (String::new(), vec![], None),
+        Ok(text) if text.is_empty() => (String::new(), Default::default(), None),
         Ok(text) => {
             let hits = state
                 .app
@@ -101,7 +101,7 @@ async fn search(
         }
         Err(e) => (
             f.q.trim().chars().take(MAX_SEARCH_CHARS).collect(),
-            vec![],
+            Default::default(),
             Some(i18n::field_error(ctx.lang, &e.field, e.code)),
         ),
     };
@@ -116,7 +116,7 @@ async fn search(
         format!("{} „{}“", ctx.t("catalog.results_for"), q)
     };
     let page = with_staff(&state, &ctx, &session, Page::new(&ctx, &title)).await?;
-    let headers = cache_header(&page);
+    let headers = cache_header(&page).not_stored();
     Ok((
         status,
         headers,

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     http::{HeaderValue, header},
-    response::Response,
+    response::{IntoResponseParts, Response, ResponseParts},
 };
 use rathaus_storage::identity::Grant;
 
@@ -13,6 +13,7 @@ use crate::platform::{
     assets,
     context::Ctx,
     i18n::{self, Lang},
+    page_cache,
 };
 
 /// What the layout needs on every page.
@@ -120,18 +121,56 @@ pub struct VersionRow {
     pub updated: String,
 }
 
-/// Public catalog pages may be cached briefly (they show no personal data when
-/// nobody is logged in).
-pub fn cache_header(page: &Page) -> [(header::HeaderName, &'static str); 2] {
-    let cc = if page.staff.is_some() {
-        "private, no-store"
-    } else {
-        "public, max-age=60"
-    };
-    [
-        (header::CACHE_CONTROL, cc),
-        (header::VARY, "Cookie, Accept-Language"),
-    ]
+/// The caching of a public page: browsers and proxies may keep it briefly
+/// when nobody is logged in (it shows no personal data then), and the
+/// instance's page cache keeps it for every anonymous visitor
+/// ([`crate::platform::page_cache`]). A page with a staff member, a citizen or
+/// a CSRF token is private and never stored.
+pub fn cache_header(page: &Page) -> CacheHeaders {
+    let personal = page.staff.is_some() || page.citizen.is_some() || page.csrf.is_some();
+    CacheHeaders {
+        personal,
+        store: !personal,
+    }
+}
+
+/// Response parts made by [`cache_header`].
+#[derive(Debug, Clone, Copy)]
+pub struct CacheHeaders {
+    personal: bool,
+    store: bool,
+}
+
+impl CacheHeaders {
+    /// Still public for browsers, but not kept by the page cache (pages
+    /// whose query is free text: one entry per search would crowd out the
+    /// catalogue pages; the search results have a cache of their own).
+    pub fn not_stored(mut self) -> Self {
+        self.store = false;
+        self
+    }
+}
+
+impl IntoResponseParts for CacheHeaders {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        let cc = if self.personal {
+            "private, no-store"
+        } else {
+            "public, max-age=60"
+        };
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Cookie, Accept-Language"),
+        );
+        if self.store {
+            res.extensions_mut().insert(page_cache::Cacheable);
+        }
+        Ok(res)
+    }
 }
 
 /// Marks a response with personal data as never to be cached.

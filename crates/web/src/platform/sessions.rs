@@ -16,6 +16,9 @@ use tower_sessions::{
     session_store,
 };
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "rathaus_session";
+
 #[derive(Clone)]
 pub struct DbSessionStore {
     store: Store,
