@@ -420,13 +420,17 @@ mod tests {
             "https://127.0.0.1:{}",
             listener.local_addr().unwrap().port()
         );
-        let builder = AmazonS3Builder::new()
-            .with_url("s3://rathaus-files/test")
-            .with_endpoint(endpoint)
-            .with_region("eu-central-1")
-            .with_access_key_id("test")
-            .with_secret_access_key("test");
-        let store = FileStore::s3(builder, "s3://rathaus-files/test").unwrap();
+        let setting = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let store = FileStore::open_with(
+            "s3://rathaus-files/test",
+            &[
+                setting("AWS_ENDPOINT", &endpoint),
+                setting("AWS_REGION", "eu-central-1"),
+                setting("AWS_ACCESS_KEY_ID", "test"),
+                setting("AWS_SECRET_ACCESS_KEY", "test"),
+            ],
+        )
+        .unwrap();
         let tenant = TenantId(uuid::Uuid::now_v7());
         // The request fails (no TLS server here) and object_store retries;
         // only its first bytes matter.
