@@ -22,6 +22,7 @@ pub mod error;
 pub mod forms;
 pub mod identity;
 pub mod intake;
+pub mod records;
 pub mod routing;
 pub mod uploads;
 

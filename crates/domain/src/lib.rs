@@ -14,6 +14,7 @@ pub mod identity;
 pub mod notifications;
 pub mod outbox;
 pub mod permissions;
+pub mod records;
 pub mod routing;
 pub mod rules;
 pub mod tenancy;

@@ -19,7 +19,7 @@ pub const SLUG: &str = "musterstadt";
 pub const PASSWORD: &str = "demo";
 
 /// (email, display name, role, org unit)
-pub const USERS: [(&str, &str, Role, &str); 6] = [
+pub const USERS: [(&str, &str, Role, &str); 7] = [
     (
         "redaktion@musterstadt.example",
         "Rita Redaktion",
@@ -41,6 +41,12 @@ pub const USERS: [(&str, &str, Role, &str); 6] = [
     (
         "admin@musterstadt.example",
         "Anna Administration",
+        Role::TenantAdmin,
+        "Hauptamt",
+    ),
+    (
+        "admin2@musterstadt.example",
+        "Arne Administration",
         Role::TenantAdmin,
         "Hauptamt",
     ),
@@ -257,7 +263,156 @@ pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
     seed_catalog(store, tid).await?;
     seed_forms(store, tid).await?;
     seed_accounts_and_templates(store, tid).await?;
+    seed_records(store, tid).await?;
     Ok(tid)
+}
+
+/// The demo's file plan (Aktenplan, KGSt style) with retention rules, and
+/// which services file where. Nodes whose code exists are kept.
+pub async fn seed_records(store: &Store, tid: TenantId) -> anyhow::Result<usize> {
+    use rathaus_domain::records::{Disposition as D, PlanCode, Retention, RetentionTrigger as T};
+    use rathaus_storage::{catalog::CatalogRepository, records::NewPlanNode};
+
+    // (code, title, rule (years, trigger, disposition), services by slug)
+    type Row = (
+        &'static str,
+        &'static str,
+        Option<(u16, T, D)>,
+        &'static [&'static str],
+    );
+    const PLAN: &[Row] = &[
+        (
+            "0",
+            "Allgemeine Verwaltung",
+            Some((10, T::CaseClosed, D::Evaluate)),
+            &[],
+        ),
+        ("1", "Sicherheit und Ordnung", None, &[]),
+        ("10", "Allgemeine Ordnungsverwaltung", None, &[]),
+        (
+            "10.30",
+            "Gewerbeangelegenheiten",
+            Some((10, T::CaseClosed, D::Evaluate)),
+            &[
+                "gewerbe-anmeldung",
+                "gewerbe-ummeldung",
+                "gewerbe-abmeldung",
+                "gaststaettenerlaubnis",
+                "reisegewerbekarte-beantragen",
+                "gewerbeauskunft",
+            ],
+        ),
+        (
+            "10.40",
+            "Veranstaltungen, Feuerwerk, Lärmschutz",
+            Some((5, T::CaseClosed, D::Destroy)),
+            &[
+                "veranstaltung-anzeigen",
+                "feuerwerk-erlaubnis",
+                "anwohner-laermbeschwerde",
+            ],
+        ),
+        ("11", "Einwohnerwesen", None, &[]),
+        (
+            "11.10",
+            "Melde-, Pass- und Ausweiswesen",
+            Some((6, T::CaseClosed, D::Destroy)),
+            &[
+                "personalausweis-beantragen",
+                "reisepass-beantragen",
+                "meldebescheinigung",
+                "wohnsitz-anmelden",
+                "wohnsitz-abmelden",
+                "fuehrungszeugnis-beantragen",
+                "fundsache-melden",
+            ],
+        ),
+        (
+            "11.30",
+            "Personenstandswesen",
+            Some((80, T::CaseClosed, D::Archive)),
+            &["eheschliessung-anmelden", "geburtsurkunde-beantragen"],
+        ),
+        ("12", "Straßenverkehr", None, &[]),
+        (
+            "12.40",
+            "Parken und Sondernutzung",
+            Some((3, T::DecisionFinal, D::Destroy)),
+            &[
+                "bewohnerparkausweis",
+                "halteverbot-umzug",
+                "schwerbehinderten-parkausweis",
+                "sondernutzung-strasse",
+            ],
+        ),
+        ("3", "Finanzen", None, &[]),
+        ("32", "Steuern und Abgaben", None, &[]),
+        (
+            "32.10",
+            "Gemeindesteuern",
+            Some((10, T::DecisionFinal, D::Destroy)),
+            &["grundsteuer-auskunft", "zweitwohnungsteuer-anmelden"],
+        ),
+        (
+            "32.10.05",
+            "Hundesteuer",
+            Some((10, T::DecisionFinal, D::Destroy)),
+            &["hundesteuer-anmeldung", "hundesteuer-abmeldung"],
+        ),
+        ("4", "Schule, Kultur und Soziales", None, &[]),
+        (
+            "40",
+            "Kindertagesbetreuung",
+            Some((5, T::CaseClosed, D::Destroy)),
+            &["kita-platz-anmelden"],
+        ),
+        ("6", "Bauen, Vermessung und Umwelt", None, &[]),
+        (
+            "62",
+            "Vermessung und Kataster",
+            Some((10, T::CaseClosed, D::Evaluate)),
+            &[
+                "liegenschaftskarte-auszug",
+                "hausnummer-zuteilung",
+                "bodenrichtwert-auskunft",
+            ],
+        ),
+        ("66", "Umwelt und Wasser", None, &[]),
+        (
+            "66.20",
+            "Wasserrecht",
+            Some((30, T::CaseClosed, D::Archive)),
+            &["brunnenbohrung-anzeigen"],
+        ),
+        (
+            "66.30",
+            "Baumschutz und Abfall",
+            Some((10, T::CaseClosed, D::Destroy)),
+            &["baumfaellung-genehmigung", "sperrmuell-anmelden"],
+        ),
+    ];
+    let repo = store.repo();
+    let mut nodes = Vec::new();
+    for (code, title, rule, slugs) in PLAN {
+        let mut services = Vec::new();
+        for slug in *slugs {
+            if let Some(s) = repo.service_by_slug(tid, slug).await? {
+                services.push(s.id);
+            }
+        }
+        nodes.push(NewPlanNode {
+            code: PlanCode::parse(code)?,
+            title: (*title).into(),
+            retention: match rule {
+                Some((y, t, d)) => Some(Retention::new(*y, *t, *d)?),
+                None => None,
+            },
+            services,
+        });
+    }
+    Ok(store
+        .seed_plan(tid, &nodes, "Stadtarchiv Musterstadt")
+        .await?)
 }
 
 /// The real FIM Stammdatenschemata of the demo (see `demo/fim/README.md`).

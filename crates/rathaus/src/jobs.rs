@@ -285,7 +285,9 @@ impl JobHandler for ApplicationReceipt {
         let tenant = job.tenant().ok_or("job without tenant")?;
         let app = uuid_of(&payload, "application")?;
         match self.0.ensure_receipt(tenant, app).await {
-            Ok(_) => Ok(()),
+            // The application, its data, uploads and receipt go into the
+            // case's Vorgang (e-file).
+            Ok(_) => file_case(&self.0, tenant, app).await,
             // The application is gone (its tenant was removed): nothing to do.
             Err(rathaus_app::UseCaseError::NotFound) => Ok(()),
             Err(e) => Err(format!("receipt of {app}: {e}")),
@@ -305,6 +307,11 @@ impl JobHandler for MailboxEvent {
             .payload_json()
             .map_err(|e| format!("invalid payload: {e}"))?;
         let tenant = job.tenant().ok_or("job without tenant")?;
+        // Every message (and its files) goes into the case's Vorgang.
+        if let Ok(application) = uuid_of(&payload, "application") {
+            let app = rathaus_app::App::new(self.0.store.clone(), self.0.files.clone());
+            file_case(&app, tenant, application).await?;
+        }
         if job.kind == "mailbox.applicant_answer" {
             tracing::info!(message = %payload["message"], "applicant answered; case back in the inbox");
             return Ok(());
@@ -415,6 +422,60 @@ impl JobHandler for AccountMail {
     }
 }
 
+/// `records.file {"application"}`: files the case of an application into its
+/// Vorgang (idempotent; enqueued with every case status change). The
+/// submission's receipt job and the mailbox jobs file too.
+pub struct FileCase(pub rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for FileCase {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let tenant = job.tenant().ok_or("job without tenant")?;
+        let app = uuid_of(&payload, "application")?;
+        file_case(&self.0, tenant, app).await
+    }
+}
+
+/// Files an application's case; a case that is gone (destroyed) is fine.
+async fn file_case(
+    app: &rathaus_app::App,
+    tenant: TenantId,
+    application: Uuid,
+) -> Result<(), String> {
+    match app.file_case(tenant, application).await {
+        Ok(_) | Err(rathaus_app::UseCaseError::NotFound) => Ok(()),
+        Err(e) => Err(format!("filing {application}: {e}")),
+    }
+}
+
+/// `records.delete_objects {"keys"}`: deletes the objects of destroyed
+/// content after the destruction's commit (a retry deletes what is left).
+pub struct DeleteRecordObjects(pub rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for DeleteRecordObjects {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let tenant = job.tenant().ok_or("job without tenant")?;
+        let keys: Vec<String> = payload
+            .get("keys")
+            .and_then(|k| serde_json::from_value(k.clone()).ok())
+            .ok_or("payload without keys")?;
+        let n = self
+            .0
+            .delete_record_objects(tenant, &keys)
+            .await
+            .map_err(|e| format!("deleting destroyed content: {e}"))?;
+        tracing::info!(objects = n, "destroyed content deleted from the file store");
+        Ok(())
+    }
+}
+
 /// `storage.sweep {}`: deletes orphaned uploads (objects below `uploads/`
 /// that no draft, application, answer or document refers to) older than
 /// the grace period. Enqueued periodically by [`schedule_sweeps`].
@@ -468,7 +529,15 @@ pub fn handlers(notifier: Notifier) -> Handlers {
     let app = rathaus_app::App::new(notifier.store.clone(), notifier.files.clone());
     Handlers::new()
         .with("diagnostics.sleep", Sleep)
-        .with("application.receipt", ApplicationReceipt(app))
+        .with("application.receipt", ApplicationReceipt(app.clone()))
+        .with(
+            rathaus_storage::outbox::FILE_CASE_JOB,
+            FileCase(app.clone()),
+        )
+        .with(
+            rathaus_storage::records::DELETE_OBJECTS_JOB,
+            DeleteRecordObjects(app),
+        )
         .with(
             "application.received",
             ApplicationReceived(notifier.clone()),

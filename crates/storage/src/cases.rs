@@ -10,6 +10,7 @@ use crate::{
     applications::{Application, ApplicationRepository},
     audit::AuditRepository,
     entities::{application, case},
+    outbox::OutboxRepository,
 };
 
 pub type Case = case::Model;
@@ -208,7 +209,16 @@ impl<C: ConnectionTrait> CaseRepository for Repo<'_, C> {
         let mut am: case::ActiveModel = c.clone().into();
         am.status = Set(next.code().to_string());
         am.updated_at = Set(Utc::now());
-        Ok(am.update(self.0).await?)
+        let c = am.update(self.0).await?;
+        // The e-file follows every status change (its Vorgang closes with
+        // the case and its retention starts): filed by the outbox job.
+        self.enqueue(
+            Some(TenantId(c.tenant_id)),
+            crate::outbox::FILE_CASE_JOB,
+            &serde_json::json!({ "application": c.application_id }),
+        )
+        .await?;
+        Ok(c)
     }
 }
 

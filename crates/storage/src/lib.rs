@@ -36,6 +36,7 @@ pub mod identity;
 pub mod mailbox;
 pub mod migration;
 pub mod outbox;
+pub mod records;
 pub mod routing;
 pub mod secrets;
 pub mod tenancy;
@@ -55,6 +56,7 @@ pub mod prelude {
     pub use crate::identity::{SessionRepository as _, TokenRepository as _, UserRepository as _};
     pub use crate::mailbox::MailboxRepository as _;
     pub use crate::outbox::OutboxRepository as _;
+    pub use crate::records::RecordRepository as _;
     pub use crate::routing::RoutingRepository as _;
     pub use crate::tenancy::{OrgUnitRepository as _, TenantRepository as _};
     pub use crate::uploads::UploadRepository as _;

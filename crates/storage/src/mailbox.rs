@@ -305,7 +305,7 @@ impl Store {
         repo.enqueue(
             Some(tenant),
             "mailbox.applicant_answer",
-            &serde_json::json!({ "message": m.id, "case": c.id }),
+            &serde_json::json!({ "message": m.id, "case": c.id, "application": c.application_id }),
         )
         .await?;
         txn.commit().await?;

@@ -26,6 +26,9 @@ use crate::{Repo, Result, Store, entities::outbox_job, now_ms};
 
 pub type OutboxJob = outbox_job::Model;
 
+/// The job that files an application's case into its Vorgang (e-file),
+/// `{"application": id}`; enqueued with every case status change.
+pub const FILE_CASE_JOB: &str = "records.file";
 /// A job handed to a handler.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct ClaimedJob {

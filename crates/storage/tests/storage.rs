@@ -117,6 +117,7 @@ async fn migration_list_is_pinned() {
             "m20261130_300001_idempotency_hash",
             "m20261130_300002_receipt_documents",
             "m20261130_300003_editorial_changes",
+            "m20261201_000001_records",
         ]
     );
     let db = db().await;
@@ -1050,6 +1051,153 @@ mod applications {
             citizen_id: None,
             notify_email: Some("max@example.org".into()),
         }
+    }
+
+    /// The e-file's storage: filing is idempotent per source, reads are
+    /// tenant-scoped, a hand-over moves only closed files without a hold, and
+    /// destroying deletes the application (with case, messages and files)
+    /// and the documents, keeps the Vorgang and its deletion record, and
+    /// enqueues the deletion of the objects — all in one transaction.
+    #[tokio::test]
+    async fn records_file_once_stay_in_their_tenant_and_destroy_with_a_record() {
+        use rathaus_domain::records::{Disposition, DocumentKind, FileStatus};
+        use rathaus_storage::records::{Filing, NewDocument, RecordRepository};
+        let db = db().await;
+        let (t, unit, version) = setup(&db, "stadt-a").await;
+        let (b, _, _) = setup(&db, "stadt-b").await;
+        let s = db
+            .store
+            .submit_application(new_app(t, unit, version, None))
+            .await
+            .unwrap();
+        let doc = |kind: DocumentKind, source: uuid::Uuid| NewDocument {
+            kind,
+            title: "Dokument".into(),
+            source_id: Some(source),
+            date: chrono::Utc::now().date_naive(),
+            filed_by: None,
+            file_key: format!("records/{source}.json"),
+            file_name: "d.json".into(),
+            mime: "application/json".into(),
+            size: 2,
+            sha256: "a".repeat(64),
+        };
+        let mut filing = Filing {
+            case_id: s.case.id,
+            application_id: s.application.id,
+            plan_node_id: None,
+            org_unit_id: unit,
+            file_number: format!("0-{}", s.application.reference),
+            subject: "Antrag".into(),
+            opened_at: s.application.submitted_at,
+            closed_at: None,
+            event_on: None,
+            documents: vec![doc(DocumentKind::ApplicationData, s.application.id)],
+        };
+        let (file, new) = db.store.file_case(t, &filing).await.unwrap();
+        assert_eq!(new.len(), 1);
+        assert_eq!(file.status(), FileStatus::Open);
+        // Again, with one more document: only the new one is filed.
+        filing
+            .documents
+            .push(doc(DocumentKind::Message, uuid::Uuid::now_v7()));
+        filing.closed_at = Some(chrono::Utc::now());
+        filing.event_on = Some(chrono::Utc::now().date_naive());
+        let (_, new) = db.store.file_case(t, &filing).await.unwrap();
+        assert_eq!(new.len(), 1, "the data is filed once");
+        let repo = db.store.repo();
+        let docs = repo.filed_documents(t, file.id).await.unwrap();
+        assert_eq!(
+            docs.iter().map(|d| d.document.number).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let file = repo.record_file(t, file.id).await.unwrap().unwrap();
+        assert_eq!(file.status(), FileStatus::Closed);
+        // Another tenant finds nothing.
+        assert!(repo.record_file(b, file.id).await.unwrap().is_none());
+        assert!(
+            repo.record_file_of_case(b, s.case.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(repo.filed_documents(b, file.id).await.unwrap().is_empty());
+        assert!(repo.closed_files(b).await.unwrap().is_empty());
+        // A hold keeps the file out of a hand-over.
+        let actor = (uuid::Uuid::now_v7(), "user:a");
+        db.store
+            .set_legal_hold(t, file.id, Some("Klage"), actor)
+            .await
+            .unwrap();
+        let as_of = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+        let (_, items) = db
+            .store
+            .create_disposal(t, as_of, &[(file.id, Disposition::Destroy)], actor)
+            .await
+            .unwrap();
+        assert!(items.is_empty(), "a file on hold is not offered");
+        db.store
+            .set_legal_hold(t, file.id, None, actor)
+            .await
+            .unwrap();
+        let (d, items) = db
+            .store
+            .create_disposal(t, as_of, &[(file.id, Disposition::Destroy)], actor)
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 1);
+        // Another tenant cannot destroy it; the first of four eyes asks.
+        assert!(repo.disposal(b, d.id).await.unwrap().is_none());
+        let d = db.store.request_destruction(t, d.id, actor).await;
+        assert!(d.is_err(), "only a confirmed hand-over can be destroyed");
+        let d = repo
+            .disposal(t, items[0].disposal_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut requested: rathaus_storage::entities::record_disposal::ActiveModel = d.into();
+        requested.destruction_requested_by = sea_orm::ActiveValue::Set(Some(actor.0));
+        let d = sea_orm::ActiveModelTrait::update(requested, db.store.db())
+            .await
+            .unwrap();
+        let approver = (uuid::Uuid::now_v7(), "user:b");
+        let deletions = db
+            .store
+            .destroy_files(t, &d, &[(file.id, FileStatus::Destroyed)], approver)
+            .await
+            .unwrap();
+        assert_eq!(deletions.len(), 1);
+        assert!(
+            repo.application(t, s.application.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(repo.case(t, s.case.id).await.unwrap().is_none());
+        assert!(repo.filed_documents(t, file.id).await.unwrap().is_empty());
+        let after = repo.record_file(t, file.id).await.unwrap().unwrap();
+        assert_eq!(after.status(), FileStatus::Destroyed);
+        assert_eq!(repo.deletions_of(t, file.id).await.unwrap().len(), 1);
+        let jobs = db
+            .store
+            .claim_jobs("t", 1000, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        let job = jobs
+            .iter()
+            .find(|j| j.kind == rathaus_storage::records::DELETE_OBJECTS_JOB)
+            .expect("the objects' deletion is queued");
+        let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
+        let keys = payload["keys"].as_array().unwrap();
+        assert!(
+            keys.iter().any(|k| k == "uploads/x"),
+            "the application's upload goes too"
+        );
+        assert!(
+            keys.iter()
+                .any(|k| k.as_str().unwrap().starts_with("records/"))
+        );
+        db.drop_db().await;
     }
 
     /// Regression test for Nagle's algorithm on the database socket (sqlx

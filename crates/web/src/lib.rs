@@ -18,6 +18,7 @@ pub mod decisions;
 pub mod forms;
 pub mod identity;
 pub mod platform;
+pub mod records;
 
 /// Paths the binary and the integration tests use.
 pub mod api {
@@ -149,6 +150,7 @@ fn app_routes() -> Routes {
         .merge(forms::routes())
         .merge(applications::routes())
         .merge(accounts::routes())
+        .merge(records::routes())
         .merge(platform::openapi::routes())
 }
 
@@ -176,6 +178,7 @@ fn api_operations() -> Vec<&'static Op> {
         cases::OPERATIONS,
         decisions::OPERATIONS,
         accounts::OPERATIONS,
+        records::OPERATIONS,
     ]
     .into_iter()
     .flatten()

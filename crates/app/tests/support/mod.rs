@@ -35,6 +35,8 @@ pub struct World {
     pub other_clerk: Actor,
     pub editor: Actor,
     pub admin: Actor,
+    /// A second Fachadministration (four eyes).
+    pub admin2: Actor,
     /// A clerk of another tenant.
     pub foreign_clerk: Actor,
 }
@@ -126,6 +128,13 @@ pub async fn world() -> World {
         Some((office, Role::TenantAdmin)),
     )
     .await;
+    let admin2 = staff(
+        &app,
+        t,
+        "admin2@example.org",
+        Some((office, Role::TenantAdmin)),
+    )
+    .await;
     let b = tenant(&app, "stadt-b").await;
     let b_unit = repo
         .create_org_unit(b, &unit("office", "Ordnungsamt", None))
@@ -193,6 +202,7 @@ pub async fn world() -> World {
         other_clerk,
         editor,
         admin,
+        admin2,
         foreign_clerk,
     }
 }

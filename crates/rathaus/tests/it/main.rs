@@ -18,5 +18,6 @@ mod notifications;
 mod outbox_crash;
 mod pages;
 mod permissions;
+mod records;
 mod smtp_tls;
 mod staff;

@@ -18,7 +18,7 @@ use std::collections::{HashMap, hash_map::Entry};
 
 use chrono::{Datelike, SubsecRound, Utc};
 use rathaus_domain::{applications::Reference, cases::CaseStatus, tenancy::TenantId};
-use sea_orm::{QuerySelect, prelude::*};
+use sea_orm::{QueryOrder, QuerySelect, prelude::*};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{NewApplication, Submitted, file_model};
@@ -175,19 +175,32 @@ impl Store {
                 ROWS_PER_INSERT
             };
             for chunk in keys.chunks(chunk_len.max(1)) {
-                let keys_filter = if postgres {
-                    Expr::cust_with_values(
-                        "\"idempotency_key\" IN (SELECT json_array_elements_text(CAST($1 AS json)))",
-                        [serde_json::Value::from(chunk.to_vec()).to_string()],
-                    )
+                let found = if postgres {
+                    // One probe of the unique (tenant, key) index per key,
+                    // whatever the statistics say: a table that was never
+                    // analysed (a new installation) looks empty to the
+                    // planner, and `key IN (SELECT …)` then became a scan of
+                    // all the tenant's applications per batch (ADR 0009).
+                    application::Entity::find()
+                        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+                            sea_orm::DbBackend::Postgres,
+                            "SELECT a.* FROM json_array_elements_text(CAST($1 AS json)) AS k(key) \
+                             CROSS JOIN LATERAL (SELECT * FROM \"applications\" \
+                             WHERE \"tenant_id\" = $2 AND \"idempotency_key\" = k.key LIMIT 1) AS a",
+                            [
+                                serde_json::Value::from(chunk.to_vec()).to_string().into(),
+                                (*tenant).into(),
+                            ],
+                        ))
+                        .all(&txn)
+                        .await?
                 } else {
-                    application::Column::IdempotencyKey.is_in(chunk.iter().copied())
+                    application::Entity::find()
+                        .filter(application::Column::TenantId.eq(*tenant))
+                        .filter(application::Column::IdempotencyKey.is_in(chunk.iter().copied()))
+                        .all(&txn)
+                        .await?
                 };
-                let found = application::Entity::find()
-                    .filter(application::Column::TenantId.eq(*tenant))
-                    .filter(keys_filter)
-                    .all(&txn)
-                    .await?;
                 for existing in found {
                     let Some(&i) = existing
                         .idempotency_key
@@ -232,15 +245,20 @@ impl Store {
             // From here the tenant's submissions are serialised (head lock),
             // so MAX(seq) + 1 … + n are free.
             let head = lock_audit_head(&txn, tenant, fresh.len() as i64).await?;
+            // The highest number so far: the last entry of the (tenant,
+            // year, seq) index, one backwards step — not MAX(seq), which a
+            // planner that thinks the table is empty runs as a walk over all
+            // the tenant's rows of the year (ADR 0009).
             let max: Option<i64> = application::Entity::find()
                 .select_only()
-                .column_as(application::Column::Seq.max(), "max")
+                .column(application::Column::Seq)
                 .filter(application::Column::TenantId.eq(tenant.0))
                 .filter(application::Column::Year.eq(year))
+                .order_by_desc(application::Column::Seq)
+                .limit(1)
                 .into_tuple()
                 .one(&txn)
-                .await?
-                .flatten();
+                .await?;
             let mut prev_hash = head.last_hash;
             for (seq, i) in (max.unwrap_or(0) + 1..).zip(fresh) {
                 let new = &items[i];

@@ -17,6 +17,7 @@ mod m20261130_200001_account_tokens;
 mod m20261130_300001_idempotency_hash;
 mod m20261130_300002_receipt_documents;
 mod m20261130_300003_editorial_changes;
+mod m20261201_000001_records;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_300001_idempotency_hash::Migration),
             Box::new(m20261130_300002_receipt_documents::Migration),
             Box::new(m20261130_300003_editorial_changes::Migration),
+            Box::new(m20261201_000001_records::Migration),
         ]
     }
 }

@@ -118,6 +118,12 @@ impl Needs for WorkCases {
     const PERMISSION: Permission = Permission::WorkCases;
 }
 
+/// Fachadministration (tenant settings, the e-file's hand-overs).
+pub struct AdministerTenant;
+impl Needs for AdministerTenant {
+    const PERMISSION: Permission = Permission::AdministerTenant;
+}
+
 /// A staff caller holding `N` (in some org unit), checked from the token
 /// alone: a handler taking it before its body answers 401/403 before the
 /// body is parsed, so a caller without the right learns nothing from the

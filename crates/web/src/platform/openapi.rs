@@ -61,6 +61,12 @@ pub struct Op {
     pub body_optional: bool,
     /// The answers of success.
     pub responses: &'static [Resp],
+    /// A raw (not JSON) request body: its media type (an xdomea message
+    /// as `application/xml`).
+    pub raw_body: Option<&'static str>,
+    /// The media type of the success answers when they are not JSON (a
+    /// document as `application/xml`, a package as `application/zip`).
+    pub raw_response: Option<&'static str>,
     /// Error statuses besides those implied by the rest of the row (401/403
     /// by `auth`; 413/415/422 by a body; 400 by query parameters; 404 by
     /// path parameters): e.g. 409 or 429.
@@ -87,6 +93,8 @@ pub const fn op(
         body,
         query: None,
         body_optional: false,
+        raw_body: None,
+        raw_response: None,
         responses,
         errors,
     }
@@ -96,6 +104,18 @@ impl Op {
     /// The row with query parameters.
     pub const fn with_query(mut self, query: ParamsFn) -> Op {
         self.query = Some(query);
+        self
+    }
+
+    /// The row with a raw body of this media type (instead of JSON).
+    pub const fn with_raw_body(mut self, media_type: &'static str) -> Op {
+        self.raw_body = Some(media_type);
+        self
+    }
+
+    /// The row whose success answers are a file of this media type.
+    pub const fn with_raw_response(mut self, media_type: &'static str) -> Op {
+        self.raw_response = Some(media_type);
         self
     }
 
@@ -140,7 +160,9 @@ fn error_text(status: u16) -> &'static str {
         404 => "Not found (or not visible to the caller)",
         409 => "Not possible in the current state (the message says why)",
         413 => "Body too large",
-        415 => "The body must be sent as application/json",
+        415 => {
+            "The body must be sent with the media type the operation names (application/json unless stated)"
+        }
         422 => "Invalid input: the fields and the fix, in German and English",
         429 => "Too many requests: try again later",
         _ => "Error",
@@ -166,7 +188,7 @@ fn json_response(
 fn path_param_schema(path: &str, name: &str) -> ObjectBuilder {
     let uuid = name == "file"
         || (name == "id"
-            && ["/services/", "/cases/", "/org-units/"]
+            && ["/services/", "/cases/", "/org-units/", "/records/"]
                 .iter()
                 .any(|p| path.starts_with(p)));
     let b = ObjectBuilder::new().schema_type(Type::String);
@@ -283,6 +305,24 @@ pub fn document() -> &'static OpenApi {
                 ));
                 errors.extend([413, 415, 422]);
             }
+            if let Some(media) = o.raw_body {
+                b = b.request_body(Some(
+                    RequestBodyBuilder::new()
+                        .required(Some(Required::True))
+                        .content(
+                            media,
+                            ContentBuilder::new()
+                                .schema(Some(
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::String)
+                                        .min_length(Some(1)),
+                                ))
+                                .build(),
+                        )
+                        .build(),
+                ));
+                errors.extend([413, 415, 422]);
+            }
             if o.path == "/forms/import" {
                 b = b.request_body(Some(fim_import_body()));
                 errors.extend([413, 415, 422]);
@@ -299,7 +339,21 @@ pub fn document() -> &'static OpenApi {
                 }
             }
             for (code, text, body) in o.responses {
-                b = b.response(*code, json_response(text, *body, c));
+                b = b.response(
+                    *code,
+                    match o.raw_response {
+                        Some(media) => ResponseBuilder::new()
+                            .description(*text)
+                            .content(
+                                media,
+                                ContentBuilder::new()
+                                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                                    .build(),
+                            )
+                            .build(),
+                        None => json_response(text, *body, c),
+                    },
+                );
             }
             errors.sort_unstable();
             errors.dedup();
