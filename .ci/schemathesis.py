@@ -233,6 +233,9 @@ def prepare():
     files += [f["id"] for m in application["messages"] for f in m["files"]]
     if not files:
         sys.exit("preparing schemathesis: the answer's file is missing")
+    status_refs = [call("POST", "/applications", {"form": hund["key"], "data": data})["reference"]
+                   for _ in range(4)]
+    status_cases = [call("GET", f"/applications/{r}", token=clerk)["case"] for r in status_refs]
     admin = token("admin@musterstadt.example")
     admin2 = token("admin2@musterstadt.example")
     records = prepare_records(clerk, admin, hund, data)
@@ -248,13 +251,28 @@ def prepare():
         call("PUT", f"/services/{sid}", content, token=editor)
         if i:
             call("POST", f"/services/{sid}/submit", {}, token=editor)
-    form_steps = []
-    for f in forms[:3]:
-        envelope = call("GET", f"/forms/{f['id']}")
-        call("PUT", f"/forms/{f['id']}", {"definition": envelope["definition"]}, token=editor)
-        form_steps.append(f["id"])
-    for fid in form_steps[1:]:
-        call("POST", f"/forms/{fid}/submit", {}, token=editor)
+    # A draft to submit (a demo form with a new draft version), and two forms
+    # of their own in review, one to approve and one to reject: nothing else
+    # draws their ids, so neither step can use up the other's version (on
+    # PostgreSQL the approve step once got only 409s).
+    first = forms[0]
+    envelope = call("GET", f"/forms/{first['id']}")
+    call("PUT", f"/forms/{first['id']}", {"definition": envelope["definition"]}, token=editor)
+    draft_forms = [first["id"]]
+
+    def mini_form(name):
+        return {"format": "rathaus.form/1", "key": f"schemathesis-{name}",
+                "definition": {"key": f"schemathesis_{name.replace('-', '_')}",
+                               "title": {"de": name, "en": name},
+                               "steps": [{"key": "a", "title": {"de": "A", "en": "A"}, "items": [
+                                   {"type": "field", "key": "x", "label": {"de": "X", "en": "X"},
+                                    "kind": "text"}]}]}}
+
+    review_forms = []
+    for name in ("review-approve", "review-reject"):
+        created = call("POST", "/forms", mini_form(name), token=editor)
+        call("POST", f"/forms/{created['id']}/submit", {}, token=editor)
+        review_forms.append(created["id"])
     step_services = [sid for sid, _ in editable]
     # Pending changes (four eyes) for the change/approve|reject steps: an
     # archive request of a service, and a form linked to its own service again.
@@ -275,7 +293,7 @@ def prepare():
         call("POST", f"/forms/{created['id']}/attach", {"service": services[0]["slug"]}, token=editor,
              expect=(200, 202))
         change_forms.append(created["id"])
-    in_review = set(form_steps[1:]) | {f["key"] for f in forms if f["id"] in form_steps[1:]}
+    in_review = set(review_forms) | {f"schemathesis-{n}" for n in ("review-approve", "review-reject")}
     return {
         "tokens": {"editor": editor, "editor2": editor2, "clerk": clerk, "applicant": access,
                    "revoke": revoke, "admin": admin, "admin2": admin2},
@@ -295,9 +313,9 @@ def prepare():
             # Not the forms in review: a pending link change on one holds up
             # its approval (409), and then approve never reaches a 2xx.
             "attach_form_ids": [f for f in form_ids if f not in in_review],
-            "draft_form_ids": form_steps[:1],
-            "review_form_ids_approve": form_steps[1:2],
-            "review_form_ids_reject": form_steps[2:3] or form_steps[1:2],
+            "draft_form_ids": draft_forms,
+            "review_form_ids_approve": review_forms[:1],
+            "review_form_ids_reject": review_forms[1:],
             "case_ids": [c["id"] for c in cases],
             "org_unit_ids": [u["id"] for u in units],
             "org_unit_names": [u["name"] for u in units],
@@ -310,6 +328,8 @@ def prepare():
             "emails": ["redaktion@musterstadt.example"],
             "passwords": [PASSWORD],
             "tenants": ["musterstadt"],
+            "status_case_ids": status_cases,
+            "status_actions": ["start"],
             **records,
         },
     }
@@ -339,7 +359,12 @@ BINDINGS = [
     ("^/api/v1/records/\\{id\\}/hold$", ".*", "path.id", "hold_record_ids"),
     ("^/api/v1/records/disposals$", "^POST$", "body.as_of", "as_of_dates"),
     ("^/api/v1/records/due$", ".*", "query.as_of", "as_of_dates"),
-    ("^/api/v1/cases/\\{id\\}", ".*", "path.id", "case_ids"),
+    # Status steps on cases of their own, all received: "start" is possible
+    # on each once (the other cases are claimed, decided, cancelled … by
+    # the other operations, in an order the generator chooses).
+    ("^/api/v1/cases/\\{id\\}/status$", ".*", "path.id", "status_case_ids"),
+    ("^/api/v1/cases/\\{id\\}/status$", ".*", "body.action", "status_actions"),
+    ("^/api/v1/cases/\\{id\\}(?!/status$)", ".*", "path.id", "case_ids"),
     ("^/api/v1/org-units/\\{id\\}", ".*", "path.id", "org_unit_ids"),
     ("^/api/v1/applications/\\{reference\\}$", ".*", "path.reference", "references"),
     ("^/api/v1/applications/\\{reference\\}/", ".*", "path.reference", "own_reference"),

@@ -28,8 +28,8 @@ use rathaus_storage::{
     catalog::CatalogRepository,
     mailbox::MailboxRepository,
     records::{
-        Deletion, Disposal, DisposalItem, FiledDocument, Filing, ItemChange, NewDocument,
-        RecordFile, RecordRepository,
+        AuditNote, Deletion, Disposal, DisposalItem, FiledDocument, Filing, ItemChange,
+        NewDocument, RecordFile, RecordRepository,
     },
     tenancy::{OrgUnitRepository, TenantRepository},
 };
@@ -612,9 +612,11 @@ impl App {
                 staff.tenant(),
                 id,
                 |d| Ok(d.status()),
-                &staff_name(actor),
-                "records.offer_written",
-                &serde_json::json!({ "files": view.items.len() }),
+                AuditNote {
+                    actor: &staff_name(actor),
+                    action: "records.offer_written",
+                    detail: serde_json::json!({ "files": view.items.len() }),
+                },
             )
             .await?;
         Ok((
@@ -677,9 +679,11 @@ impl App {
                         .unwrap_or(item.proposal());
                     Some(ItemChange::Decision(decision))
                 },
-                &staff_name(actor),
-                "records.evaluation_read",
-                &serde_json::json!({ "objects": decisions.len() }),
+                AuditNote {
+                    actor: &staff_name(actor),
+                    action: "records.evaluation_read",
+                    detail: serde_json::json!({ "objects": decisions.len() }),
+                },
             )
             .await?;
         self.disposal_view(tenant, d).await
@@ -714,9 +718,11 @@ impl App {
                 tenant,
                 id,
                 |_| Ok(next),
-                &staff_name(actor),
-                "records.package_written",
-                &serde_json::json!({ "files": hand.files.len(), "bytes": zip.len() }),
+                AuditNote {
+                    actor: &staff_name(actor),
+                    action: "records.package_written",
+                    detail: serde_json::json!({ "files": hand.files.len(), "bytes": zip.len() }),
+                },
             )
             .await?;
         Ok((xdomea::package_name(id, xdomea::MessageType::HandOver), zip))
@@ -767,9 +773,11 @@ impl App {
                         message: (!r.messages.is_empty()).then(|| r.messages.join("; ")),
                     })
                 },
-                &staff_name(actor),
-                "records.receipt_read",
-                &serde_json::json!({ "kind": format!("{:?}", receipt.kind), "objects": receipt.items.len() }),
+                AuditNote {
+                    actor: &staff_name(actor),
+                    action: "records.receipt_read",
+                    detail: serde_json::json!({ "kind": format!("{:?}", receipt.kind), "objects": receipt.items.len() }),
+                },
             )
             .await?;
         self.disposal_view(tenant, d).await

@@ -462,13 +462,12 @@ async fn main() {
         p99.as_secs_f64() * 1e6
     );
     println!(
-        "  HTTP, {CONNECTIONS} connections, {} ({}), medians of {rounds} round(s):",
+        "  HTTP, {CONNECTIONS} connections, {} (each round on stderr), medians of {rounds} round(s):",
         if use_wrk {
             format!("wrk -t2 -c{CONNECTIONS} -d{secs}s")
         } else {
             format!("built-in client, {total} requests")
         },
-        "each round on stderr"
     );
     println!(
         "    {:<38} {:>10} {:>8} {:>10}",

@@ -21,9 +21,9 @@ use crate::{
     Repo, Result, StorageError, Store,
     audit::AuditRepository,
     entities::{
-        application, record_deletion, record_disposal, record_disposal_item, record_document,
-        record_document_version, record_file, record_plan_node, record_service_node,
-        record_setting,
+        application, application_number_floor, record_deletion, record_disposal,
+        record_disposal_item, record_document, record_document_version, record_file,
+        record_plan_node, record_service_node, record_setting,
     },
     outbox::OutboxRepository,
 };
@@ -344,6 +344,14 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         am.updated_at = Set(Utc::now());
         Ok(am.update(self.0).await?)
     }
+}
+
+/// The audit entry a hand-over step writes (under the hand-over's id).
+#[derive(Debug, Clone)]
+pub struct AuditNote<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub detail: serde_json::Value,
 }
 
 /// What the archive's message changes on one item of a hand-over.
@@ -669,9 +677,7 @@ impl Store {
         tenant: TenantId,
         disposal: Uuid,
         next: impl FnOnce(&Disposal) -> Result<DisposalStatus>,
-        actor: &str,
-        action: &str,
-        detail: &serde_json::Value,
+        note: AuditNote<'_>,
     ) -> Result<Disposal> {
         let txn = self.begin_write().await?;
         let repo = Repo(&txn);
@@ -685,7 +691,7 @@ impl Store {
         } else {
             d
         };
-        repo.append_audit(tenant, d.id, actor, action, detail)
+        repo.append_audit(tenant, d.id, note.actor, note.action, &note.detail)
             .await?;
         txn.commit().await?;
         Ok(d)
@@ -700,9 +706,7 @@ impl Store {
         disposal: Uuid,
         next: DisposalStatus,
         mut update: impl FnMut(&DisposalItem) -> Option<ItemChange>,
-        actor: &str,
-        action: &str,
-        detail: &serde_json::Value,
+        note: AuditNote<'_>,
     ) -> Result<(Disposal, Vec<DisposalItem>)> {
         let txn = self.begin_write().await?;
         let repo = Repo(&txn);
@@ -734,7 +738,7 @@ impl Store {
             });
         }
         let d = repo.set_disposal_status(&d, next).await?;
-        repo.append_audit(tenant, d.id, actor, action, detail)
+        repo.append_audit(tenant, d.id, note.actor, note.action, &note.detail)
             .await?;
         txn.commit().await?;
         Ok((d, items))
@@ -816,6 +820,34 @@ impl Store {
                 .filter(record_document::Column::RecordFileId.eq(f.id))
                 .exec(&txn)
                 .await?;
+            // Its number is never given again (the writer numbers from the
+            // highest of the stored applications and this floor).
+            if let Some(app) = application::Entity::find_by_id(f.application_id)
+                .filter(application::Column::TenantId.eq(tenant.0))
+                .one(&txn)
+                .await?
+            {
+                let floor = application_number_floor::Entity::find_by_id((tenant.0, app.year))
+                    .one(&txn)
+                    .await?;
+                match floor {
+                    Some(fl) if fl.floor_seq >= app.seq => {}
+                    Some(fl) => {
+                        let mut am: application_number_floor::ActiveModel = fl.into();
+                        am.floor_seq = Set(app.seq);
+                        am.update(&txn).await?;
+                    }
+                    None => {
+                        application_number_floor::ActiveModel {
+                            tenant_id: Set(tenant.0),
+                            year: Set(app.year),
+                            floor_seq: Set(app.seq),
+                        }
+                        .insert(&txn)
+                        .await?;
+                    }
+                }
+            }
             // Cascades to the case, its messages and files.
             application::Entity::delete_many()
                 .filter(application::Column::TenantId.eq(tenant.0))

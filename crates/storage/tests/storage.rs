@@ -1197,6 +1197,18 @@ mod applications {
             keys.iter()
                 .any(|k| k.as_str().unwrap().starts_with("records/"))
         );
+        // The destroyed application's number is never given again.
+        let next = db
+            .store
+            .submit_application(new_app(t, unit, version, None))
+            .await
+            .unwrap();
+        assert!(
+            next.application.seq > s.application.seq,
+            "{} after the destroyed {}",
+            next.application.reference,
+            s.application.reference
+        );
         db.drop_db().await;
     }
 

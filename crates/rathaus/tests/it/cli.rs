@@ -469,6 +469,22 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
     let receipts = after["application_files"] - before["application_files"];
     assert!((0..=1).contains(&receipts), "{after:?}");
     *expected.get_mut("application_files").unwrap() += receipts;
+    // The same job files the case into its Vorgang (E-Akte): one Vorgang
+    // with its documents, each with one version.
+    let filed = after["record_files"] - before["record_files"];
+    assert_eq!(filed, receipts, "the receipt job files the case: {after:?}");
+    for table in [
+        "record_files",
+        "record_documents",
+        "record_document_versions",
+    ] {
+        *expected.get_mut(table).unwrap() = after[table];
+    }
+    assert_eq!(
+        after["record_documents"] - before["record_documents"],
+        after["record_document_versions"] - before["record_document_versions"],
+        "one version per filed document"
+    );
     assert_eq!(after, expected, "the second demo run changed the data");
     db.drop_db().await;
     std::fs::remove_dir_all(dir).ok();

@@ -26,7 +26,10 @@ use crate::{
     Repo, Result, StorageError, Store,
     audit::{audit_entry_model, lock_audit_head, set_audit_head},
     cases::CaseRepository,
-    entities::{application, application_file, audit_entry, case, form_draft, outbox_job},
+    entities::{
+        application, application_file, application_number_floor, audit_entry, case, form_draft,
+        outbox_job,
+    },
     identity::{generate_token, token_hash},
     outbox::new_job,
 };
@@ -259,6 +262,12 @@ impl Store {
                 .into_tuple()
                 .one(&txn)
                 .await?;
+            // Numbers of destroyed applications (e-file) are not given again.
+            let floor = application_number_floor::Entity::find_by_id((tenant.0, year))
+                .one(&txn)
+                .await?
+                .map(|f| f.floor_seq);
+            let max = max.max(floor);
             let mut prev_hash = head.last_hash;
             for (seq, i) in (max.unwrap_or(0) + 1..).zip(fresh) {
                 let new = &items[i];

@@ -4,6 +4,7 @@ pub mod account_token;
 pub mod api_token;
 pub mod application;
 pub mod application_file;
+pub mod application_number_floor;
 pub mod audit_entry;
 pub mod audit_head;
 pub mod case;

@@ -131,6 +131,17 @@ enum RecordDisposalItems {
     ReceiptMessage,
 }
 
+/// The highest number of a tenant's year whose application was destroyed:
+/// numbers are never given twice, also after a destruction took the
+/// highest application away.
+#[derive(DeriveIden)]
+enum ApplicationNumberFloors {
+    Table,
+    TenantId,
+    Year,
+    FloorSeq,
+}
+
 #[derive(DeriveIden)]
 enum RecordDeletions {
     Table,
@@ -440,6 +451,25 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(ApplicationNumberFloors::Table)
+                    .col(uuid(ApplicationNumberFloors::TenantId))
+                    .col(integer(ApplicationNumberFloors::Year))
+                    .col(big_integer(ApplicationNumberFloors::FloorSeq))
+                    .primary_key(
+                        Index::create()
+                            .col(ApplicationNumberFloors::TenantId)
+                            .col(ApplicationNumberFloors::Year),
+                    )
+                    .foreign_key(&mut tenant_fk(
+                        "fk_application_number_floors_tenant",
+                        ApplicationNumberFloors::Table,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(index(
                 "ix_record_deletions_file",
                 RecordDeletions::Table,
@@ -451,6 +481,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            ApplicationNumberFloors::Table.into_iden(),
             RecordDeletions::Table.into_iden(),
             RecordDisposalItems::Table.into_iden(),
             RecordDisposals::Table.into_iden(),
