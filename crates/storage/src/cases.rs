@@ -311,6 +311,16 @@ impl Store {
         let updated = am.update(&txn).await?;
         repo.append_audit(tenant, case_id, actor.1, action, &detail)
             .await?;
+        if !matches!(change, CaseChange::Note(_)) {
+            // The e-file follows the status and the unit (as with
+            // `set_case_status`).
+            repo.enqueue(
+                Some(tenant),
+                crate::outbox::FILE_CASE_JOB,
+                &serde_json::json!({ "application": updated.application_id }),
+            )
+            .await?;
+        }
         txn.commit().await?;
         Ok(updated)
     }
