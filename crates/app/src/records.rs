@@ -487,6 +487,25 @@ impl App {
         self.disposal_view(staff.tenant(), d).await
     }
 
+    /// The Fachadministration's hand-over `id` and its status after `step`:
+    /// the state machine refuses a step (and the second of the four eyes by
+    /// the first) before anything is read from the request or written.
+    async fn disposal_for_step(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        step: DisposalStep,
+    ) -> UseCaseResult<(crate::Staff, DisposalView, DisposalStatus)> {
+        let staff = actor.require(Permission::AdministerTenant)?.clone();
+        let view = self.disposal(actor, id).await?;
+        let next = view.disposal.status().next(
+            step,
+            staff.user.id,
+            view.disposal.destruction_requested_by,
+        )?;
+        Ok((staff, view, next))
+    }
+
     /// The tenant's hand-overs, newest first.
     pub async fn disposals(&self, actor: &Actor) -> UseCaseResult<Vec<Disposal>> {
         let staff = actor.require(Permission::AdministerTenant)?;
@@ -635,12 +654,10 @@ impl App {
         id: Uuid,
         xml: &str,
     ) -> UseCaseResult<DisposalView> {
-        let staff = actor.require(Permission::AdministerTenant)?;
+        let (staff, view, next) = self
+            .disposal_for_step(actor, id, DisposalStep::Evaluate)
+            .await?;
         let tenant = staff.tenant();
-        let view = self.disposal(actor, id).await?;
-        view.disposal
-            .status()
-            .next(DisposalStep::Evaluate, staff.user.id, None)?;
         let eval = read_checked(xml, xdomea::read_0502)?;
         if eval.process_id != id {
             return Err(UseCaseError::BadFile(format!(
@@ -670,7 +687,7 @@ impl App {
             .update_disposal_items(
                 tenant,
                 id,
-                DisposalStatus::Evaluated,
+                next,
                 |item| {
                     let decision = decisions
                         .iter()
@@ -696,13 +713,10 @@ impl App {
         actor: &Actor,
         id: Uuid,
     ) -> UseCaseResult<(String, Vec<u8>)> {
-        let staff = actor.require(Permission::AdministerTenant)?;
+        let (staff, view, next) = self
+            .disposal_for_step(actor, id, DisposalStep::HandOver)
+            .await?;
         let tenant = staff.tenant();
-        let view = self.disposal(actor, id).await?;
-        let next = view
-            .disposal
-            .status()
-            .next(DisposalStep::HandOver, staff.user.id, None)?;
         let (hand, content) = self
             .hand(
                 tenant,
@@ -736,13 +750,10 @@ impl App {
         id: Uuid,
         xml: &str,
     ) -> UseCaseResult<DisposalView> {
-        let staff = actor.require(Permission::AdministerTenant)?;
+        let (staff, view, next) = self
+            .disposal_for_step(actor, id, DisposalStep::Confirm)
+            .await?;
         let tenant = staff.tenant();
-        let view = self.disposal(actor, id).await?;
-        let next = view
-            .disposal
-            .status()
-            .next(DisposalStep::Confirm, staff.user.id, None)?;
         let receipt = read_checked(xml, xdomea::read_receipt)?;
         if receipt.process_id != id {
             return Err(UseCaseError::BadFile(format!(
@@ -790,12 +801,10 @@ impl App {
         actor: &Actor,
         id: Uuid,
     ) -> UseCaseResult<DisposalView> {
-        let staff = actor.require(Permission::AdministerTenant)?;
+        let (staff, _, _) = self
+            .disposal_for_step(actor, id, DisposalStep::RequestDestruction)
+            .await?;
         let tenant = staff.tenant();
-        let view = self.disposal(actor, id).await?;
-        view.disposal
-            .status()
-            .next(DisposalStep::RequestDestruction, staff.user.id, None)?;
         let d = self
             .store
             .request_destruction(tenant, id, (staff.user.id, &staff.audit_name()))
@@ -812,14 +821,10 @@ impl App {
         actor: &Actor,
         id: Uuid,
     ) -> UseCaseResult<(DisposalView, Vec<Deletion>)> {
-        let staff = actor.require(Permission::AdministerTenant)?;
+        let (staff, view, _) = self
+            .disposal_for_step(actor, id, DisposalStep::ApproveDestruction)
+            .await?;
         let tenant = staff.tenant();
-        let view = self.disposal(actor, id).await?;
-        view.disposal.status().next(
-            DisposalStep::ApproveDestruction,
-            staff.user.id,
-            view.disposal.destruction_requested_by,
-        )?;
         let files: Vec<(Uuid, FileStatus)> = view
             .items
             .iter()
