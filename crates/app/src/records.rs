@@ -873,6 +873,25 @@ impl App {
     }
 }
 
+/// The reference day of a hand-over (`as_of`, `YYYY-MM-DD`), required.
+pub fn parse_day(input: &str) -> UseCaseResult<NaiveDate> {
+    NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d").map_err(|_| {
+        rathaus_domain::ValidationErrors::from(rathaus_domain::FieldError::new(
+            "as_of",
+            "date.invalid",
+        ))
+        .into()
+    })
+}
+
+/// The reference day of a due list: empty or absent is today.
+pub fn parse_as_of(input: Option<&str>) -> UseCaseResult<NaiveDate> {
+    match input.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(Utc::now().date_naive()),
+        Some(s) => parse_day(s),
+    }
+}
+
 fn read_checked<T>(
     xml: &str,
     read: impl Fn(&str) -> Result<T, xdomea::XdomeaError>,

@@ -298,6 +298,18 @@ impl<C: ConnectionTrait> RecordRepository for Repo<'_, C> {
 }
 
 impl<C: ConnectionTrait> Repo<'_, C> {
+    async fn require_record_file(&self, tenant: TenantId, id: Uuid) -> Result<RecordFile> {
+        self.record_file(tenant, id)
+            .await?
+            .ok_or(StorageError::NotFound("record"))
+    }
+
+    async fn require_disposal(&self, tenant: TenantId, id: Uuid) -> Result<Disposal> {
+        self.disposal(tenant, id)
+            .await?
+            .ok_or(StorageError::NotFound("disposal"))
+    }
+
     async fn insert_document(
         &self,
         tenant: TenantId,
@@ -536,10 +548,7 @@ impl Store {
     ) -> Result<RecordDocument> {
         let txn = self.begin_write().await?;
         let repo = Repo(&txn);
-        let f = repo
-            .record_file(tenant, file)
-            .await?
-            .ok_or(StorageError::NotFound("record"))?;
+        let f = repo.require_record_file(tenant, file).await?;
         let number = repo
             .filed_documents(tenant, f.id)
             .await?
@@ -571,10 +580,7 @@ impl Store {
     ) -> Result<RecordFile> {
         let txn = self.begin_write().await?;
         let repo = Repo(&txn);
-        let f = repo
-            .record_file(tenant, file)
-            .await?
-            .ok_or(StorageError::NotFound("record"))?;
+        let f = repo.require_record_file(tenant, file).await?;
         let mut am: record_file::ActiveModel = f.clone().into();
         am.legal_hold = Set(hold.is_some());
         am.legal_hold_reason = Set(hold.map(String::from));
@@ -681,10 +687,7 @@ impl Store {
     ) -> Result<Disposal> {
         let txn = self.begin_write().await?;
         let repo = Repo(&txn);
-        let d = repo
-            .disposal(tenant, disposal)
-            .await?
-            .ok_or(StorageError::NotFound("disposal"))?;
+        let d = repo.require_disposal(tenant, disposal).await?;
         let status = next(&d)?;
         let d = if status != d.status() {
             repo.set_disposal_status(&d, status).await?
@@ -710,10 +713,7 @@ impl Store {
     ) -> Result<(Disposal, Vec<DisposalItem>)> {
         let txn = self.begin_write().await?;
         let repo = Repo(&txn);
-        let d = repo
-            .disposal(tenant, disposal)
-            .await?
-            .ok_or(StorageError::NotFound("disposal"))?;
+        let d = repo.require_disposal(tenant, disposal).await?;
         let mut items = Vec::new();
         for item in repo.disposal_items(tenant, disposal).await? {
             items.push(match update(&item) {
@@ -765,10 +765,7 @@ impl Store {
         let mut keys: Vec<String> = Vec::new();
         let mut out = Vec::new();
         for (file, status) in files {
-            let f = repo
-                .record_file(tenant, *file)
-                .await?
-                .ok_or(StorageError::NotFound("record"))?;
+            let f = repo.require_record_file(tenant, *file).await?;
             if f.legal_hold {
                 return Err(StorageError::Conflict("legal_hold"));
             }
@@ -904,10 +901,7 @@ impl Store {
     ) -> Result<Disposal> {
         let txn = self.begin_write().await?;
         let repo = Repo(&txn);
-        let d = repo
-            .disposal(tenant, disposal)
-            .await?
-            .ok_or(StorageError::NotFound("disposal"))?;
+        let d = repo.require_disposal(tenant, disposal).await?;
         let next = d
             .status()
             .next(

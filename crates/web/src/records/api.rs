@@ -8,14 +8,14 @@ use axum::{
     Json,
     body::Bytes,
     extract::{FromRequest, Path, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use chrono::{NaiveDate, Utc};
-use rathaus_app::records::{CaseRecord, DisposalView, MAX_XDOMEA_BYTES};
-use rathaus_domain::FieldError;
+use rathaus_app::records::{CaseRecord, DisposalView, MAX_XDOMEA_BYTES, parse_as_of, parse_day};
 use uuid::Uuid;
 
+use super::attachment;
 use crate::platform::{
     AppState,
     api_auth::{AdministerTenant, ApiJson, ApiQuery, ApiStaff, ApiUser},
@@ -316,11 +316,6 @@ pub(crate) struct DueParams {
     as_of: Option<String>,
 }
 
-fn parse_day(field: &str, s: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::Validation(FieldError::new(field, "date.invalid").into()))
-}
-
 /// A Vorgang that is due.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct DueRecord {
@@ -343,10 +338,7 @@ async fn due(
     ApiStaff { actor, .. }: ApiStaff<AdministerTenant>,
     ApiQuery(p): ApiQuery<DueParams>,
 ) -> Result<Response, AppError> {
-    let as_of = match p.as_of.as_deref() {
-        None | Some("") => Utc::now().date_naive(),
-        Some(s) => parse_day("as_of", s)?,
-    };
+    let as_of = parse_as_of(p.as_of.as_deref())?;
     let due = state.app.due_records(&actor, as_of).await?;
     Ok(Json(DueList {
         as_of,
@@ -429,7 +421,7 @@ async fn start(
     ApiStaff { actor, .. }: ApiStaff<AdministerTenant>,
     ApiJson(body): ApiJson<StartDisposal>,
 ) -> Result<Response, AppError> {
-    let as_of = parse_day("as_of", &body.as_of)?;
+    let as_of = parse_day(&body.as_of)?;
     let v = state.app.start_disposal(&actor, as_of).await?;
     Ok((StatusCode::CREATED, Json(disposal_body(&v))).into_response())
 }
@@ -441,16 +433,6 @@ async fn disposal(
 ) -> Result<Response, AppError> {
     let v = state.app.disposal(&actor, id_of(&id)?).await?;
     Ok(Json(disposal_body(&v)).into_response())
-}
-
-fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
 }
 
 async fn offer(

@@ -10,6 +10,21 @@ pub mod views;
 use crate::platform::openapi::{Auth, Op, op, schema};
 use crate::platform::routes::Routes;
 
+/// A file to download (an xdomea message or package), for pages and API alike.
+fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> axum::response::Response {
+    use axum::{
+        http::{HeaderValue, header},
+        response::IntoResponse,
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
 pub fn routes() -> Routes {
     Routes::new("records")
         .merge(staff::routes())

@@ -5,13 +5,16 @@
 
 use axum::{
     extract::{Path, Query, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use chrono::Utc;
-use rathaus_app::{Permission, records::DisposalView};
+use rathaus_app::{
+    Permission,
+    records::{DisposalView, parse_as_of, parse_day},
+};
 use uuid::Uuid;
 
+use super::attachment;
 use super::views::{
     DisposalPage, DisposalRow, DocumentRow, FileRow, ItemRow, OverviewPage, PlanRow, RecordPage,
 };
@@ -101,12 +104,7 @@ async fn overview_page(
 ) -> Result<Response, AppError> {
     let actor = staff.actor(state).await?;
     actor.require(Permission::AdministerTenant)?;
-    let as_of = match as_of.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-            AppError::Validation(rathaus_domain::FieldError::new("as_of", "date.invalid").into())
-        })?,
-        None => Utc::now().date_naive(),
-    };
+    let as_of = parse_as_of(as_of)?;
     let plan = state.app.record_plan(&actor).await?;
     let due = state.app.due_records(&actor, as_of).await?;
     let disposals = state.app.disposals(&actor).await?;
@@ -188,10 +186,7 @@ async fn start(
     f: CsrfForm<StartForm>,
 ) -> Result<Response, AppError> {
     let actor = staff.actor(&state).await?;
-    let as_of =
-        chrono::NaiveDate::parse_from_str(f.form.as_of.trim(), "%Y-%m-%d").map_err(|_| {
-            AppError::Validation(rathaus_domain::FieldError::new("as_of", "date.invalid").into())
-        })?;
+    let as_of = parse_day(&f.form.as_of)?;
     match state.app.start_disposal(&actor, as_of).await {
         Ok(v) => Ok(Redirect::to(&format!(
             "/staff/records/disposals/{}?msg=started",
@@ -289,16 +284,6 @@ async fn disposal_page(
         },
     )
         .into_response())
-}
-
-fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
 }
 
 async fn offer(
