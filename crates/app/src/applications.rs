@@ -34,7 +34,7 @@ const MAX_TOKEN_LEN: usize = 100;
 
 /// Markup a browser's sniffer takes for HTML (or script) near the start of
 /// a file: a PDF or image carrying it is a polyglot and refused.
-fn looks_like_markup(content: &[u8]) -> bool {
+pub(crate) fn looks_like_markup(content: &[u8]) -> bool {
     let head = &content[..content.len().min(1024)];
     let lower = head.to_ascii_lowercase();
     [

@@ -15,15 +15,18 @@ pub mod actor;
 pub mod applications;
 pub mod cases;
 pub mod catalog;
+pub mod circulation;
 pub mod decisions;
 pub mod drafts;
 pub mod editorial;
 pub mod error;
 pub mod forms;
 pub mod identity;
+pub mod intray;
 pub mod intake;
 pub mod records;
 pub mod routing;
+pub mod seals;
 pub mod uploads;
 
 use std::sync::Arc;
@@ -46,6 +49,8 @@ pub struct App {
     pub search: Arc<catalog::search::CatalogSearch>,
     /// What applicants may upload per draft and per answer.
     pub uploads: UploadLimits,
+    /// The full-text index over the documents of the e-file.
+    pub records_search: Arc<seals::RecordSearch>,
 }
 
 /// Quotas on applicants' uploads (configurable: `RATHAUS_UPLOAD_QUOTA_BYTES`,
@@ -74,6 +79,7 @@ impl App {
             intake: Arc::default(),
             search: Arc::default(),
             uploads: UploadLimits::default(),
+            records_search: Arc::default(),
         }
     }
 }

@@ -82,7 +82,7 @@ fn staff_name(actor: &Actor) -> String {
 
 impl App {
     /// The staff member may read records: a clerk or the Fachadministration.
-    fn require_records_reader(&self, actor: &Actor) -> UseCaseResult<TenantId> {
+    pub(crate) fn require_records_reader(&self, actor: &Actor) -> UseCaseResult<TenantId> {
         match actor.require(Permission::AdministerTenant) {
             Ok(s) => Ok(s.tenant()),
             Err(UseCaseError::Forbidden) => Ok(actor.require(Permission::WorkCases)?.tenant()),
@@ -936,5 +936,331 @@ fn extension(mime: &str, name: &str) -> String {
             .map(|(_, e)| e.to_ascii_lowercase())
             .filter(|e| e.len() <= 5 && e.chars().all(|c| c.is_ascii_alphanumeric()))
             .unwrap_or_else(|| "bin".into()),
+    }
+}
+
+/// Largest document staff file by upload (bytes).
+pub const MAX_STAFF_DOCUMENT_BYTES: usize = 25 * 1024 * 1024;
+
+/// A document staff file into a Vorgang (an upload or a scan).
+#[derive(Debug, Clone)]
+pub struct StaffDocument {
+    pub title: String,
+    pub file_name: String,
+    pub content: Bytes,
+}
+
+/// The type of a document staff may file, from its content: PDF, PNG, JPEG,
+/// a mail (`.eml`) or plain text — never HTML, never by its name.
+pub fn sniff_staff_document(content: &[u8]) -> Option<&'static str> {
+    if let Some(m) = crate::applications::sniff(content) {
+        return Some(m);
+    }
+    use rathaus_standards::text::{TextKind, extract};
+    match extract(content, None) {
+        Ok(e) if e.kind == TextKind::Mail => Some("message/rfc822"),
+        Ok(e) if e.kind == TextKind::Text && !crate::applications::looks_like_markup(content) => {
+            Some("text/plain")
+        }
+        _ => None,
+    }
+}
+
+/// The extension a filed document's name gets for its type.
+fn extension_of(mime: &str) -> &'static str {
+    match mime {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "message/rfc822" => "eml",
+        "application/json" => "json",
+        _ => "txt",
+    }
+}
+
+/// A file name with the extension of its type, no paths, no control or
+/// invisible characters.
+pub fn document_file_name(name: &str, mime: &str) -> String {
+    let ext = extension_of(mime);
+    let clean = crate::applications::safe_file_name(name, "application/pdf");
+    let stem = clean.strip_suffix(".pdf").unwrap_or(&clean);
+    let stem = stem
+        .strip_suffix(&format!(".{ext}"))
+        .unwrap_or(stem)
+        .to_string();
+    format!("{stem}.{ext}")
+}
+
+fn plan_error(e: StorageError) -> UseCaseError {
+    match e {
+        StorageError::Conflict(code @ "own_approval") => {
+            let _ = code;
+            UseCaseError::Workflow("records.plan_own_approval")
+        }
+        StorageError::Conflict("status") => UseCaseError::Workflow("records.plan_change_done"),
+        StorageError::Conflict("plan_code_taken") => UseCaseError::Workflow("records.plan_code_taken"),
+        StorageError::Conflict("plan_parent_missing") => {
+            UseCaseError::Workflow("records.plan_parent_missing")
+        }
+        StorageError::Conflict("plan_code_unknown") => {
+            UseCaseError::Workflow("records.plan_code_unknown")
+        }
+        StorageError::Conflict("record_status") => UseCaseError::Workflow("records.record_closed"),
+        StorageError::Conflict("same_record") => UseCaseError::Workflow("records.same_record"),
+        other => other.into(),
+    }
+}
+
+impl App {
+    /// Files a further document (upload or scan) into a Vorgang: for the
+    /// case's clerks and the Fachadministration. The type comes from the
+    /// content; text and seal follow in the processing job.
+    pub async fn file_document(
+        &self,
+        actor: &Actor,
+        record: Uuid,
+        input: StaffDocument,
+    ) -> UseCaseResult<rathaus_storage::records::RecordDocument> {
+        let file = self.require_record_access(actor, record).await?;
+        let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
+        let tenant = staff.tenant();
+        let title = rathaus_domain::validation::required_text("title", &input.title, 300)
+            .map_err(rathaus_domain::ValidationErrors::from)?;
+        if input.content.is_empty() {
+            return Err(UseCaseError::BadFile("leere Datei (empty file)".into()));
+        }
+        if input.content.len() > MAX_STAFF_DOCUMENT_BYTES {
+            return Err(UseCaseError::BadFile(format!(
+                "größer als {} MB (larger than {} MB)",
+                MAX_STAFF_DOCUMENT_BYTES / 1024 / 1024,
+                MAX_STAFF_DOCUMENT_BYTES / 1024 / 1024
+            )));
+        }
+        let mime = sniff_staff_document(&input.content).ok_or_else(|| {
+            UseCaseError::BadFile(
+                "nur PDF, PNG, JPEG, E-Mail (.eml) oder Text (only PDF, PNG, JPEG, mail or text)"
+                    .into(),
+            )
+        })?;
+        let name = document_file_name(&input.file_name, mime);
+        let key = format!("records/{}/{}.{}", file.id, Uuid::now_v7(), extension_of(mime));
+        let stored = self.files.put(tenant, &key, input.content).await?;
+        let doc = rathaus_storage::records::NewDocument {
+            kind: DocumentKind::Staff,
+            title,
+            source_id: None,
+            date: Utc::now().date_naive(),
+            filed_by: Some(staff.user.id),
+            file_key: key.clone(),
+            file_name: name,
+            mime: mime.into(),
+            size: stored.size as i64,
+            sha256: stored.sha256,
+        };
+        match self
+            .store
+            .file_staff_document(tenant, file.id, &staff.audit_name(), &doc)
+            .await
+        {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                let _ = self.files.delete(tenant, &key).await;
+                Err(plan_error(e))
+            }
+        }
+    }
+
+    /// Files a note of a case as a document of its Vorgang (marked relevant
+    /// to the file by the clerk).
+    pub async fn file_note(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+        text: &str,
+    ) -> UseCaseResult<rathaus_storage::records::RecordDocument> {
+        let record = self.case_record(actor, case_id).await?;
+        let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
+        let tenant = staff.tenant();
+        let text = rathaus_domain::validation::required_text("note", text, 4000)
+            .map_err(rathaus_domain::ValidationErrors::from)?;
+        let id = Uuid::now_v7();
+        let key = format!("records/{}/vermerke/{id}.txt", record.file.id);
+        let stored = self
+            .files
+            .put(tenant, &key, Bytes::from(text.clone().into_bytes()))
+            .await?;
+        let now = Utc::now();
+        let doc = rathaus_storage::records::NewDocument {
+            kind: DocumentKind::Note,
+            title: format!("Vermerk vom {}", now.format("%d.%m.%Y")),
+            source_id: Some(id),
+            date: now.date_naive(),
+            filed_by: Some(staff.user.id),
+            file_key: key.clone(),
+            file_name: format!("vermerk-{}.txt", now.format("%Y%m%d-%H%M%S")),
+            mime: "text/plain".into(),
+            size: stored.size as i64,
+            sha256: stored.sha256,
+        };
+        match self
+            .store
+            .file_staff_document(tenant, record.file.id, &staff.audit_name(), &doc)
+            .await
+        {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                let _ = self.files.delete(tenant, &key).await;
+                Err(plan_error(e))
+            }
+        }
+    }
+
+    /// A filed document with its content (newest version) and Vorgang.
+    pub async fn record_document(
+        &self,
+        actor: &Actor,
+        document: Uuid,
+        version: Option<i32>,
+    ) -> UseCaseResult<(FiledDocument, rathaus_storage::records::DocumentVersion, Bytes)> {
+        let tenant = self.require_records_reader(actor)?;
+        let (doc, file) = self
+            .store
+            .repo()
+            .filed_document(tenant, document)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        self.require_record_access(actor, file.id).await?;
+        let v = match version {
+            Some(n) => doc.versions.iter().find(|v| v.number == n),
+            None => doc.versions.last(),
+        }
+        .cloned()
+        .ok_or(UseCaseError::NotFound)?;
+        let content = self
+            .files
+            .get(tenant, &v.file_key)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        Ok((doc, v, content))
+    }
+
+    /// Moves a document into another Vorgang (access to both needed).
+    pub async fn move_document(
+        &self,
+        actor: &Actor,
+        document: Uuid,
+        to: Uuid,
+    ) -> UseCaseResult<rathaus_storage::records::RecordDocument> {
+        let tenant = self.require_records_reader(actor)?;
+        let (_, from) = self
+            .store
+            .repo()
+            .filed_document(tenant, document)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        self.require_record_access(actor, from.id).await?;
+        self.require_record_access(actor, to).await?;
+        let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
+        let moved = self
+            .store
+            .move_document(tenant, document, to, &staff.audit_name())
+            .await
+            .map_err(plan_error)?;
+        self.reindex_document(tenant, moved.id).await?;
+        Ok(moved)
+    }
+
+    /// The plan changes waiting for a second person and the last decided.
+    pub async fn plan_changes(
+        &self,
+        actor: &Actor,
+    ) -> UseCaseResult<Vec<rathaus_storage::records::PlanChangeRow>> {
+        let staff = actor.require(Permission::AdministerTenant)?;
+        Ok(self.store.repo().plan_changes(staff.tenant()).await?)
+    }
+
+    /// Asks for a change of the plan (Fachadministration); a second person
+    /// approves it.
+    pub async fn request_plan_change(
+        &self,
+        actor: &Actor,
+        change: rules::PlanChange,
+    ) -> UseCaseResult<rathaus_storage::records::PlanChangeRow> {
+        let staff = actor.require(Permission::AdministerTenant)?;
+        let change = change.validate()?;
+        self.store
+            .request_plan_change(staff.tenant(), &change, staff.user.id)
+            .await
+            .map_err(plan_error)
+    }
+
+    /// Approves (applies) or rejects a plan change; approving one's own is
+    /// refused (four eyes).
+    pub async fn review_plan_change(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        approve: bool,
+    ) -> UseCaseResult<rathaus_storage::records::PlanChangeRow> {
+        let staff = actor.require(Permission::AdministerTenant)?;
+        self.store
+            .review_plan_change(staff.tenant(), id, staff.user.id, approve)
+            .await
+            .map_err(plan_error)
+    }
+}
+
+impl App {
+    /// A Vorgang by its file number, or by the reference of its application
+    /// (for the forms that name a target Vorgang).
+    pub async fn record_by_number(&self, actor: &Actor, number: &str) -> UseCaseResult<RecordFile> {
+        let tenant = self.require_records_reader(actor)?;
+        let repo = self.store.repo();
+        let n = number.trim();
+        let found = match repo.record_file_by_number(tenant, n).await? {
+            Some(f) => Some(f),
+            None => match rathaus_domain::applications::Reference::parse(n) {
+                Some(r) => match repo.application_by_reference(tenant, &r.to_string()).await? {
+                    Some(app) => match repo.case_of(tenant, app.id).await? {
+                        Some(c) => repo.record_file_of_case(tenant, c.id).await?,
+                        None => None,
+                    },
+                    None => None,
+                },
+                None => None,
+            },
+        };
+        let f = found.ok_or_else(|| {
+            rathaus_domain::ValidationErrors::from(rathaus_domain::FieldError::new(
+                "to",
+                "records.unknown_record",
+            ))
+        })?;
+        self.require_record_access(actor, f.id).await
+    }
+}
+
+impl App {
+    /// A Vorgang by its id (for those with access to it).
+    pub async fn record_by_id(&self, actor: &Actor, id: Uuid) -> UseCaseResult<RecordFile> {
+        self.require_record_access(actor, id).await
+    }
+
+    /// The tenant's services with their names (for assigning them to plan
+    /// nodes; Fachadministration).
+    pub async fn record_services(&self, actor: &Actor) -> UseCaseResult<Vec<(Uuid, String)>> {
+        let staff = actor.require(Permission::AdministerTenant)?;
+        let repo = self.store.repo();
+        let mut out = Vec::new();
+        let tenant = staff.tenant();
+        for o in repo.overview(tenant).await? {
+            let name = serde_json::from_str::<serde_json::Value>(&o.latest.content)
+                .ok()
+                .and_then(|c| c["title"]["de"].as_str().map(String::from))
+                .unwrap_or_else(|| o.service.slug.clone());
+            out.push((o.service.id, name));
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out)
     }
 }

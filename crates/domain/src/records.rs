@@ -303,16 +303,22 @@ pub enum DocumentKind {
     Decision,
     /// Filed by staff.
     Staff,
+    /// A clerk's note marked relevant to the file (Vermerk).
+    Note,
+    /// Incoming mail filed from the electronic in-tray.
+    Incoming,
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 6] = [
+    pub const ALL: [DocumentKind; 8] = [
         Self::ApplicationData,
         Self::Receipt,
         Self::Upload,
         Self::Message,
         Self::Decision,
         Self::Staff,
+        Self::Note,
+        Self::Incoming,
     ];
 
     pub fn code(self) -> &'static str {
@@ -323,6 +329,8 @@ impl DocumentKind {
             Self::Message => "message",
             Self::Decision => "decision",
             Self::Staff => "staff",
+            Self::Note => "note",
+            Self::Incoming => "incoming",
         }
     }
 
@@ -440,6 +448,265 @@ pub fn effective_retention(nodes: &[PlanNode], id: Uuid) -> Option<Retention> {
         current = node.parent;
     }
     None
+}
+
+/// A change of the file plan or the file number scheme, made by the
+/// Fachadministration and applied only when a second person approves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum PlanChange {
+    /// A new node (its parent is the node of the code without its last part).
+    AddNode {
+        code: String,
+        title: String,
+        retention: Option<Retention>,
+    },
+    /// New title and retention rule of an existing node.
+    UpdateNode {
+        code: String,
+        title: String,
+        retention: Option<Retention>,
+    },
+    /// The service files under the node from now on (existing Vorgänge stay).
+    AssignService { service: Uuid, code: String },
+    /// The scheme of new file numbers.
+    SetFileNumberScheme { scheme: String },
+}
+
+/// Longest title of a plan node.
+pub const MAX_PLAN_TITLE_CHARS: usize = 200;
+
+impl PlanChange {
+    /// Checks the change on its own (codes, titles, scheme); whether the
+    /// node exists is checked when it is requested and again when applied.
+    pub fn validate(self) -> Result<Self, crate::ValidationErrors> {
+        let mut errs = crate::ValidationErrors::new();
+        let out = match self {
+            Self::AddNode {
+                code,
+                title,
+                retention,
+            } => {
+                let (code, title) = node_fields(&mut errs, &code, &title);
+                Self::AddNode {
+                    code,
+                    title,
+                    retention,
+                }
+            }
+            Self::UpdateNode {
+                code,
+                title,
+                retention,
+            } => {
+                let (code, title) = node_fields(&mut errs, &code, &title);
+                Self::UpdateNode {
+                    code,
+                    title,
+                    retention,
+                }
+            }
+            Self::AssignService { service, code } => {
+                let code = match PlanCode::parse(&code) {
+                    Ok(c) => c.as_str().to_string(),
+                    Err(_) => {
+                        errs.push(crate::FieldError::new("code", "records.plan_code"));
+                        code
+                    }
+                };
+                Self::AssignService { service, code }
+            }
+            Self::SetFileNumberScheme { scheme } => match FileNumberScheme::parse(&scheme) {
+                Ok(s) => Self::SetFileNumberScheme {
+                    scheme: s.as_str().to_string(),
+                },
+                Err(_) => {
+                    errs.push(crate::FieldError::new(
+                        "scheme",
+                        "records.file_number_scheme",
+                    ));
+                    Self::SetFileNumberScheme { scheme }
+                }
+            },
+        };
+        if let Some(r) = out.retention()
+            && Retention::new(r.years, r.trigger, r.disposition).is_err()
+        {
+            errs.push(crate::FieldError::new(
+                "retention_years",
+                "records.retention_years",
+            ));
+        }
+        errs.into_result().map(|()| out)
+    }
+
+    fn retention(&self) -> Option<Retention> {
+        match self {
+            Self::AddNode { retention, .. } | Self::UpdateNode { retention, .. } => *retention,
+            _ => None,
+        }
+    }
+
+    /// One line for lists and the audit ("32.10.06 Zweitwohnungsteuer: 10 J., A").
+    pub fn summary(&self) -> String {
+        let rule = |r: &Option<Retention>| match r {
+            Some(r) => format!(
+                "{} J. ab {}, {}",
+                r.years,
+                match r.trigger {
+                    RetentionTrigger::CaseClosed => "Abschluss",
+                    RetentionTrigger::DecisionFinal => "Bestandskraft",
+                },
+                r.disposition.code()
+            ),
+            None => "Frist vom übergeordneten Knoten".into(),
+        };
+        match self {
+            Self::AddNode {
+                code,
+                title,
+                retention,
+            } => format!("Neu: {code} {title} ({})", rule(retention)),
+            Self::UpdateNode {
+                code,
+                title,
+                retention,
+            } => format!("Ändern: {code} {title} ({})", rule(retention)),
+            Self::AssignService { service, code } => {
+                format!("Leistung {service} → {code}")
+            }
+            Self::SetFileNumberScheme { scheme } => format!("Aktenzeichen-Schema: {scheme}"),
+        }
+    }
+}
+
+fn node_fields(errs: &mut crate::ValidationErrors, code: &str, title: &str) -> (String, String) {
+    let code = match PlanCode::parse(code) {
+        Ok(c) => c.as_str().to_string(),
+        Err(_) => {
+            errs.push(crate::FieldError::new("code", "records.plan_code"));
+            code.to_string()
+        }
+    };
+    let title = errs
+        .check(crate::validation::required_text(
+            "title",
+            title,
+            MAX_PLAN_TITLE_CHARS,
+        ))
+        .unwrap_or_default();
+    (code, title)
+}
+
+/// Where an Umlaufmappe (circulation folder) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum CirculationStatus {
+    /// With the person of the current step.
+    Running,
+    /// Everybody signed off.
+    Completed,
+    /// Someone sent it back to the sender (with a comment).
+    Returned,
+    /// The sender withdrew it.
+    Cancelled,
+}
+
+impl CirculationStatus {
+    pub const ALL: [CirculationStatus; 4] = [
+        Self::Running,
+        Self::Completed,
+        Self::Returned,
+        Self::Cancelled,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Returned => "returned",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.code() == s)
+    }
+}
+
+/// What a person does with an Umlaufmappe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum CirculationAction {
+    /// Sign off (abzeichnen) the current step: on to the next person, or done.
+    SignOff,
+    /// Send it back to the sender; it stops here.
+    Return,
+    /// The sender withdraws it.
+    Cancel,
+}
+
+/// Most people in one Umlaufmappe.
+pub const MAX_CIRCULATION_STEPS: usize = 10;
+
+/// Why a circulation step is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CirculationError {
+    #[error("die Umlaufmappe läuft nicht mehr (the circulation is over)")]
+    NotRunning,
+    #[error("nur die Person des aktuellen Schritts (only the person of the current step)")]
+    NotYourStep,
+    #[error("nur wer die Umlaufmappe gestartet hat (only its sender)")]
+    NotSender,
+}
+
+impl CirculationError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotRunning => "circulation.not_running",
+            Self::NotYourStep => "circulation.not_your_step",
+            Self::NotSender => "circulation.not_sender",
+        }
+    }
+}
+
+/// The next state of an Umlaufmappe: `current` is the index of the current
+/// step among `people` (in order), `sender` who started it. Returns the new
+/// status and the new current step.
+pub fn circulation_step(
+    status: CirculationStatus,
+    people: &[Uuid],
+    current: usize,
+    sender: Uuid,
+    action: CirculationAction,
+    by: Uuid,
+) -> Result<(CirculationStatus, usize), CirculationError> {
+    if status != CirculationStatus::Running {
+        return Err(CirculationError::NotRunning);
+    }
+    match action {
+        CirculationAction::Cancel => {
+            if by != sender {
+                return Err(CirculationError::NotSender);
+            }
+            Ok((CirculationStatus::Cancelled, current))
+        }
+        CirculationAction::SignOff | CirculationAction::Return => {
+            if people.get(current) != Some(&by) {
+                return Err(CirculationError::NotYourStep);
+            }
+            if action == CirculationAction::Return {
+                Ok((CirculationStatus::Returned, current))
+            } else if current + 1 >= people.len() {
+                Ok((CirculationStatus::Completed, current))
+            } else {
+                Ok((CirculationStatus::Running, current + 1))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -621,6 +888,113 @@ mod tests {
             if let Ok(scheme) = FileNumberScheme::parse(&s) {
                 let out = scheme.render(&PlanCode::parse("1").unwrap(), "R", 2026, 1);
                 prop_assert!(!out.contains('{'), "placeholder left in {}", out);
+            }
+        }
+    }
+
+    #[test]
+    fn plan_changes_are_checked_by_field() {
+        let bad = PlanChange::AddNode {
+            code: "32.x".into(),
+            title: " ".into(),
+            retention: None,
+        }
+        .validate()
+        .unwrap_err();
+        let fields: Vec<&str> = bad.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["code", "title"]);
+        let years = PlanChange::UpdateNode {
+            code: "32.10".into(),
+            title: "Steuern".into(),
+            retention: Some(Retention {
+                years: 0,
+                trigger: RetentionTrigger::CaseClosed,
+                disposition: Disposition::Destroy,
+            }),
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(years.0[0].code, "records.retention_years");
+        let scheme = PlanChange::SetFileNumberScheme {
+            scheme: "{plan}".into(),
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(scheme.0[0].field, "scheme");
+        let ok = PlanChange::AddNode {
+            code: " 32.10.06 ".into(),
+            title: " Zweitwohnungsteuer ".into(),
+            retention: Some(Retention::new(10, RetentionTrigger::CaseClosed, Disposition::Archive).unwrap()),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(ok.summary(), "Neu: 32.10.06 Zweitwohnungsteuer (10 J. ab Abschluss, A)");
+        // The payload round-trips as JSON (it waits in the database).
+        let json = serde_json::to_string(&ok).unwrap();
+        assert_eq!(serde_json::from_str::<PlanChange>(&json).unwrap(), ok);
+    }
+
+    #[test]
+    fn a_circulation_goes_from_person_to_person() {
+        let (a, b, sender) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(9));
+        let people = [a, b];
+        let run = CirculationStatus::Running;
+        assert_eq!(
+            circulation_step(run, &people, 0, sender, CirculationAction::SignOff, b),
+            Err(CirculationError::NotYourStep)
+        );
+        assert_eq!(
+            circulation_step(run, &people, 0, sender, CirculationAction::SignOff, a),
+            Ok((run, 1))
+        );
+        assert_eq!(
+            circulation_step(run, &people, 1, sender, CirculationAction::SignOff, b),
+            Ok((CirculationStatus::Completed, 1))
+        );
+        assert_eq!(
+            circulation_step(run, &people, 1, sender, CirculationAction::Return, b),
+            Ok((CirculationStatus::Returned, 1))
+        );
+        assert_eq!(
+            circulation_step(run, &people, 1, sender, CirculationAction::Cancel, b),
+            Err(CirculationError::NotSender)
+        );
+        assert_eq!(
+            circulation_step(
+                CirculationStatus::Completed,
+                &people,
+                1,
+                sender,
+                CirculationAction::Cancel,
+                sender
+            ),
+            Err(CirculationError::NotRunning)
+        );
+    }
+
+    proptest! {
+        /// Whatever happens: a circulation completes only after every
+        /// person signed off in order, each by themselves.
+        #[test]
+        fn a_circulation_completes_only_when_everybody_signed_in_order(
+            n in 1usize..5,
+            acts in proptest::collection::vec((0u8..3, 0u128..6), 0..30)
+        ) {
+            let people: Vec<Uuid> = (0..n as u128).map(Uuid::from_u128).collect();
+            let sender = Uuid::from_u128(5);
+            let (mut status, mut current) = (CirculationStatus::Running, 0usize);
+            let mut signed = Vec::new();
+            for (a, who) in acts {
+                let action = [CirculationAction::SignOff, CirculationAction::Return, CirculationAction::Cancel][a as usize];
+                let by = Uuid::from_u128(who);
+                if let Ok((s, c)) = circulation_step(status, &people, current, sender, action, by) {
+                    if action == CirculationAction::SignOff { signed.push(by); }
+                    status = s;
+                    current = c;
+                }
+            }
+            if status == CirculationStatus::Completed {
+                prop_assert_eq!(signed, people);
             }
         }
     }

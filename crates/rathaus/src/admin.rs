@@ -16,6 +16,22 @@ use rathaus_storage::{
     tenancy::{NewOrgUnit, NewTenant, OrgUnitRepository, TenantRepository},
 };
 
+/// Arguments of `admin verify-seal`.
+#[derive(clap::Args, Debug)]
+pub struct VerifySeal {
+    /// The document (e.g. a Bescheid as PDF).
+    pub file: std::path::PathBuf,
+    /// Its seal file (`….siegel.json`).
+    #[arg(long)]
+    pub seal: Option<std::path::PathBuf>,
+    /// The authority's seal certificate(s), PEM.
+    #[arg(long)]
+    pub cert: Option<std::path::PathBuf>,
+    /// The tenant (slug) whose certificates and documents to use from the database.
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
     /// Create a tenant (municipality).
@@ -49,6 +65,13 @@ pub enum AdminCommand {
         #[arg(long)]
         sweep: bool,
     },
+    /// Check a document's electronic seal. Offline with `--seal` (its
+    /// `.siegel.json`) and `--cert` (the authority's seal certificate, PEM,
+    /// from `/pruefen/zertifikat.pem`): no database is opened. Without
+    /// `--cert`, the tenant's certificates come from the database; without
+    /// `--seal`, the document is looked up by its SHA-256 there.
+    /// Exit status 0 only for a valid seal.
+    VerifySeal(VerifySeal),
     /// Enqueue diagnostic jobs (`diagnostics.sleep`) to check that workers run.
     OutboxPing {
         #[arg(long, default_value_t = 1)]
@@ -293,6 +316,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let repo = store.repo();
     match cmd {
+        AdminCommand::VerifySeal(a) => verify_seal(&a, Some(store)).await?,
         AdminCommand::StorageReport { json, sweep } => {
             storage_report(store, settings, json, sweep).await?;
         }
@@ -489,4 +513,104 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// The certificates of a PEM file (one or more `CERTIFICATE` blocks).
+fn trust_anchors_of_pem(text: &str) -> anyhow::Result<Vec<rathaus_standards::seal::TrustAnchor>> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    let mut out = Vec::new();
+    for part in text.split(BEGIN).skip(1) {
+        let block = format!("{BEGIN}{part}");
+        out.push(
+            rathaus_standards::seal::TrustAnchor::from_pem(&block)
+                .map_err(|e| anyhow::anyhow!("--cert: {e}"))?,
+        );
+    }
+    if out.is_empty() {
+        bail!("--cert: keine Zertifikate in der Datei / no certificate in the file (PEM expected)");
+    }
+    Ok(out)
+}
+
+/// `admin verify-seal`: prints the verdict; an error (exit status 1) unless
+/// the seal is valid. `store` is none for the offline check.
+pub async fn verify_seal(a: &VerifySeal, store: Option<&Store>) -> anyhow::Result<()> {
+    use rathaus_standards::seal::{self, Seal};
+    use rathaus_storage::seals::SealKeyRepository;
+    let content = std::fs::read(&a.file)
+        .with_context(|| format!("{}: Datei nicht lesbar / cannot read", a.file.display()))?;
+    let sha = hex::encode(seal::sha256(&content));
+    let mut anchors = match &a.cert {
+        Some(p) => trust_anchors_of_pem(
+            &std::fs::read_to_string(p)
+                .with_context(|| format!("--cert {}: nicht lesbar / cannot read", p.display()))?,
+        )?,
+        None => Vec::new(),
+    };
+    let mut the_seal = match &a.seal {
+        Some(p) => Some(
+            Seal::parse(
+                &std::fs::read(p)
+                    .with_context(|| format!("--seal {}: nicht lesbar / cannot read", p.display()))?,
+            )
+            .map_err(|e| anyhow::anyhow!("--seal: {e}"))?,
+        ),
+        None => None,
+    };
+    if anchors.is_empty() || the_seal.is_none() {
+        let store = store.context(
+            "ohne --seal und --cert wird die Datenbank gebraucht / without --seal and --cert the database is needed",
+        )?;
+        let tenant = match &a.tenant {
+            Some(slug) => tenant_id(store, slug).await?,
+            None => {
+                let all = store.repo().tenants().await?;
+                match all.as_slice() {
+                    [t] => t.tenant_id(),
+                    _ => bail!("--tenant: bitte die Kommune angeben / name the tenant (slug)"),
+                }
+            }
+        };
+        if anchors.is_empty() {
+            for k in store.repo().seal_keys(tenant).await? {
+                anchors.push(
+                    rathaus_standards::seal::TrustAnchor::from_pem(&k.certificate)
+                        .map_err(|e| anyhow::anyhow!("stored certificate: {e}"))?,
+                );
+            }
+        }
+        if the_seal.is_none() {
+            the_seal = store
+                .repo()
+                .versions_by_sha256(tenant, &sha)
+                .await?
+                .iter()
+                .find_map(|(v, _, _)| v.seal.as_deref().and_then(|s| Seal::parse(s.as_bytes()).ok()));
+        }
+    }
+    println!("sha256\t{sha}");
+    let Some(s) = the_seal else {
+        bail!("kein Siegel zu diesem Dokument gefunden / no seal found for this document");
+    };
+    let v = seal::verify(&content, &s, &anchors);
+    println!("outcome\t{}", v.outcome.code());
+    if let Some(i) = &v.issuer {
+        println!("issuer\t{i}");
+    }
+    println!("sealed_at\t{}", v.sealed_at.to_rfc3339());
+    if let Some(f) = &v.certificate_fingerprint {
+        println!("certificate\t{f}");
+    }
+    if let Some(t) = &v.title {
+        println!("title\t{t}");
+    }
+    if v.outcome.is_valid() {
+        println!("Echt und unverändert / genuine and unchanged");
+        Ok(())
+    } else {
+        bail!(
+            "Siegel nicht gültig / seal not valid: {}",
+            v.outcome.code()
+        )
+    }
 }

@@ -476,6 +476,47 @@ impl JobHandler for DeleteRecordObjects {
     }
 }
 
+/// `records.process {}`: extracts the text of the tenant's new document
+/// versions, seals them with the tenant's key and puts them into the search
+/// index (enqueued with every filed document; takes all that are waiting).
+pub struct ProcessRecords(pub rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for ProcessRecords {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let tenant = job.tenant().ok_or("job without tenant")?;
+        let n = self
+            .0
+            .process_record_versions(tenant)
+            .await
+            .map_err(|e| format!("processing filed documents: {e}"))?;
+        if n > 0 {
+            tracing::info!(versions = n, "filed documents sealed and indexed");
+        }
+        Ok(())
+    }
+}
+
+/// Reads what other instances sealed into this instance's search index of
+/// the e-file: at start all, then every `every` until shutdown.
+pub async fn refresh_record_index(
+    app: rathaus_app::App,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match app.refresh_record_index().await {
+            Ok(n) if n > 0 => tracing::info!(documents = n, "e-file search index refreshed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "e-file search index not refreshed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// `storage.sweep {}`: deletes orphaned uploads (objects below `uploads/`
 /// that no draft, application, answer or document refers to) older than
 /// the grace period. Enqueued periodically by [`schedule_sweeps`].
@@ -533,6 +574,10 @@ pub fn handlers(notifier: Notifier) -> Handlers {
         .with(
             rathaus_storage::outbox::FILE_CASE_JOB,
             FileCase(app.clone()),
+        )
+        .with(
+            rathaus_storage::records::PROCESS_JOB,
+            ProcessRecords(app.clone()),
         )
         .with(
             rathaus_storage::records::DELETE_OBJECTS_JOB,

@@ -27,17 +27,20 @@ pub mod applications;
 pub mod audit;
 pub mod cases;
 pub mod catalog;
+pub mod circulation;
 pub mod decisions;
 pub mod editorial;
 pub mod entities;
 pub mod files;
 pub mod forms;
 pub mod identity;
+pub mod intray;
 pub mod mailbox;
 pub mod migration;
 pub mod outbox;
 pub mod records;
 pub mod routing;
+pub mod seals;
 pub mod secrets;
 pub mod tenancy;
 #[cfg(feature = "test-support")]
@@ -51,13 +54,16 @@ pub mod prelude {
     pub use crate::audit::AuditRepository as _;
     pub use crate::cases::CaseRepository as _;
     pub use crate::catalog::CatalogRepository as _;
+    pub use crate::circulation::CirculationRepository as _;
     pub use crate::decisions::DecisionRepository as _;
     pub use crate::forms::FormRepository as _;
     pub use crate::identity::{SessionRepository as _, TokenRepository as _, UserRepository as _};
+    pub use crate::intray::IntrayRepository as _;
     pub use crate::mailbox::MailboxRepository as _;
     pub use crate::outbox::OutboxRepository as _;
     pub use crate::records::RecordRepository as _;
     pub use crate::routing::RoutingRepository as _;
+    pub use crate::seals::SealKeyRepository as _;
     pub use crate::tenancy::{OrgUnitRepository as _, TenantRepository as _};
     pub use crate::uploads::UploadRepository as _;
 }

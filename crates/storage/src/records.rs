@@ -310,7 +310,7 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .ok_or(StorageError::NotFound("disposal"))
     }
 
-    async fn insert_document(
+    pub(crate) async fn insert_document(
         &self,
         tenant: TenantId,
         file: Uuid,
@@ -344,10 +344,32 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             sha256: Set(d.sha256.clone()),
             created_at: Set(now),
             created_by: Set(d.filed_by),
+            text: Set(None),
+            seal: Set(None),
         }
         .insert(self.0)
         .await?;
+        // Text extraction, seal and search index follow in a job (retried
+        // until done); one job per transaction is enough, it takes every
+        // version of the tenant that is not processed yet.
+        self.enqueue(
+            Some(tenant),
+            PROCESS_JOB,
+            &serde_json::json!({ "document": doc.id }),
+        )
+        .await?;
         Ok(doc)
+    }
+
+    /// The number the next document of a Vorgang gets.
+    pub(crate) async fn next_document_number(&self, tenant: TenantId, file: Uuid) -> Result<i32> {
+        let last = record_document::Entity::find()
+            .filter(record_document::Column::TenantId.eq(tenant.0))
+            .filter(record_document::Column::RecordFileId.eq(file))
+            .order_by_desc(record_document::Column::Number)
+            .one(self.0)
+            .await?;
+        Ok(last.map(|d| d.number).unwrap_or(0) + 1)
     }
 
     async fn set_disposal_status(&self, d: &Disposal, next: DisposalStatus) -> Result<Disposal> {
@@ -382,6 +404,10 @@ pub enum ItemChange {
 /// The objects a destruction removes (deleted by the outbox job
 /// `records.delete_objects` after the commit).
 pub const DELETE_OBJECTS_JOB: &str = "records.delete_objects";
+
+/// Extracts the text of new document versions, seals them and feeds the
+/// search index (enqueued with every filed document).
+pub const PROCESS_JOB: &str = "records.process";
 
 impl Store {
     /// Seeds a tenant's plan (nodes whose code exists are kept) and which
@@ -547,25 +573,9 @@ impl Store {
         d: &NewDocument,
     ) -> Result<RecordDocument> {
         let txn = self.begin_write().await?;
-        let repo = Repo(&txn);
-        let f = repo.require_record_file(tenant, file).await?;
-        let number = repo
-            .filed_documents(tenant, f.id)
-            .await?
-            .iter()
-            .map(|d| d.document.number)
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let doc = repo.insert_document(tenant, f.id, number, d).await?;
-        repo.append_audit(
-            tenant,
-            f.case_id,
-            actor,
-            "record.document_filed",
-            &serde_json::json!({ "document": doc.id, "sha256": d.sha256, "title": d.title }),
-        )
-        .await?;
+        let doc = Repo(&txn)
+            .add_document_to_file(tenant, file, d, actor)
+            .await?;
         txn.commit().await?;
         Ok(doc)
     }
@@ -817,6 +827,18 @@ impl Store {
                 .filter(record_document::Column::RecordFileId.eq(f.id))
                 .exec(&txn)
                 .await?;
+            // Umlaufmappen (their comments) and what the in-tray remembers of
+            // items filed here go with the content.
+            crate::entities::circulation::Entity::delete_many()
+                .filter(crate::entities::circulation::Column::TenantId.eq(tenant.0))
+                .filter(crate::entities::circulation::Column::RecordFileId.eq(f.id))
+                .exec(&txn)
+                .await?;
+            crate::entities::intray_item::Entity::delete_many()
+                .filter(crate::entities::intray_item::Column::TenantId.eq(tenant.0))
+                .filter(crate::entities::intray_item::Column::TargetFileId.eq(f.id))
+                .exec(&txn)
+                .await?;
             // Its number is never given again (the writer numbers from the
             // highest of the stored applications and this floor).
             if let Some(app) = application::Entity::find_by_id(f.application_id)
@@ -925,5 +947,541 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(d)
+    }
+}
+
+/// A version waiting for its text and seal, with where it is filed.
+#[derive(Debug, Clone)]
+pub struct PendingVersion {
+    pub version: DocumentVersion,
+    pub document: RecordDocument,
+    pub file: RecordFile,
+}
+
+/// A processed version for the search index.
+#[derive(Debug, Clone)]
+pub struct IndexedVersion {
+    pub version: DocumentVersion,
+    pub document: RecordDocument,
+    pub file: RecordFile,
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// Versions of a tenant without seal (not processed yet), oldest first.
+    pub async fn versions_to_process(
+        &self,
+        tenant: TenantId,
+        limit: u64,
+    ) -> Result<Vec<PendingVersion>> {
+        let versions = record_document_version::Entity::find()
+            .filter(record_document_version::Column::TenantId.eq(tenant.0))
+            .filter(record_document_version::Column::Seal.is_null())
+            .order_by_asc(record_document_version::Column::CreatedAt)
+            .limit(limit)
+            .all(self.0)
+            .await?;
+        self.with_documents(tenant, versions)
+            .await
+            .map(|v| {
+                v.into_iter()
+                    .map(|(version, document, file)| PendingVersion {
+                        version,
+                        document,
+                        file,
+                    })
+                    .collect()
+            })
+    }
+
+    /// Processed versions with text, in creation order after `after` (for
+    /// building and refreshing the search index; all tenants).
+    pub async fn indexed_versions_after(
+        &self,
+        after: Option<chrono::DateTime<Utc>>,
+        limit: u64,
+    ) -> Result<Vec<IndexedVersion>> {
+        let mut q = record_document_version::Entity::find()
+            .filter(record_document_version::Column::Seal.is_not_null())
+            .order_by_asc(record_document_version::Column::CreatedAt)
+            .limit(limit);
+        if let Some(a) = after {
+            q = q.filter(record_document_version::Column::CreatedAt.gt(a));
+        }
+        let versions = q.all(self.0).await?;
+        let mut out = Vec::new();
+        // Group by tenant: every lookup stays scoped to its tenant.
+        let mut tenants: Vec<Uuid> = versions.iter().map(|v| v.tenant_id).collect();
+        tenants.sort();
+        tenants.dedup();
+        for t in tenants {
+            let mine: Vec<DocumentVersion> = versions
+                .iter()
+                .filter(|v| v.tenant_id == t)
+                .cloned()
+                .collect();
+            for (version, document, file) in self.with_documents(TenantId(t), mine).await? {
+                out.push(IndexedVersion {
+                    version,
+                    document,
+                    file,
+                });
+            }
+        }
+        out.sort_by_key(|v| v.version.created_at);
+        Ok(out)
+    }
+
+    async fn with_documents(
+        &self,
+        tenant: TenantId,
+        versions: Vec<DocumentVersion>,
+    ) -> Result<Vec<(DocumentVersion, RecordDocument, RecordFile)>> {
+        let doc_ids: Vec<Uuid> = versions.iter().map(|v| v.document_id).collect();
+        if doc_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let docs = record_document::Entity::find()
+            .filter(record_document::Column::TenantId.eq(tenant.0))
+            .filter(record_document::Column::Id.is_in(doc_ids))
+            .all(self.0)
+            .await?;
+        let file_ids: Vec<Uuid> = docs.iter().map(|d| d.record_file_id).collect();
+        let files = record_file::Entity::find()
+            .filter(record_file::Column::TenantId.eq(tenant.0))
+            .filter(record_file::Column::Id.is_in(file_ids))
+            .all(self.0)
+            .await?;
+        Ok(versions
+            .into_iter()
+            .filter_map(|v| {
+                let d = docs.iter().find(|d| d.id == v.document_id)?.clone();
+                let f = files.iter().find(|f| f.id == d.record_file_id)?.clone();
+                Some((v, d, f))
+            })
+            .collect())
+    }
+
+    /// Versions of the tenant with this content (SHA-256, hex).
+    pub async fn versions_by_sha256(
+        &self,
+        tenant: TenantId,
+        sha256: &str,
+    ) -> Result<Vec<(DocumentVersion, RecordDocument, RecordFile)>> {
+        let versions = record_document_version::Entity::find()
+            .filter(record_document_version::Column::TenantId.eq(tenant.0))
+            .filter(record_document_version::Column::Sha256.eq(sha256))
+            .limit(20)
+            .all(self.0)
+            .await?;
+        self.with_documents(tenant, versions).await
+    }
+
+    /// A document with its versions and its Vorgang.
+    pub async fn filed_document(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Option<(FiledDocument, RecordFile)>> {
+        let Some(doc) = record_document::Entity::find_by_id(id)
+            .filter(record_document::Column::TenantId.eq(tenant.0))
+            .one(self.0)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let file = self.require_record_file(tenant, doc.record_file_id).await?;
+        let versions = record_document_version::Entity::find()
+            .filter(record_document_version::Column::TenantId.eq(tenant.0))
+            .filter(record_document_version::Column::DocumentId.eq(doc.id))
+            .order_by_asc(record_document_version::Column::Number)
+            .all(self.0)
+            .await?;
+        Ok(Some((
+            FiledDocument {
+                document: doc,
+                versions,
+            },
+            file,
+        )))
+    }
+
+    /// Vorgänge under one plan node that are open or closed (newest first).
+    pub async fn files_of_node(
+        &self,
+        tenant: TenantId,
+        node: Uuid,
+        limit: u64,
+    ) -> Result<Vec<RecordFile>> {
+        Ok(record_file::Entity::find()
+            .filter(record_file::Column::TenantId.eq(tenant.0))
+            .filter(record_file::Column::PlanNodeId.eq(node))
+            .filter(
+                record_file::Column::Status
+                    .is_in([FileStatus::Open.code(), FileStatus::Closed.code()]),
+            )
+            .order_by_desc(record_file::Column::OpenedAt)
+            .limit(limit)
+            .all(self.0)
+            .await?)
+    }
+
+    /// A Vorgang by its file number.
+    pub async fn record_file_by_number(
+        &self,
+        tenant: TenantId,
+        number: &str,
+    ) -> Result<Option<RecordFile>> {
+        Ok(record_file::Entity::find()
+            .filter(record_file::Column::TenantId.eq(tenant.0))
+            .filter(record_file::Column::FileNumber.eq(number))
+            .one(self.0)
+            .await?)
+    }
+
+    /// The documents with text of the tenant's open or closed Vorgänge, with
+    /// their Vorgang's plan node (training data of the in-tray classifier).
+    pub async fn texts_for_training(
+        &self,
+        tenant: TenantId,
+        limit: u64,
+    ) -> Result<Vec<(Uuid, String, Uuid)>> {
+        let versions = record_document_version::Entity::find()
+            .filter(record_document_version::Column::TenantId.eq(tenant.0))
+            .filter(record_document_version::Column::Text.is_not_null())
+            .order_by_desc(record_document_version::Column::CreatedAt)
+            .limit(limit)
+            .all(self.0)
+            .await?;
+        Ok(self
+            .with_documents(tenant, versions)
+            .await?
+            .into_iter()
+            .filter(|(_, d, _)| {
+                !matches!(
+                    DocumentKind::parse(&d.kind),
+                    Some(DocumentKind::ApplicationData | DocumentKind::Receipt)
+                )
+            })
+            .filter_map(|(v, _, f)| Some((v.id, v.text?, f.plan_node_id?)))
+            .filter(|(_, t, _)| t.trim().chars().count() >= 20)
+            .collect())
+    }
+}
+
+impl Store {
+    /// Stores a version's extracted text and its seal (once: a version that
+    /// has its seal keeps it).
+    pub async fn set_version_processed(
+        &self,
+        tenant: TenantId,
+        version: Uuid,
+        text: Option<String>,
+        seal: String,
+    ) -> Result<()> {
+        use sea_orm::sea_query::Expr;
+        record_document_version::Entity::update_many()
+            .col_expr(record_document_version::Column::Text, Expr::value(text))
+            .col_expr(record_document_version::Column::Seal, Expr::value(seal))
+            .filter(record_document_version::Column::TenantId.eq(tenant.0))
+            .filter(record_document_version::Column::Id.eq(version))
+            .filter(record_document_version::Column::Seal.is_null())
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
+    /// Moves a document into another Vorgang (open or closed, same tenant),
+    /// as its next number, audited on both cases, in one transaction.
+    pub async fn move_document(
+        &self,
+        tenant: TenantId,
+        document: Uuid,
+        to: Uuid,
+        actor: &str,
+    ) -> Result<RecordDocument> {
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let (doc, from) = repo
+            .filed_document(tenant, document)
+            .await?
+            .ok_or(StorageError::NotFound("document"))?;
+        let target = repo.require_record_file(tenant, to).await?;
+        for f in [&from, &target] {
+            if !matches!(f.status(), FileStatus::Open | FileStatus::Closed) || f.legal_hold {
+                return Err(StorageError::Conflict("record_status"));
+            }
+        }
+        if from.id == target.id {
+            return Err(StorageError::Conflict("same_record"));
+        }
+        let number = repo.next_document_number(tenant, target.id).await?;
+        let mut am: record_document::ActiveModel = doc.document.clone().into();
+        am.record_file_id = Set(target.id);
+        am.number = Set(number);
+        let moved = am.update(&txn).await?;
+        let detail = serde_json::json!({
+            "document": doc.document.id,
+            "title": doc.document.title,
+            "from": from.file_number,
+            "to": target.file_number,
+        });
+        repo.append_audit(tenant, from.case_id, actor, "record.document_moved_out", &detail)
+            .await?;
+        repo.append_audit(tenant, target.case_id, actor, "record.document_moved_in", &detail)
+            .await?;
+        repo.enqueue(
+            Some(tenant),
+            PROCESS_JOB,
+            &serde_json::json!({ "document": moved.id, "moved": true }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(moved)
+    }
+}
+
+pub type PlanChangeRow = crate::entities::record_plan_change::Model;
+
+impl crate::entities::record_plan_change::Model {
+    /// The change as the domain sees it.
+    pub fn change(&self) -> Result<rathaus_domain::records::PlanChange> {
+        serde_json::from_str(&self.payload).map_err(|_| StorageError::Corrupt {
+            table: "record_plan_changes",
+            column: "payload",
+            value: self.payload.chars().take(100).collect(),
+        })
+    }
+}
+
+impl<C: ConnectionTrait> Repo<'_, C> {
+    /// The plan changes of a tenant: pending first, then the last 50 decided.
+    pub async fn plan_changes(&self, tenant: TenantId) -> Result<Vec<PlanChangeRow>> {
+        use crate::entities::record_plan_change as pc;
+        let mut pending = pc::Entity::find()
+            .filter(pc::Column::TenantId.eq(tenant.0))
+            .filter(pc::Column::Status.eq("pending"))
+            .order_by_asc(pc::Column::RequestedAt)
+            .all(self.0)
+            .await?;
+        let decided = pc::Entity::find()
+            .filter(pc::Column::TenantId.eq(tenant.0))
+            .filter(pc::Column::Status.ne("pending"))
+            .order_by_desc(pc::Column::RequestedAt)
+            .limit(50)
+            .all(self.0)
+            .await?;
+        pending.extend(decided);
+        Ok(pending)
+    }
+
+    pub async fn plan_change(&self, tenant: TenantId, id: Uuid) -> Result<Option<PlanChangeRow>> {
+        use crate::entities::record_plan_change as pc;
+        Ok(pc::Entity::find_by_id(id)
+            .filter(pc::Column::TenantId.eq(tenant.0))
+            .one(self.0)
+            .await?)
+    }
+
+    async fn node_by_code(&self, tenant: TenantId, code: &str) -> Result<Option<PlanNodeRow>> {
+        Ok(record_plan_node::Entity::find()
+            .filter(record_plan_node::Column::TenantId.eq(tenant.0))
+            .filter(record_plan_node::Column::Code.eq(code))
+            .one(self.0)
+            .await?)
+    }
+
+    /// Whether the change can be applied to the plan as it is now
+    /// (`Conflict` naming what is missing or taken).
+    pub async fn check_plan_change(
+        &self,
+        tenant: TenantId,
+        change: &rathaus_domain::records::PlanChange,
+    ) -> Result<()> {
+        use rathaus_domain::records::PlanChange as P;
+        match change {
+            P::AddNode { code, .. } => {
+                if self.node_by_code(tenant, code).await?.is_some() {
+                    return Err(StorageError::Conflict("plan_code_taken"));
+                }
+                if let Some(parent) = PlanCode::parse(code).ok().and_then(|c| c.parent())
+                    && self.node_by_code(tenant, parent.as_str()).await?.is_none()
+                {
+                    return Err(StorageError::Conflict("plan_parent_missing"));
+                }
+            }
+            P::UpdateNode { code, .. } | P::AssignService { code, .. } => {
+                if self.node_by_code(tenant, code).await?.is_none() {
+                    return Err(StorageError::Conflict("plan_code_unknown"));
+                }
+                if let P::AssignService { service, .. } = change {
+                    use crate::catalog::CatalogRepository;
+                    if self.service(tenant, *service).await?.is_none() {
+                        return Err(StorageError::NotFound("service"));
+                    }
+                }
+            }
+            P::SetFileNumberScheme { .. } => {}
+        }
+        Ok(())
+    }
+
+    async fn apply_plan_change(
+        &self,
+        tenant: TenantId,
+        change: &rathaus_domain::records::PlanChange,
+    ) -> Result<()> {
+        use rathaus_domain::records::PlanChange as P;
+        self.check_plan_change(tenant, change).await?;
+        let now = Utc::now();
+        match change {
+            P::AddNode {
+                code,
+                title,
+                retention,
+            } => {
+                let parent = match PlanCode::parse(code).ok().and_then(|c| c.parent()) {
+                    Some(p) => self.node_by_code(tenant, p.as_str()).await?.map(|n| n.id),
+                    None => None,
+                };
+                record_plan_node::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tenant_id: Set(tenant.0),
+                    parent_id: Set(parent),
+                    code: Set(code.clone()),
+                    title: Set(title.clone()),
+                    retention_years: Set(retention.map(|r| i32::from(r.years))),
+                    retention_trigger: Set(retention.map(|r| r.trigger.code().into())),
+                    disposition: Set(retention.map(|r| r.disposition.code().into())),
+                    created_at: Set(now),
+                }
+                .insert(self.0)
+                .await?;
+            }
+            P::UpdateNode {
+                code,
+                title,
+                retention,
+            } => {
+                let node = self
+                    .node_by_code(tenant, code)
+                    .await?
+                    .ok_or(StorageError::Conflict("plan_code_unknown"))?;
+                let mut am: record_plan_node::ActiveModel = node.into();
+                am.title = Set(title.clone());
+                am.retention_years = Set(retention.map(|r| i32::from(r.years)));
+                am.retention_trigger = Set(retention.map(|r| r.trigger.code().into()));
+                am.disposition = Set(retention.map(|r| r.disposition.code().into()));
+                am.update(self.0).await?;
+            }
+            P::AssignService { service, code } => {
+                let node = self
+                    .node_by_code(tenant, code)
+                    .await?
+                    .ok_or(StorageError::Conflict("plan_code_unknown"))?;
+                record_service_node::Entity::delete_many()
+                    .filter(record_service_node::Column::TenantId.eq(tenant.0))
+                    .filter(record_service_node::Column::ServiceId.eq(*service))
+                    .exec(self.0)
+                    .await?;
+                record_service_node::ActiveModel {
+                    service_id: Set(*service),
+                    tenant_id: Set(tenant.0),
+                    node_id: Set(node.id),
+                }
+                .insert(self.0)
+                .await?;
+            }
+            P::SetFileNumberScheme { scheme } => match self.record_settings(tenant).await? {
+                Some(s) => {
+                    let mut am: record_setting::ActiveModel = s.into();
+                    am.file_number_scheme = Set(scheme.clone());
+                    am.updated_at = Set(now);
+                    am.update(self.0).await?;
+                }
+                None => {
+                    record_setting::ActiveModel {
+                        tenant_id: Set(tenant.0),
+                        file_number_scheme: Set(scheme.clone()),
+                        archive_name: Set(String::new()),
+                        updated_at: Set(now),
+                    }
+                    .insert(self.0)
+                    .await?;
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Records a plan change for a second person (checked against the plan
+    /// as it is now).
+    pub async fn request_plan_change(
+        &self,
+        tenant: TenantId,
+        change: &rathaus_domain::records::PlanChange,
+        by: Uuid,
+    ) -> Result<PlanChangeRow> {
+        use crate::entities::record_plan_change as pc;
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        repo.check_plan_change(tenant, change).await?;
+        let row = pc::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            payload: Set(serde_json::to_string(change).map_err(|_| {
+                StorageError::Corrupt {
+                    table: "record_plan_changes",
+                    column: "payload",
+                    value: String::new(),
+                }
+            })?),
+            summary: Set(change.summary().chars().take(500).collect()),
+            requested_by: Set(by),
+            requested_at: Set(Utc::now()),
+            status: Set("pending".into()),
+            reviewed_by: Set(None),
+            reviewed_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// Approves (applies) or rejects a pending plan change. Its requester
+    /// cannot approve it (four eyes); rejecting their own request withdraws
+    /// it.
+    pub async fn review_plan_change(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        reviewer: Uuid,
+        approve: bool,
+    ) -> Result<PlanChangeRow> {
+        use crate::entities::record_plan_change as pc;
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let row = repo
+            .plan_change(tenant, id)
+            .await?
+            .ok_or(StorageError::NotFound("plan change"))?;
+        if row.status != "pending" {
+            return Err(StorageError::Conflict("status"));
+        }
+        if approve {
+            if row.requested_by == reviewer {
+                return Err(StorageError::Conflict("own_approval"));
+            }
+            repo.apply_plan_change(tenant, &row.change()?).await?;
+        }
+        let mut am: pc::ActiveModel = row.into();
+        am.status = Set(if approve { "approved" } else { "rejected" }.into());
+        am.reviewed_by = Set(Some(reviewer));
+        am.reviewed_at = Set(Some(Utc::now()));
+        let row = am.update(&txn).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 }

@@ -118,6 +118,7 @@ async fn migration_list_is_pinned() {
             "m20261130_300002_receipt_documents",
             "m20261130_300003_editorial_changes",
             "m20261201_000001_records",
+            "m20261202_000001_records_work",
         ]
     );
     let db = db().await;

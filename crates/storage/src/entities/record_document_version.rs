@@ -16,6 +16,10 @@ pub struct Model {
     pub sha256: String,
     pub created_at: DateTimeUtc,
     pub created_by: Option<Uuid>,
+    /// The extracted text (for full-text search; none for binary content).
+    pub text: Option<String>,
+    /// The electronic seal over the content (JSON, `rathaus-seal/1`).
+    pub seal: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261130_300001_idempotency_hash;
 mod m20261130_300002_receipt_documents;
 mod m20261130_300003_editorial_changes;
 mod m20261201_000001_records;
+mod m20261202_000001_records_work;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_300002_receipt_documents::Migration),
             Box::new(m20261130_300003_editorial_changes::Migration),
             Box::new(m20261201_000001_records::Migration),
+            Box::new(m20261202_000001_records_work::Migration),
         ]
     }
 }

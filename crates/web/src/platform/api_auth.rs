@@ -104,6 +104,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// The permission an API operation needs before its body is read.
 pub trait Needs {
     const PERMISSION: Permission;
+    /// Another permission that is also enough (none: only `PERMISSION`).
+    const OR: Option<Permission> = None;
 }
 
 /// Redaktion.
@@ -124,6 +126,14 @@ impl Needs for AdministerTenant {
     const PERMISSION: Permission = Permission::AdministerTenant;
 }
 
+/// Sachbearbeitung or Fachadministration: the e-file's work (Vorgänge,
+/// in-tray, Umlaufmappen); the use case checks the Vorgang's unit.
+pub struct RecordsStaff;
+impl Needs for RecordsStaff {
+    const PERMISSION: Permission = Permission::WorkCases;
+    const OR: Option<Permission> = Some(Permission::AdministerTenant);
+}
+
 /// A staff caller holding `N` (in some org unit), checked from the token
 /// alone: a handler taking it before its body answers 401/403 before the
 /// body is parsed, so a caller without the right learns nothing from the
@@ -140,7 +150,14 @@ impl<N: Needs> FromRequestParts<AppState> for ApiStaff<N> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let caller = ApiUser::from_request_parts(parts, state).await?;
         let actor = caller.actor(state).await?;
-        actor.require(N::PERMISSION)?;
+        if let Err(e) = actor.require(N::PERMISSION) {
+            match N::OR {
+                Some(p) => {
+                    actor.require(p)?;
+                }
+                None => return Err(e.into()),
+            }
+        }
         Ok(ApiStaff {
             caller,
             actor,

@@ -51,7 +51,7 @@ pub fn routes() -> Routes {
         )
 }
 
-fn id_of(s: &str) -> Result<Uuid, AppError> {
+pub(super) fn id_of(s: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(s).map_err(|_| AppError::NotFound)
 }
 
@@ -138,6 +138,9 @@ pub(crate) struct VersionBody {
     /// SHA-256 of the content, hex.
     sha256: String,
     created_at: chrono::DateTime<Utc>,
+    /// Whether the electronic seal is made (`GET /records/documents/{id}/seal`);
+    /// it follows the filing within seconds.
+    sealed: bool,
 }
 
 /// A filed document.
@@ -146,7 +149,7 @@ pub(crate) struct DocumentBody {
     id: Uuid,
     /// Position in the Vorgang.
     number: i32,
-    /// `application_data`, `receipt`, `upload`, `message`, `decision`, `staff`.
+    /// `application_data`, `receipt`, `upload`, `message`, `decision`, `staff`, `note`, `incoming`.
     kind: String,
     title: String,
     date: NaiveDate,
@@ -186,7 +189,7 @@ pub(crate) struct RecordSummary {
     legal_hold_reason: Option<String>,
 }
 
-fn summary(f: &rathaus_storage::records::RecordFile) -> RecordSummary {
+pub(super) fn summary(f: &rathaus_storage::records::RecordFile) -> RecordSummary {
     RecordSummary {
         id: f.id,
         case: f.case_id,
@@ -227,6 +230,31 @@ fn deletion(d: &rathaus_storage::records::Deletion) -> DeletionBody {
     }
 }
 
+/// A filed document with its versions, as the API shows it.
+pub(super) fn document_body(d: &rathaus_storage::records::FiledDocument) -> DocumentBody {
+    DocumentBody {
+        id: d.document.id,
+        number: d.document.number,
+        kind: d.document.kind.clone(),
+        title: d.document.title.clone(),
+        date: d.document.document_date,
+        filed_at: d.document.filed_at,
+        versions: d
+            .versions
+            .iter()
+            .map(|v| VersionBody {
+                number: v.number,
+                file_name: v.file_name.clone(),
+                mime: v.mime.clone(),
+                size: v.size,
+                sha256: v.sha256.clone(),
+                created_at: v.created_at,
+                sealed: v.seal.is_some(),
+            })
+            .collect(),
+    }
+}
+
 fn record_body(r: &CaseRecord) -> CaseRecordBody {
     CaseRecordBody {
         record: summary(&r.file),
@@ -234,30 +262,7 @@ fn record_body(r: &CaseRecord) -> CaseRecordBody {
         plan_title: r.plan.as_ref().map(|p| p.title.clone()),
         retention: r.retention.as_ref().map(retention),
         retention_ends: r.retention_ends,
-        documents: r
-            .documents
-            .iter()
-            .map(|d| DocumentBody {
-                id: d.document.id,
-                number: d.document.number,
-                kind: d.document.kind.clone(),
-                title: d.document.title.clone(),
-                date: d.document.document_date,
-                filed_at: d.document.filed_at,
-                versions: d
-                    .versions
-                    .iter()
-                    .map(|v| VersionBody {
-                        number: v.number,
-                        file_name: v.file_name.clone(),
-                        mime: v.mime.clone(),
-                        size: v.size,
-                        sha256: v.sha256.clone(),
-                        created_at: v.created_at,
-                    })
-                    .collect(),
-            })
-            .collect(),
+        documents: r.documents.iter().map(document_body).collect(),
         deletions: r.deletions.iter().map(deletion).collect(),
     }
 }

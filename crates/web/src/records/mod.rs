@@ -4,6 +4,10 @@
 //! eyes). Pages and API; handlers parse, call `rathaus_app::records`, render.
 
 pub mod api;
+pub mod circulation;
+pub mod filing;
+pub mod intray;
+pub mod seals;
 pub mod staff;
 pub mod views;
 
@@ -28,7 +32,18 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> axum::re
 pub fn routes() -> Routes {
     Routes::new("records")
         .merge(staff::routes())
-        .nest("/api/v1", api::routes())
+        .merge(filing::routes())
+        .merge(circulation::routes())
+        .merge(intray::routes())
+        .merge(seals::routes())
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(filing::api_routes())
+                .merge(circulation::api_routes())
+                .merge(intray::api_routes())
+                .merge(seals::api_routes()),
+        )
 }
 
 /// The operations of this capability under `/api/v1`.

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use super::attachment;
 use super::views::{
-    DisposalPage, DisposalRow, DocumentRow, FileRow, ItemRow, OverviewPage, PlanRow, RecordPage,
+    CirculationRow, DisposalPage, DisposalRow, DocumentRow, FileRow, ItemRow, OverviewPage,
+    PlanRow, RecordPage,
 };
 use crate::platform::{
     AppState,
@@ -202,8 +203,8 @@ async fn start(
 }
 
 #[derive(serde::Deserialize, Default)]
-struct MsgQuery {
-    msg: Option<String>,
+pub(super) struct MsgQuery {
+    pub(super) msg: Option<String>,
 }
 
 async fn disposal(
@@ -467,13 +468,15 @@ async fn record(
     let actor = staff.actor(&state).await?;
     let case_id = id_of(&id)?;
     let r = state.app.case_record(&actor, case_id).await?;
+    let circulations = state.app.circulations_of_record(&actor, r.file.id).await?;
+    let people = state.app.circulation_people(&actor).await?;
     let lang = ctx.lang;
     let mut page = staff_page(&ctx, &staff, ctx.t("records.record")).await?;
     page.title = format!("{} {}", ctx.t("records.record"), r.file.file_number);
     let message = q
         .msg
         .as_deref()
-        .filter(|m| ["hold_set", "hold_lifted"].contains(m))
+        .filter(|m| ["hold_set", "hold_lifted", "filed", "moved", "noted"].contains(m))
         .map(|m| i18n::t(lang, &format!("records.msg_{m}")).to_string());
     Ok(RecordPage {
         page,
@@ -507,6 +510,8 @@ async fn record(
             .filter_map(|d| {
                 let v = d.versions.last()?;
                 Some(DocumentRow {
+                    id: d.document.id.to_string(),
+                    sealed: v.seal.is_some(),
                     number: d.document.number,
                     kind: i18n::t(lang, &format!("records.kind_{}", d.document.kind)).to_string(),
                     title: d.document.title.clone(),
@@ -531,6 +536,36 @@ async fn record(
             })
             .collect(),
         message,
+        can_file: matches!(
+            r.file.status(),
+            rathaus_domain::records::FileStatus::Open | rathaus_domain::records::FileStatus::Closed
+        ),
+        circulations: circulations
+            .iter()
+            .map(|c| CirculationRow {
+                href: format!("/staff/umlauf/{}", c.circulation.id),
+                title: c.circulation.title.clone(),
+                file_number: r.file.file_number.clone(),
+                status: i18n::t(
+                    lang,
+                    &format!("records.circulation_{}", c.circulation.status().code()),
+                )
+                .to_string(),
+                current: c
+                    .steps
+                    .iter()
+                    .find(|s| s.status == "current")
+                    .and_then(|s| people.iter().find(|(id, _)| *id == s.user_id))
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_else(|| "–".into()),
+                started_at: c.circulation.started_at.format("%d.%m.%Y").to_string(),
+            })
+            .collect(),
+        people: people
+            .iter()
+            .map(|(id, n)| (id.to_string(), n.clone()))
+            .collect(),
+        slots: (1..=5).collect(),
     }
     .into_response())
 }
