@@ -5,6 +5,7 @@
 //! input.
 
 pub mod genericode;
+pub mod seal;
 pub mod xdatenfelder;
 pub mod xdomea;
 mod xml;
