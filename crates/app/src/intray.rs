@@ -203,7 +203,11 @@ impl App {
         let nodes = repo.plan_nodes(tenant).await?;
         let mut out: Vec<StoredProposal> = Vec::new();
         for p in rules::propose(&rule_list, facts, &references) {
-            let Proposal { target, source, .. } = p;
+            let Proposal {
+                target,
+                source,
+                evidence: _,
+            } = p;
             let (source, reason) = match &source {
                 ProposalSource::Reference => ("reference", String::new()),
                 ProposalSource::Rule { name, .. } => ("rule", name.clone()),
@@ -249,7 +253,7 @@ impl App {
                     }
                     sp.plan_code = Some(code);
                 }
-                RouteTarget::OrgUnit(u) => sp.org_unit = Some(u),
+                RouteTarget::OrgUnit { id } => sp.org_unit = Some(id),
             }
             out.push(sp);
         }
@@ -411,13 +415,13 @@ impl App {
             .intray_item(tenant, id)
             .await?
             .ok_or(UseCaseError::NotFound)?;
-        let title = match title.trim() {
-            "" => item
-                .subject
-                .clone()
-                .unwrap_or_else(|| format!("Posteingang {}", item.file_name)),
-            t => t.chars().take(300).collect(),
-        };
+        let title = rathaus_domain::validation::optional_text("title", title, 300)
+            .map_err(ValidationErrors::from)?
+            .unwrap_or_else(|| {
+                item.subject
+                    .clone()
+                    .unwrap_or_else(|| format!("Posteingang {}", item.file_name))
+            });
         let doc = NewDocument {
             kind: DocumentKind::Incoming,
             title,
@@ -500,9 +504,9 @@ impl App {
                     .into());
                 }
             }
-            RouteTarget::OrgUnit(u) => {
+            RouteTarget::OrgUnit { id } => {
                 use rathaus_storage::tenancy::OrgUnitRepository;
-                if self.store.repo().org_unit(tenant, *u).await?.is_none() {
+                if self.store.repo().org_unit(tenant, *id).await?.is_none() {
                     return Err(ValidationErrors::from(rathaus_domain::FieldError::new(
                         "target",
                         "intray.unknown_unit",

@@ -1264,3 +1264,11 @@ impl App {
         Ok(out)
     }
 }
+
+impl App {
+    /// Whether the actor works with the e-file at all (a clerk or the
+    /// Fachadministration): pages check it before they read a body.
+    pub fn require_records_staff(&self, actor: &Actor) -> UseCaseResult<()> {
+        self.require_records_reader(actor).map(|_| ())
+    }
+}

@@ -568,6 +568,12 @@ pub async fn schedule_sweeps(
 /// file store: [`StorageSweep`], added by the server).
 pub fn handlers(notifier: Notifier) -> Handlers {
     let app = rathaus_app::App::new(notifier.store.clone(), notifier.files.clone());
+    handlers_for(notifier, app)
+}
+
+/// [`handlers`] on a given use-case layer (the server's: its e-file search
+/// index then sees what the jobs seal at once).
+pub fn handlers_for(notifier: Notifier, app: rathaus_app::App) -> Handlers {
     Handlers::new()
         .with("diagnostics.sleep", Sleep)
         .with("application.receipt", ApplicationReceipt(app.clone()))

@@ -74,7 +74,7 @@ pub fn handlers(
     notifier: &jobs::Notifier,
     app: &rathaus_app::App,
 ) -> rathaus_storage::outbox::Handlers {
-    jobs::handlers(notifier.clone()).with(
+    jobs::handlers_for(notifier.clone(), app.clone()).with(
         "storage.sweep",
         jobs::StorageSweep {
             app: app.clone(),
@@ -158,8 +158,15 @@ pub async fn run(
 
     let notifier = notifier(settings, &store)?;
     tracing::info!(mail = notifier.mailer.describe(), "notifications");
-    let jobs_app = app(settings, &store, files.clone());
+    let state = AppState::new(store.clone(), files.clone(), web);
+    // The jobs run on the web's use-case layer: one e-file search index.
+    let jobs_app = state.app.clone();
     let mut workers = Vec::new();
+    workers.push(tokio::spawn(jobs::refresh_record_index(
+        jobs_app.clone(),
+        Duration::from_secs(60),
+        shutdown.clone(),
+    )));
     for n in 0..settings.workers {
         let worker = Worker::new(
             store.clone(),
@@ -177,7 +184,6 @@ pub async fn run(
     }
     tracing::info!(%addr, database = %rathaus_storage::redact_url(&settings.database_url()), files = files.describe(), "rathaus is listening");
     println!("rathaus läuft auf / is running at http://{addr}");
-    let state = AppState::new(store.clone(), files, web);
     let metrics_server = match settings
         .metrics_listen
         .as_deref()

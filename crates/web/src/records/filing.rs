@@ -146,7 +146,7 @@ async fn search(
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 pub(crate) struct UploadParams {
     /// The document's title (1 to 300 characters).
-    #[param(min_length = 1, max_length = 300)]
+    #[param(min_length = 1, max_length = 300, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     title: String,
     /// The file's name (its extension follows the content's type).
     #[param(max_length = 200)]
@@ -270,7 +270,7 @@ async fn move_document(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct NoteBody {
     /// The note (Vermerk), 1 to 4,000 characters.
-    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 4000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     text: String,
 }
 
@@ -385,6 +385,8 @@ async fn upload_page(
 ) -> Result<Response, AppError> {
     let actor = staff.actor(&state).await?;
     let id = id_of(&id)?;
+    // Who may, and which Vorgang, before the body is read.
+    state.app.record_by_id(&actor, id).await?;
     let mut csrf = None;
     let mut title = String::new();
     let mut file: Option<(String, Bytes)> = None;
@@ -537,6 +539,7 @@ async fn search_page(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
     let actor = staff.actor(&state).await?;
+    state.app.require_records_staff(&actor)?;
     let page = staff_page(&ctx, &staff, ctx.t("records.search_title")).await?;
     let text = q.q.clone().unwrap_or_default();
     let offset = q.offset.unwrap_or(0).min(1000);

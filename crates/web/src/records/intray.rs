@@ -237,7 +237,7 @@ pub(crate) struct FileBody {
     file_number: Option<String>,
     /// The document's title (default: the mail's subject).
     #[serde(default)]
-    #[schema(max_length = 300)]
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     title: String,
 }
 
@@ -288,7 +288,7 @@ pub(crate) struct RuleBody {
     #[serde(default)]
     #[schema(read_only)]
     id: Option<Uuid>,
-    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 120, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     name: String,
     /// Higher first (−1000 to 1000).
     #[serde(default)]
@@ -499,6 +499,8 @@ async fn upload_page(
     req: Request,
 ) -> Result<Response, AppError> {
     let actor = staff.actor(&state).await?;
+    // Who may, before the body is read.
+    state.app.require_records_staff(&actor)?;
     let mut csrf = None;
     let mut file: Option<(String, Bytes)> = None;
     for part in multipart::read(req)
@@ -711,7 +713,7 @@ async fn settings_view(
                             i18n::tf(lang, "records.proposal_node", &[("code", code)])
                         }
                         RouteTarget::Case { reference } => reference.clone(),
-                        RouteTarget::OrgUnit(u) => u.to_string(),
+                        RouteTarget::OrgUnit { id } => id.to_string(),
                     },
                 })
                 .collect(),

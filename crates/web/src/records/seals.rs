@@ -91,7 +91,7 @@ async fn verify(
     Client(client): Client,
     req: Request,
 ) -> Result<Response, AppError> {
-    if !state.limiter.check_upload(client) {
+    if !state.limiter.check_validate(client) {
         return Err(AppError::RateLimited);
     }
     let tenant = ctx.tenant()?.tenant_id();
