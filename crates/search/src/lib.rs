@@ -6,6 +6,9 @@
 //!
 //! The index lives in memory; it is rebuilt from the database at start and
 //! kept current from the catalog's change log (see docs/architecture.md).
+//!
+//! The e-file's documents have their own index with the same German
+//! analysis: [`RecordIndex`] in [`records`].
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -22,6 +25,13 @@ use tantivy::{
     },
 };
 use uuid::Uuid;
+
+pub mod records;
+
+pub use records::{
+    QueryLimit, RecordDoc, RecordError, RecordHit, RecordIndex, RecordQuery, RecordResult,
+    RecordResults, Snippet,
+};
 
 const ANALYZER: &str = "de_service";
 
@@ -126,6 +136,8 @@ pub struct CatalogIndex {
     f: Fields,
 }
 
+/// The German analysis of both indexes: words, lower case, stop words, the
+/// Snowball stemmer, umlauts folded ("Gebühren" → "gebuhr").
 fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
