@@ -186,8 +186,7 @@ impl App {
                     .map_err(ValidationErrors::from)?,
             )
         } else {
-            optional_text("comment", comment, MAX_COMMENT_CHARS)
-                .map_err(ValidationErrors::from)?
+            optional_text("comment", comment, MAX_COMMENT_CHARS).map_err(ValidationErrors::from)?
         };
         self.store
             .circulation_step(

@@ -149,7 +149,11 @@ impl App {
         };
         let proposals = self.proposals(tenant, &facts).await?;
         let name = crate::records::document_file_name(file_name, mime);
-        let key = format!("intray/{}.{}", Uuid::now_v7(), name.rsplit('.').next().unwrap_or("bin"));
+        let key = format!(
+            "intray/{}.{}",
+            Uuid::now_v7(),
+            name.rsplit('.').next().unwrap_or("bin")
+        );
         let stored = self.files.put(tenant, &key, content).await?;
         let kind = match extracted.kind {
             rathaus_standards::text::TextKind::Pdf => "pdf",
@@ -223,11 +227,12 @@ impl App {
             };
             match target {
                 RouteTarget::Case { reference } => {
-                    let Some(r) = rathaus_domain::applications::Reference::parse(&reference)
-                    else {
+                    let Some(r) = rathaus_domain::applications::Reference::parse(&reference) else {
                         continue;
                     };
-                    let Some(app) = repo.application_by_reference(tenant, &r.to_string()).await?
+                    let Some(app) = repo
+                        .application_by_reference(tenant, &r.to_string())
+                        .await?
                     else {
                         continue;
                     };
@@ -265,11 +270,10 @@ impl App {
                 facts.subject.clone().unwrap_or_default(),
                 facts.text
             );
-            let predictions: Vec<Prediction> = tokio::task::spawn_blocking(move || {
-                model.predict(&text)
-            })
-            .await
-            .map_err(|e| UseCaseError::Internal(format!("classifier: {e}")))?;
+            let predictions: Vec<Prediction> =
+                tokio::task::spawn_blocking(move || model.predict(&text))
+                    .await
+                    .map_err(|e| UseCaseError::Internal(format!("classifier: {e}")))?;
             for p in predictions
                 .into_iter()
                 .filter(|p| p.probability >= MIN_PROBABILITY)
@@ -357,7 +361,11 @@ impl App {
     }
 
     /// The content of an item (to look at before filing).
-    pub async fn intray_content(&self, actor: &Actor, id: Uuid) -> UseCaseResult<(IntrayItem, Bytes)> {
+    pub async fn intray_content(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> UseCaseResult<(IntrayItem, Bytes)> {
         let staff = self.require_intray(actor)?;
         let tenant = staff.tenant();
         let item = self
@@ -389,23 +397,22 @@ impl App {
         let repo = self.store.repo();
         let record = match (record, number.map(str::trim).filter(|n| !n.is_empty())) {
             (Some(r), _) => r,
-            (None, Some(n)) => self
-                .record_by_number(actor, n)
-                .await
-                .map_err(|e| match e {
-                    UseCaseError::Validation(_) => UseCaseError::Validation(
-                        ValidationErrors::from(rathaus_domain::FieldError::new(
-                            "record",
-                            "records.unknown_record",
-                        )),
-                    ),
-                    other => other,
-                })?
-                .id,
+            (None, Some(n)) => {
+                self.record_by_number(actor, n)
+                    .await
+                    .map_err(|e| match e {
+                        UseCaseError::Validation(_) => {
+                            UseCaseError::Validation(ValidationErrors::from(
+                                rathaus_domain::FieldError::new("record", "records.unknown_record"),
+                            ))
+                        }
+                        other => other,
+                    })?
+                    .id
+            }
             (None, None) => {
                 return Err(ValidationErrors::from(rathaus_domain::FieldError::new(
-                    "record",
-                    "required",
+                    "record", "required",
                 ))
                 .into());
             }
@@ -435,7 +442,13 @@ impl App {
             sha256: item.sha256.clone(),
         };
         self.store
-            .file_intray_item(tenant, id, file.id, &doc, (staff.user.id, &staff.audit_name()))
+            .file_intray_item(
+                tenant,
+                id,
+                file.id,
+                &doc,
+                (staff.user.id, &staff.audit_name()),
+            )
             .await
             .map_err(intray_error)
     }
@@ -464,7 +477,11 @@ impl App {
     }
 
     /// Adds a routing rule (Fachadministration).
-    pub async fn add_intray_rule(&self, actor: &Actor, input: NewRule) -> UseCaseResult<RoutingRule> {
+    pub async fn add_intray_rule(
+        &self,
+        actor: &Actor,
+        input: NewRule,
+    ) -> UseCaseResult<RoutingRule> {
         let staff = actor.require(Permission::AdministerTenant)?;
         let tenant = staff.tenant();
         let target = input.target.ok_or_else(|| {

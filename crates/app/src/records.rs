@@ -959,11 +959,18 @@ pub fn sniff_staff_document(content: &[u8]) -> Option<&'static str> {
     use rathaus_standards::text::{TextKind, extract};
     match extract(content, None) {
         Ok(e) if e.kind == TextKind::Mail => Some("message/rfc822"),
-        Ok(e) if e.kind == TextKind::Text && !crate::applications::looks_like_markup(content) => {
-            Some("text/plain")
-        }
+        Ok(e) if e.kind == TextKind::Text && is_plain_text(content) => Some("text/plain"),
         _ => None,
     }
+}
+
+/// UTF-8 text without control characters (but tabs and line breaks) and
+/// without markup: binary junk is not "text".
+fn is_plain_text(content: &[u8]) -> bool {
+    std::str::from_utf8(content).is_ok_and(|t| {
+        !t.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    }) && !crate::applications::looks_like_markup(content)
 }
 
 /// The extension a filed document's name gets for its type.
@@ -998,7 +1005,9 @@ fn plan_error(e: StorageError) -> UseCaseError {
             UseCaseError::Workflow("records.plan_own_approval")
         }
         StorageError::Conflict("status") => UseCaseError::Workflow("records.plan_change_done"),
-        StorageError::Conflict("plan_code_taken") => UseCaseError::Workflow("records.plan_code_taken"),
+        StorageError::Conflict("plan_code_taken") => {
+            UseCaseError::Workflow("records.plan_code_taken")
+        }
         StorageError::Conflict("plan_parent_missing") => {
             UseCaseError::Workflow("records.plan_parent_missing")
         }
@@ -1043,7 +1052,12 @@ impl App {
             )
         })?;
         let name = document_file_name(&input.file_name, mime);
-        let key = format!("records/{}/{}.{}", file.id, Uuid::now_v7(), extension_of(mime));
+        let key = format!(
+            "records/{}/{}.{}",
+            file.id,
+            Uuid::now_v7(),
+            extension_of(mime)
+        );
         let stored = self.files.put(tenant, &key, input.content).await?;
         let doc = rathaus_storage::records::NewDocument {
             kind: DocumentKind::Staff,
@@ -1121,7 +1135,11 @@ impl App {
         actor: &Actor,
         document: Uuid,
         version: Option<i32>,
-    ) -> UseCaseResult<(FiledDocument, rathaus_storage::records::DocumentVersion, Bytes)> {
+    ) -> UseCaseResult<(
+        FiledDocument,
+        rathaus_storage::records::DocumentVersion,
+        Bytes,
+    )> {
         let tenant = self.require_records_reader(actor)?;
         let (doc, file) = self
             .store
@@ -1220,7 +1238,10 @@ impl App {
         let found = match repo.record_file_by_number(tenant, n).await? {
             Some(f) => Some(f),
             None => match rathaus_domain::applications::Reference::parse(n) {
-                Some(r) => match repo.application_by_reference(tenant, &r.to_string()).await? {
+                Some(r) => match repo
+                    .application_by_reference(tenant, &r.to_string())
+                    .await?
+                {
                     Some(app) => match repo.case_of(tenant, app.id).await? {
                         Some(c) => repo.record_file_of_case(tenant, c.id).await?,
                         None => None,

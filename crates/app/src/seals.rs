@@ -95,10 +95,7 @@ impl App {
         let row = match repo.active_seal_key(tenant).await? {
             Some(r) => r,
             None => {
-                let t = repo
-                    .tenant(tenant)
-                    .await?
-                    .ok_or(UseCaseError::NotFound)?;
+                let t = repo.tenant(tenant).await?.ok_or(UseCaseError::NotFound)?;
                 let key = SealKey::generate(
                     SealAlgorithm::Ed25519,
                     &SealSubject::new(t.name),
@@ -220,7 +217,9 @@ impl App {
         version: Option<i32>,
     ) -> UseCaseResult<(String, String)> {
         let (doc, v, _) = self.record_document(actor, document, version).await?;
-        let seal = v.seal.ok_or(UseCaseError::Workflow("records.not_sealed_yet"))?;
+        let seal = v
+            .seal
+            .ok_or(UseCaseError::Workflow("records.not_sealed_yet"))?;
         let name = format!("{}.siegel.json", v.file_name);
         let _ = doc;
         Ok((name, seal))
@@ -281,11 +280,7 @@ impl App {
         let mut from = after.map(|a| a - chrono::Duration::minutes(10));
         let mut n = 0;
         loop {
-            let batch = self
-                .store
-                .repo()
-                .indexed_versions_after(from, 500)
-                .await?;
+            let batch = self.store.repo().indexed_versions_after(from, 500).await?;
             if batch.is_empty() {
                 break;
             }

@@ -924,11 +924,16 @@ mod tests {
         let ok = PlanChange::AddNode {
             code: " 32.10.06 ".into(),
             title: " Zweitwohnungsteuer ".into(),
-            retention: Some(Retention::new(10, RetentionTrigger::CaseClosed, Disposition::Archive).unwrap()),
+            retention: Some(
+                Retention::new(10, RetentionTrigger::CaseClosed, Disposition::Archive).unwrap(),
+            ),
         }
         .validate()
         .unwrap();
-        assert_eq!(ok.summary(), "Neu: 32.10.06 Zweitwohnungsteuer (10 J. ab Abschluss, A)");
+        assert_eq!(
+            ok.summary(),
+            "Neu: 32.10.06 Zweitwohnungsteuer (10 J. ab Abschluss, A)"
+        );
         // The payload round-trips as JSON (it waits in the database).
         let json = serde_json::to_string(&ok).unwrap();
         assert_eq!(serde_json::from_str::<PlanChange>(&json).unwrap(), ok);

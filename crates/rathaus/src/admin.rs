@@ -547,16 +547,16 @@ pub async fn verify_seal(a: &VerifySeal, store: Option<&Store>) -> anyhow::Resul
         )?,
         None => Vec::new(),
     };
-    let mut the_seal = match &a.seal {
-        Some(p) => Some(
-            Seal::parse(
-                &std::fs::read(p)
-                    .with_context(|| format!("--seal {}: nicht lesbar / cannot read", p.display()))?,
-            )
-            .map_err(|e| anyhow::anyhow!("--seal: {e}"))?,
-        ),
-        None => None,
-    };
+    let mut the_seal =
+        match &a.seal {
+            Some(p) => Some(
+                Seal::parse(&std::fs::read(p).with_context(|| {
+                    format!("--seal {}: nicht lesbar / cannot read", p.display())
+                })?)
+                .map_err(|e| anyhow::anyhow!("--seal: {e}"))?,
+            ),
+            None => None,
+        };
     if anchors.is_empty() || the_seal.is_none() {
         let store = store.context(
             "ohne --seal und --cert wird die Datenbank gebraucht / without --seal and --cert the database is needed",
@@ -585,7 +585,11 @@ pub async fn verify_seal(a: &VerifySeal, store: Option<&Store>) -> anyhow::Resul
                 .versions_by_sha256(tenant, &sha)
                 .await?
                 .iter()
-                .find_map(|(v, _, _)| v.seal.as_deref().and_then(|s| Seal::parse(s.as_bytes()).ok()));
+                .find_map(|(v, _, _)| {
+                    v.seal
+                        .as_deref()
+                        .and_then(|s| Seal::parse(s.as_bytes()).ok())
+                });
         }
     }
     println!("sha256\t{sha}");
@@ -608,9 +612,6 @@ pub async fn verify_seal(a: &VerifySeal, store: Option<&Store>) -> anyhow::Resul
         println!("Echt und unverändert / genuine and unchanged");
         Ok(())
     } else {
-        bail!(
-            "Siegel nicht gültig / seal not valid: {}",
-            v.outcome.code()
-        )
+        bail!("Siegel nicht gültig / seal not valid: {}", v.outcome.code())
     }
 }

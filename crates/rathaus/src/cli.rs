@@ -119,7 +119,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             server::run_worker(&settings, store, drain).await
         }
         // Offline: a seal and the certificate need no database.
-        Command::Admin(admin::AdminCommand::VerifySeal(a)) if a.seal.is_some() && a.cert.is_some() => {
+        Command::Admin(admin::AdminCommand::VerifySeal(a))
+            if a.seal.is_some() && a.cert.is_some() =>
+        {
             admin::verify_seal(&a, None).await
         }
         Command::Admin(cmd) => {

@@ -6,6 +6,7 @@
 
 pub mod genericode;
 pub mod seal;
+pub mod text;
 pub mod xdatenfelder;
 pub mod xdomea;
 mod xml;

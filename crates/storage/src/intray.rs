@@ -100,7 +100,11 @@ impl<C: ConnectionTrait> IntrayRepository for Repo<'_, C> {
 }
 
 impl Store {
-    pub async fn add_intray_item(&self, tenant: TenantId, item: NewIntrayItem) -> Result<IntrayItem> {
+    pub async fn add_intray_item(
+        &self,
+        tenant: TenantId,
+        item: NewIntrayItem,
+    ) -> Result<IntrayItem> {
         Ok(intray_item::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.0),

@@ -980,17 +980,15 @@ impl<C: ConnectionTrait> Repo<'_, C> {
             .limit(limit)
             .all(self.0)
             .await?;
-        self.with_documents(tenant, versions)
-            .await
-            .map(|v| {
-                v.into_iter()
-                    .map(|(version, document, file)| PendingVersion {
-                        version,
-                        document,
-                        file,
-                    })
-                    .collect()
-            })
+        self.with_documents(tenant, versions).await.map(|v| {
+            v.into_iter()
+                .map(|(version, document, file)| PendingVersion {
+                    version,
+                    document,
+                    file,
+                })
+                .collect()
+        })
     }
 
     /// Processed versions with text, in creation order after `after` (for
@@ -1225,10 +1223,22 @@ impl Store {
             "from": from.file_number,
             "to": target.file_number,
         });
-        repo.append_audit(tenant, from.case_id, actor, "record.document_moved_out", &detail)
-            .await?;
-        repo.append_audit(tenant, target.case_id, actor, "record.document_moved_in", &detail)
-            .await?;
+        repo.append_audit(
+            tenant,
+            from.case_id,
+            actor,
+            "record.document_moved_out",
+            &detail,
+        )
+        .await?;
+        repo.append_audit(
+            tenant,
+            target.case_id,
+            actor,
+            "record.document_moved_in",
+            &detail,
+        )
+        .await?;
         repo.enqueue(
             Some(tenant),
             PROCESS_JOB,
@@ -1430,13 +1440,13 @@ impl Store {
         let row = pc::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.0),
-            payload: Set(serde_json::to_string(change).map_err(|_| {
-                StorageError::Corrupt {
+            payload: Set(
+                serde_json::to_string(change).map_err(|_| StorageError::Corrupt {
                     table: "record_plan_changes",
                     column: "payload",
                     value: String::new(),
-                }
-            })?),
+                })?,
+            ),
             summary: Set(change.summary().chars().take(500).collect()),
             requested_by: Set(by),
             requested_at: Set(Utc::now()),

@@ -294,7 +294,10 @@ impl MigrationTrait for Migration {
                     .col(string_len(Circulations::Status, 20))
                     .col(integer(Circulations::CurrentStep))
                     .col(timestamp_with_time_zone(Circulations::UpdatedAt))
-                    .foreign_key(&mut tenant_fk("fk_circulations_tenant", Circulations::Table))
+                    .foreign_key(&mut tenant_fk(
+                        "fk_circulations_tenant",
+                        Circulations::Table,
+                    ))
                     .to_owned(),
             )
             .await?;

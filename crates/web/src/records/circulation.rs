@@ -52,11 +52,18 @@ pub fn api_routes() -> Routes {
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct StartBody {
     /// What it is about (1 to 200 characters).
-    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     title: String,
     /// What each person should do (up to 2,000 characters).
     #[serde(default)]
-    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     instruction: String,
     /// One document of the Vorgang it is about (else the whole Vorgang).
     document: Option<Uuid>,
@@ -110,7 +117,10 @@ pub(crate) struct RecordCirculations {
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct StepComment {
     #[serde(default)]
-    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     comment: String,
 }
 
@@ -323,8 +333,7 @@ async fn one_view(
     let lang = ctx.lang;
     let running = c.circulation.status() == rathaus_domain::records::CirculationStatus::Running;
     let my_turn = running
-        && c
-            .steps
+        && c.steps
             .iter()
             .any(|s| s.status == "current" && s.user_id == staff.user.id);
     let document = match c.circulation.document_id {

@@ -18,7 +18,7 @@ use rathaus_app::{
 use rathaus_domain::records::{Disposition, PlanChange, Retention, RetentionTrigger};
 use uuid::Uuid;
 
-use super::api::{DocumentBody, document_body, id_of};
+use super::api::{document_body, id_of};
 use super::attachment;
 use super::views::{PlanChangeRow, PlanChangesPage, SearchHitRow, SearchPage, Segment};
 use crate::platform::{
@@ -146,7 +146,11 @@ async fn search(
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 pub(crate) struct UploadParams {
     /// The document's title (1 to 300 characters).
-    #[param(min_length = 1, max_length = 300, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[param(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     title: String,
     /// The file's name (its extension follows the content's type).
     #[param(max_length = 200)]
@@ -231,10 +235,7 @@ async fn download(
     ApiStaff { actor, .. }: ApiStaff<RecordsStaff>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (_, v, content) = state
-        .app
-        .record_document(&actor, id_of(&id)?, None)
-        .await?;
+    let (_, v, content) = state.app.record_document(&actor, id_of(&id)?, None).await?;
     Ok(content_response(&v, content))
 }
 
@@ -270,7 +271,11 @@ async fn move_document(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct NoteBody {
     /// The note (Vermerk), 1 to 4,000 characters.
-    #[schema(min_length = 1, max_length = 4000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     text: String,
 }
 
@@ -280,10 +285,7 @@ async fn note(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<Response, AppError> {
-    let doc = state
-        .app
-        .file_note(&actor, id_of(&id)?, &body.text)
-        .await?;
+    let doc = state.app.file_note(&actor, id_of(&id)?, &body.text).await?;
     filed(&state, &actor, doc.id).await
 }
 
@@ -428,10 +430,7 @@ async fn download_page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let actor = staff.actor(&state).await?;
-    let (_, v, content) = state
-        .app
-        .record_document(&actor, id_of(&id)?, None)
-        .await?;
+    let (_, v, content) = state.app.record_document(&actor, id_of(&id)?, None).await?;
     Ok(content_response(&v, content))
 }
 

@@ -10,14 +10,18 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use rathaus_app::intray::{ClassifierStatus, IntrayView, MAX_INTRAY_BYTES, NewRule, StoredProposal};
+use rathaus_app::intray::{
+    ClassifierStatus, IntrayView, MAX_INTRAY_BYTES, NewRule, StoredProposal,
+};
 use rathaus_domain::intray::{RouteTarget, RoutingRule};
 use rathaus_storage::intray::IntrayItem;
 use uuid::Uuid;
 
 use super::api::{document_body, id_of};
 use super::filing::{content_response_raw, raw_body};
-use super::views::{IntrayItemPage, IntrayPage, IntrayRow, IntraySettingsPage, ProposalRow, RuleRow};
+use super::views::{
+    IntrayItemPage, IntrayPage, IntrayRow, IntraySettingsPage, ProposalRow, RuleRow,
+};
 use crate::platform::{
     AppState,
     api_auth::{AdministerTenant, ApiJson, ApiQuery, ApiStaff, RecordsStaff},
@@ -36,7 +40,10 @@ pub fn routes() -> Routes {
         .route("/staff/posteingang", get(list_page))
         .route("/staff/posteingang/einstellungen", get(settings_page))
         .route("/staff/posteingang/regeln", post(add_rule_page))
-        .route("/staff/posteingang/regeln/{id}/loeschen", post(delete_rule_page))
+        .route(
+            "/staff/posteingang/regeln/{id}/loeschen",
+            post(delete_rule_page),
+        )
         .route("/staff/posteingang/klassifikator", post(train_page))
         .route("/staff/posteingang/{id}", get(item_page))
         .route("/staff/posteingang/{id}/inhalt", get(content_page))
@@ -237,7 +244,10 @@ pub(crate) struct FileBody {
     file_number: Option<String>,
     /// The document's title (default: the mail's subject).
     #[serde(default)]
-    #[schema(max_length = 300, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 300,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     title: String,
 }
 
@@ -288,7 +298,11 @@ pub(crate) struct RuleBody {
     #[serde(default)]
     #[schema(read_only)]
     id: Option<Uuid>,
-    #[schema(min_length = 1, max_length = 120, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     name: String,
     /// Higher first (−1000 to 1000).
     #[serde(default)]
@@ -481,7 +495,11 @@ fn proposal_text(lang: i18n::Lang, p: &StoredProposal) -> String {
         _ => "–".into(),
     };
     let why = match p.source.as_str() {
-        "reference" => i18n::tf(lang, "records.proposal_reference", &[("reference", &p.reason)]),
+        "reference" => i18n::tf(
+            lang,
+            "records.proposal_reference",
+            &[("reference", &p.reason)],
+        ),
         "rule" => i18n::tf(lang, "records.proposal_rule", &[("rule", &p.reason)]),
         _ => i18n::tf(
             lang,
@@ -777,7 +795,9 @@ async fn add_rule_page(
         }),
     };
     match state.app.add_intray_rule(&actor, rule).await {
-        Ok(_) => Ok(Redirect::to("/staff/posteingang/einstellungen?msg=rule_added").into_response()),
+        Ok(_) => {
+            Ok(Redirect::to("/staff/posteingang/einstellungen?msg=rule_added").into_response())
+        }
         Err(e) => {
             let e = AppError::from(e);
             if matches!(e, AppError::Validation(_)) {

@@ -199,8 +199,9 @@ async fn check(
                 Some(code) if code.starts_with("seal.malformed") => {
                     i18n::t(lang, "records.seal_malformed").to_string()
                 }
-                Some(code) => i18n::t(lang, &format!("records.{}", code.replace('.', "_")))
-                    .to_string(),
+                Some(code) => {
+                    i18n::t(lang, &format!("records.{}", code.replace('.', "_"))).to_string()
+                }
                 None if c.known => i18n::t(lang, "records.check_known_unsealed").to_string(),
                 None => i18n::t(lang, "records.check_unknown").to_string(),
             };
