@@ -108,14 +108,17 @@ impl App {
             ));
         }
         let repo = self.store.repo();
-        for p in &people {
-            match repo.user(tenant, *p).await? {
-                Some(u) if u.active => {}
-                _ => errs.push(rathaus_domain::FieldError::new(
-                    "people",
-                    "circulation.unknown_person",
-                )),
-            }
+        let allowed: Vec<Uuid> = self
+            .circulation_people(actor)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if people.iter().any(|p| !allowed.contains(p)) {
+            errs.push(rathaus_domain::FieldError::new(
+                "people",
+                "circulation.unknown_person",
+            ));
         }
         if let Some(d) = input.document {
             match repo.filed_document(tenant, d).await? {
@@ -238,18 +241,23 @@ impl App {
     }
 
     /// Staff members of the tenant who can be put in an Umlaufmappe
-    /// (active, with a records role), by name.
+    /// (active, with a clerk's or the Fachadministration's role: they can
+    /// open it), by name.
     pub async fn circulation_people(&self, actor: &Actor) -> UseCaseResult<Vec<(Uuid, String)>> {
+        use rathaus_domain::identity::Role;
         let tenant = self.require_records_reader(actor)?;
-        let mut users: Vec<(Uuid, String)> = self
-            .store
-            .repo()
-            .users(tenant)
-            .await?
-            .into_iter()
-            .filter(|u| u.active)
-            .map(|u| (u.id, u.display_name))
-            .collect();
+        let repo = self.store.repo();
+        let mut users: Vec<(Uuid, String)> = Vec::new();
+        for u in repo.users(tenant).await?.into_iter().filter(|u| u.active) {
+            if repo
+                .grants(tenant, u.id)
+                .await?
+                .iter()
+                .any(|g| matches!(g.role, Role::Clerk | Role::TenantAdmin))
+            {
+                users.push((u.id, u.display_name));
+            }
+        }
         users.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(users)
     }
