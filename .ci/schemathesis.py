@@ -84,6 +84,20 @@ def get_raw(path, token):
         return r.read()
 
 
+def call_raw(path, data, token, expect=(200, 201), content_type="application/octet-stream"):
+    req = urllib.request.Request(API + path, data=data, method="POST")
+    req.add_header("Content-Type", content_type)
+    req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req) as r:
+            status, text = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    if status not in expect:
+        sys.exit(f"preparing schemathesis: POST {path} answered {status}: {text[:500]!r}")
+    return json.loads(text) if text else None
+
+
 def archive_message(process, code, name, body):
     """A message of the archive (xdomea 3.0.0), as the Landesarchiv sends it."""
     return (
@@ -172,6 +186,77 @@ def prepare_records(clerk, admin, hund, data):
     }
 
 
+def prepare_records_work(clerk, admin, admin2, hund, data):
+    """Data for the e-file at work: open Vorgänge with filed (and sealed)
+    documents, two Vorgänge a document moves between, plan changes to approve
+    and to reject, Umlaufmappen where the admin's step is current, in-tray
+    items to read, file and discard, routing rules to delete."""
+    import time
+
+    def open_record():
+        ref = call("POST", "/applications", {"form": hund["key"], "data": data})["reference"]
+        case = call("GET", f"/applications/{ref}", token=clerk)["case"]
+        for _ in range(120):
+            rec = call("GET", f"/cases/{case}/record", token=admin)
+            if rec.get("id"):
+                return rec["id"]
+            time.sleep(0.5)
+        sys.exit(f"preparing schemathesis: case {case} has no Vorgang")
+
+    work = [open_record() for _ in range(2)]
+    move_a, move_b = open_record(), open_record()
+    text = "Stellungnahme zur Hundesteuer: keine Bedenken.\n".encode()
+    docs = [call_raw(f"/records/{work[0]}/documents?title=Stellungnahme&name=s.txt", text, admin)["id"]
+            for _ in range(2)]
+    moving = call_raw(f"/records/{move_a}/documents?title=Umzug&name=u.txt", text, admin)["id"]
+    # The seal follows in the job records.process.
+    for _ in range(120):
+        try:
+            get_raw(f"/records/documents/{docs[0]}/seal", admin)
+            break
+        except urllib.error.HTTPError:
+            time.sleep(0.5)
+    else:
+        sys.exit("preparing schemathesis: the filed document was not sealed")
+    change = {"action": "set_file_number_scheme", "scheme": "{plan}-{reference}"}
+    approve = [call("POST", "/records/plan/changes", change, token=admin, expect=(201,))["id"] for _ in range(4)]
+    reject = [call("POST", "/records/plan/changes", change, token=admin, expect=(201,))["id"] for _ in range(4)]
+    admin_id = call("GET", "/me", token=admin)["id"]
+    clerk_id = call("GET", "/me", token=clerk)["id"]
+
+    def circulation():
+        return call("POST", f"/records/{work[1]}/circulations",
+                    {"title": "Zur Kenntnis", "people": [admin_id, clerk_id]}, token=admin, expect=(201,))["id"]
+
+    sign = [circulation() for _ in range(4)]
+    give_back = [circulation() for _ in range(4)]
+    cancel = [circulation() for _ in range(4)]
+    mail = "Sehr geehrte Damen und Herren, anbei die Unterlagen zur Hundesteuer.\n".encode()
+    intray = [call_raw("/intray?name=brief.txt", mail, admin)["id"] for _ in range(2)]
+    to_file = [call_raw("/intray?name=brief.txt", mail, admin)["id"] for _ in range(4)]
+    to_discard = [call_raw("/intray?name=brief.txt", mail, admin)["id"] for _ in range(4)]
+    rules = [call("POST", "/intray/rules", {"name": f"Regel {i}", "keywords": ["Hund"],
+                                            "target": {"kind": "plan_node", "code": "32.10.05"}},
+                  token=admin, expect=(201,))["id"] for i in range(4)]
+    return {
+        "work_record_ids": work,
+        "document_ids": docs,
+        "move_document_ids": [moving],
+        "move_record_ids": [move_a, move_b],
+        "approve_change_ids": approve,
+        "reject_change_ids": reject,
+        "circulation_ids": sign + give_back + cancel,
+        "sign_circulation_ids": sign,
+        "return_circulation_ids": give_back,
+        "cancel_circulation_ids": cancel,
+        "intray_ids": intray,
+        "intray_file_ids": to_file,
+        "intray_discard_ids": to_discard,
+        "rule_ids": rules,
+        "search_words": ["Hundesteuer", "Stellungnahme", "Bedenken"],
+    }
+
+
 def token(email):
     return call("POST", "/auth/token", {"email": email, "password": PASSWORD, "name": "schemathesis"})["token"]
 
@@ -239,6 +324,7 @@ def prepare():
     admin = token("admin@musterstadt.example")
     admin2 = token("admin2@musterstadt.example")
     records = prepare_records(clerk, admin, hund, data)
+    records.update(prepare_records_work(clerk, admin, admin2, hund, data))
     units = call("GET", "/org-units", token=clerk)["items"]
     services = call("GET", "/services")["items"]
     # Editorial states for the workflow steps: a draft to submit, versions in
@@ -358,6 +444,22 @@ BINDINGS = [
     ("^/api/v1/records/disposals/\\{id\\}(/0501|/0502|/receipt)?$", ".*", "path.id", "disposal_ids"),
     ("^/api/v1/records/\\{id\\}/hold$", ".*", "path.id", "hold_record_ids"),
     ("^/api/v1/records/disposals$", "^POST$", "body.as_of", "as_of_dates"),
+    ("^/api/v1/records/documents/\\{id\\}(/seal)?$", ".*", "path.id", "document_ids"),
+    ("^/api/v1/records/documents/\\{id\\}/move$", ".*", "path.id", "move_document_ids"),
+    ("^/api/v1/records/documents/\\{id\\}/move$", ".*", "body.to", "move_record_ids"),
+    ("^/api/v1/records/\\{id\\}/(documents|circulations)$", ".*", "path.id", "work_record_ids"),
+    ("^/api/v1/records/plan/changes/\\{id\\}/approve$", ".*", "path.id", "approve_change_ids"),
+    ("^/api/v1/records/plan/changes/\\{id\\}/reject$", ".*", "path.id", "reject_change_ids"),
+    ("^/api/v1/records/search$", ".*", "query.q", "search_words"),
+    ("^/api/v1/circulations/\\{id\\}$", ".*", "path.id", "circulation_ids"),
+    ("^/api/v1/circulations/\\{id\\}/sign$", ".*", "path.id", "sign_circulation_ids"),
+    ("^/api/v1/circulations/\\{id\\}/return$", ".*", "path.id", "return_circulation_ids"),
+    ("^/api/v1/circulations/\\{id\\}/cancel$", ".*", "path.id", "cancel_circulation_ids"),
+    ("^/api/v1/intray/\\{id\\}(/content)?$", ".*", "path.id", "intray_ids"),
+    ("^/api/v1/intray/\\{id\\}/file$", ".*", "path.id", "intray_file_ids"),
+    ("^/api/v1/intray/\\{id\\}/file$", ".*", "body.record", "work_record_ids"),
+    ("^/api/v1/intray/\\{id\\}/discard$", ".*", "path.id", "intray_discard_ids"),
+    ("^/api/v1/intray/rules/\\{id\\}$", ".*", "path.id", "rule_ids"),
     ("^/api/v1/records/due$", ".*", "query.as_of", "as_of_dates"),
     # Status steps on cases of their own, all received: "start" is possible
     # on each once (the other cases are claimed, decided, cancelled … by
@@ -380,6 +482,8 @@ BINDINGS = [
 ]
 ROLE = [
     ("^/api/v1/records/disposals/\\{id\\}/destruction/approve$", "admin2"),
+    ("^/api/v1/records/plan/changes/\\{id\\}/approve$", "admin2"),
+    ("^/api/v1/(circulations|intray)", "admin"),
     ("^/api/v1/records", "admin"),
     ("^/api/v1/(services|forms)/\\{id\\}/change/(approve|reject)$", "editor2"),
     ("^/api/v1/(services|forms)/\\{id\\}/(approve|reject)$", "editor2"),
@@ -409,6 +513,16 @@ SEMANTIC_422 = [
     ("^/api/v1/records/disposals/\\{id\\}/(0502|receipt)$", "POST"),
     # The service is named by its slug; an unknown one is a 422 naming the field.
     ("^/api/v1/forms/\\{id\\}/attach$", "POST"),
+    # Documents and mail are typed by their content: generated bytes are no PDF, mail or text.
+    ("^/api/v1/records/\\{id\\}/documents$", "POST"),
+    ("^/api/v1/intray$", "POST"),
+    # A plan change is checked against the plan (codes that exist, a parent, a known service).
+    ("^/api/v1/records/plan/changes$", "POST"),
+    # The people of an Umlaufmappe are the tenant's clerks and administrators, named by id.
+    ("^/api/v1/records/\\{id\\}/circulations$", "POST"),
+    # A rule's target is a plan node of the tenant; the item is filed into a Vorgang named by id or number.
+    ("^/api/v1/intray/rules$", "POST"),
+    ("^/api/v1/intray/\\{id\\}/file$", "POST"),
 ]
 WARNINGS = [
     "missing_auth", "missing_test_data", "base_url_mismatch", "validation_mismatch",

@@ -133,14 +133,21 @@ impl App {
                 "größer als 25 MB (larger than 25 MB)".into(),
             ));
         }
-        let mime = crate::records::sniff_staff_document(&content).ok_or_else(|| {
+        // Reading a PDF can cost seconds of CPU: off the async workers.
+        let bytes = content.clone();
+        let (mime, extracted) = tokio::task::spawn_blocking(move || {
+            let mime = crate::records::sniff_staff_document(&bytes)?;
+            Some((mime, rathaus_standards::text::extract(&bytes, Some(mime))))
+        })
+        .await
+        .map_err(|e| UseCaseError::Internal(format!("text extraction: {e}")))?
+        .ok_or_else(|| {
             UseCaseError::BadFile(
                 "nur PDF, PNG, JPEG, E-Mail (.eml) oder Text (only PDF, PNG, JPEG, mail or text)"
                     .into(),
             )
         })?;
-        let extracted = rathaus_standards::text::extract(&content, Some(mime))
-            .map_err(|e| UseCaseError::BadFile(format!("{e}")))?;
+        let extracted = extracted.map_err(|e| UseCaseError::BadFile(format!("{e}")))?;
         let text: String = extracted.text.chars().take(200_000).collect();
         let facts = MailFacts {
             sender: extracted.sender.clone(),

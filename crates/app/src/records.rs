@@ -1016,6 +1016,11 @@ fn plan_error(e: StorageError) -> UseCaseError {
         }
         StorageError::Conflict("record_status") => UseCaseError::Workflow("records.record_closed"),
         StorageError::Conflict("same_record") => UseCaseError::Workflow("records.same_record"),
+        StorageError::NotFound("service") => {
+            UseCaseError::Validation(rathaus_domain::ValidationErrors::from(
+                rathaus_domain::FieldError::new("service", "records.unknown_service"),
+            ))
+        }
         other => other.into(),
     }
 }
@@ -1045,12 +1050,16 @@ impl App {
                 MAX_STAFF_DOCUMENT_BYTES / 1024 / 1024
             )));
         }
-        let mime = sniff_staff_document(&input.content).ok_or_else(|| {
-            UseCaseError::BadFile(
+        let bytes = input.content.clone();
+        let mime = tokio::task::spawn_blocking(move || sniff_staff_document(&bytes))
+            .await
+            .map_err(|e| UseCaseError::Internal(format!("typing the upload: {e}")))?
+            .ok_or_else(|| {
+                UseCaseError::BadFile(
                 "nur PDF, PNG, JPEG, E-Mail (.eml) oder Text (only PDF, PNG, JPEG, mail or text)"
                     .into(),
             )
-        })?;
+            })?;
         let name = document_file_name(&input.file_name, mime);
         let key = format!(
             "records/{}/{}.{}",

@@ -237,8 +237,13 @@ impl App {
             }
             for p in pending {
                 let content = self.files.get(tenant, &p.version.file_key).await?;
-                let text = match &content {
-                    Some(bytes) => extract_text(bytes, &p.version.mime, &p.document.kind),
+                let text = match content {
+                    Some(bytes) => {
+                        let (mime, kind) = (p.version.mime.clone(), p.document.kind.clone());
+                        tokio::task::spawn_blocking(move || extract_text(&bytes, &mime, &kind))
+                            .await
+                            .map_err(|e| UseCaseError::Internal(format!("text extraction: {e}")))?
+                    }
                     None => None,
                 };
                 let digest = seal::parse_sha256_hex(&p.version.sha256).ok_or_else(|| {
@@ -343,6 +348,13 @@ impl App {
         offset: usize,
     ) -> UseCaseResult<RecordSearchResults> {
         let tenant = self.require_records_reader(actor)?;
+        if text.trim().is_empty() {
+            return Err(UseCaseError::Validation(
+                rathaus_domain::ValidationErrors::from(rathaus_domain::FieldError::new(
+                    "q", "required",
+                )),
+            ));
+        }
         let units: Option<Vec<Uuid>> = if actor.require(Permission::AdministerTenant).is_ok() {
             None
         } else {

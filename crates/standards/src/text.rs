@@ -8,6 +8,9 @@
 //! [`MAX_ATTACHMENTS`] attachments, a PDF at most [`MAX_PDF_PAGES`] pages.
 //! A broken file gives a [`TextError`] with a stable [`TextError::code`],
 //! never a panic (the third-party parsers run under `catch_unwind`).
+//! Decompression and the walk over PDF content have budgets shared by all
+//! PDFs of one input (a mail's attachments); a PDF costs a few seconds of
+//! CPU at worst, so callers extract off the request path.
 //!
 //! Crates, and why (docs.rs read for each):
 //! - **lopdf** (`default-features = false`: no rayon, no chrono) reads the
@@ -20,13 +23,14 @@
 //!   panic on malformed files. So the layout is done here, in `text/pdf.rs`:
 //!   a small content-stream walker that follows the text and graphics
 //!   matrices and glyph widths and puts spaces and line breaks where the
-//!   page has gaps. lopdf adds 11 packages to Cargo.lock (its flate2,
-//!   encoding_rs, nom, sha2, md-5, rand, … are already in the tree).
+//!   page has gaps. lopdf brings 13 packages into Cargo.lock with itself
+//!   (ciphers for encrypted PDFs, brotli-decompressor 5, rangemap, weezl);
+//!   its flate2, encoding_rs, nom, sha2, md-5, rand, … are in the tree.
 //! - **mail-parser** (Stalwart, `full_encoding`: encoding_rs is already in
 //!   the tree) reads RFC 5322/MIME: RFC 2047 words, quoted-printable and
 //!   base64, the German and other charsets, nested messages, and turns an
 //!   HTML-only body into text (dropping `<head>`, `<style>`, `<script>`). It
-//!   is fuzzed upstream and has no dependency of its own beyond `hashify`.
+//!   is fuzzed upstream and brings 2 packages (itself and `hashify`).
 //!   Version 0.11: 1.0 needs Rust 1.98.
 
 mod mail;
@@ -70,7 +74,8 @@ impl TextKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     /// The file name the mail gives (RFC 2231/2047 decoded), or
-    /// `Anhang-N` (1-based) where it gives none.
+    /// `Anhang-N` (1-based; `Anhang-N.eml` for an attached mail) where it
+    /// gives none.
     pub name: String,
     /// The declared MIME type, lower case (`application/octet-stream` when
     /// none is declared).
@@ -175,15 +180,17 @@ pub fn detect(bytes: &[u8], declared_mime: Option<&str>) -> Option<TextKind> {
 /// The text of `bytes` (see the module docs). `declared_mime` is only a
 /// hint: the content decides.
 pub fn extract(bytes: &[u8], declared_mime: Option<&str>) -> Result<Extracted, TextError> {
-    extract_at(bytes, declared_mime, 0)
+    extract_at(bytes, declared_mime, 0, &mut pdf::Budget::new())
 }
 
 /// `depth` 0 for what was handed in, 1 for a mail's attachment (whose own
-/// attachments are not read any more).
+/// attachments are not read any more); `budget` is shared by all PDFs in
+/// the input.
 fn extract_at(
     bytes: &[u8],
     declared_mime: Option<&str>,
     depth: u8,
+    budget: &mut pdf::Budget,
 ) -> Result<Extracted, TextError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(TextError::TooLarge {
@@ -197,22 +204,25 @@ fn extract_at(
     let mut out = match detect(bytes, declared_mime) {
         Some(TextKind::Pdf) => {
             let start = pdf_start(bytes).unwrap_or(0);
-            let (text, pages) = guarded(|| pdf::extract(&bytes[start..])).unwrap_or_else(|| {
-                Err(TextError::UnreadablePdf(
-                    "interner Fehler (internal error)".into(),
-                ))
-            })?;
+            let (text, pages) =
+                guarded(|| pdf::extract(&bytes[start..], budget)).unwrap_or_else(|| {
+                    Err(TextError::UnreadablePdf(
+                        "interner Fehler (internal error)".into(),
+                    ))
+                })?;
             let mut e = Extracted::new(TextKind::Pdf);
             e.text = text;
             e.pages = Some(pages);
             e
         }
         Some(TextKind::Image) => Extracted::new(TextKind::Image),
-        Some(TextKind::Mail) => guarded(|| mail::extract(bytes, depth)).unwrap_or_else(|| {
-            Err(TextError::UnreadableMail(
-                "interner Fehler (internal error)".into(),
-            ))
-        })?,
+        Some(TextKind::Mail) => {
+            guarded(|| mail::extract(bytes, depth, budget)).unwrap_or_else(|| {
+                Err(TextError::UnreadableMail(
+                    "interner Fehler (internal error)".into(),
+                ))
+            })?
+        }
         Some(TextKind::Text) => {
             let mut e = Extracted::new(TextKind::Text);
             e.text = decode_text(bytes).unwrap_or_default();

@@ -42,12 +42,14 @@ const OTHER_FIELDS: [&str; 14] = [
 /// Whether `bytes` start like a mail: a block of header fields
 /// (`Name: value`, continuation lines indented) that ends with an empty
 /// line or the end of the bytes, with at least two known fields, one of
-/// them [`MAIL_FIELDS`]. With `declared` (`message/rfc822`) one known
-/// field is enough. An mbox `From ` line at the very start is skipped.
+/// them [`MAIL_FIELDS`], or a `Content-Type: multipart/…` (a MIME
+/// document). With `declared` (`message/rfc822`) one known field is
+/// enough. An mbox `From ` line at the very start is skipped.
 pub(super) fn looks_like_mail(bytes: &[u8], declared: bool) -> bool {
     let bytes = skip_mbox_line(bytes);
     let mut known = 0usize;
     let mut marking = false;
+    let mut multipart = false;
     let mut fields = 0usize;
     let mut lines = bytes.split(|&b| b == b'\n');
     for _ in 0..HEADER_LINES {
@@ -74,6 +76,10 @@ pub(super) fn looks_like_mail(bytes: &[u8], declared: bool) -> bool {
         }
         fields += 1;
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if name == "content-type" {
+            let value = String::from_utf8_lossy(&line[colon + 1..]).to_ascii_lowercase();
+            multipart |= value.trim_start().starts_with("multipart/");
+        }
         if MAIL_FIELDS.contains(&name.as_str()) {
             known += 1;
             marking = true;
@@ -88,7 +94,7 @@ pub(super) fn looks_like_mail(bytes: &[u8], declared: bool) -> bool {
     if declared {
         known >= 1
     } else {
-        marking && known >= 2
+        (marking && known >= 2) || multipart
     }
 }
 
@@ -106,7 +112,11 @@ fn skip_mbox_line(bytes: &[u8]) -> &[u8] {
 /// The mail's fields, body and attachments; at `depth` 0 the text of PDF
 /// attachments and attached mails is appended (their own attachments are
 /// not read).
-pub(super) fn extract(bytes: &[u8], depth: u8) -> Result<Extracted, TextError> {
+pub(super) fn extract(
+    bytes: &[u8],
+    depth: u8,
+    budget: &mut super::pdf::Budget,
+) -> Result<Extracted, TextError> {
     let raw = skip_mbox_line(bytes);
     let message = MessageParser::default()
         .parse(raw)
@@ -148,7 +158,10 @@ pub(super) fn extract(bytes: &[u8], depth: u8) -> Result<Extracted, TextError> {
             .map(|n| n.trim())
             .filter(|n| !n.is_empty())
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("Anhang-{}", i + 1));
+            .unwrap_or_else(|| match part.is_message() {
+                true => format!("Anhang-{}.eml", i + 1),
+                false => format!("Anhang-{}", i + 1),
+            });
         let mime = part
             .content_type()
             .map(|ct| match ct.subtype() {
@@ -180,7 +193,7 @@ pub(super) fn extract(bytes: &[u8], depth: u8) -> Result<Extracted, TextError> {
                 continue;
             }
             // A broken attachment costs its own text, not the mail's.
-            let Ok(inner) = super::extract_at(&a.bytes, Some(&a.mime), depth + 1) else {
+            let Ok(inner) = super::extract_at(&a.bytes, Some(&a.mime), depth + 1, budget) else {
                 continue;
             };
             let mut text = inner.text;

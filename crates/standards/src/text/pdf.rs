@@ -16,24 +16,49 @@ use lopdf::{Dictionary, Document, Encoding, LoadOptions, Object, ObjectId, conte
 use super::{MAX_PDF_PAGES, MAX_TEXT_CHARS, TextError, normalize_whitespace};
 
 /// A single stream (content, object stream, font map) may decompress to
-/// at most this many bytes.
+/// at most this many bytes. (lopdf inflates all object streams when it
+/// loads a file and has no bound on their sum: a 25 MiB file of small
+/// deflate bombs can cost many seconds there. Callers run extraction off
+/// the request path.)
 const STREAM_LIMIT: usize = 32 * 1024 * 1024;
 /// All page and form contents of one document together, decompressed.
 const CONTENT_BUDGET: usize = 128 * 1024 * 1024;
-/// All content-stream operations of one document together.
-const OPERATION_BUDGET: usize = 20_000_000;
+/// All content-stream operations of one document together (about 3 s in
+/// a release build at worst; a typst page has a few hundred).
+const OPERATION_BUDGET: usize = 10_000_000;
 /// Form XObjects drawn inside form XObjects.
 const MAX_FORM_DEPTH: usize = 8;
 /// Entries read from a font's `/W` or `/Widths`.
 const MAX_WIDTH_ENTRIES: usize = 100_000;
+/// Codes a font's `/ToUnicode` ranges may span together (16 times all
+/// two-byte codes).
+const MAX_CMAP_CODES: u64 = 1 << 20;
 /// Form fields read.
 const MAX_FIELDS: usize = 10_000;
 /// A page's raw text may grow to this many bytes (more than the whole
 /// text may keep, whitespace not yet collapsed).
 const MAX_PAGE_TEXT_BYTES: usize = 3 * MAX_TEXT_CHARS;
 
+/// What the walks over content streams may still spend; one for all PDFs
+/// of an input (a mail's attachments share it).
+pub(super) struct Budget {
+    /// Decompressed content bytes.
+    content: usize,
+    /// Content-stream operations.
+    operations: usize,
+}
+
+impl Budget {
+    pub(super) fn new() -> Self {
+        Budget {
+            content: CONTENT_BUDGET,
+            operations: OPERATION_BUDGET,
+        }
+    }
+}
+
 /// The text (whitespace normalised) and the number of pages.
-pub(super) fn extract(bytes: &[u8]) -> Result<(String, u32), TextError> {
+pub(super) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<(String, u32), TextError> {
     let options = LoadOptions {
         max_decompressed_size: Some(STREAM_LIMIT),
         ..LoadOptions::default()
@@ -50,8 +75,8 @@ pub(super) fn extract(bytes: &[u8]) -> Result<(String, u32), TextError> {
         fonts: HashMap::new(),
         textless: HashSet::new(),
         form_contents: HashMap::new(),
-        budget: CONTENT_BUDGET,
-        operations: OPERATION_BUDGET,
+        budget: budget.content,
+        operations: budget.operations,
     };
     let mut text = String::new();
     let mut chars = 0usize;
@@ -81,6 +106,8 @@ pub(super) fn extract(bytes: &[u8]) -> Result<(String, u32), TextError> {
             text.push_str(&fields);
         }
     }
+    budget.content = walker.budget;
+    budget.operations = walker.operations;
     Ok((text, count))
 }
 
@@ -190,10 +217,10 @@ impl Font<'_> {
                 .get(&code)
                 .copied()
                 .or_else(|| {
-                    ranges
-                        .iter()
-                        .find(|r| r.0 <= code && code <= r.1)
-                        .map(|r| r.2)
+                    // Sorted by first code: the last range starting at or
+                    // before `code`.
+                    let i = ranges.partition_point(|r| r.0 <= code);
+                    ranges[..i].last().filter(|r| code <= r.1).map(|r| r.2)
                 })
                 .unwrap_or(*default),
         };
@@ -242,8 +269,9 @@ impl Page {
     /// A piece of text from `start` to `end`, written in direction `dir`
     /// at font size `size` (all in device space).
     fn piece(&mut self, text: &str, start: [f32; 2], end: [f32; 2], dir: [f32; 2], size: f32) {
+        let size = size.max(1.0);
         if let Some((prev_end, prev_dir, prev_size)) = self.last {
-            let size = size.max(prev_size).max(1.0);
+            let size = size.max(prev_size);
             let d = [start[0] - prev_end[0], start[1] - prev_end[1]];
             let along = d[0] * dir[0] + d[1] * dir[1];
             // Perpendicular, positive upwards for text running left to right.
@@ -263,8 +291,8 @@ impl Page {
 
 struct Walker<'a> {
     doc: &'a Document,
-    /// Fonts by object id, shared by all pages.
-    fonts: HashMap<ObjectId, Rc<Font<'a>>>,
+    /// Fonts by the address of their dictionary, shared by all pages.
+    fonts: HashMap<usize, Rc<Font<'a>>>,
     /// Form XObjects walked to the end without giving text: not walked
     /// again (logos on every page, and fan-out bombs).
     textless: HashSet<ObjectId>,
@@ -320,17 +348,21 @@ impl<'a> Walker<'a> {
             .ok()?
             .as_dict()
             .ok()?;
-        let entry = fonts.get(name).ok()?;
-        let (id, object) = self.doc.dereference(entry).ok()?;
-        if let Some(id) = id
-            && let Some(f) = self.fonts.get(&id)
-        {
+        let dict = self
+            .doc
+            .dereference(fonts.get(name).ok()?)
+            .ok()?
+            .1
+            .as_dict()
+            .ok()?;
+        // By address: the document does not move while it is read, and a
+        // font written inline is parsed once too.
+        let key = std::ptr::from_ref(dict) as usize;
+        if let Some(f) = self.fonts.get(&key) {
             return Some(f.clone());
         }
-        let font = Rc::new(self.load_font(object.as_dict().ok()?));
-        if let Some(id) = id {
-            self.fonts.insert(id, font.clone());
-        }
+        let font = Rc::new(self.load_font(dict));
+        self.fonts.insert(key, font.clone());
         Some(font)
     }
 
@@ -341,29 +373,41 @@ impl<'a> Walker<'a> {
             .and_then(Object::as_name)
             .unwrap_or(b"");
         let two_byte = subtype == b"Type0";
-        let has_to_unicode = dict
+        // `/ToUnicode` first, as the PDF standard says (9.10.2); lopdf takes
+        // `/Encoding` first, so it is asked about a copy without it. A map
+        // lopdf would take too long over is not used at all.
+        let to_unicode = dict
             .get_deref(b"ToUnicode", doc)
             .and_then(Object::as_stream)
-            .is_ok();
-        // `/ToUnicode` first, as the PDF standard says (9.10.2); lopdf takes
-        // `/Encoding` first, so it is asked about a copy without it.
-        let mut encoding = None;
-        if has_to_unicode && dict.has(b"Encoding") {
-            let mut copy = dict.clone();
-            copy.remove(b"Encoding");
-            if let Ok(Encoding::UnicodeMapEncoding(map)) =
-                copy.get_font_encoding_with_limit(doc, STREAM_LIMIT)
-            {
-                encoding = Some(Encoding::UnicodeMapEncoding(map));
+            .ok()
+            .map(cmap_is_small);
+        let encoding_name = dict
+            .get_deref(b"Encoding", doc)
+            .and_then(Object::as_name)
+            .unwrap_or(b"");
+        let identity = encoding_name.starts_with(b"Identity-");
+        let encoding = match to_unicode {
+            Some(true) => {
+                let mut copy = dict.clone();
+                copy.remove(b"Encoding");
+                match copy.get_font_encoding_with_limit(doc, STREAM_LIMIT) {
+                    Ok(Encoding::UnicodeMapEncoding(map)) => {
+                        Some(Encoding::UnicodeMapEncoding(map))
+                    }
+                    _ => dict.get_font_encoding_with_limit(doc, STREAM_LIMIT).ok(),
+                }
             }
-        }
-        if encoding.is_none() && (has_to_unicode || !two_byte) {
-            encoding = dict.get_font_encoding_with_limit(doc, STREAM_LIMIT).ok();
-        }
-        if two_byte && !has_to_unicode {
-            // lopdf would fall back to a one-byte encoding: garbage.
-            encoding = None;
-        }
+            // Only `/Encoding` is read (lopdf reads `/ToUnicode` for a font
+            // without one, or with an Identity encoding).
+            Some(false) if !two_byte && dict.has(b"Encoding") && !identity => {
+                dict.get_font_encoding_with_limit(doc, STREAM_LIMIT).ok()
+            }
+            Some(false) => None,
+            // A CID font without a map: lopdf would fall back to a one-byte
+            // encoding, giving garbage.
+            None if two_byte || identity => None,
+            None => dict.get_font_encoding_with_limit(doc, STREAM_LIMIT).ok(),
+        };
 
         let number = |d: &Dictionary, key: &[u8]| d.get_deref(key, doc).ok().map(num);
         let array = |d: &'a Dictionary, key: &[u8]| -> Vec<&'a Object> {
@@ -410,6 +454,7 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
+            ranges.sort_by_key(|r| r.0);
             return Font {
                 encoding,
                 two_byte,
@@ -507,11 +552,9 @@ impl<'a> Walker<'a> {
                     tm = IDENTITY;
                     tlm = IDENTITY;
                 }
-                "Tf" => {
-                    if o.len() >= 2 {
-                        gs.size = num(&o[1]);
-                        gs.font = o[0].as_name().ok().and_then(|n| self.font(resources, n));
-                    }
+                "Tf" if o.len() >= 2 => {
+                    gs.size = num(&o[1]);
+                    gs.font = o[0].as_name().ok().and_then(|n| self.font(resources, n));
                 }
                 "Tc" => gs.char_spacing = o.last().map(num).unwrap_or(0.0),
                 "Tw" => gs.word_spacing = o.last().map(num).unwrap_or(0.0),
@@ -698,6 +741,74 @@ impl<'a> Walker<'a> {
             height,
         );
     }
+}
+
+/// Whether a `/ToUnicode` CMap maps few enough codes for lopdf, which
+/// builds a reverse map entry for every code in every `bfrange`: the
+/// ranges may span at most [`MAX_CMAP_CODES`] codes together.
+fn cmap_is_small(stream: &lopdf::Stream) -> bool {
+    let Ok(data) = stream.get_plain_content_with_limit(STREAM_LIMIT) else {
+        return false;
+    };
+    let mut total: u64 = 0;
+    let mut rest = data.as_slice();
+    while let Some(start) = find(rest, b"beginbfrange") {
+        rest = &rest[start + b"beginbfrange".len()..];
+        let end = find(rest, b"endbfrange").unwrap_or(rest.len());
+        let section = &rest[..end];
+        rest = &rest[end..];
+        // Entries: <lo> <hi> then <dst> or [<dst> …].
+        let mut codes: Vec<u64> = Vec::new();
+        let mut i = 0;
+        while i < section.len() {
+            match section[i] {
+                b'<' => {
+                    let close = section[i..]
+                        .iter()
+                        .position(|&b| b == b'>')
+                        .map_or(section.len(), |p| i + p);
+                    let hex: Vec<u8> = section[i + 1..close]
+                        .iter()
+                        .copied()
+                        .filter(u8::is_ascii_hexdigit)
+                        .collect();
+                    let value = if hex.len() > 8 {
+                        u64::MAX
+                    } else {
+                        std::str::from_utf8(&hex)
+                            .ok()
+                            .and_then(|h| u64::from_str_radix(h, 16).ok())
+                            .unwrap_or(0)
+                    };
+                    codes.push(value);
+                    i = close + 1;
+                }
+                b'[' => {
+                    codes.push(0);
+                    i = section[i..]
+                        .iter()
+                        .position(|&b| b == b']')
+                        .map_or(section.len(), |p| i + p + 1);
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            }
+            if codes.len() == 3 {
+                total = total.saturating_add(codes[1].saturating_sub(codes[0]).saturating_add(1));
+                codes.clear();
+                if total > MAX_CMAP_CODES {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `Name: value` lines for the filled-in text fields of an AcroForm (what

@@ -124,6 +124,17 @@ pub(crate) struct StepComment {
     comment: String,
 }
 
+/// Why it goes back to the sender (required).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct ReturnComment {
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
+    comment: String,
+}
+
 fn body(c: &CirculationWithSteps) -> CirculationBody {
     CirculationBody {
         id: c.circulation.id,
@@ -233,7 +244,7 @@ async fn give_back(
     State(state): State<AppState>,
     ApiStaff { actor, .. }: ApiStaff<RecordsStaff>,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<StepComment>,
+    ApiJson(b): ApiJson<ReturnComment>,
 ) -> Result<Response, AppError> {
     step(&state, &actor, &id, CirculationAction::Return, &b.comment).await
 }
@@ -419,13 +430,8 @@ async fn page_step(
             Ok(Redirect::to(&format!("/staff/umlauf/{id}?msg={msg}")).into_response())
         }
         Err(e) => {
-            let e = AppError::from(e);
-            if matches!(e, AppError::Validation(_) | AppError::Workflow(_)) {
-                let text = crate::platform::context::describe(ctx.lang, &e).0;
-                one_view(state, ctx, staff, id, None, Some(text)).await
-            } else {
-                Err(e)
-            }
+            let text = super::page_error(ctx.lang, e)?;
+            one_view(state, ctx, staff, id, None, Some(text)).await
         }
     }
 }

@@ -165,6 +165,7 @@ async fn upload(
     req: Request,
 ) -> Result<Response, AppError> {
     let id = id_of(&id)?;
+    check_name(p.name.as_deref())?;
     let content = raw_body(&state, req, MAX_STAFF_DOCUMENT_BYTES).await?;
     let doc = state
         .app
@@ -179,6 +180,16 @@ async fn upload(
         )
         .await?;
     filed(&state, &actor, doc.id).await
+}
+
+/// A file name in the query: at most 200 characters.
+pub(super) fn check_name(name: Option<&str>) -> Result<(), AppError> {
+    if name.is_some_and(|n| n.chars().count() > 200) {
+        return Err(AppError::BadQuery(
+            "name: höchstens 200 Zeichen (at most 200 characters)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The document just filed, as `201`.
@@ -246,6 +257,28 @@ async fn seal(
 ) -> Result<Response, AppError> {
     let (name, json) = state.app.document_seal(&actor, id_of(&id)?, None).await?;
     Ok(attachment("application/json", &name, json.into_bytes()))
+}
+
+/// The seal file of a document (`rathaus-seal/1`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SealFile {
+    /// `rathaus-seal/1`
+    format: String,
+    /// `Ed25519` or `ECDSA-P256-SHA256`.
+    algorithm: String,
+    /// SHA-256 of the document, hex.
+    sha256: String,
+    size: u64,
+    sealed_at: chrono::DateTime<chrono::Utc>,
+    document: Option<String>,
+    title: Option<String>,
+    /// The sealing authority.
+    issuer: String,
+    /// Base64 signature over the documented signing input.
+    signature: String,
+    /// The seal certificate (X.509, PEM).
+    certificate: String,
 }
 
 /// `POST /records/documents/{id}/move`.
@@ -744,13 +777,8 @@ async fn review_page(
         ))
         .into_response()),
         Err(e) => {
-            let e = AppError::from(e);
-            if matches!(e, AppError::Workflow(_)) {
-                let text = crate::platform::context::describe(ctx.lang, &e).0;
-                plan_changes_page(state, ctx, staff, None, Some(text)).await
-            } else {
-                Err(e)
-            }
+            let text = super::page_error(ctx.lang, e)?;
+            plan_changes_page(state, ctx, staff, None, Some(text)).await
         }
     }
 }

@@ -182,6 +182,7 @@ async fn upload(
     ApiQuery(p): ApiQuery<UploadParams>,
     req: Request,
 ) -> Result<Response, AppError> {
+    super::filing::check_name(p.name.as_deref())?;
     let content = raw_body(&state, req, MAX_INTRAY_BYTES).await?;
     let i = state
         .app
@@ -542,13 +543,8 @@ async fn upload_page(
     match state.app.receive_mail(&actor, &name, content).await {
         Ok(i) => Ok(Redirect::to(&format!("/staff/posteingang/{}", i.id)).into_response()),
         Err(e) => {
-            let e = AppError::from(e);
-            if matches!(e, AppError::BadFile(_) | AppError::Validation(_)) {
-                let text = crate::platform::context::describe(ctx.lang, &e).0;
-                list_view(&state, &ctx, &staff, None, Some(text)).await
-            } else {
-                Err(e)
-            }
+            let text = super::page_error(ctx.lang, e)?;
+            list_view(&state, &ctx, &staff, None, Some(text)).await
         }
     }
 }
@@ -661,13 +657,8 @@ async fn file_page(
     {
         Ok(_) => Ok(Redirect::to("/staff/posteingang?msg=filed").into_response()),
         Err(e) => {
-            let e = AppError::from(e);
-            if matches!(e, AppError::Validation(_) | AppError::Workflow(_)) {
-                let text = crate::platform::context::describe(ctx.lang, &e).0;
-                item_view(&state, &ctx, &staff, &id, Some(text)).await
-            } else {
-                Err(e)
-            }
+            let text = super::page_error(ctx.lang, e)?;
+            item_view(&state, &ctx, &staff, &id, Some(text)).await
         }
     }
 }
@@ -799,13 +790,8 @@ async fn add_rule_page(
             Ok(Redirect::to("/staff/posteingang/einstellungen?msg=rule_added").into_response())
         }
         Err(e) => {
-            let e = AppError::from(e);
-            if matches!(e, AppError::Validation(_)) {
-                let text = crate::platform::context::describe(ctx.lang, &e).0;
-                settings_view(&state, &ctx, &staff, None, Some(text)).await
-            } else {
-                Err(e)
-            }
+            let text = super::page_error(ctx.lang, e)?;
+            settings_view(&state, &ctx, &staff, None, Some(text)).await
         }
     }
 }
@@ -831,13 +817,8 @@ async fn train_page(
     match state.app.train_classifier(&actor).await {
         Ok(_) => Ok(Redirect::to("/staff/posteingang/einstellungen?msg=trained").into_response()),
         Err(e) => {
-            let e = AppError::from(e);
-            if matches!(e, AppError::Workflow(_)) {
-                let text = crate::platform::context::describe(ctx.lang, &e).0;
-                settings_view(&state, &ctx, &staff, None, Some(text)).await
-            } else {
-                Err(e)
-            }
+            let text = super::page_error(ctx.lang, e)?;
+            settings_view(&state, &ctx, &staff, None, Some(text)).await
         }
     }
 }

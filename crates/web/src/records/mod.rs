@@ -29,6 +29,24 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> axum::re
     r
 }
 
+/// The message a page shows for a refused step (invalid input, a workflow
+/// rule, an unreadable file); every other error goes to the error page.
+fn page_error(
+    lang: crate::platform::i18n::Lang,
+    e: impl Into<crate::platform::error::AppError>,
+) -> Result<String, crate::platform::error::AppError> {
+    use crate::platform::error::AppError;
+    let e = e.into();
+    if matches!(
+        e,
+        AppError::Validation(_) | AppError::Workflow(_) | AppError::BadFile(_)
+    ) {
+        Ok(crate::platform::context::describe(lang, &e).0)
+    } else {
+        Err(e)
+    }
+}
+
 pub fn routes() -> Routes {
     Routes::new("records")
         .merge(staff::routes())
@@ -213,10 +231,10 @@ pub const OPERATIONS: &[Op] = &[
         "A filed document's content (newest version)",
         Auth::Staff,
         None,
-        &[("200", "The content, as filed", None)],
+        &[("200", "The content, as filed (PDF, PNG, JPEG, mail, text or JSON)", None)],
         &[],
     )
-    .with_raw_response("application/octet-stream"),
+    .with_raw_response("*/*"),
     op(
         "get",
         "/records/documents/{id}/seal",
@@ -224,10 +242,9 @@ pub const OPERATIONS: &[Op] = &[
         "The electronic seal of a filed document (rathaus-seal/1: Ed25519 signature over its SHA-256 with the tenant's X.509 certificate), to check it offline",
         Auth::Staff,
         None,
-        &[("200", "The seal file (`.siegel.json`)", None)],
+        &[("200", "The seal file (`.siegel.json`)", Some(schema::<filing::SealFile>))],
         &[409],
-    )
-    .with_raw_response("application/json"),
+    ),
     op(
         "post",
         "/records/documents/{id}/move",
@@ -344,7 +361,7 @@ pub const OPERATIONS: &[Op] = &[
         "records",
         "Return the Umlaufmappe to its sender with a comment (the current step's person)",
         Auth::Staff,
-        Some(schema::<circulation::StepComment>),
+        Some(schema::<circulation::ReturnComment>),
         &[("200", "Returned", Some(schema::<circulation::CirculationBody>))],
         &[409],
     ),
@@ -397,10 +414,10 @@ pub const OPERATIONS: &[Op] = &[
         "The item's content as received",
         Auth::Staff,
         None,
-        &[("200", "The content", None)],
+        &[("200", "The content, as received (PDF, PNG, JPEG, mail or text)", None)],
         &[],
     )
-    .with_raw_response("application/octet-stream"),
+    .with_raw_response("*/*"),
     op(
         "post",
         "/intray/{id}/file",
