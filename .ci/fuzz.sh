@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${RATHAUS_FUZZ_SECONDS:-60}"
-read -r -a targets <<<"${RATHAUS_FUZZ_TARGETS:-xdatenfelder genericode rules multipart}"
+read -r -a targets <<<"${RATHAUS_FUZZ_TARGETS:-xdatenfelder genericode rules multipart text seal}"
 
 missing() {
   if [ "${CI:-}" = "true" ]; then
