@@ -848,6 +848,11 @@ impl App {
                 (staff.user.id, &staff.audit_name()),
             )
             .await?;
+        // Destroyed text leaves this instance's search index at once (other
+        // instances drop it at their next search: see `search_records`).
+        for d in &deletions {
+            let _ = self.records_search.index.remove_file(d.record_file_id);
+        }
         let d = self
             .store
             .repo()

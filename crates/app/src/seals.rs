@@ -363,7 +363,8 @@ impl App {
         let index = self.records_search.clone();
         let text = text.to_string();
         let tenant_id = tenant.0;
-        tokio::task::spawn_blocking(move || {
+        let scope = units.clone();
+        let mut results = tokio::task::spawn_blocking(move || {
             index.index.search(&RecordQuery {
                 tenant: tenant_id,
                 text: &text,
@@ -384,7 +385,38 @@ impl App {
             } else {
                 UseCaseError::Internal(format!("record search: {e}"))
             }
-        })
+        })?;
+        // The index is a candidate list; the database decides. A document
+        // destroyed or moved since (perhaps by another instance) is dropped
+        // here, and removed from this instance's index.
+        let repo = self.store.repo();
+        let mut gone = Vec::new();
+        let mut kept = Vec::with_capacity(results.hits.len());
+        for mut hit in std::mem::take(&mut results.hits) {
+            match repo.filed_document(tenant, hit.document).await? {
+                Some((doc, file)) if doc.versions.iter().any(|v| v.id == hit.version) => {
+                    if scope
+                        .as_ref()
+                        .is_none_or(|units| units.contains(&file.org_unit_id))
+                    {
+                        hit.file = file.id;
+                        hit.file_number = file.file_number;
+                        kept.push(hit);
+                    } else {
+                        results.total = results.total.saturating_sub(1);
+                    }
+                }
+                _ => {
+                    gone.push(hit.document);
+                    results.total = results.total.saturating_sub(1);
+                }
+            }
+        }
+        results.hits = kept;
+        if !gone.is_empty() {
+            let _ = self.records_search.index.remove_documents(&gone);
+        }
+        Ok(results)
     }
 }
 
