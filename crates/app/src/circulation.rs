@@ -86,6 +86,12 @@ impl App {
         input: StartCirculation,
     ) -> UseCaseResult<CirculationWithSteps> {
         let file = self.require_record_access(actor, record).await?;
+        if !matches!(
+            file.status(),
+            rathaus_domain::records::FileStatus::Open | rathaus_domain::records::FileStatus::Closed
+        ) {
+            return Err(UseCaseError::Workflow("records.record_closed"));
+        }
         let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
         let tenant = staff.tenant();
         let mut errs = ValidationErrors::new();

@@ -320,7 +320,17 @@ impl App {
             event_on,
             documents,
         };
+        let unit_before = repo
+            .record_file_of_case(tenant, case.id)
+            .await?
+            .map(|f| f.org_unit_id);
         let (file, _) = self.store.file_case(tenant, &filing).await?;
+        if unit_before.is_some_and(|u| u != file.org_unit_id) {
+            // Forwarded: the documents are found by the new unit's clerks.
+            for d in repo.filed_documents(tenant, file.id).await? {
+                self.reindex_document(tenant, d.document.id).await?;
+            }
+        }
         Ok(Some(file))
     }
 
@@ -972,10 +982,18 @@ pub fn sniff_staff_document(content: &[u8]) -> Option<&'static str> {
 /// UTF-8 text without control characters (but tabs and line breaks) and
 /// without markup: binary junk is not "text".
 fn is_plain_text(content: &[u8]) -> bool {
-    std::str::from_utf8(content).is_ok_and(|t| {
-        !t.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    }) && !crate::applications::looks_like_markup(content)
+    let printable = match std::str::from_utf8(content) {
+        Ok(t) => !t
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
+        // Windows-1252 (a letter saved by an older word processor): no C0
+        // controls but tab and line breaks, none of its five undefined bytes.
+        Err(_) => content.iter().all(|&b| {
+            matches!(b, b'\t' | b'\n' | b'\r')
+                || (b >= 0x20 && b != 0x7F && !matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D))
+        }),
+    };
+    printable && !crate::applications::looks_like_markup(content)
 }
 
 /// The extension a filed document's name gets for its type.
@@ -1192,6 +1210,21 @@ impl App {
             .ok_or(UseCaseError::NotFound)?;
         self.require_record_access(actor, from.id).await?;
         self.require_record_access(actor, to).await?;
+        // What the case files itself (its data, uploads, receipt, messages,
+        // Bescheide) stays with its case: the filing job would file it again,
+        // and the case's destruction deletes its objects.
+        let (doc, _) = self
+            .store
+            .repo()
+            .filed_document(tenant, document)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        if !matches!(
+            DocumentKind::parse(&doc.document.kind),
+            Some(DocumentKind::Staff | DocumentKind::Note | DocumentKind::Incoming)
+        ) {
+            return Err(UseCaseError::Workflow("records.move_kind"));
+        }
         let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
         let moved = self
             .store

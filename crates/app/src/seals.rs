@@ -376,15 +376,13 @@ impl App {
         })
         .await
         .map_err(|e| UseCaseError::Internal(format!("search task: {e}")))?
-        .map_err(|e| {
-            let code = e.code();
-            if code.starts_with("search.") || code.starts_with("records.") {
+        .map_err(|e| match &e {
+            rathaus_search::records::RecordError::Refused(_) => {
                 UseCaseError::Validation(rathaus_domain::ValidationErrors::from(
-                    rathaus_domain::FieldError::new("q", code),
+                    rathaus_domain::FieldError::new("q", e.code()),
                 ))
-            } else {
-                UseCaseError::Internal(format!("record search: {e}"))
             }
+            _ => UseCaseError::Internal(format!("record search: {e}")),
         })?;
         // The index is a candidate list; the database decides. A document
         // destroyed or moved since (perhaps by another instance) is dropped

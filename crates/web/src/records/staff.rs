@@ -512,6 +512,7 @@ async fn record(
                 Some(DocumentRow {
                     id: d.document.id.to_string(),
                     sealed: v.seal.is_some(),
+                    movable: matches!(d.document.kind.as_str(), "staff" | "note" | "incoming"),
                     number: d.document.number,
                     kind: i18n::t(lang, &format!("records.kind_{}", d.document.kind)).to_string(),
                     title: d.document.title.clone(),
@@ -566,6 +567,10 @@ async fn record(
             .map(|(id, n)| (id.to_string(), n.clone()))
             .collect(),
         slots: (1..=5).collect(),
+        can_move: r
+            .documents
+            .iter()
+            .any(|d| matches!(d.document.kind.as_str(), "staff" | "note" | "incoming")),
     }
     .into_response())
 }

@@ -69,6 +69,8 @@ pub struct DisposalPage {
 pub struct DocumentRow {
     pub id: String,
     pub sealed: bool,
+    /// Filed by staff (a document, note or mail): may move to another Vorgang.
+    pub movable: bool,
     pub number: i32,
     pub kind: String,
     pub title: String,
@@ -102,6 +104,8 @@ pub struct RecordPage {
     pub people: Vec<(String, String)>,
     /// Places of the Umlaufmappe form (1 to 5).
     pub slots: Vec<usize>,
+    /// Some document may move to another Vorgang.
+    pub can_move: bool,
 }
 
 /// A piece of text, highlighted or not (escaped by the template).
