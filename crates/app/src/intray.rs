@@ -544,12 +544,14 @@ impl App {
             .store
             .add_intray_rule(
                 tenant,
-                &rule.name,
-                rule.priority,
-                rule.sender.as_deref(),
-                &serde_json::json!(rule.keywords),
-                &serde_json::to_value(&rule.target)
-                    .map_err(|e| UseCaseError::Internal(e.to_string()))?,
+                &rathaus_storage::intray::NewIntrayRule {
+                    name: &rule.name,
+                    priority: rule.priority,
+                    sender: rule.sender.as_deref(),
+                    keywords: &serde_json::json!(rule.keywords),
+                    target: &serde_json::to_value(&rule.target)
+                        .map_err(|e| UseCaseError::Internal(e.to_string()))?,
+                },
                 staff.user.id,
             )
             .await?;

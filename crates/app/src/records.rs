@@ -1253,8 +1253,22 @@ impl App {
     ) -> UseCaseResult<rathaus_storage::records::PlanChangeRow> {
         let staff = actor.require(Permission::AdministerTenant)?;
         let change = change.validate()?;
+        // The reviewer reads the service's name, not its id.
+        let summary = match &change {
+            rules::PlanChange::AssignService { service, code } => {
+                let name = self
+                    .record_services(actor)
+                    .await?
+                    .into_iter()
+                    .find(|(id, _)| id == service)
+                    .map(|(_, n)| n)
+                    .unwrap_or_else(|| service.to_string());
+                format!("Leistung „{name}“ → {code}")
+            }
+            other => other.summary(),
+        };
         self.store
-            .request_plan_change(staff.tenant(), &change, staff.user.id)
+            .request_plan_change(staff.tenant(), &change, &summary, staff.user.id)
             .await
             .map_err(plan_error)
     }

@@ -44,6 +44,16 @@ pub struct NewIntrayItem {
     pub proposals: String,
 }
 
+/// A routing rule to store (keywords and target as the domain's JSON).
+#[derive(Debug, Clone)]
+pub struct NewIntrayRule<'a> {
+    pub name: &'a str,
+    pub priority: i32,
+    pub sender: Option<&'a str>,
+    pub keywords: &'a serde_json::Value,
+    pub target: &'a serde_json::Value,
+}
+
 #[allow(async_fn_in_trait)]
 pub trait IntrayRepository {
     /// Items of a status, newest first (at most `limit`).
@@ -194,21 +204,17 @@ impl Store {
     pub async fn add_intray_rule(
         &self,
         tenant: TenantId,
-        name: &str,
-        priority: i32,
-        sender: Option<&str>,
-        keywords: &serde_json::Value,
-        target: &serde_json::Value,
+        rule: &NewIntrayRule<'_>,
         by: Uuid,
     ) -> Result<IntrayRuleRow> {
         Ok(intray_rule::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(tenant.0),
-            name: Set(name.into()),
-            priority: Set(priority),
-            sender: Set(sender.map(String::from)),
-            keywords: Set(keywords.to_string()),
-            target: Set(target.to_string()),
+            name: Set(rule.name.into()),
+            priority: Set(rule.priority),
+            sender: Set(rule.sender.map(String::from)),
+            keywords: Set(rule.keywords.to_string()),
+            target: Set(rule.target.to_string()),
             created_by: Set(by),
             created_at: Set(Utc::now()),
         }

@@ -1431,6 +1431,7 @@ impl Store {
         &self,
         tenant: TenantId,
         change: &rathaus_domain::records::PlanChange,
+        summary: &str,
         by: Uuid,
     ) -> Result<PlanChangeRow> {
         use crate::entities::record_plan_change as pc;
@@ -1447,7 +1448,7 @@ impl Store {
                     value: String::new(),
                 })?,
             ),
-            summary: Set(change.summary().chars().take(500).collect()),
+            summary: Set(summary.chars().take(500).collect()),
             requested_by: Set(by),
             requested_at: Set(Utc::now()),
             status: Set("pending".into()),

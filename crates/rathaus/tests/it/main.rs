@@ -19,5 +19,6 @@ mod outbox_crash;
 mod pages;
 mod permissions;
 mod records;
+mod records_work;
 mod smtp_tls;
 mod staff;

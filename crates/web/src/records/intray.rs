@@ -316,7 +316,9 @@ pub(crate) struct RuleBody {
     #[serde(default)]
     #[schema(max_items = 20)]
     keywords: Vec<String>,
-    /// Plan node (`{"plan_node": {"code": "32.10.05"}}`-style, see the domain's `RouteTarget`).
+    /// Where it proposes: `{"kind": "plan_node", "code": "32.10.05"}` (also
+    /// `{"kind": "case", "reference": "MS-2026-000123"}` or
+    /// `{"kind": "org_unit", "id": "…"}`).
     #[schema(value_type = Object)]
     target: serde_json::Value,
 }
