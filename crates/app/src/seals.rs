@@ -235,6 +235,7 @@ impl App {
             if pending.is_empty() {
                 return Ok(done);
             }
+            let mut indexed = Vec::new();
             for p in pending {
                 let content = self.files.get(tenant, &p.version.file_key).await?;
                 let text = match content {
@@ -263,14 +264,14 @@ impl App {
                     .await?;
                 let mut v = p.version.clone();
                 v.text = text;
-                if let Some(d) = index_doc(&v, &p.document, &p.file) {
-                    self.records_search
-                        .index
-                        .upsert(&[d])
-                        .map_err(|e| UseCaseError::Internal(format!("record index: {e}")))?;
-                }
+                indexed.extend(index_doc(&v, &p.document, &p.file));
                 done += 1;
             }
+            // One commit of the index per batch.
+            self.records_search
+                .index
+                .upsert(&indexed)
+                .map_err(|e| UseCaseError::Internal(format!("record index: {e}")))?;
         }
     }
 

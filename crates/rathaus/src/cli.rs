@@ -89,6 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { services } => {
             let store = server::open_store(&settings).await?;
             let tenant = demo::seed(&store).await?;
+            crate::demo_records::seed(&settings, &store, tenant).await?;
             if services > 0 {
                 let started = std::time::Instant::now();
                 let n = demo::generate_services(&store, tenant, services).await?;

@@ -5,5 +5,6 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_records;
 pub mod jobs;
 pub mod server;

@@ -349,16 +349,32 @@ impl<C: ConnectionTrait> Repo<'_, C> {
         }
         .insert(self.0)
         .await?;
-        // Text extraction, seal and search index follow in a job (retried
-        // until done); one job per transaction is enough, it takes every
-        // version of the tenant that is not processed yet.
-        self.enqueue(
-            Some(tenant),
-            PROCESS_JOB,
-            &serde_json::json!({ "document": doc.id }),
-        )
-        .await?;
+        self.enqueue_processing(tenant).await?;
         Ok(doc)
+    }
+
+    /// Text extraction, seal and search index follow in a job (retried until
+    /// done) that takes every version of the tenant not processed yet: one
+    /// waiting job is enough. A waiting one is touched instead of adding
+    /// another — the update holds its row until this transaction ends, so a
+    /// worker claims it only after this version is committed (PostgreSQL;
+    /// SQLite writes one transaction at a time anyway).
+    pub(crate) async fn enqueue_processing(&self, tenant: TenantId) -> Result<()> {
+        use crate::entities::outbox_job;
+        use sea_orm::sea_query::Expr;
+        let now = Utc::now().timestamp_millis();
+        let touched = outbox_job::Entity::update_many()
+            .col_expr(outbox_job::Column::UpdatedAtMs, Expr::value(now))
+            .filter(outbox_job::Column::TenantId.eq(tenant.0))
+            .filter(outbox_job::Column::Kind.eq(PROCESS_JOB))
+            .filter(outbox_job::Column::Status.eq("pending"))
+            .exec(self.0)
+            .await?;
+        if touched.rows_affected == 0 {
+            self.enqueue(Some(tenant), PROCESS_JOB, &serde_json::json!({}))
+                .await?;
+        }
+        Ok(())
     }
 
     /// The number the next document of a Vorgang gets.
@@ -1237,12 +1253,6 @@ impl Store {
             actor,
             "record.document_moved_in",
             &detail,
-        )
-        .await?;
-        repo.enqueue(
-            Some(tenant),
-            PROCESS_JOB,
-            &serde_json::json!({ "document": moved.id, "moved": true }),
         )
         .await?;
         txn.commit().await?;

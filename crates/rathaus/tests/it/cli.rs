@@ -485,6 +485,11 @@ async fn demo_stops_gracefully_and_seeds_idempotently() {
         after["record_document_versions"] - before["record_document_versions"],
         "one version per filed document"
     );
+    // Filing enqueues the job that seals and indexes the new documents (one
+    // per filing at most: a waiting one is reused).
+    let jobs = after["outbox_jobs"] - before["outbox_jobs"];
+    assert!(jobs <= filed, "one processing job per filing: {after:?}");
+    *expected.get_mut("outbox_jobs").unwrap() += jobs;
     assert_eq!(after, expected, "the second demo run changed the data");
     db.drop_db().await;
     std::fs::remove_dir_all(dir).ok();
