@@ -242,7 +242,7 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
         # After Az. / Aktenzeichen / Vorgangsnummer: also spaces or slashes.
-        \b(?i:az\.?|aktenzeichen|vorgangsnummer|vorgangs-nr\.?)[\s:]*
+        \b(?i:az\b\.?|aktenzeichen\b|vorgangsnummer\b|vorgangs-nr\b\.?)[\s:]*
             ([A-Za-z]{2,6})[\s/-]([0-9]{4})[\s/-]([0-9]{6,18})\b
         # Anywhere: PREFIX-YEAR-NUMBER, also after a plan code (32.10.05-…).
         | \b([A-Za-z]{2,6})-([0-9]{4})-([0-9]{6,18})\b
@@ -431,6 +431,12 @@ mod tests {
         assert_eq!(
             find_references("32.10.05/MS-2026-000009"),
             ["MS-2026-000009"]
+        );
+        // A prefix that begins like the label "Az" is no label (found by
+        // the proptest below).
+        assert_eq!(
+            find_references(" azaa-2000-000001 ;"),
+            ["AZAA-2000-000001"]
         );
         for none in [
             "",
