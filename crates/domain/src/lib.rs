@@ -15,6 +15,7 @@ pub mod identity;
 pub mod intray;
 pub mod notifications;
 pub mod outbox;
+pub mod payments;
 pub mod permissions;
 pub mod records;
 pub mod routing;
