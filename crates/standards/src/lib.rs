@@ -1,10 +1,13 @@
 //! The federal standards rathaus reads and writes. One module per standard:
 //! [`xdatenfelder`] (FIM XDatenfelder 2 and 3), [`genericode`] (code
-//! lists) and [`xdomea`] (3.0.0, the archive hand-over). Every reader
-//! returns a clear error naming the element and line, never panics on bad
-//! input.
+//! lists), [`xdomea`] (3.0.0, the archive hand-over) and the e-payment
+//! interfaces [`pmpayment`] (govconnect) and [`epaybl`] (Bund/Länder).
+//! Every reader returns a clear error naming the element and line (or
+//! field), never panics on bad input.
 
+pub mod epaybl;
 pub mod genericode;
+pub mod pmpayment;
 pub mod seal;
 pub mod text;
 pub mod xdatenfelder;
