@@ -434,10 +434,7 @@ mod tests {
         );
         // A prefix that begins like the label "Az" is no label (found by
         // the proptest below).
-        assert_eq!(
-            find_references(" azaa-2000-000001 ;"),
-            ["AZAA-2000-000001"]
-        );
+        assert_eq!(find_references(" azaa-2000-000001 ;"), ["AZAA-2000-000001"]);
         for none in [
             "",
             "MS-26-000123",
