@@ -14,7 +14,7 @@ use rathaus_storage::{
     outbox::OutboxRepository,
     test_support::{TestDb, TestFiles},
 };
-use sea_orm::Statement;
+use sea_orm::{EntityTrait, Statement};
 
 use crate::helpers::{client, hundesteuer_data, text, token};
 
@@ -188,9 +188,9 @@ pub async fn row_counts(db: &TestDb) -> BTreeMap<String, i64> {
 }
 
 fn run(dir: &std::path::Path, db: &TestDb, args: &[&str]) -> std::process::Output {
-    bin()
-        .env("RATHAUS_DATA_DIR", dir)
-        .env("RATHAUS_DATABASE_URL", &db.url)
+    // The same database and file storage as the server of the test (on S3
+    // too: a worker must find what the demo stored).
+    bin_on(dir, db)
         .env("RATHAUS_NEW_PASSWORD", "Rathaus-Ampel-2026")
         .args(args)
         .output()
@@ -620,7 +620,20 @@ async fn admin_token_and_outbox_commands() {
     let drained = ok(&["worker", "--drain"]);
     assert!(drained.contains("job(s) processed"), "{drained}");
     let done = status(&ok);
-    assert_eq!((done["pending"], done["dead"]), (0, 0), "{done:?}");
+    let left: Vec<(String, String, Option<String>)> =
+        rathaus_storage::entities::outbox_job::Entity::find()
+            .all(db.store.db())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.status != "done")
+            .map(|j| (j.kind, j.status, j.last_error))
+            .collect();
+    assert_eq!(
+        (done["pending"], done["dead"]),
+        (0, 0),
+        "{done:?}: {left:?}"
+    );
     assert!(ok(&["admin", "verify-audit"]).contains("musterstadt\tok"));
     assert!(server.stop().success());
     db.drop_db().await;
