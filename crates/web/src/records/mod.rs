@@ -313,7 +313,7 @@ pub const OPERATIONS: &[Op] = &[
         Auth::Staff,
         Some(schema::<circulation::StartBody>),
         &[("201", "Started; the first person's step is current", Some(schema::<circulation::CirculationBody>))],
-        &[],
+        &[409],
     ),
     op(
         "get",
