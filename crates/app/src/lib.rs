@@ -23,6 +23,7 @@ pub mod error;
 pub mod forms;
 pub mod identity;
 pub mod intake;
+pub mod payments;
 pub mod intray;
 pub mod records;
 pub mod routing;
@@ -51,6 +52,8 @@ pub struct App {
     pub uploads: UploadLimits,
     /// The full-text index over the documents of the e-file.
     pub records_search: Arc<seals::RecordSearch>,
+    /// The payment provider (none: fees cannot be paid online here).
+    pub payments: Option<Arc<payments::PaymentConfig>>,
 }
 
 /// Quotas on applicants' uploads (configurable: `RATHAUS_UPLOAD_QUOTA_BYTES`,
@@ -80,6 +83,7 @@ impl App {
             search: Arc::default(),
             uploads: UploadLimits::default(),
             records_search: Arc::default(),
+            payments: None,
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod intray;
 pub mod mailbox;
 pub mod migration;
 pub mod outbox;
+pub mod payments;
 pub mod records;
 pub mod routing;
 pub mod seals;
@@ -61,6 +62,7 @@ pub mod prelude {
     pub use crate::intray::IntrayRepository as _;
     pub use crate::mailbox::MailboxRepository as _;
     pub use crate::outbox::OutboxRepository as _;
+    pub use crate::payments::PaymentRepository as _;
     pub use crate::records::RecordRepository as _;
     pub use crate::routing::RoutingRepository as _;
     pub use crate::seals::SealKeyRepository as _;

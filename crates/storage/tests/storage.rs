@@ -119,6 +119,7 @@ async fn migration_list_is_pinned() {
             "m20261130_300003_editorial_changes",
             "m20261201_000001_records",
             "m20261202_000001_records_work",
+            "m20261203_000001_payments",
         ]
     );
     let db = db().await;

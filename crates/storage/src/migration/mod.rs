@@ -19,6 +19,7 @@ mod m20261130_300002_receipt_documents;
 mod m20261130_300003_editorial_changes;
 mod m20261201_000001_records;
 mod m20261202_000001_records_work;
+mod m20261203_000001_payments;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_300003_editorial_changes::Migration),
             Box::new(m20261201_000001_records::Migration),
             Box::new(m20261202_000001_records_work::Migration),
+            Box::new(m20261203_000001_payments::Migration),
         ]
     }
 }
