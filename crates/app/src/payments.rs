@@ -14,8 +14,8 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 use rathaus_domain::{
     payments::{
-        KassenzeichenScheme, Money, PaymentEvent, PaymentStatus, Transition,
-        check_refund_approval, refund_needs_second_person,
+        KassenzeichenScheme, Money, PaymentEvent, PaymentStatus, Transition, check_refund_approval,
+        refund_needs_second_person,
     },
     tenancy::TenantId,
 };
@@ -252,11 +252,7 @@ impl App {
             format!("{base}/antrag/{}/zahlung/zurueck", app.reference),
         )
         .map_err(|e| UseCaseError::Internal(format!("payment start: {e}")))?;
-        let started = cfg
-            .provider
-            .start(&request)
-            .await
-            .map_err(provider_error)?;
+        let started = cfg.provider.start(&request).await.map_err(provider_error)?;
         let p = self
             .store
             .payment_started(tenant, p.id, &started.txid, &started.url)
@@ -510,7 +506,11 @@ impl App {
 
     /// A payment and the staff member's id: the clerks of the case's unit and
     /// the Fachadministration.
-    async fn payment_for_staff(&self, actor: &Actor, payment: Uuid) -> UseCaseResult<(Payment, Uuid)> {
+    async fn payment_for_staff(
+        &self,
+        actor: &Actor,
+        payment: Uuid,
+    ) -> UseCaseResult<(Payment, Uuid)> {
         use rathaus_storage::cases::CaseRepository;
         let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
         let tenant = staff.tenant();
@@ -530,7 +530,11 @@ impl App {
     }
 
     /// The payments changed on a day (Fachadministration).
-    pub async fn payments_of_day(&self, actor: &Actor, day: NaiveDate) -> UseCaseResult<Vec<Payment>> {
+    pub async fn payments_of_day(
+        &self,
+        actor: &Actor,
+        day: NaiveDate,
+    ) -> UseCaseResult<Vec<Payment>> {
         let staff = actor.require(Permission::AdministerTenant)?;
         let from = day
             .and_hms_opt(0, 0, 0)

@@ -105,7 +105,11 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
         .await
         .unwrap();
     assert_eq!(p.status(), PaymentStatus::Created);
-    assert!(verify_kassenzeichen(&p.kassenzeichen), "{}", p.kassenzeichen);
+    assert!(
+        verify_kassenzeichen(&p.kassenzeichen),
+        "{}",
+        p.kassenzeichen
+    );
     // Only its applicant starts it.
     assert!(matches!(
         w.app.start_payment(&w.clerk, p.id).await,
@@ -129,10 +133,20 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(after.status(), PaymentStatus::Pending, "a forged notification changes nothing");
+    assert_eq!(
+        after.status(),
+        PaymentStatus::Pending,
+        "a forged notification changes nothing"
+    );
     // Another municipality's or an unknown transaction: nothing.
     let other = forged.replace(AGS, "09162000");
-    assert!(w.app.payment_notification(other.as_bytes()).await.unwrap().is_none());
+    assert!(
+        w.app
+            .payment_notification(other.as_bytes())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     at_provider(&started.url, "pay", false).await;
     let back = w.app.payment_returned(&applicant, app_id).await.unwrap();
@@ -146,13 +160,25 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
         .unwrap()
         .unwrap();
     assert_eq!(replay.status(), PaymentStatus::Paid);
-    let events = w.app.store.repo().payment_events(w.tenant, p.id).await.unwrap();
+    let events = w
+        .app
+        .store
+        .repo()
+        .payment_events(w.tenant, p.id)
+        .await
+        .unwrap();
     let outcomes: Vec<(&str, &str)> = events
         .iter()
         .map(|e| (e.event.as_str(), e.outcome.as_str()))
         .collect();
-    assert!(outcomes.contains(&("provider_paid", "applied")), "{outcomes:?}");
-    assert!(outcomes.contains(&("provider_paid", "ignored")), "{outcomes:?}");
+    assert!(
+        outcomes.contains(&("provider_paid", "applied")),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("provider_paid", "ignored")),
+        "{outcomes:?}"
+    );
     // The day's export has the row.
     let csv = w
         .app
@@ -201,7 +227,14 @@ async fn a_payer_who_never_returns_is_found_by_the_reconciliation() {
         .await
         .unwrap();
     assert!(n >= 1);
-    let now = w.app.store.repo().payment(w.tenant, p.id).await.unwrap().unwrap();
+    let now = w
+        .app
+        .store
+        .repo()
+        .payment(w.tenant, p.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now.status(), PaymentStatus::Paid);
     w.db.drop_db().await;
 }
@@ -235,16 +268,33 @@ async fn refunds_above_the_threshold_need_a_second_person() {
     // Up to the threshold (10.00) at once.
     let small = w
         .app
-        .request_refund(&w.clerk, p.id, Money::parse("5.00").unwrap(), "Doppelt berechnet")
+        .request_refund(
+            &w.clerk,
+            p.id,
+            Money::parse("5.00").unwrap(),
+            "Doppelt berechnet",
+        )
         .await
         .unwrap();
     assert_eq!(small.status, "done");
-    let now = w.app.store.repo().payment(w.tenant, p.id).await.unwrap().unwrap();
+    let now = w
+        .app
+        .store
+        .repo()
+        .payment(w.tenant, p.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now.status(), PaymentStatus::PartiallyRefunded);
     // Above it: waiting; the requester cannot approve; another person can.
     let big = w
         .app
-        .request_refund(&w.clerk, p.id, Money::parse("20.00").unwrap(), "Antrag zurückgenommen")
+        .request_refund(
+            &w.clerk,
+            p.id,
+            Money::parse("20.00").unwrap(),
+            "Antrag zurückgenommen",
+        )
         .await
         .unwrap();
     assert_eq!(big.status, "pending");
@@ -254,7 +304,14 @@ async fn refunds_above_the_threshold_need_a_second_person() {
     ));
     let done = w.app.approve_refund(&w.admin, big.id).await.unwrap();
     assert_eq!(done.status, "done");
-    let now = w.app.store.repo().payment(w.tenant, p.id).await.unwrap().unwrap();
+    let now = w
+        .app
+        .store
+        .repo()
+        .payment(w.tenant, p.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now.refunded_cents, 2500);
     // Never more than was paid.
     assert!(matches!(

@@ -14,8 +14,8 @@
 use chrono::{DateTime, Datelike, Utc};
 use rathaus_domain::{
     payments::{
-        FeeSpec, KassenzeichenScheme, Money, PaymentError, PaymentEvent, PaymentStatus,
-        Transition, next,
+        FeeSpec, KassenzeichenScheme, Money, PaymentError, PaymentEvent, PaymentStatus, Transition,
+        next,
     },
     tenancy::TenantId,
 };
@@ -471,15 +471,8 @@ impl Store {
                 (p.clone(), e.code().to_string())
             }
         };
-        repo.log_event(
-            &p,
-            source,
-            event.code(),
-            updated.status(),
-            &outcome,
-            detail,
-        )
-        .await?;
+        repo.log_event(&p, source, event.code(), updated.status(), &outcome, detail)
+            .await?;
         txn.commit().await?;
         Ok(EventOutcome {
             payment: updated,
