@@ -23,8 +23,6 @@ use rathaus_domain::{
 };
 use rathaus_storage::{
     StorageError,
-    applications::ApplicationRepository,
-    cases::CaseRepository,
     intray::{IntrayItem, IntrayRepository, IntrayRuleRow, NewIntrayItem},
     records::{NewDocument, RecordDocument, RecordFile, RecordRepository},
 };
@@ -141,12 +139,7 @@ impl App {
         })
         .await
         .map_err(|e| UseCaseError::Internal(format!("text extraction: {e}")))?
-        .ok_or_else(|| {
-            UseCaseError::BadFile(
-                "nur PDF, PNG, JPEG, E-Mail (.eml) oder Text (only PDF, PNG, JPEG, mail or text)"
-                    .into(),
-            )
-        })?;
+        .ok_or_else(|| UseCaseError::BadFile(crate::records::UNSUPPORTED_DOCUMENT.into()))?;
         let extracted = extracted.map_err(|e| UseCaseError::BadFile(format!("{e}")))?;
         let text: String = extracted.text.chars().take(200_000).collect();
         let facts = MailFacts {
@@ -237,16 +230,7 @@ impl App {
                     let Some(r) = rathaus_domain::applications::Reference::parse(&reference) else {
                         continue;
                     };
-                    let Some(app) = repo
-                        .application_by_reference(tenant, &r.to_string())
-                        .await?
-                    else {
-                        continue;
-                    };
-                    let Some(case) = repo.case_of(tenant, app.id).await? else {
-                        continue;
-                    };
-                    let Some(file) = repo.record_file_of_case(tenant, case.id).await? else {
+                    let Some(file) = self.record_of_reference(tenant, &r).await? else {
                         continue;
                     };
                     if sp.reason.is_empty() {

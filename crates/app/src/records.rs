@@ -954,6 +954,10 @@ fn extension(mime: &str, name: &str) -> String {
     }
 }
 
+/// What a staff upload or in-tray item of another type is told.
+pub const UNSUPPORTED_DOCUMENT: &str =
+    "nur PDF, PNG, JPEG, E-Mail (.eml) oder Text (only PDF, PNG, JPEG, mail or text)";
+
 /// Largest document staff file by upload (bytes).
 pub const MAX_STAFF_DOCUMENT_BYTES: usize = 25 * 1024 * 1024;
 
@@ -1077,12 +1081,7 @@ impl App {
         let mime = tokio::task::spawn_blocking(move || sniff_staff_document(&bytes))
             .await
             .map_err(|e| UseCaseError::Internal(format!("typing the upload: {e}")))?
-            .ok_or_else(|| {
-                UseCaseError::BadFile(
-                "nur PDF, PNG, JPEG, E-Mail (.eml) oder Text (only PDF, PNG, JPEG, mail or text)"
-                    .into(),
-            )
-            })?;
+            .ok_or_else(|| UseCaseError::BadFile(UNSUPPORTED_DOCUMENT.into()))?;
         let name = document_file_name(&input.file_name, mime);
         let key = format!(
             "records/{}/{}.{}",
@@ -1290,6 +1289,25 @@ impl App {
 }
 
 impl App {
+    /// The Vorgang of the application with this reference, if it is filed.
+    pub(crate) async fn record_of_reference(
+        &self,
+        tenant: TenantId,
+        reference: &rathaus_domain::applications::Reference,
+    ) -> UseCaseResult<Option<RecordFile>> {
+        let repo = self.store.repo();
+        let Some(app) = repo
+            .application_by_reference(tenant, &reference.to_string())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(match repo.case_of(tenant, app.id).await? {
+            Some(c) => repo.record_file_of_case(tenant, c.id).await?,
+            None => None,
+        })
+    }
+
     /// A Vorgang by its file number, or by the reference of its application
     /// (for the forms that name a target Vorgang).
     pub async fn record_by_number(&self, actor: &Actor, number: &str) -> UseCaseResult<RecordFile> {
@@ -1299,16 +1317,7 @@ impl App {
         let found = match repo.record_file_by_number(tenant, n).await? {
             Some(f) => Some(f),
             None => match rathaus_domain::applications::Reference::parse(n) {
-                Some(r) => match repo
-                    .application_by_reference(tenant, &r.to_string())
-                    .await?
-                {
-                    Some(app) => match repo.case_of(tenant, app.id).await? {
-                        Some(c) => repo.record_file_of_case(tenant, c.id).await?,
-                        None => None,
-                    },
-                    None => None,
-                },
+                Some(r) => self.record_of_reference(tenant, &r).await?,
                 None => None,
             },
         };
