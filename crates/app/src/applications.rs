@@ -368,6 +368,10 @@ impl App {
         let (org_unit_id, due_days) = self
             .route(tenant, prepared.service_id, &prepared.data)
             .await?;
+        let fee = self
+            .fee_due(tenant, prepared.service_id, &prepared.data)
+            .await?;
+        let awaiting_payment = self.pays_before_sending(fee.as_ref());
         let prefix = Reference::prefix_for(&self.tenant_name(tenant).await?);
         let submitted = self
             .store
@@ -389,6 +393,7 @@ impl App {
                     Some(c) => Some(c.email),
                     None => prepared.notify_email,
                 },
+                awaiting_payment,
             })
             .await?;
         // A key seen before answers with its application only for the
@@ -402,6 +407,10 @@ impl App {
         {
             return Err(UseCaseError::IdempotencyMismatch);
         }
+        // Pay before sending: the payment of the fee (also on a retry, should
+        // the first attempt have stopped between the two).
+        self.ensure_application_payment(tenant, &submitted.application)
+            .await?;
         Ok(SubmitOutcome::Received(Box::new(submitted)))
     }
 
@@ -477,7 +486,7 @@ impl App {
     /// The application the actor may see as its applicant: the one of the
     /// access token (and `reference`, if given, must be its), or one
     /// submitted from the citizen's account (by `reference`).
-    async fn own_application(
+    pub(crate) async fn own_application(
         &self,
         actor: &Actor,
         reference: Option<&str>,

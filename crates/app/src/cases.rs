@@ -139,6 +139,11 @@ impl App {
             CaseStep::Status(CaseAction::Decide) => {
                 return Err(FieldError::new("action", "decide.needs_bescheid").into());
             }
+            // Only a payment the provider confirmed receives a case that
+            // waits for its fee.
+            CaseStep::Status(CaseAction::PaymentReceived) => {
+                return Err(FieldError::new("action", "case.payment_by_provider").into());
+            }
             CaseStep::Status(a) => CaseChange::Status(a),
             CaseStep::Note(text) => CaseChange::Note(required_text("text", &text, MAX_NOTE_CHARS)?),
             CaseStep::Forward(unit) => CaseChange::Forward(unit),

@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use rathaus_domain::{
+    cases::CaseStatus,
     payments::{
-        KassenzeichenScheme, Money, PaymentEvent, PaymentStatus, Transition, check_refund_approval,
-        refund_needs_second_person,
+        Collection, KassenzeichenScheme, Money, PaymentEvent, PaymentStatus, Purpose, Transition,
+        check_refund_approval, refund_needs_second_person,
     },
     tenancy::TenantId,
 };
@@ -23,8 +24,11 @@ use rathaus_standards::pmpayment::{
     self, Notification, PaymentStatus as PmStatus, StartRequest, StartResponse, StatusResponse,
 };
 use rathaus_storage::{
-    applications::ApplicationRepository,
-    payments::{EventSource, NewPayment, Payment, PaymentRepository, Refund},
+    applications::{Application, ApplicationRepository, NewFile},
+    cases::CaseRepository,
+    forms::FormRepository,
+    payments::{EventSource, NewPayment, Payment, PaymentEventRow, PaymentRepository, Refund},
+    tenancy::{OrgUnitRepository, TenantRepository},
 };
 use uuid::Uuid;
 
@@ -50,12 +54,20 @@ pub trait PaymentProvider: Send + Sync {
     fn ags(&self) -> &str;
     async fn start(&self, request: &StartRequest) -> Result<StartResponse, ProviderError>;
     async fn status(&self, txid: &str) -> Result<StatusResponse, ProviderError>;
+    /// The origin (`scheme://host[:port]`) of the pay pages the payer is
+    /// sent to, if known: the platform's pages allow forms to lead there.
+    fn pay_origin(&self) -> Option<String> {
+        None
+    }
 }
 
 /// pmPayment over HTTP: `POST <base>/payment/start` (form, HMAC-SHA256),
 /// `GET <base>/payment/status/{ags}/{txid}`.
 pub struct PmPaymentClient {
     base: String,
+    /// Where the pay pages are (the provider's public address; the same as
+    /// `base` unless set with [`PmPaymentClient::with_pay_base`]).
+    pay_base: String,
     secret: String,
     ags: String,
     http: reqwest::Client,
@@ -69,11 +81,21 @@ impl PmPaymentClient {
             .build()
             .map_err(|e| ProviderError::Unreachable(e.to_string()))?;
         Ok(Self {
+            pay_base: base.trim_end_matches('/').to_string(),
             base: base.trim_end_matches('/').to_string(),
             secret: secret.to_string(),
             ags: ags.to_string(),
             http,
         })
+    }
+}
+
+impl PmPaymentClient {
+    /// The provider's public address when the platform reaches its API by
+    /// another (an internal network address).
+    pub fn with_pay_base(mut self, pay_base: &str) -> Self {
+        self.pay_base = pay_base.trim_end_matches('/').to_string();
+        self
     }
 }
 
@@ -85,6 +107,12 @@ impl PaymentProvider for PmPaymentClient {
 
     fn ags(&self) -> &str {
         &self.ags
+    }
+
+    fn pay_origin(&self) -> Option<String> {
+        let (scheme, rest) = self.pay_base.split_once("://")?;
+        let host = rest.split('/').next()?;
+        Some(format!("{scheme}://{host}"))
     }
 
     async fn start(&self, request: &StartRequest) -> Result<StartResponse, ProviderError> {
@@ -149,6 +177,51 @@ pub struct Started {
     pub url: String,
 }
 
+/// The fee a service asks of one application.
+#[derive(Debug, Clone)]
+pub struct FeeDue {
+    pub amount: Money,
+    pub collection: Collection,
+    pub haushaltsstelle: String,
+    pub objektnummer: String,
+}
+
+/// A payment as staff see it: with its log, its refunds and the
+/// application's reference.
+#[derive(Debug, Clone)]
+pub struct PaymentDetail {
+    pub payment: Payment,
+    pub reference: String,
+    pub case_id: Option<Uuid>,
+    pub events: Vec<PaymentEventRow>,
+    pub refunds: Vec<Refund>,
+}
+
+/// The field path of a Zahlungsbestätigung among an application's files.
+pub const PAYMENT_RECEIPT_PATH: &str = "_zahlungsbestaetigung";
+
+/// Longest purpose text of a fee request.
+pub const MAX_FEE_PURPOSE_CHARS: usize = 200;
+
+/// German local time at `t` (summer time April to October, approximately;
+/// as the receipt).
+fn berlin(t: chrono::DateTime<Utc>) -> chrono::DateTime<chrono::FixedOffset> {
+    use chrono::Datelike;
+    let summer = (4..=10).contains(&t.month());
+    t.with_timezone(
+        &chrono::FixedOffset::east_opt(if summer { 7200 } else { 3600 }).expect("offset"),
+    )
+}
+
+impl std::fmt::Debug for PaymentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentConfig")
+            .field("provider", &self.provider.name())
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
 fn provider_error(e: ProviderError) -> UseCaseError {
     tracing::warn!(error = %e, "payment provider");
     UseCaseError::Workflow("payment.provider_unavailable")
@@ -171,33 +244,63 @@ impl App {
             .ok_or(UseCaseError::Workflow("payment.not_configured"))
     }
 
-    /// Creates the payment of an application's fee (system: right after the
-    /// submission), numbered with the tenant's Kassenzeichen.
+    /// Whether this instance takes payments online.
+    pub fn payments_enabled(&self) -> bool {
+        self.payments.is_some()
+    }
+
+    /// The fee a service asks for an application with the form values
+    /// `data`; `None` when it is free (or no fee is set).
+    pub async fn fee_due(
+        &self,
+        tenant: TenantId,
+        service: Option<Uuid>,
+        data: &serde_json::Value,
+    ) -> UseCaseResult<Option<FeeDue>> {
+        let Some(service) = service else {
+            return Ok(None);
+        };
+        let Some(row) = self.store.repo().service_fee(tenant, service).await? else {
+            return Ok(None);
+        };
+        let amount = row
+            .spec()?
+            .amount(data)
+            .map_err(|e| UseCaseError::Internal(format!("fee rule of service {service}: {e}")))?;
+        Ok(amount.map(|amount| FeeDue {
+            amount,
+            collection: row.collection(),
+            haushaltsstelle: row.haushaltsstelle.clone(),
+            objektnummer: row.objektnummer.clone(),
+        }))
+    }
+
+    /// Whether an application with this fee is paid before it is received:
+    /// a fee collected before sending, and a provider to pay at.
+    pub fn pays_before_sending(&self, fee: Option<&FeeDue>) -> bool {
+        self.payments.is_some() && fee.is_some_and(|f| f.collection == Collection::Before)
+    }
+
+    /// Creates a payment numbered with the tenant's Kassenzeichen.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_payment(
         &self,
         tenant: TenantId,
         application: Uuid,
-        purpose: &str,
+        purpose: Purpose,
         amount: Money,
         description: &str,
         booking: (&str, &str),
     ) -> UseCaseResult<Payment> {
         let cfg = self.payment_config()?;
-        let settings = self.store.repo().payment_settings(tenant).await?;
-        let (prefix, scheme) = match &settings {
-            Some(s) => (
-                s.kassenzeichen_prefix.clone(),
-                KassenzeichenScheme::parse(&s.kassenzeichen_scheme).unwrap_or_default(),
-            ),
-            None => ("RH".to_string(), KassenzeichenScheme::default()),
-        };
+        let (prefix, scheme) = self.numbering(tenant).await?;
         Ok(self
             .store
             .create_payment(
                 tenant,
                 &NewPayment {
                     application_id: application,
-                    purpose: purpose.into(),
+                    purpose: purpose.code().into(),
                     amount,
                     provider: cfg.provider.name().into(),
                     description: description.into(),
@@ -210,19 +313,123 @@ impl App {
             .await?)
     }
 
-    /// Starts (or resumes) the payment at the provider and answers where to
-    /// send the payer: the applicant of the application only.
-    pub async fn start_payment(&self, actor: &Actor, payment: Uuid) -> UseCaseResult<Started> {
+    /// The tenant's Kassenzeichen prefix and scheme.
+    async fn numbering(&self, tenant: TenantId) -> UseCaseResult<(String, KassenzeichenScheme)> {
+        Ok(match self.store.repo().payment_settings(tenant).await? {
+            Some(s) => (
+                s.kassenzeichen_prefix.clone(),
+                KassenzeichenScheme::parse(&s.kassenzeichen_scheme).unwrap_or_default(),
+            ),
+            None => ("RH".to_string(), KassenzeichenScheme::default()),
+        })
+    }
+
+    /// The open payment of an application waiting for its fee (pay before
+    /// sending), created if there is none: right after the submission, and
+    /// again whenever the applicant looks (so a crash between storing the
+    /// application and creating its payment loses nothing, and a failed or
+    /// cancelled attempt can be paid anew). `None` when the case does not
+    /// wait for a payment.
+    pub async fn ensure_application_payment(
+        &self,
+        tenant: TenantId,
+        application: &Application,
+    ) -> UseCaseResult<Option<Payment>> {
+        let repo = self.store.repo();
+        let Some(case) = repo.case_of(tenant, application.id).await? else {
+            return Ok(None);
+        };
+        if case.status() != CaseStatus::AwaitingPayment || self.payments.is_none() {
+            return Ok(None);
+        }
+        let open = |ps: Vec<Payment>| {
+            ps.into_iter().find(|p| {
+                p.purpose() == Purpose::Application
+                    && matches!(p.status(), PaymentStatus::Created | PaymentStatus::Pending)
+            })
+        };
+        if let Some(p) = open(repo.payments_of_application(tenant, application.id).await?) {
+            return Ok(Some(p));
+        }
+        let Some(fee) = self
+            .fee_due(tenant, application.service_id, &application.data())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let description = self.payment_description(tenant, application).await?;
+        match self
+            .create_payment(
+                tenant,
+                application.id,
+                Purpose::Application,
+                fee.amount,
+                &description,
+                (&fee.haushaltsstelle, &fee.objektnummer),
+            )
+            .await
+        {
+            Ok(p) => Ok(Some(p)),
+            // Created at the same moment by another request: that one.
+            Err(UseCaseError::Conflict("payment_open")) => Ok(open(
+                repo.payments_of_application(tenant, application.id).await?,
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What a payment is for, as the payer and the finance system read it:
+    /// the form's title.
+    async fn payment_description(
+        &self,
+        tenant: TenantId,
+        application: &Application,
+    ) -> UseCaseResult<String> {
+        Ok(self
+            .store
+            .repo()
+            .form_version(tenant, application.form_version_id)
+            .await?
+            .and_then(|v| v.definition())
+            .map(|d| d.title.de.clone())
+            .unwrap_or_else(|| "Gebühr".into()))
+    }
+
+    /// The payments of the actor's own application (its applicant: access
+    /// token or account), the open fee created first if it is due.
+    pub async fn applicant_payments(
+        &self,
+        actor: &Actor,
+        reference: Option<&str>,
+    ) -> UseCaseResult<Vec<Payment>> {
+        let application = self.own_application(actor, reference).await?;
+        let tenant = actor.tenant();
+        self.ensure_application_payment(tenant, &application)
+            .await?;
+        Ok(self
+            .store
+            .repo()
+            .payments_of_application(tenant, application.id)
+            .await?)
+    }
+
+    /// Starts (or resumes) a payment of the actor's own application at the
+    /// provider and answers where to send the payer.
+    pub async fn start_payment(
+        &self,
+        actor: &Actor,
+        reference: Option<&str>,
+        payment: Uuid,
+    ) -> UseCaseResult<Started> {
         let cfg = self.payment_config()?;
+        let app = self.own_application(actor, reference).await?;
         let tenant = actor.tenant();
         let repo = self.store.repo();
         let p = repo
             .payment(tenant, payment)
             .await?
+            .filter(|p| p.application_id == app.id)
             .ok_or(UseCaseError::NotFound)?;
-        if !actor.is_applicant_of(p.application_id) {
-            return Err(UseCaseError::NotFound);
-        }
         match (p.status(), &p.provider_url) {
             (PaymentStatus::Pending, Some(url)) => {
                 return Ok(Started {
@@ -233,10 +440,6 @@ impl App {
             (PaymentStatus::Created, _) => {}
             _ => return Err(UseCaseError::Workflow("payment.not_open")),
         }
-        let app = repo
-            .application(tenant, p.application_id)
-            .await?
-            .ok_or(UseCaseError::NotFound)?;
         let procedure = repo
             .payment_settings(tenant)
             .await?
@@ -330,24 +533,24 @@ impl App {
         Ok(out.payment)
     }
 
-    /// The payer came back from the provider: the payment as the provider
-    /// now says (the applicant of the application only).
+    /// The payer came back from the provider (the return address names only
+    /// the reference, so anybody may call it): every pending payment of the
+    /// application is checked at the provider. Answers the payments'
+    /// statuses — no personal data.
     pub async fn payment_returned(
         &self,
-        actor: &Actor,
-        application: Uuid,
+        tenant: TenantId,
+        reference: &str,
     ) -> UseCaseResult<Vec<Payment>> {
-        if !actor.is_applicant_of(application) {
-            return Err(UseCaseError::NotFound);
-        }
-        let tenant = actor.tenant();
-        let mut out = Vec::new();
-        for p in self
-            .store
-            .repo()
-            .payments_of_application(tenant, application)
+        let repo = self.store.repo();
+        let Some(application) = repo
+            .application_by_reference(tenant, reference.trim())
             .await?
-        {
+        else {
+            return Err(UseCaseError::NotFound);
+        };
+        let mut out = Vec::new();
+        for p in repo.payments_of_application(tenant, application.id).await? {
             if p.status() == PaymentStatus::Pending {
                 out.push(self.confirm_payment(&p, EventSource::Return, None).await?);
             } else {
@@ -357,17 +560,355 @@ impl App {
         Ok(out)
     }
 
-    /// The payments of an application (its applicant, or staff who may see
-    /// the case).
-    pub async fn application_payments(
+    /// The payments of a case (staff who may work it, or the
+    /// Fachadministration).
+    pub async fn case_payments(
         &self,
-        tenant: TenantId,
-        application: Uuid,
-    ) -> UseCaseResult<Vec<Payment>> {
+        actor: &Actor,
+        case_id: Uuid,
+    ) -> UseCaseResult<Vec<(Payment, Vec<Refund>)>> {
+        let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
+        let tenant = staff.tenant();
+        let repo = self.store.repo();
+        let case = repo
+            .case(tenant, case_id)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        if actor.require(Permission::AdministerTenant).is_err() {
+            actor.require(Permission::WorkCases)?;
+            actor.require_case(case.org_unit_id)?;
+        }
+        let mut out = Vec::new();
+        for p in repo
+            .payments_of_application(tenant, case.application_id)
+            .await?
+        {
+            let refunds = repo.refunds(tenant, p.id).await?;
+            out.push((p, refunds));
+        }
+        Ok(out)
+    }
+
+    /// One payment with its log and refunds (staff who may work its case,
+    /// or the Fachadministration).
+    pub async fn payment_detail(
+        &self,
+        actor: &Actor,
+        payment: Uuid,
+    ) -> UseCaseResult<PaymentDetail> {
+        let (p, _) = self.payment_for_staff(actor, payment).await?;
+        let tenant = actor.tenant();
+        let repo = self.store.repo();
+        let reference = repo
+            .application(tenant, p.application_id)
+            .await?
+            .map(|a| a.reference)
+            .unwrap_or_default();
+        let case_id = repo.case_of(tenant, p.application_id).await?.map(|c| c.id);
+        Ok(PaymentDetail {
+            events: repo.payment_events(tenant, p.id).await?,
+            refunds: repo.refunds(tenant, p.id).await?,
+            reference,
+            case_id,
+            payment: p,
+        })
+    }
+
+    /// The reference of a payment's application (staff who may see it).
+    pub async fn payment_reference(&self, actor: &Actor, p: &Payment) -> UseCaseResult<String> {
+        let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
         Ok(self
             .store
             .repo()
-            .payments_of_application(tenant, application)
+            .application(staff.tenant(), p.application_id)
+            .await?
+            .map(|a| a.reference)
+            .unwrap_or_default())
+    }
+
+    /// The payment a refund belongs to (staff who may see the payment).
+    pub async fn refund_payment(&self, actor: &Actor, refund: Uuid) -> UseCaseResult<Uuid> {
+        let r = self
+            .store
+            .repo()
+            .refund(actor.tenant(), refund)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let (p, _) = self.payment_for_staff(actor, r.payment_id).await?;
+        Ok(p.id)
+    }
+
+    /// The office asks the applicant for a fee later (pay later): the
+    /// payment, a message in the mailbox with amount and Kassenzeichen, and
+    /// the audit entry. Staff who may work the case.
+    pub async fn request_fee(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+        amount: &str,
+        purpose: &str,
+    ) -> UseCaseResult<Payment> {
+        let cfg = self.payment_config()?;
+        let staff = actor.require(Permission::WorkCases)?;
+        let tenant = staff.tenant();
+        let repo = self.store.repo();
+        let case = repo
+            .case(tenant, case_id)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        actor.require_case(case.org_unit_id)?;
+        let mut errors = rathaus_domain::ValidationErrors::default();
+        let amount = match Money::parse_field("amount", amount) {
+            Ok(a) if !a.is_zero() => Some(a),
+            Ok(_) => {
+                errors.push(rathaus_domain::FieldError::new(
+                    "amount",
+                    "payment.amount_zero",
+                ));
+                None
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let purpose = match rathaus_domain::validation::required_text(
+            "purpose",
+            purpose,
+            MAX_FEE_PURPOSE_CHARS,
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let (Some(amount), Some(purpose)) = (amount, purpose) else {
+            return Err(UseCaseError::Validation(errors));
+        };
+        let application = repo
+            .application(tenant, case.application_id)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let booking = match application.service_id {
+            Some(s) => repo
+                .service_fee(tenant, s)
+                .await?
+                .map(|f| (f.haushaltsstelle, f.objektnummer))
+                .unwrap_or_default(),
+            None => Default::default(),
+        };
+        let (prefix, scheme) = self.numbering(tenant).await?;
+        let actor_label = format!("staff:{}", staff.user.id);
+        let (p, _) = self
+            .store
+            .request_fee(
+                tenant,
+                case.id,
+                (staff.user.id, &actor_label),
+                &NewPayment {
+                    application_id: application.id,
+                    purpose: Purpose::FeeRequest.code().into(),
+                    amount,
+                    provider: cfg.provider.name().into(),
+                    description: purpose.clone(),
+                    haushaltsstelle: booking.0,
+                    objektnummer: booking.1,
+                },
+                (&prefix, &scheme),
+                |p| {
+                    format!(
+                        "Gebührenanforderung: Bitte zahlen Sie {} für „{}“ (Kassenzeichen {}). Sie können online bezahlen: Auf der Seite Ihres Antrags finden Sie unter „Zahlungen“ die Schaltfläche „Jetzt bezahlen“.",
+                        amount.german(),
+                        purpose,
+                        p.kassenzeichen
+                    )
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                rathaus_storage::cases::CaseError::Transition(t) => UseCaseError::Transition(t),
+                rathaus_storage::cases::CaseError::Storage(s) => s.into(),
+            })?;
+        Ok(p)
+    }
+
+    /// The job after a payment became paid: the Zahlungsbestätigung (PDF/A)
+    /// goes to the applicant's mailbox, once (the case of a
+    /// pay-before-sending application was received in the transaction that
+    /// stored the payment). Runs again harmlessly.
+    pub async fn payment_paid(&self, tenant: TenantId, payment: Uuid) -> UseCaseResult<()> {
+        let repo = self.store.repo();
+        let Some(p) = repo.payment(tenant, payment).await? else {
+            return Ok(());
+        };
+        if !p.status().money_received() || p.receipt_file_id.is_some() {
+            return Ok(());
+        }
+        let application = repo
+            .application(tenant, p.application_id)
+            .await?
+            .ok_or(UseCaseError::NotFound)?;
+        let office = match repo.case_of(tenant, p.application_id).await? {
+            Some(c) => repo
+                .org_unit(tenant, c.org_unit_id)
+                .await?
+                .map(|u| u.name)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let municipality = repo
+            .tenant(tenant)
+            .await?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        let paid_at = berlin(p.paid_at.unwrap_or(p.updated_at));
+        let receipt = rathaus_documents::PaymentReceipt {
+            municipality,
+            office,
+            reference: application.reference.clone(),
+            kassenzeichen: p.kassenzeichen.clone(),
+            purpose: p.description.clone(),
+            amount: p.amount().german(),
+            paid_at: format!("{} Uhr", paid_at.format("%d.%m.%Y, %H:%M")),
+            method: p.method.clone().unwrap_or_default(),
+            provider: if p.provider == "pmpayment" {
+                "pmPayment".into()
+            } else {
+                p.provider.clone()
+            },
+            transaction: p.provider_txid.clone().unwrap_or_default(),
+            date: paid_at.date_naive(),
+        };
+        let pdf =
+            tokio::task::spawn_blocking(move || rathaus_documents::payment_receipt_pdf(&receipt))
+                .await
+                .map_err(|e| {
+                    UseCaseError::Internal(format!("typesetting the payment receipt: {e}"))
+                })?
+                .map_err(|e| {
+                    UseCaseError::Internal(format!("typesetting the payment receipt: {e}"))
+                })?;
+        let key = format!(
+            "payments/{}/{}-{}.pdf",
+            p.application_id,
+            p.id,
+            Uuid::now_v7()
+        );
+        let stored = self
+            .files
+            .put(tenant, &key, bytes::Bytes::from(pdf))
+            .await?;
+        let posted = self
+            .store
+            .post_payment_receipt(
+                tenant,
+                p.id,
+                format!(
+                    "Zahlungsbestätigung: Ihre Zahlung über {} (Kassenzeichen {}) ist eingegangen. Die Bestätigung liegt als PDF bei.",
+                    p.amount().german(),
+                    p.kassenzeichen
+                ),
+                &NewFile {
+                    field_path: PAYMENT_RECEIPT_PATH.into(),
+                    file_key: key.clone(),
+                    name: format!("Zahlungsbestaetigung-{}.pdf", p.kassenzeichen),
+                    mime: "application/pdf".into(),
+                    size: stored.size as i64,
+                    sha256: stored.sha256,
+                },
+            )
+            .await?;
+        if posted.is_none()
+            && let Err(e) = self.files.delete(tenant, &key).await
+        {
+            tracing::warn!(error = %e, %key, "removing a payment receipt typeset twice failed");
+        }
+        Ok(())
+    }
+
+    /// The fees of the tenant's services with the service's slug
+    /// (Fachadministration).
+    pub async fn service_fees(
+        &self,
+        actor: &Actor,
+    ) -> UseCaseResult<Vec<(rathaus_storage::payments::ServiceFee, String)>> {
+        use rathaus_storage::catalog::CatalogRepository;
+        let staff = actor.require(Permission::AdministerTenant)?;
+        let tenant = staff.tenant();
+        let repo = self.store.repo();
+        let mut out = Vec::new();
+        for f in repo.service_fees(tenant).await? {
+            let slug = repo
+                .service(tenant, f.service_id)
+                .await?
+                .map(|s| s.slug)
+                .unwrap_or_default();
+            out.push((f, slug));
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out)
+    }
+
+    /// Sets a service's fee, when it is paid and its booking data
+    /// (Fachadministration). The rule's conditions and the booking data are
+    /// checked first; each problem names its field.
+    pub async fn set_service_fee(
+        &self,
+        actor: &Actor,
+        service: &str,
+        fee: &rathaus_domain::payments::FeeSpec,
+        collection: Collection,
+        haushaltsstelle: &str,
+        objektnummer: &str,
+    ) -> UseCaseResult<rathaus_storage::payments::ServiceFee> {
+        use rathaus_storage::catalog::CatalogRepository;
+        let staff = actor.require(Permission::AdministerTenant)?;
+        let tenant = staff.tenant();
+        let repo = self.store.repo();
+        let service = service.trim();
+        let found = match Uuid::parse_str(service) {
+            Ok(id) => repo.service(tenant, id).await?,
+            Err(_) if service.len() <= 200 => repo.service_by_slug(tenant, service).await?,
+            Err(_) => None,
+        };
+        let Some(service) = found.map(|s| s.id) else {
+            return Err(UseCaseError::Validation(
+                rathaus_domain::FieldError::new("service", "payment.unknown_service").into(),
+            ));
+        };
+        let mut errors = rathaus_domain::ValidationErrors::default();
+        if let Err(e) = fee.check() {
+            let field = match &e {
+                rathaus_domain::payments::PaymentError::FeeRule { case, .. } => {
+                    format!("fee.cases[{case}].when")
+                }
+                _ => "fee.cases".to_string(),
+            };
+            errors.push(rathaus_domain::FieldError::new(field, e.code()));
+        }
+        let booking = match rathaus_domain::payments::Booking::parse(haushaltsstelle, objektnummer)
+        {
+            Ok(b) => Some(b),
+            Err(e) => {
+                errors.0.extend(e.0);
+                None
+            }
+        };
+        let Some(booking) = booking.filter(|_| errors.is_empty()) else {
+            return Err(UseCaseError::Validation(errors));
+        };
+        Ok(self
+            .store
+            .set_service_fee(
+                tenant,
+                service,
+                fee,
+                collection,
+                booking.haushaltsstelle(),
+                booking.objektnummer(),
+                Some(staff.user.id),
+            )
             .await?)
     }
 
@@ -513,6 +1054,9 @@ impl App {
     ) -> UseCaseResult<(Payment, Uuid)> {
         use rathaus_storage::cases::CaseRepository;
         let staff = actor.staff().ok_or(UseCaseError::Forbidden)?;
+        if actor.require(Permission::AdministerTenant).is_err() {
+            actor.require(Permission::WorkCases)?;
+        }
         let tenant = staff.tenant();
         let repo = self.store.repo();
         let p = repo

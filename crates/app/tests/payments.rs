@@ -13,7 +13,9 @@ use rathaus_app::{
     Actor, UseCaseError,
     payments::{PaymentConfig, PmPaymentClient},
 };
-use rathaus_domain::payments::{KassenzeichenScheme, Money, PaymentStatus, verify_kassenzeichen};
+use rathaus_domain::payments::{
+    KassenzeichenScheme, Money, PaymentStatus, Purpose, verify_kassenzeichen,
+};
 use rathaus_storage::prelude::*;
 use support::{World, world};
 
@@ -52,6 +54,17 @@ async fn with_provider(w: &mut World) -> String {
         .await
         .unwrap();
     base
+}
+
+async fn reference_of(w: &World, application: uuid::Uuid) -> String {
+    w.app
+        .store
+        .repo()
+        .application(w.tenant, application)
+        .await
+        .unwrap()
+        .unwrap()
+        .reference
 }
 
 async fn application_of_case(w: &World) -> uuid::Uuid {
@@ -97,7 +110,7 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
         .create_payment(
             w.tenant,
             app_id,
-            "application",
+            Purpose::Application,
             Money::parse("26.00").unwrap(),
             "Gewerbe-Anmeldung",
             ("1.1100.431000", "4711"),
@@ -112,13 +125,13 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
     );
     // Only its applicant starts it.
     assert!(matches!(
-        w.app.start_payment(&w.clerk, p.id).await,
-        Err(UseCaseError::NotFound)
+        w.app.start_payment(&w.clerk, None, p.id).await,
+        Err(UseCaseError::Forbidden)
     ));
-    let started = w.app.start_payment(&applicant, p.id).await.unwrap();
+    let started = w.app.start_payment(&applicant, None, p.id).await.unwrap();
     assert_eq!(started.payment.status(), PaymentStatus::Pending);
     // Starting again resumes the same transaction.
-    let again = w.app.start_payment(&applicant, p.id).await.unwrap();
+    let again = w.app.start_payment(&applicant, None, p.id).await.unwrap();
     assert_eq!(again.url, started.url);
 
     // A forged notification (paid, says it) changes nothing: the provider
@@ -149,7 +162,11 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
     );
 
     at_provider(&started.url, "pay", false).await;
-    let back = w.app.payment_returned(&applicant, app_id).await.unwrap();
+    let back = w
+        .app
+        .payment_returned(w.tenant, &reference_of(&w, app_id).await)
+        .await
+        .unwrap();
     assert_eq!(back[0].status(), PaymentStatus::Paid);
     assert_eq!(back[0].method.as_deref(), Some("creditcard"));
     // The notification arriving late (replayed) is ignored.
@@ -211,14 +228,14 @@ async fn a_payer_who_never_returns_is_found_by_the_reconciliation() {
         .create_payment(
             w.tenant,
             app_id,
-            "application",
+            Purpose::Application,
             Money::parse("30.70").unwrap(),
             "Bewohnerparkausweis",
             ("1.1200.431000", "0815"),
         )
         .await
         .unwrap();
-    let started = w.app.start_payment(&applicant, p.id).await.unwrap();
+    let started = w.app.start_payment(&applicant, None, p.id).await.unwrap();
     // Paid at the provider, but neither a notification nor the return.
     at_provider(&started.url, "pay", true).await;
     let n = w
@@ -254,16 +271,19 @@ async fn refunds_above_the_threshold_need_a_second_person() {
         .create_payment(
             w.tenant,
             app_id,
-            "application",
+            Purpose::Application,
             Money::parse("36.00").unwrap(),
             "Gewerbe-Anmeldung",
             ("1.1100.431000", "4711"),
         )
         .await
         .unwrap();
-    let started = w.app.start_payment(&applicant, p.id).await.unwrap();
+    let started = w.app.start_payment(&applicant, None, p.id).await.unwrap();
     at_provider(&started.url, "pay", true).await;
-    w.app.payment_returned(&applicant, app_id).await.unwrap();
+    w.app
+        .payment_returned(w.tenant, &reference_of(&w, app_id).await)
+        .await
+        .unwrap();
 
     // Up to the threshold (10.00) at once.
     let small = w

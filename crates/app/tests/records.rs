@@ -209,6 +209,7 @@ async fn filed_case(w: &World, code: &str, slug: &str, rule: Retention) -> (Uuid
             due_days: Some(14),
             citizen_id: None,
             notify_email: None,
+            awaiting_payment: false,
         })
         .await
         .expect("submission");

@@ -158,6 +158,7 @@ async fn submit(w: &World, service: Uuid, unit: Uuid) -> (Uuid, Uuid) {
             due_days: Some(14),
             citizen_id: None,
             notify_email: None,
+            awaiting_payment: false,
         })
         .await
         .expect("submission");

@@ -1,5 +1,6 @@
 //! Documents as PDF/A-2b, typeset with typst (used as a library, no CLI):
-//! the confirmation of receipt (Eingangsbestätigung) and decisions (Bescheide).
+//! the confirmation of receipt (Eingangsbestätigung), decisions (Bescheide) and
+//! the confirmation of payment (Zahlungsbestätigung).
 //!
 //! Texts from applications are never spliced into typst markup: every value
 //! becomes a typst string literal (`#"…"`), so nothing an applicant types is
@@ -88,7 +89,7 @@ fn receipt_markup(r: &Receipt) -> String {
         lit(&r.municipality),
         lit(&r.office)
     ));
-    m.push_str("#table(columns: (auto, 1fr), stroke: none, inset: (x: 0pt, y: 3pt),\n");
+    m.push_str("#table(columns: (auto, 1fr), stroke: none, column-gutter: 1.2em, inset: (x: 0pt, y: 3pt),\n");
     for (k, v) in [
         ("Aktenzeichen", &r.reference),
         ("Antrag", &r.form_title),
@@ -133,6 +134,66 @@ fn receipt_markup(r: &Receipt) -> String {
         lit(&r.next_steps)
     ));
     m
+}
+
+/// What a Zahlungsbestätigung (confirmation of payment) shows.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentReceipt {
+    pub municipality: String,
+    pub office: String,
+    /// The application's reference (Aktenzeichen).
+    pub reference: String,
+    pub kassenzeichen: String,
+    /// What was paid for (the service, or the office's fee request).
+    pub purpose: String,
+    /// German format, e.g. `26,00 EUR`.
+    pub amount: String,
+    /// Local time, already formatted.
+    pub paid_at: String,
+    /// The payment method as the provider named it.
+    pub method: String,
+    pub provider: String,
+    pub transaction: String,
+    pub date: NaiveDate,
+}
+
+fn payment_receipt_markup(r: &PaymentReceipt) -> String {
+    let mut m = String::new();
+    m.push_str(&format!(
+        "#set document(title: {t}, author: {a})\n#set page(paper: \"a4\", margin: (x: 2.2cm, y: 2cm), footer: context align(right, text(size: 8pt)[{k} · Seite #counter(page).display()]))\n#set text(font: \"Libertinus Serif\", lang: \"de\", size: 10.5pt)\n",
+        t = &lit(&format!("Zahlungsbestätigung {}", r.kassenzeichen))[1..],
+        a = &lit(&r.municipality)[1..],
+        k = lit(&r.kassenzeichen),
+    ));
+    m.push_str(&format!(
+        "#text(size: 9pt)[{} · {}]\n\n= Zahlungsbestätigung\n\n",
+        lit(&r.municipality),
+        lit(&r.office)
+    ));
+    m.push_str("#table(columns: (auto, 1fr), stroke: none, column-gutter: 1.2em, inset: (x: 0pt, y: 3pt),\n");
+    for (k, v) in [
+        ("Betrag", &r.amount),
+        ("Kassenzeichen", &r.kassenzeichen),
+        ("Aktenzeichen", &r.reference),
+        ("Verwendungszweck", &r.purpose),
+        ("Bezahlt am", &r.paid_at),
+        ("Zahlart", &r.method),
+        ("Zahlungsanbieter", &r.provider),
+        ("Transaktion", &r.transaction),
+    ] {
+        m.push_str(&format!("  [*{k}*], [{}],\n", lit(v)));
+    }
+    m.push_str(")\n\n");
+    m.push_str(&format!(
+        "{} bestätigt den Eingang der Zahlung. Bitte geben Sie bei Rückfragen das Kassenzeichen an. Diese Bestätigung wurde maschinell erstellt und ist ohne Unterschrift gültig.\n",
+        lit(&r.municipality)
+    ));
+    m
+}
+
+/// The Zahlungsbestätigung as PDF/A-2b.
+pub fn payment_receipt_pdf(r: &PaymentReceipt) -> Result<Vec<u8>, DocumentError> {
+    render(payment_receipt_markup(r), r.date)
 }
 
 /// What a Bescheid shows. The body is the filled template (plain text;
@@ -365,6 +426,37 @@ mod tests {
         assert!(
             String::from_utf8_lossy(&pdf).contains("pdfaid"),
             "PDF/A metadata"
+        );
+    }
+
+    #[test]
+    fn payment_receipt_is_a_pdf_a_and_values_stay_text() {
+        let r = PaymentReceipt {
+            municipality: "Stadt Musterstadt".into(),
+            office: "Ordnungsamt".into(),
+            reference: "MS-2026-000003".into(),
+            kassenzeichen: "RH-2026-0000017".into(),
+            purpose: "Gewerbe-Anmeldung #panic(\"x\")".into(),
+            amount: "26,00 EUR".into(),
+            paid_at: "30.11.2026, 10:15 Uhr".into(),
+            method: "creditcard".into(),
+            provider: "pmPayment".into(),
+            transaction: "tx-1".into(),
+            date: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        };
+        let m = payment_receipt_markup(&r);
+        assert!(
+            m.contains("#\"Gewerbe-Anmeldung #panic(\\\"x\\\")\""),
+            "{m}"
+        );
+        assert!(m.contains("[*Betrag*], [#\"26,00 EUR\"]"), "{m}");
+        let pdf = payment_receipt_pdf(&r).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("pdfaid"), "PDF/A metadata");
+        assert!(
+            text.contains("RH-2026-0000017"),
+            "the Kassenzeichen is in the title"
         );
     }
 

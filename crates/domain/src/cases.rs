@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
+    /// Zahlung ausstehend: stored, but received only once its fee is paid
+    /// (pay before sending); no clerk works on it yet.
+    AwaitingPayment,
     /// Eingegangen
     Received,
     /// In Bearbeitung
@@ -21,7 +24,8 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
-    pub const ALL: [CaseStatus; 6] = [
+    pub const ALL: [CaseStatus; 7] = [
+        Self::AwaitingPayment,
         Self::Received,
         Self::InProgress,
         Self::AwaitingDocuments,
@@ -32,6 +36,7 @@ impl CaseStatus {
 
     pub fn code(self) -> &'static str {
         match self {
+            Self::AwaitingPayment => "awaiting_payment",
             Self::Received => "received",
             Self::InProgress => "in_progress",
             Self::AwaitingDocuments => "awaiting_documents",
@@ -49,6 +54,12 @@ impl CaseStatus {
     pub fn is_open(self) -> bool {
         !matches!(self, Self::Closed | Self::Cancelled)
     }
+
+    /// In a clerk's inbox by default: open and received (a case waiting
+    /// for its fee is not received yet).
+    pub fn in_inbox(self) -> bool {
+        self.is_open() && self != Self::AwaitingPayment
+    }
 }
 
 /// What a clerk (or the applicant's answer) does to a case.
@@ -62,6 +73,8 @@ pub enum CaseAction {
     RequestDocuments,
     /// The applicant answered a document request.
     DocumentsReceived,
+    /// The fee of a pay-before-sending application was paid: it is received.
+    PaymentReceived,
     Decide,
     Close,
     Cancel,
@@ -75,12 +88,13 @@ pub struct TransitionError {
     pub action: CaseAction,
 }
 
-/// eingegangen → in Bearbeitung → warten auf Unterlagen → in Bearbeitung →
+/// (Zahlung ausstehend →) eingegangen → in Bearbeitung → warten auf Unterlagen → in Bearbeitung →
 /// entschieden → abgeschlossen; abgebrochen from any open status.
 pub fn transition(from: CaseStatus, action: CaseAction) -> Result<CaseStatus, TransitionError> {
     use CaseAction::*;
     use CaseStatus::*;
     match (from, action) {
+        (AwaitingPayment, PaymentReceived) => Ok(Received),
         (Received | InProgress, Start) => Ok(InProgress),
         (InProgress, RequestDocuments) => Ok(AwaitingDocuments),
         (AwaitingDocuments, DocumentsReceived) => Ok(InProgress),
@@ -111,11 +125,25 @@ mod tests {
         assert!(transition(CaseStatus::Closed, Cancel).is_err());
     }
 
+    #[test]
+    fn a_case_waiting_for_its_fee_is_received_only_when_paid() {
+        use CaseAction::*;
+        let s = CaseStatus::AwaitingPayment;
+        assert!(!s.in_inbox() && s.is_open());
+        for a in [Start, RequestDocuments, DocumentsReceived, Decide, Close] {
+            assert!(transition(s, a).is_err(), "{a:?} before payment");
+        }
+        assert_eq!(transition(s, PaymentReceived), Ok(CaseStatus::Received));
+        assert_eq!(transition(s, Cancel), Ok(CaseStatus::Cancelled));
+        assert!(transition(CaseStatus::Received, PaymentReceived).is_err());
+    }
+
     fn arb_action() -> impl Strategy<Value = CaseAction> {
         prop::sample::select(vec![
             CaseAction::Start,
             CaseAction::RequestDocuments,
             CaseAction::DocumentsReceived,
+            CaseAction::PaymentReceived,
             CaseAction::Decide,
             CaseAction::Close,
             CaseAction::Cancel,
@@ -124,13 +152,17 @@ mod tests {
 
     proptest! {
         #[test]
-        fn final_states_never_change_and_decisions_need_work(actions in prop::collection::vec(arb_action(), 0..30)) {
-            let mut s = CaseStatus::Received;
+        fn final_states_never_change_and_decisions_need_work(paid_first in any::<bool>(), actions in prop::collection::vec(arb_action(), 0..30)) {
+            let mut s = if paid_first { CaseStatus::AwaitingPayment } else { CaseStatus::Received };
             let mut worked = false;
             for a in actions {
                 let before = s;
                 if let Ok(next) = transition(s, a) {
                     prop_assert!(before.is_open(), "closed or cancelled cases never change");
+                    prop_assert!(next != CaseStatus::AwaitingPayment, "nothing goes back to waiting for the fee");
+                    if before == CaseStatus::AwaitingPayment {
+                        prop_assert!(matches!(next, CaseStatus::Received | CaseStatus::Cancelled), "only payment or cancelling ends the wait");
+                    }
                     if next == CaseStatus::Decided {
                         prop_assert!(worked, "a decision needs the case to have been in progress");
                     }

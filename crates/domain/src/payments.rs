@@ -429,6 +429,61 @@ impl Fields for FormValues<'_> {
     }
 }
 
+/// When a service's fee is paid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Collection {
+    /// Pay before sending: the application is received once paid and waits
+    /// as "awaiting payment" until then.
+    #[default]
+    Before,
+    /// Pay later: the clerk (or the Bescheid) asks for the fee through the
+    /// mailbox.
+    Later,
+}
+
+impl Collection {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Before => "before",
+            Self::Later => "later",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Before, Self::Later]
+            .into_iter()
+            .find(|c| c.code() == s)
+    }
+}
+
+/// What a payment is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Purpose {
+    /// The service's fee, paid before the application is received.
+    Application,
+    /// A fee the office asks for later (by the clerk or with the Bescheid).
+    FeeRequest,
+}
+
+impl Purpose {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Application => "application",
+            Self::FeeRequest => "fee_request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Application, Self::FeeRequest]
+            .into_iter()
+            .find(|c| c.code() == s)
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Booking data and Kassenzeichen
 // ---------------------------------------------------------------------------

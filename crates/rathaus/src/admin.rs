@@ -267,7 +267,7 @@ async fn storage_report(
 ) -> anyhow::Result<()> {
     let files = rathaus_storage::files::FileStore::open(&settings.storage_url())
         .context("Dateiablage öffnen / opening file storage")?;
-    let app = crate::server::app(settings, store, files);
+    let app = crate::server::app(settings, store, files)?;
     let grace = settings.orphan_grace();
     let report = app
         .storage_report(sweep.then_some(grace), chrono::Utc::now())

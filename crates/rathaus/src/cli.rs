@@ -2,6 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -48,6 +49,23 @@ pub enum Command {
     /// Administration commands.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Run the test payment provider (speaks pmPayment; moves no money): for
+    /// demos and tests, never for real payments.
+    PaymentProvider {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The shared secret of the start hash (as `RATHAUS_PAYMENT_SECRET`
+        /// of the platform).
+        #[arg(long, env = "RATHAUS_PAYMENT_SECRET")]
+        secret: String,
+        /// The only AGS accepted (any when not given).
+        #[arg(long)]
+        ags: Option<String>,
+        /// The address browsers reach it by (default `http://<listen>`).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
 }
 
 fn init_logging(settings: &Settings) {
@@ -87,8 +105,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             server::run(&settings, store, false, None).await
         }
         Command::Demo { services } => {
+            let mut settings = settings;
             let store = server::open_store(&settings).await?;
             let tenant = demo::seed(&store).await?;
+            crate::demo::start_payment_provider(&mut settings).await?;
+            demo::seed_payments(&store, tenant).await?;
             crate::demo_records::seed(&settings, &store, tenant).await?;
             if services > 0 {
                 let started = std::time::Instant::now();
@@ -114,6 +135,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::PaymentProvider {
+            listen,
+            secret,
+            ags,
+            public_url,
+        } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let public_url = public_url.unwrap_or_else(|| {
+                format!(
+                    "http://{}",
+                    listener
+                        .local_addr()
+                        .map_or(listen.clone(), |a| a.to_string())
+                )
+            });
+            println!("Test-Zahlungsanbieter (test payment provider) auf (on) {public_url}");
+            let shutdown = server::shutdown_signal();
+            rathaus_payprovider::serve(
+                listener,
+                rathaus_payprovider::ProviderConfig {
+                    secret,
+                    ags,
+                    public_url,
+                },
+                async move {
+                    let mut s = shutdown;
+                    let _ = s.changed().await;
+                },
+            )
+            .await
+            .context("payment provider failed")
         }
         Command::Worker { drain } => {
             let store = server::open_store(&settings).await?;

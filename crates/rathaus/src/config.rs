@@ -70,6 +70,22 @@ pub struct Settings {
     /// installation needs the same. Unset: `secret.key` in the data dir,
     /// created on first start.
     pub secret_key: Option<String>,
+    /// The pmPayment provider's API address (E-Payment); unset: no online
+    /// payment (`demo` starts its test provider and sets it).
+    pub payment_provider_url: Option<String>,
+    /// The provider's address as the payer's browser sees it, when it
+    /// differs from `payment_provider_url`.
+    pub payment_provider_public_url: Option<String>,
+    /// The shared secret of the provider's start hash.
+    pub payment_secret: Option<String>,
+    /// The municipality key (AGS) the provider knows this installation by.
+    pub payment_ags: Option<String>,
+    /// Seconds between reconciliation runs (every pending payment is asked
+    /// at the provider; one without an answer for 90 minutes expires); 0: none.
+    pub payment_reconcile_secs: u64,
+    /// Where `demo` starts its test payment provider (another free port
+    /// when this one is taken).
+    pub demo_payment_listen: String,
 }
 
 impl Default for Settings {
@@ -102,6 +118,12 @@ impl Default for Settings {
             orphan_grace_secs: 3600,
             storage_sweep_secs: 3600,
             secret_key: None,
+            payment_provider_url: None,
+            payment_provider_public_url: None,
+            payment_secret: None,
+            payment_ags: None,
+            payment_reconcile_secs: 300,
+            demo_payment_listen: "127.0.0.1:8090".into(),
         }
     }
 }
@@ -136,6 +158,9 @@ impl std::fmt::Debug for Settings {
             .field("uploads_per_minute", &self.uploads_per_minute)
             .field("orphan_grace_secs", &self.orphan_grace_secs)
             .field("storage_sweep_secs", &self.storage_sweep_secs)
+            .field("payment_provider_url", &self.payment_provider_url)
+            .field("payment_ags", &self.payment_ags)
+            .field("payment_reconcile_secs", &self.payment_reconcile_secs)
             .finish_non_exhaustive()
     }
 }

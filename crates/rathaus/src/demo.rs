@@ -477,6 +477,23 @@ pub async fn seed_forms(store: &Store, tid: TenantId) -> anyhow::Result<usize> {
     // The FIM schema has no upload fields; Musterstadt adds a step for the
     // proofs the service description asks for (as an editor would in the form
     // editor).
+    // The fee depends on who registers (a natural or a legal person); the
+    // FIM field "Rechtsform" takes free text while its code list is not
+    // uploaded, so Musterstadt asks in a field of its own.
+    gewerbe.form.steps.push(serde_json::from_value(serde_json::json!({
+        "key": "gebuehr",
+        "title": {"de": "Gebühr", "en": "Fee"},
+        "items": [{
+            "type": "field", "key": "anmeldende_person", "kind": "select",
+            "label": {"de": "Wer meldet das Gewerbe an?", "en": "Who registers the business?"},
+            "help": {"de": "Die Gebühr beträgt 26,00 € für eine natürliche Person und 36,00 € für eine juristische Person. Sie bezahlen sie online vor dem Absenden.",
+                     "en": "The fee is 26.00 € for a natural person and 36.00 € for a legal person. You pay it online before the application is sent."},
+            "options": [
+                {"code": "natuerliche_person", "label": {"de": "Natürliche Person (Einzelunternehmen)", "en": "Natural person (sole trader)"}},
+                {"code": "juristische_person", "label": {"de": "Juristische Person (z. B. GmbH, AG, eingetragener Verein)", "en": "Legal person (e.g. limited company, registered association)"}}
+            ]
+        }]
+    }))?);
     gewerbe.form.steps.push(serde_json::from_value(serde_json::json!({
         "key": "unterlagen",
         "title": {"de": "Unterlagen", "en": "Documents"},
@@ -763,6 +780,106 @@ pub async fn seed_accounts_and_templates(store: &Store, tid: TenantId) -> anyhow
             )
             .await?;
     }
+    Ok(())
+}
+
+/// The demo's fees (idempotent: a service with a fee keeps it) and payment
+/// settings: Gewerbe-Anmeldung 26,00 € (natural person) or 36,00 € (legal
+/// person), Bewohnerparkausweis 30,70 €, both paid before sending;
+/// Hundesteuer-Anmeldung free.
+pub async fn seed_payments(store: &Store, tid: TenantId) -> anyhow::Result<()> {
+    use rathaus_domain::payments::{Collection, FeeCase, FeeSpec, KassenzeichenScheme, Money};
+    use rathaus_storage::payments::PaymentRepository;
+    let repo = store.repo();
+    if repo.payment_settings(tid).await?.is_none() {
+        store
+            .set_payment_settings(
+                tid,
+                "Musterstadt Serviceportal",
+                "MS",
+                &KassenzeichenScheme::default(),
+                Money::parse("50.00").map_err(|e| anyhow::anyhow!("{e}"))?,
+            )
+            .await?;
+    }
+    let money = |s: &str| Money::parse(s).map_err(|e| anyhow::anyhow!("{e}"));
+    let fees = [
+        (
+            "gewerbe-anmeldung",
+            FeeSpec::ByRule {
+                cases: vec![FeeCase {
+                    when: "anmeldende_person == 'juristische_person'".into(),
+                    amount: money("36.00")?,
+                }],
+                otherwise: money("26.00")?,
+            },
+            "1.1.2.01.431100",
+            "P-12200-GEW",
+        ),
+        (
+            "bewohnerparkausweis",
+            FeeSpec::Fixed {
+                amount: money("30.70")?,
+            },
+            "1.1.2.02.431200",
+            "P-12200-PARK",
+        ),
+        (
+            "hundesteuer-anmeldung",
+            FeeSpec::Free,
+            "6.1.1.01.403300",
+            "P-61100-HST",
+        ),
+    ];
+    for (slug, fee, hh, obj) in fees {
+        let Some(service) = repo.service_by_slug(tid, slug).await? else {
+            continue;
+        };
+        if repo.service_fee(tid, service.id).await?.is_some() {
+            continue;
+        }
+        store
+            .set_service_fee(tid, service.id, &fee, Collection::Before, hh, obj, None)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Starts the test payment provider for the demo (unless a provider is
+/// configured) on `demo_payment_listen`, or on a free port when that one is
+/// taken, and points the settings at it.
+pub async fn start_payment_provider(settings: &mut crate::config::Settings) -> anyhow::Result<()> {
+    if settings
+        .payment_provider_url
+        .as_deref()
+        .is_some_and(|u| !u.trim().is_empty())
+    {
+        return Ok(());
+    }
+    let listener = match tokio::net::TcpListener::bind(&settings.demo_payment_listen).await {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+    };
+    let url = format!("http://{}", listener.local_addr()?);
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let ags = tenant().ags;
+    tokio::spawn(rathaus_payprovider::serve(
+        listener,
+        rathaus_payprovider::ProviderConfig {
+            secret: secret.clone(),
+            ags: Some(ags.clone()),
+            public_url: url.clone(),
+        },
+        std::future::pending(),
+    ));
+    println!("  Test-Zahlungsanbieter / test payment provider: {url}  (moves no money)");
+    settings.payment_provider_url = Some(url);
+    settings.payment_secret = Some(secret);
+    settings.payment_ags = Some(ags);
     Ok(())
 }
 

@@ -1053,7 +1053,7 @@ pub struct Seeded {
 pub async fn seed(settings: &Settings, store: &Store, tenant: TenantId) -> anyhow::Result<()> {
     let started = Instant::now();
     let files = FileStore::open(&settings.storage_url()).context("opening file storage")?;
-    let app = crate::server::app(settings, store, files);
+    let app = crate::server::app(settings, store, files)?;
     if let Some(s) = seed_app(&app, tenant).await? {
         let accuracy = match &s.evaluation {
             Some(e) => format!(
@@ -1121,6 +1121,7 @@ pub async fn seed_app(app: &App, tenant: TenantId) -> anyhow::Result<Option<Seed
                 due_days,
                 citizen_id: None,
                 notify_email: None,
+                awaiting_payment: false,
             })
             .await?;
         let application = submitted.application;

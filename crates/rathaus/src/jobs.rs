@@ -564,6 +564,78 @@ pub async fn schedule_sweeps(
     }
 }
 
+/// The job that asks the provider about pending payments.
+pub const RECONCILE_JOB: &str = "payment.reconcile";
+
+/// `payment.reconcile {}`: every payment pending for longer than `min_age`
+/// is confirmed (or expired) by asking the provider. Enqueued periodically
+/// by [`schedule_job`].
+pub struct ReconcilePayments {
+    pub app: rathaus_app::App,
+    pub min_age: chrono::Duration,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for ReconcilePayments {
+    async fn handle(&self, _job: &ClaimedJob) -> Result<(), String> {
+        if !self.app.payments_enabled() {
+            return Ok(());
+        }
+        let n = self
+            .app
+            .reconcile_payments(self.min_age)
+            .await
+            .map_err(|e| format!("reconciliation: {e:?}"))?;
+        if n > 0 {
+            tracing::info!(checked = n, "payments reconciled");
+        }
+        Ok(())
+    }
+}
+
+/// `payment.paid {payment}`: the Zahlungsbestätigung goes to the mailbox.
+struct PaymentPaid(rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for PaymentPaid {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let payment = uuid_of(&payload, "payment")?;
+        let tenant = job.tenant().ok_or("payment.paid without tenant")?;
+        self.0
+            .payment_paid(tenant, payment)
+            .await
+            .map_err(|e| format!("payment receipt: {e:?}"))
+    }
+}
+
+/// Enqueues the job `kind` every `every` until shutdown (the first one
+/// after a short delay), so it runs on whichever worker claims it.
+pub async fn schedule_job(
+    store: Store,
+    kind: &'static str,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut wait = every.min(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        wait = every;
+        if let Err(e) = store
+            .repo()
+            .enqueue(None, kind, &serde_json::json!({}))
+            .await
+        {
+            tracing::warn!(error = %e, kind, "periodic job not enqueued");
+        }
+    }
+}
+
 /// The handlers of every job kind but `storage.sweep` (which needs the
 /// file store: [`StorageSweep`], added by the server).
 pub fn handlers(notifier: Notifier) -> Handlers {
@@ -587,8 +659,9 @@ pub fn handlers_for(notifier: Notifier, app: rathaus_app::App) -> Handlers {
         )
         .with(
             rathaus_storage::records::DELETE_OBJECTS_JOB,
-            DeleteRecordObjects(app),
+            DeleteRecordObjects(app.clone()),
         )
+        .with(rathaus_storage::payments::PAID_JOB, PaymentPaid(app))
         .with(
             "application.received",
             ApplicationReceived(notifier.clone()),

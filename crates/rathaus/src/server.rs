@@ -62,10 +62,41 @@ pub fn notifier(settings: &Settings, store: &Store) -> anyhow::Result<jobs::Noti
 }
 
 /// The use cases over this process's database and file store.
-pub fn app(settings: &Settings, store: &Store, files: FileStore) -> rathaus_app::App {
+pub fn app(
+    settings: &Settings,
+    store: &Store,
+    files: FileStore,
+) -> anyhow::Result<rathaus_app::App> {
     let mut app = rathaus_app::App::new(store.clone(), files);
     app.uploads = settings.upload_limits();
-    app
+    app.payments = payment_config(settings)?;
+    Ok(app)
+}
+
+/// Online payment, when a provider is configured (address and secret).
+pub fn payment_config(
+    settings: &Settings,
+) -> anyhow::Result<Option<std::sync::Arc<rathaus_app::payments::PaymentConfig>>> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let (Some(url), Some(secret)) = (
+        nonempty(&settings.payment_provider_url),
+        nonempty(&settings.payment_secret),
+    ) else {
+        return Ok(None);
+    };
+    let ags = nonempty(&settings.payment_ags)
+        .context("RATHAUS_PAYMENT_AGS is needed with RATHAUS_PAYMENT_PROVIDER_URL")?;
+    let mut client = rathaus_app::payments::PmPaymentClient::new(&url, &secret, &ags)
+        .map_err(|e| anyhow::anyhow!("payment provider: {e}"))?;
+    if let Some(public) = nonempty(&settings.payment_provider_public_url) {
+        client = client.with_pay_base(&public);
+    }
+    Ok(Some(std::sync::Arc::new(
+        rathaus_app::payments::PaymentConfig {
+            provider: std::sync::Arc::new(client),
+            public_url: settings.public_url(),
+        },
+    )))
 }
 
 /// The job handlers of this process.
@@ -74,13 +105,23 @@ pub fn handlers(
     notifier: &jobs::Notifier,
     app: &rathaus_app::App,
 ) -> rathaus_storage::outbox::Handlers {
-    jobs::handlers_for(notifier.clone(), app.clone()).with(
-        "storage.sweep",
-        jobs::StorageSweep {
-            app: app.clone(),
-            grace: settings.orphan_grace(),
-        },
-    )
+    jobs::handlers_for(notifier.clone(), app.clone())
+        .with(
+            "storage.sweep",
+            jobs::StorageSweep {
+                app: app.clone(),
+                grace: settings.orphan_grace(),
+            },
+        )
+        .with(
+            jobs::RECONCILE_JOB,
+            jobs::ReconcilePayments {
+                app: app.clone(),
+                min_age: chrono::Duration::seconds(
+                    i64::try_from(settings.payment_reconcile_secs.clamp(1, 3600)).unwrap_or(60),
+                ),
+            },
+        )
 }
 
 pub fn worker_config(settings: &Settings, n: u32) -> WorkerConfig {
@@ -118,6 +159,10 @@ pub fn shutdown_signal() -> watch::Receiver<bool> {
     rx
 }
 
+fn web_payments_on(settings: &Settings) -> bool {
+    matches!(payment_config(settings), Ok(Some(_)))
+}
+
 /// Runs the web server (and in-process workers) until shutdown.
 pub async fn run(
     settings: &Settings,
@@ -150,6 +195,10 @@ pub async fn run(
     web.uploads_per_minute = settings.uploads_per_minute.max(1);
     web.upload_limits = settings.upload_limits();
     web.session_max_hours = settings.session_max_hours.clamp(1, 24 * 30);
+    web.payments = payment_config(settings)?;
+    if let Some(p) = &web.payments {
+        tracing::info!(provider = p.provider.name(), "online payment is on");
+    }
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -179,6 +228,14 @@ pub async fn run(
         workers.push(tokio::spawn(jobs::schedule_sweeps(
             store.clone(),
             Duration::from_secs(settings.storage_sweep_secs.max(60)),
+            shutdown.clone(),
+        )));
+    }
+    if settings.payment_reconcile_secs > 0 && web_payments_on(settings) {
+        workers.push(tokio::spawn(jobs::schedule_job(
+            store.clone(),
+            jobs::RECONCILE_JOB,
+            Duration::from_secs(settings.payment_reconcile_secs),
             shutdown.clone(),
         )));
     }
@@ -221,7 +278,7 @@ pub async fn run_worker(settings: &Settings, store: Store, drain: bool) -> anyho
     let count = settings.workers.max(1);
     let notifier = notifier(settings, &store)?;
     let files = FileStore::open(&settings.storage_url()).context("opening file storage")?;
-    let jobs_app = app(settings, &store, files);
+    let jobs_app = app(settings, &store, files)?;
     if drain {
         let worker = Worker::new(
             store.clone(),

@@ -96,6 +96,9 @@ pub struct NewApplication {
     pub citizen_id: Option<Uuid>,
     /// Where notifications go (the account's or the form's address).
     pub notify_email: Option<String>,
+    /// Pay before sending: the case starts as "awaiting payment" and is
+    /// received once its fee is paid.
+    pub awaiting_payment: bool,
 }
 
 /// The result of a submission.

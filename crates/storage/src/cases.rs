@@ -94,7 +94,7 @@ impl<C: ConnectionTrait> CaseRepository for Repo<'_, C> {
         let statuses: Vec<&str> = if q.statuses.is_empty() {
             CaseStatus::ALL
                 .iter()
-                .filter(|s| s.is_open())
+                .filter(|s| s.in_inbox())
                 .map(|s| s.code())
                 .collect()
         } else {

@@ -13,9 +13,10 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use rathaus_domain::{
+    cases::CaseStatus,
     payments::{
-        FeeSpec, KassenzeichenScheme, Money, PaymentError, PaymentEvent, PaymentStatus, Transition,
-        next,
+        Collection, FeeSpec, KassenzeichenScheme, Money, PaymentError, PaymentEvent, PaymentStatus,
+        Purpose, Transition, next,
     },
     tenancy::TenantId,
 };
@@ -23,6 +24,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect, prelud
 
 use crate::{
     Repo, Result, StorageError, Store,
+    audit::AuditRepository,
     entities::{payment, payment_event, payment_refund, payment_setting, service_fee},
     outbox::OutboxRepository,
 };
@@ -50,9 +52,20 @@ impl payment::Model {
     pub fn refunded(&self) -> Money {
         Money::from_cents(self.refunded_cents).unwrap_or(Money::ZERO)
     }
+
+    /// What it is for (an unknown stored value reads as a fee request,
+    /// which moves no case).
+    pub fn purpose(&self) -> Purpose {
+        Purpose::parse(&self.purpose).unwrap_or(Purpose::FeeRequest)
+    }
 }
 
 impl service_fee::Model {
+    /// When the fee is paid (an unknown stored value reads as `before`).
+    pub fn collection(&self) -> Collection {
+        Collection::parse(&self.collect).unwrap_or_default()
+    }
+
     /// The fee as the domain sees it.
     pub fn spec(&self) -> Result<FeeSpec> {
         serde_json::from_str(&self.fee).map_err(|_| StorageError::Corrupt {
@@ -129,6 +142,8 @@ pub trait PaymentRepository {
     async fn refunds(&self, tenant: TenantId, payment: Uuid) -> Result<Vec<Refund>>;
     async fn refund(&self, tenant: TenantId, id: Uuid) -> Result<Option<Refund>>;
     async fn service_fee(&self, tenant: TenantId, service: Uuid) -> Result<Option<ServiceFee>>;
+    /// Every fee of the tenant's services.
+    async fn service_fees(&self, tenant: TenantId) -> Result<Vec<ServiceFee>>;
     async fn payment_settings(&self, tenant: TenantId) -> Result<Option<PaymentSettings>>;
 }
 
@@ -223,6 +238,14 @@ impl<C: ConnectionTrait> PaymentRepository for Repo<'_, C> {
             .await?)
     }
 
+    async fn service_fees(&self, tenant: TenantId) -> Result<Vec<ServiceFee>> {
+        Ok(service_fee::Entity::find()
+            .filter(service_fee::Column::TenantId.eq(tenant.0))
+            .limit(10_000)
+            .all(self.0)
+            .await?)
+    }
+
     async fn payment_settings(&self, tenant: TenantId) -> Result<Option<PaymentSettings>> {
         Ok(payment_setting::Entity::find_by_id(tenant.0)
             .one(self.0)
@@ -238,6 +261,107 @@ pub struct EventOutcome {
 }
 
 impl<C: ConnectionTrait> Repo<'_, C> {
+    /// Inserts a payment numbered with the tenant's next Kassenzeichen of
+    /// the year.
+    async fn insert_payment(
+        &self,
+        tenant: TenantId,
+        new: &NewPayment,
+        prefix: &str,
+        scheme: &KassenzeichenScheme,
+    ) -> Result<Payment> {
+        let now = Utc::now();
+        let year_start = chrono::NaiveDate::from_ymd_opt(now.year(), 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .unwrap_or(now);
+        if new.purpose == Purpose::Application.code()
+            && payment::Entity::find()
+                .filter(payment::Column::TenantId.eq(tenant.0))
+                .filter(payment::Column::ApplicationId.eq(new.application_id))
+                .filter(payment::Column::Purpose.eq(Purpose::Application.code()))
+                .filter(
+                    payment::Column::Status
+                        .is_in([PaymentStatus::Created.code(), PaymentStatus::Pending.code()]),
+                )
+                .count(self.0)
+                .await?
+                > 0
+        {
+            return Err(StorageError::Conflict("payment_open"));
+        }
+        let seq = payment::Entity::find()
+            .filter(payment::Column::TenantId.eq(tenant.0))
+            .filter(payment::Column::CreatedAt.gte(year_start))
+            .count(self.0)
+            .await?
+            + 1;
+        let kassenzeichen = scheme
+            .render(prefix, now.year(), seq)
+            .map_err(|e| StorageError::Config(e.to_string()))?;
+        payment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant.0),
+            application_id: Set(new.application_id),
+            purpose: Set(new.purpose.clone()),
+            amount_cents: Set(new.amount.cents()),
+            currency: Set("EUR".into()),
+            status: Set(PaymentStatus::Created.code().into()),
+            provider: Set(new.provider.clone()),
+            provider_txid: Set(None),
+            provider_url: Set(None),
+            kassenzeichen: Set(kassenzeichen),
+            haushaltsstelle: Set(new.haushaltsstelle.clone()),
+            objektnummer: Set(new.objektnummer.clone()),
+            method: Set(None),
+            description: Set(new.description.chars().take(200).collect()),
+            refunded_cents: Set(0),
+            created_at: Set(now),
+            started_at: Set(None),
+            paid_at: Set(None),
+            updated_at: Set(now),
+            receipt_file_id: Set(None),
+        }
+        .insert(self.0)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(m)) if m.contains("application") => {
+                StorageError::Conflict("payment_open")
+            }
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                StorageError::Conflict("kassenzeichen")
+            }
+            _ => StorageError::Db(e),
+        })
+    }
+
+    /// The fee of a pay-before-sending application is paid: its case moves
+    /// from "awaiting payment" to "received" (with its audit entry); a case
+    /// in any other status is left as it is.
+    async fn application_fee_paid(&self, tenant: TenantId, p: &Payment) -> Result<()> {
+        use crate::cases::CaseRepository;
+        use rathaus_domain::cases::{CaseAction, transition};
+        let Some(c) = self.case_of(tenant, p.application_id).await? else {
+            return Ok(());
+        };
+        if let Ok(next) = transition(c.status(), CaseAction::PaymentReceived) {
+            self.set_case_status(&c, next).await?;
+            self.append_audit(
+                tenant,
+                c.id,
+                "payment",
+                "payment_received",
+                &serde_json::json!({
+                    "payment": p.id,
+                    "kassenzeichen": p.kassenzeichen,
+                    "amount": p.amount().to_string(),
+                }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn log_event(
         &self,
         p: &Payment,
@@ -272,6 +396,7 @@ impl Store {
         tenant: TenantId,
         service: Uuid,
         fee: &FeeSpec,
+        collect: Collection,
         haushaltsstelle: &str,
         objektnummer: &str,
         by: Option<Uuid>,
@@ -290,6 +415,7 @@ impl Store {
             objektnummer: Set(objektnummer.into()),
             updated_at: Set(Utc::now()),
             updated_by: Set(by),
+            collect: Set(collect.code().into()),
         }
         .insert(&txn)
         .await?;
@@ -327,7 +453,9 @@ impl Store {
     }
 
     /// Creates a payment with the tenant's next Kassenzeichen of the year,
-    /// in one write transaction (a unique index keeps Kassenzeichen apart).
+    /// in one write transaction (a unique index keeps Kassenzeichen apart;
+    /// a second open pay-before-sending payment of the same application is
+    /// refused as `Conflict("payment_open")`).
     pub async fn create_payment(
         &self,
         tenant: TenantId,
@@ -336,47 +464,122 @@ impl Store {
         scheme: &KassenzeichenScheme,
     ) -> Result<Payment> {
         let txn = self.begin_write().await?;
-        let now = Utc::now();
-        let year_start = chrono::NaiveDate::from_ymd_opt(now.year(), 1, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|d| d.and_utc())
-            .unwrap_or(now);
-        let seq = payment::Entity::find()
-            .filter(payment::Column::TenantId.eq(tenant.0))
-            .filter(payment::Column::CreatedAt.gte(year_start))
-            .count(&txn)
-            .await?
-            + 1;
-        let kassenzeichen = scheme
-            .render(prefix, now.year(), seq)
-            .map_err(|e| StorageError::Config(e.to_string()))?;
-        let row = payment::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant.0),
-            application_id: Set(new.application_id),
-            purpose: Set(new.purpose.clone()),
-            amount_cents: Set(new.amount.cents()),
-            currency: Set("EUR".into()),
-            status: Set(PaymentStatus::Created.code().into()),
-            provider: Set(new.provider.clone()),
-            provider_txid: Set(None),
-            provider_url: Set(None),
-            kassenzeichen: Set(kassenzeichen),
-            haushaltsstelle: Set(new.haushaltsstelle.clone()),
-            objektnummer: Set(new.objektnummer.clone()),
-            method: Set(None),
-            description: Set(new.description.chars().take(200).collect()),
-            refunded_cents: Set(0),
-            created_at: Set(now),
-            started_at: Set(None),
-            paid_at: Set(None),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await
-        .map_err(StorageError::conflict_on("kassenzeichen"))?;
+        let row = Repo(&txn)
+            .insert_payment(tenant, new, prefix, scheme)
+            .await?;
         txn.commit().await?;
         Ok(row)
+    }
+
+    /// The office asks for a fee later (pay later): the payment and its
+    /// message in the mailbox (with the amount and Kassenzeichen), the audit
+    /// entry and the notification job in one transaction.
+    pub async fn request_fee(
+        &self,
+        tenant: TenantId,
+        case_id: Uuid,
+        author: (Uuid, &str),
+        new: &NewPayment,
+        numbering: (&str, &KassenzeichenScheme),
+        body: impl FnOnce(&Payment) -> String,
+    ) -> std::result::Result<(Payment, crate::mailbox::Message), crate::cases::CaseError> {
+        use crate::cases::CaseRepository;
+        use crate::mailbox::{MailboxRepository, MessageKind};
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let c = repo
+            .case(tenant, case_id)
+            .await?
+            .ok_or(StorageError::NotFound("case"))?;
+        if c.application_id != new.application_id || c.status() == CaseStatus::Cancelled {
+            return Err(rathaus_domain::cases::TransitionError {
+                from: c.status(),
+                action: rathaus_domain::cases::CaseAction::Start,
+            }
+            .into());
+        }
+        let p = repo
+            .insert_payment(tenant, new, numbering.0, numbering.1)
+            .await?;
+        let m = repo
+            .add_message(
+                tenant,
+                c.application_id,
+                MessageKind::Message,
+                Some(author.0),
+                body(&p),
+                (None, None),
+            )
+            .await?;
+        repo.append_audit(
+            tenant,
+            case_id,
+            author.1,
+            "fee_requested",
+            &serde_json::json!({
+                "payment": p.id,
+                "amount": p.amount().to_string(),
+                "kassenzeichen": p.kassenzeichen,
+                "message": m.id,
+            }),
+        )
+        .await?;
+        repo.enqueue(
+            Some(tenant),
+            "mailbox.office_message",
+            &serde_json::json!({ "message": m.id, "application": c.application_id }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((p, m))
+    }
+
+    /// Posts the Zahlungsbestätigung of a paid payment to the mailbox (the
+    /// PDF is in object storage already): message, file, the payment's
+    /// `receipt_file_id` and the notification job in one transaction.
+    /// `None` when it was posted before (the job ran twice).
+    pub async fn post_payment_receipt(
+        &self,
+        tenant: TenantId,
+        payment: Uuid,
+        body: String,
+        file: &crate::applications::NewFile,
+    ) -> Result<Option<crate::mailbox::Message>> {
+        use crate::applications::ApplicationRepository;
+        use crate::mailbox::{MailboxRepository, MessageKind};
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        let p = repo
+            .payment(tenant, payment)
+            .await?
+            .ok_or(StorageError::NotFound("payment"))?;
+        if p.receipt_file_id.is_some() {
+            return Ok(None);
+        }
+        let m = repo
+            .add_message(
+                tenant,
+                p.application_id,
+                MessageKind::Message,
+                None,
+                body,
+                (None, None),
+            )
+            .await?;
+        let f = repo
+            .add_file(tenant, p.application_id, file, Some(m.id))
+            .await?;
+        let mut am: payment::ActiveModel = p.clone().into();
+        am.receipt_file_id = Set(Some(f.id));
+        am.update(&txn).await?;
+        repo.enqueue(
+            Some(tenant),
+            "mailbox.office_message",
+            &serde_json::json!({ "message": m.id, "application": p.application_id }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(Some(m))
     }
 
     /// Records the provider's transaction of a started payment (Created →
@@ -455,6 +658,9 @@ impl Store {
                     am.refunded_cents = Set(p.refunded_cents + amount.cents());
                 }
                 let u = am.update(&txn).await?;
+                if *to == PaymentStatus::Paid && p.purpose() == Purpose::Application {
+                    repo.application_fee_paid(tenant, &p).await?;
+                }
                 if *to == PaymentStatus::Paid {
                     repo.enqueue(
                         Some(tenant),

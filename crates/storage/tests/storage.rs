@@ -120,6 +120,7 @@ async fn migration_list_is_pinned() {
             "m20261201_000001_records",
             "m20261202_000001_records_work",
             "m20261203_000001_payments",
+            "m20261204_000001_payment_flow",
         ]
     );
     let db = db().await;
@@ -1052,6 +1053,7 @@ mod applications {
             due_days: Some(14),
             citizen_id: None,
             notify_email: Some("max@example.org".into()),
+            awaiting_payment: false,
         }
     }
 

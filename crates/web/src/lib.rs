@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod decisions;
 pub mod forms;
 pub mod identity;
+pub mod payments;
 pub mod platform;
 pub mod records;
 
@@ -63,6 +64,9 @@ pub struct WebConfig {
     /// Absolute lifetime of a browser session in hours, however active it is
     /// (`RATHAUS_SESSION_MAX_HOURS`); the idle expiry (8 h) applies as well.
     pub session_max_hours: u32,
+    /// Online payment (E-Payment): the provider and the addresses it calls
+    /// back; `None` takes no payment online.
+    pub payments: Option<Arc<rathaus_app::payments::PaymentConfig>>,
 }
 
 impl WebConfig {
@@ -81,6 +85,7 @@ impl WebConfig {
             uploads_per_minute: 20,
             upload_limits: rathaus_app::UploadLimits::default(),
             session_max_hours: 12,
+            payments: None,
         }
     }
 
@@ -104,6 +109,10 @@ pub struct Inner {
     pub limiter: security::LoginLimiter,
     /// Rendered public pages for anonymous visitors.
     pub pages: platform::page_cache::PageCache,
+    /// The Content-Security-Policy: [`security::CSP`], with the payment
+    /// provider's origin among the form targets (the pay button's answer
+    /// leads there).
+    pub csp: axum::http::HeaderValue,
 }
 
 /// Shared state of all handlers.
@@ -126,6 +135,14 @@ impl AppState {
         .with_uploads(config.uploads_per_minute);
         let mut app = rathaus_app::App::new(store.clone(), files.clone());
         app.uploads = config.upload_limits;
+        app.payments = config.payments.clone();
+        let csp = security::csp_with_form_targets(
+            config
+                .payments
+                .as_ref()
+                .and_then(|p| p.provider.pay_origin())
+                .as_slice(),
+        );
         Self(Arc::new(Inner {
             store,
             files,
@@ -134,6 +151,7 @@ impl AppState {
             tenants: context::TenantCache::default(),
             limiter,
             pages: Default::default(),
+            csp,
         }))
     }
 }
@@ -151,6 +169,7 @@ fn app_routes() -> Routes {
         .merge(applications::routes())
         .merge(accounts::routes())
         .merge(records::routes())
+        .merge(payments::routes())
         .merge(platform::openapi::routes())
 }
 
@@ -179,6 +198,7 @@ fn api_operations() -> Vec<&'static Op> {
         decisions::OPERATIONS,
         accounts::OPERATIONS,
         records::OPERATIONS,
+        payments::OPERATIONS,
     ]
     .into_iter()
     .flatten()

@@ -186,6 +186,7 @@ pub async fn world() -> World {
             due_days: Some(14),
             citizen_id: None,
             notify_email: Some("max@example.org".into()),
+            awaiting_payment: false,
         })
         .await
         .expect("submission");

@@ -310,7 +310,13 @@ impl Store {
                     tenant_id: tenant.0,
                     application_id: app_id,
                     org_unit_id: new.org_unit_id,
-                    status: CaseStatus::Received.code().to_string(),
+                    status: if new.awaiting_payment {
+                        CaseStatus::AwaitingPayment
+                    } else {
+                        CaseStatus::Received
+                    }
+                    .code()
+                    .to_string(),
                     assignee_id: None,
                     due_at: new.due_days.map(|d| now + chrono::Duration::days(d.into())),
                     created_at: now,

@@ -26,6 +26,8 @@ pub struct Model {
     pub started_at: Option<DateTimeUtc>,
     pub paid_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// The Zahlungsbestätigung in the mailbox, once posted.
+    pub receipt_file_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

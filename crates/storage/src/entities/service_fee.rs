@@ -13,6 +13,8 @@ pub struct Model {
     pub objektnummer: String,
     pub updated_at: DateTimeUtc,
     pub updated_by: Option<Uuid>,
+    /// `before` (pay before sending) or `later` (on request).
+    pub collect: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,7 @@ mod m20261130_300003_editorial_changes;
 mod m20261201_000001_records;
 mod m20261202_000001_records_work;
 mod m20261203_000001_payments;
+mod m20261204_000001_payment_flow;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_records::Migration),
             Box::new(m20261202_000001_records_work::Migration),
             Box::new(m20261203_000001_payments::Migration),
+            Box::new(m20261204_000001_payment_flow::Migration),
         ]
     }
 }

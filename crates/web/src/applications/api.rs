@@ -31,6 +31,7 @@ use crate::platform::{
     context::Ctx,
     error::AppError,
     form_render::problems_json,
+    payment::{PaymentSummary, summary},
     routes::{Routes, get, post},
     workflow::refused,
 };
@@ -71,6 +72,10 @@ pub(crate) struct Received {
     access_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status_url: Option<String>,
+    /// The fee to pay before the application is received (status
+    /// `awaiting_payment`): `url` sends the payer to the provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<PaymentSummary>,
 }
 
 async fn submit(
@@ -135,7 +140,9 @@ async fn submit(
         Err(e) => return Err(e.into()),
     };
     let base = state.config.public_url.trim_end_matches('/');
+    let payment = open_fee(&state, &submitted.application).await?;
     let body = Received {
+        payment,
         reference: submitted.application.reference.clone(),
         status: submitted.case.status().code().to_string(),
         created: submitted.created,
@@ -151,6 +158,35 @@ async fn submit(
         Json(body),
     )
         .into_response())
+}
+
+/// The open fee of a just submitted application, started at the provider
+/// so that its `url` is the pay page (when the provider cannot be reached,
+/// it stays `created` and the applicant's page offers to pay later).
+async fn open_fee(
+    state: &AppState,
+    application: &rathaus_storage::applications::Application,
+) -> Result<Option<PaymentSummary>, AppError> {
+    let actor = Actor::Applicant {
+        tenant: rathaus_domain::tenancy::TenantId(application.tenant_id),
+        application: application.id,
+    };
+    let payments = state.app.applicant_payments(&actor, None).await?;
+    let Some(p) = payments.iter().rev().find(|p| {
+        crate::platform::payment::is_open(p)
+            && p.purpose() == rathaus_domain::payments::Purpose::Application
+    }) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        match state.app.start_payment(&actor, None, p.id).await {
+            Ok(started) => summary(&started.payment, Some(started.url)),
+            Err(e) => {
+                tracing::warn!(error = %e, payment = %p.id, "payment not started at submission");
+                summary(p, None)
+            }
+        },
+    ))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -203,9 +239,11 @@ pub(crate) struct ApplicationBody {
     data: Value,
     files: Vec<FileRef>,
     messages: Vec<MailboxMessage>,
+    /// Its payments (the fee before sending, fee requests), oldest first.
+    payments: Vec<PaymentSummary>,
 }
 
-fn application_json(a: &ApplicantApplication) -> ApplicationBody {
+fn application_json(a: &ApplicantApplication, payments: Vec<PaymentSummary>) -> ApplicationBody {
     let file_json = |f: &ApplicationFile| FileRef {
         id: f.id,
         field: f.field_path.clone(),
@@ -251,6 +289,7 @@ fn application_json(a: &ApplicantApplication) -> ApplicationBody {
                 files: files_of(Some(m.id)),
             })
             .collect(),
+        payments,
     }
 }
 
@@ -277,7 +316,26 @@ async fn one(
         .app
         .read_application(&actor, Some(&reference), false)
         .await?;
-    Ok(Json(application_json(&found)).into_response())
+    let payments = match actor.staff() {
+        Some(_) => state
+            .app
+            .case_payments(&actor, found.case.id)
+            .await?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect(),
+        None => {
+            state
+                .app
+                .applicant_payments(&actor, Some(&reference))
+                .await?
+        }
+    };
+    let payments = payments
+        .iter()
+        .map(|p| summary(p, p.provider_url.clone()))
+        .collect();
+    Ok(Json(application_json(&found, payments)).into_response())
 }
 
 /// The applicant of an application by access token (bearer).

@@ -128,6 +128,8 @@ async fn show_application(
     .await?;
     page.csrf = Some(csrf_token(session).await?);
     let public = state.config.public_url.trim_end_matches('/');
+    let payments = state.app.applicant_payments(&actor, reference).await?;
+    let awaiting_payment = case.status() == rathaus_domain::cases::CaseStatus::AwaitingPayment;
     Ok(no_store(
         SubmittedPage {
             page,
@@ -156,9 +158,23 @@ async fn show_application(
             open: case.status().is_open(),
             notice: match msg.as_deref() {
                 Some("sent") => Some(ctx.t("mailbox.sent").to_string()),
+                Some("received") if awaiting_payment => None,
                 Some("received") => Some(ctx.t("account.received").to_string()),
+                Some("paid") => Some(ctx.t("payment.msg_paid").to_string()),
                 _ => None,
             },
+            problem: match msg.as_deref() {
+                Some("payment_failed") => Some(ctx.t("payment.msg_failed").to_string()),
+                Some("payment_cancelled") => Some(ctx.t("payment.msg_cancelled").to_string()),
+                Some("payment_open") => Some(ctx.t("payment.msg_open").to_string()),
+                Some("payment_unavailable") => Some(ctx.t("payment.msg_unavailable").to_string()),
+                _ => None,
+            },
+            awaiting_payment,
+            payments: payments
+                .iter()
+                .map(|p| crate::platform::payment::row(ctx.lang, p))
+                .collect(),
         }
         .into_response(),
     ))

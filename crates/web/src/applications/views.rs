@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::platform::{layout::Page, thread::ThreadRow};
+use crate::platform::{layout::Page, payment::PaymentRow, thread::ThreadRow};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "applications/submitted.html")]
@@ -22,6 +22,11 @@ pub struct SubmittedPage {
     pub thread: Vec<ThreadRow>,
     pub open: bool,
     pub notice: Option<String>,
+    /// A problem to show (a payment that could not be started).
+    pub problem: Option<String>,
+    /// The application waits for its fee (pay before sending).
+    pub awaiting_payment: bool,
+    pub payments: Vec<PaymentRow>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -228,9 +228,12 @@ fn audit_text(
                     .unwrap_or("approval")
             ))
         ),
-        "documents_requested" | "message_sent" | "answered" | "decision_opened" => {
-            ctx.t(&format!("cases.audit.{action}")).to_string()
-        }
+        "documents_requested"
+        | "message_sent"
+        | "answered"
+        | "decision_opened"
+        | "payment_received"
+        | "fee_requested" => ctx.t(&format!("cases.audit.{action}")).to_string(),
         other => other.to_string(),
     }
 }
@@ -241,6 +244,17 @@ pub(super) async fn render_detail(
     staff: &StaffUser,
     case_id: Uuid,
     error: Option<String>,
+) -> Result<Response, AppError> {
+    render_detail_with(state, ctx, staff, case_id, error, None).await
+}
+
+async fn render_detail_with(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffUser,
+    case_id: Uuid,
+    error: Option<String>,
+    notice: Option<String>,
 ) -> Result<Response, AppError> {
     let actor = staff.actor(state).await?;
     let view = state.app.case_view(&actor, case_id).await?;
@@ -305,6 +319,7 @@ pub(super) async fn render_detail(
     let thread = thread_rows(&view.messages, &view.message_files, |f| {
         format!("/staff/cases/{}/files/{}", c.id, f.id)
     });
+    let payments = state.app.case_payments(&actor, c.id).await?;
     let mut page = staff_page(ctx, staff, &app.reference).await?;
     page.title = format!("{} – {}", app.reference, ctx.t("cases.title"));
     Ok((
@@ -343,9 +358,27 @@ pub(super) async fn render_detail(
                 .collect(),
             can_decide: transition(status, CaseAction::Decide).is_ok(),
             error,
+            notice,
+            payments: payments
+                .iter()
+                .map(|(p, _)| {
+                    (
+                        format!("/staff/zahlungen/{}", p.id),
+                        crate::platform::payment::row(ctx.lang, p),
+                    )
+                })
+                .collect(),
+            can_request_fee: state.app.payments_enabled()
+                && status.is_open()
+                && status != rathaus_domain::cases::CaseStatus::AwaitingPayment,
         },
     )
         .into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+struct DetailQuery {
+    msg: Option<String>,
 }
 
 async fn detail(
@@ -353,9 +386,15 @@ async fn detail(
     ctx: Ctx,
     staff: StaffUser,
     Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    render_detail(&state, &ctx, &staff, id, None).await
+    let (error, notice) = match q.msg.as_deref() {
+        Some("fee_requested") => (None, Some(ctx.t("payment.msg_fee_requested").to_string())),
+        Some("fee_refused") => (Some(ctx.t("payment.msg_fee_refused").to_string()), None),
+        _ => (None, None),
+    };
+    render_detail_with(&state, &ctx, &staff, id, error, notice).await
 }
 
 async fn file(

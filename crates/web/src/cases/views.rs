@@ -71,4 +71,10 @@ pub struct CaseDetailPage {
     /// The case may be decided now (shows the Bescheid form).
     pub can_decide: bool,
     pub error: Option<String>,
+    pub notice: Option<String>,
+    /// The case's payments: link to the payment's page and its row.
+    pub payments: Vec<(String, crate::platform::payment::PaymentRow)>,
+    /// The clerk may ask for a fee (payments are on, the case is open and
+    /// received).
+    pub can_request_fee: bool,
 }

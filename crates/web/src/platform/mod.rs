@@ -29,6 +29,7 @@ pub mod multipart;
 pub mod openapi;
 pub mod ops;
 pub mod page_cache;
+pub mod payment;
 pub mod routes;
 pub mod security;
 pub mod sessions;

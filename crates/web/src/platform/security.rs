@@ -19,6 +19,33 @@ use crate::platform::{client::rate_key, error::AppError};
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// [`CSP`] with more origins a form may lead to (the payment provider's
+/// pay page, reached by the answer to the pay button). An origin that is
+/// not a plain `http(s)://host[:port]` is left out.
+pub fn csp_with_form_targets(origins: &[String]) -> HeaderValue {
+    let extra: Vec<&str> = origins
+        .iter()
+        .map(String::as_str)
+        .filter(|o| {
+            (o.starts_with("http://") || o.starts_with("https://"))
+                && o.split_once("://").is_some_and(|(_, rest)| {
+                    !rest.is_empty()
+                        && rest
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                })
+        })
+        .collect();
+    if extra.is_empty() {
+        return HeaderValue::from_static(CSP);
+    }
+    let csp = CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", extra.join(" ")),
+    );
+    HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static(CSP))
+}
+
 /// HSTS for a site served over https: a year, subdomains included.
 pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
@@ -38,7 +65,7 @@ pub async fn security_headers(
     let set = |h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
-    set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(

@@ -36,6 +36,7 @@ pub fn action_code(a: CaseAction) -> &'static str {
         CaseAction::Start => "start",
         CaseAction::RequestDocuments => "request_documents",
         CaseAction::DocumentsReceived => "documents_received",
+        CaseAction::PaymentReceived => "payment_received",
         CaseAction::Decide => "decide",
         CaseAction::Close => "close",
         CaseAction::Cancel => "cancel",
