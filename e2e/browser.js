@@ -175,3 +175,16 @@ export async function fillToReview(page, { upload = null } = {}) {
   assert.match(page.url(), /\/pruefen$/, 'the form reaches its review page');
   return attached;
 }
+
+/// On an applicant's page that waits for its fee (pay before sending): pays at the test provider (credit card)
+/// and comes back; asserts the page then shows the payment as paid. Returns whether there was anything to pay.
+export async function payIfAsked(page) {
+  if (!(await page.locator('#awaiting-payment').count())) return false;
+  await Promise.all([page.waitForLoadState('load'), page.click('.pay-now')]);
+  await page.check('#method-creditcard');
+  await Promise.all([page.waitForLoadState('load'), page.click('button[value=pay]')]);
+  assert.match(page.url(), /[?&]msg=paid/, `back from the provider: ${page.url()}`);
+  assert.ok(await page.locator('#payments tr[data-status="paid"]').count(), 'the payment shows as paid');
+  assert.equal(await page.locator('#awaiting-payment').count(), 0, 'the application is received');
+  return true;
+}

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readdirSync, readFileSync, writeFileSync, unlinkSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { launch, login, newContext, BASE_URL, LANGS, PASSWORD, formatViolations, check, start, fillToReview } from './browser.js';
+import { launch, login, newContext, BASE_URL, LANGS, PASSWORD, formatViolations, check, start, fillToReview, payIfAsked } from './browser.js';
 
 const TITLE = {
   de: { 403: 'Zugriff verweigert', 429: 'Zu viele Anfragen', 500: 'Technischer Fehler' },
@@ -157,6 +157,7 @@ test('500: a stored file the file store cannot open gives the error page (de, en
   await start(page, 'gewerbe-anmeldung');
   assert.ok(await fillToReview(page, { upload: { name: 'kaputt.pdf', mimeType: 'application/pdf', buffer: pdf } }), 'the form has a file field');
   await Promise.all([page.waitForLoadState('load'), page.click('#submit-application')]);
+  await payIfAsked(page);
   const reference = (await page.textContent('#reference')).trim();
   await citizen.close();
 

@@ -6,7 +6,7 @@
 // Plus the account, template and routing pages. All of it in German and in English.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview, fillGenerically, next } from './browser.js';
+import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview, fillGenerically, next, payIfAsked } from './browser.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -45,7 +45,9 @@ for (const lang of LANGS) {
     await check(citizen, 'review with an attachment', failures);
     await clickAndLoad(citizen, '#submit-application');
     assert.match(citizen.url(), /\/antrag\/eingang\/rh_/);
-    const access = citizen.url();
+    await check(citizen, 'awaiting payment', failures);
+    assert.ok(await payIfAsked(citizen), 'the Gewerbe-Anmeldung costs a fee paid before sending');
+    const access = citizen.url().replace(/\?.*$/, '');
     const reference = (await citizen.textContent('#reference')).trim();
     await check(citizen, 'confirmation of receipt', failures);
     assert.ok(await citizen.locator('text=erlaubnis.pdf').count(), 'the confirmation lists the attachment');
@@ -144,6 +146,9 @@ for (const lang of LANGS) {
     await clickAndLoad(page, '#submit-application');
     assert.match(page.url(), /\/konto\/antraege\/MS-\d{4}-\d{6}/);
     const reference = (await page.textContent('#reference')).trim();
+    await check(page, 'application in the account, awaiting payment', failures);
+    assert.ok(await payIfAsked(page), 'paid from the account');
+    assert.match(page.url(), /\/konto\/antraege\/MS-\d{4}-\d{6}\?msg=paid/);
     await check(page, 'application in the account', failures);
     await page.goto(`${BASE_URL}/konto`);
     assert.ok(await page.locator(`a:text("${reference}")`).count(), 'listed under Meine Anträge');

@@ -4,7 +4,7 @@
 // the archive's 0502 and 0506 as files, asks for the destruction, and a second administrator approves it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview } from './browser.js';
+import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview, payIfAsked } from './browser.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -50,6 +50,7 @@ for (const lang of LANGS) {
     await clickAndLoad(citizen, 'form[action$="/antrag"] button[type=submit]');
     await fillToReview(citizen, { upload: { name: 'erlaubnis.pdf', mimeType: 'application/pdf', buffer: PDF } });
     await clickAndLoad(citizen, '#submit-application');
+    await payIfAsked(citizen);
     const reference = (await citizen.textContent('#reference')).trim();
     await citizen.context().close();
 

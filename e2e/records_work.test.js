@@ -5,7 +5,7 @@
 // classifier's accuracy is shown to the Fachadministration.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview } from './browser.js';
+import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview, payIfAsked } from './browser.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -37,6 +37,7 @@ for (const lang of LANGS) {
     await clickAndLoad(citizen, 'form[action$="/antrag"] button[type=submit]');
     await fillToReview(citizen, { upload: { name: 'nachweis.pdf', mimeType: 'application/pdf', buffer: PDF } });
     await clickAndLoad(citizen, '#submit-application');
+    await payIfAsked(citizen);
     const reference = (await citizen.textContent('#reference')).trim();
     await citizen.context().close();
 

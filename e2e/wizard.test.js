@@ -4,7 +4,7 @@
 // and the editor's form pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, start, next, fillGenerically } from './browser.js';
+import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, start, next, fillGenerically, payIfAsked } from './browser.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -52,6 +52,7 @@ for (const lang of LANGS) {
     await page.goto(reviewUrl);
     await Promise.all([page.waitForLoadState('load'), page.click('#submit-application')]);
     assert.match(page.url(), /\/antrag\/eingang\/rh_/);
+    await payIfAsked(page);
     const reference = (await page.textContent('#reference')).trim();
     assert.match(reference, /^MS-\d{4}-\d{6}$/);
     await check(page, 'confirmation of receipt', failures);

@@ -440,6 +440,16 @@ impl App {
             (PaymentStatus::Created, _) => {}
             _ => return Err(UseCaseError::Workflow("payment.not_open")),
         }
+        // The fee before sending is paid once: not after the application was
+        // received (by another, late payment) or cancelled.
+        if p.purpose() == Purpose::Application
+            && repo
+                .case_of(tenant, app.id)
+                .await?
+                .is_none_or(|c| c.status() != CaseStatus::AwaitingPayment)
+        {
+            return Err(UseCaseError::Workflow("payment.not_open"));
+        }
         let procedure = repo
             .payment_settings(tenant)
             .await?
@@ -535,12 +545,15 @@ impl App {
 
     /// The payer came back from the provider (the return address names only
     /// the reference, so anybody may call it): every pending payment of the
-    /// application is checked at the provider. Answers the payments'
-    /// statuses — no personal data.
+    /// application is checked at the provider. One still open at the
+    /// provider whose transaction the return names (`txid`, added by the
+    /// provider) was left without paying: cancelled, so that a new attempt
+    /// can be made. Answers the payments' statuses — no personal data.
     pub async fn payment_returned(
         &self,
         tenant: TenantId,
         reference: &str,
+        txid: Option<&str>,
     ) -> UseCaseResult<Vec<Payment>> {
         let repo = self.store.repo();
         let Some(application) = repo
@@ -551,10 +564,30 @@ impl App {
         };
         let mut out = Vec::new();
         for p in repo.payments_of_application(tenant, application.id).await? {
-            if p.status() == PaymentStatus::Pending {
-                out.push(self.confirm_payment(&p, EventSource::Return, None).await?);
-            } else {
+            if p.status() != PaymentStatus::Pending {
                 out.push(p);
+                continue;
+            }
+            let after = self.confirm_payment(&p, EventSource::Return, None).await?;
+            // The provider sent the payer back (the return names its
+            // transaction) and still has no payment: the payer left without
+            // paying, and may try again. A late payment still counts.
+            let sent_back = txid.is_some_and(|t| Some(t) == after.provider_txid.as_deref());
+            if after.status() == PaymentStatus::Pending && sent_back {
+                let out_event = self
+                    .store
+                    .payment_event(
+                        tenant,
+                        after.id,
+                        PaymentEvent::ProviderCancelled,
+                        EventSource::Return,
+                        None,
+                        &serde_json::json!({ "txid": txid, "provider_status": -1 }),
+                    )
+                    .await?;
+                out.push(out_event.payment);
+            } else {
+                out.push(after);
             }
         }
         Ok(out)
@@ -648,7 +681,6 @@ impl App {
         amount: &str,
         purpose: &str,
     ) -> UseCaseResult<Payment> {
-        let cfg = self.payment_config()?;
         let staff = actor.require(Permission::WorkCases)?;
         let tenant = staff.tenant();
         let repo = self.store.repo();
@@ -657,6 +689,7 @@ impl App {
             .await?
             .ok_or(UseCaseError::NotFound)?;
         actor.require_case(case.org_unit_id)?;
+        let cfg = self.payment_config()?;
         let mut errors = rathaus_domain::ValidationErrors::default();
         let amount = match Money::parse_field("amount", amount) {
             Ok(a) if !a.is_zero() => Some(a),
@@ -1002,6 +1035,10 @@ impl App {
 
     /// A second person approves a waiting refund.
     pub async fn approve_refund(&self, actor: &Actor, refund: Uuid) -> UseCaseResult<Refund> {
+        actor.staff().ok_or(UseCaseError::Forbidden)?;
+        if actor.require(Permission::AdministerTenant).is_err() {
+            actor.require(Permission::WorkCases)?;
+        }
         let tenant = actor.tenant();
         let r = self
             .store

@@ -164,7 +164,7 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
     at_provider(&started.url, "pay", false).await;
     let back = w
         .app
-        .payment_returned(w.tenant, &reference_of(&w, app_id).await)
+        .payment_returned(w.tenant, &reference_of(&w, app_id).await, None)
         .await
         .unwrap();
     assert_eq!(back[0].status(), PaymentStatus::Paid);
@@ -281,7 +281,7 @@ async fn refunds_above_the_threshold_need_a_second_person() {
     let started = w.app.start_payment(&applicant, None, p.id).await.unwrap();
     at_provider(&started.url, "pay", true).await;
     w.app
-        .payment_returned(w.tenant, &reference_of(&w, app_id).await)
+        .payment_returned(w.tenant, &reference_of(&w, app_id).await, None)
         .await
         .unwrap();
 

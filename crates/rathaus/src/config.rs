@@ -183,11 +183,21 @@ impl Settings {
                 .prefix_separator("_")
                 .try_parsing(true),
         );
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .build()
             .context("reading configuration")?
             .try_deserialize()
             .context("configuration values are invalid")?;
+        // Values that look like numbers but are text: the environment's
+        // parsing would drop the AGS's leading zero (06435999 → 6435999).
+        for (name, field) in [
+            ("RATHAUS_PAYMENT_AGS", &mut settings.payment_ags),
+            ("RATHAUS_PAYMENT_SECRET", &mut settings.payment_secret),
+        ] {
+            if let Ok(v) = std::env::var(name) {
+                *field = Some(v);
+            }
+        }
         Ok(settings)
     }
 

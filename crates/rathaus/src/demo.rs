@@ -489,8 +489,8 @@ pub async fn seed_forms(store: &Store, tid: TenantId) -> anyhow::Result<usize> {
             "help": {"de": "Die Gebühr beträgt 26,00 € für eine natürliche Person und 36,00 € für eine juristische Person. Sie bezahlen sie online vor dem Absenden.",
                      "en": "The fee is 26.00 € for a natural person and 36.00 € for a legal person. You pay it online before the application is sent."},
             "options": [
-                {"code": "natuerliche_person", "label": {"de": "Natürliche Person (Einzelunternehmen)", "en": "Natural person (sole trader)"}},
-                {"code": "juristische_person", "label": {"de": "Juristische Person (z. B. GmbH, AG, eingetragener Verein)", "en": "Legal person (e.g. limited company, registered association)"}}
+                {"code": "natuerliche_person", "label": "Natürliche Person (Einzelunternehmen)"},
+                {"code": "juristische_person", "label": "Juristische Person (z. B. GmbH, AG, eingetragener Verein)"}
             ]
         }]
     }))?);

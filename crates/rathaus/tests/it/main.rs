@@ -17,6 +17,7 @@ mod hostile_uploads;
 mod notifications;
 mod outbox_crash;
 mod pages;
+mod payments;
 mod permissions;
 mod records;
 mod records_work;

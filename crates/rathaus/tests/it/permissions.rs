@@ -95,6 +95,10 @@ enum Rule {
     ApplicantToken,
     /// A link with a token nobody was given: not found, whoever asks.
     UnknownToken,
+    /// Whoever holds the link, on a thing named by an id the matrix does
+    /// not have (a payment: it uses the case's id): the applicant gets past
+    /// the check (whatever the lookup answers), everyone else not found.
+    LinkById,
 }
 
 /// What the answer must be.
@@ -512,6 +516,51 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/staff", Rule::Staff),
     ("POST", "/api/v1/auth/token", Rule::Public),
     ("DELETE", "/api/v1/auth/token", Rule::Staff),
+    // payments
+    (
+        "POST",
+        "/antrag/eingang/{access}/zahlung/{id}",
+        Rule::LinkById,
+    ),
+    (
+        "POST",
+        "/konto/antraege/{reference}/zahlung/{id}",
+        Rule::CitizenForeign,
+    ),
+    ("GET", "/antrag/{reference}/zahlung/zurueck", Rule::Public),
+    ("GET", "/staff/zahlungen", Rule::Admin),
+    ("GET", "/staff/zahlungen/export.csv", Rule::Admin),
+    ("GET", "/staff/zahlungen/gebuehren", Rule::Admin),
+    ("POST", "/staff/zahlungen/gebuehren", Rule::Admin),
+    ("GET", "/staff/zahlungen/{id}", Rule::ClerkOrAdminById),
+    (
+        "POST",
+        "/staff/zahlungen/{id}/erstattung",
+        Rule::ClerkOrAdminById,
+    ),
+    (
+        "POST",
+        "/staff/zahlungen/erstattungen/{id}/freigeben",
+        Rule::ClerkOrAdminById,
+    ),
+    ("POST", "/staff/cases/{id}/gebuehr", Rule::CaseClerk),
+    ("POST", "/api/v1/payments/notify", Rule::Public),
+    ("GET", "/api/v1/payments", Rule::Admin),
+    ("GET", "/api/v1/payments/reconciliation.csv", Rule::Admin),
+    ("GET", "/api/v1/payments/{id}", Rule::ClerkOrAdminById),
+    (
+        "POST",
+        "/api/v1/payments/{id}/refunds",
+        Rule::ClerkOrAdminById,
+    ),
+    (
+        "POST",
+        "/api/v1/refunds/{id}/approve",
+        Rule::ClerkOrAdminById,
+    ),
+    ("GET", "/api/v1/cases/{id}/payments", Rule::CaseClerkOrAdmin),
+    ("POST", "/api/v1/cases/{id}/fee-requests", Rule::CaseClerk),
+    ("PUT", "/api/v1/services/{id}/fee", Rule::Admin),
     ("GET", "/api/v1/me", Rule::Staff),
     ("GET", "/api/v1/org-units", Rule::Staff),
     ("GET", "/api/v1/org-units/{id}", Rule::Staff),
@@ -594,6 +643,13 @@ fn expect(rule: Rule, who: Who) -> Expect {
             _ => Login,
         },
         Rule::UnknownToken => Hidden,
+        Rule::LinkById => {
+            if who == Who::Applicant {
+                NotRefused
+            } else {
+                Hidden
+            }
+        }
     }
 }
 

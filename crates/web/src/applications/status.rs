@@ -173,7 +173,13 @@ async fn show_application(
             awaiting_payment,
             payments: payments
                 .iter()
-                .map(|p| crate::platform::payment::row(ctx.lang, p))
+                .map(|p| {
+                    let mut row = crate::platform::payment::row(ctx.lang, p);
+                    // The fee before sending is paid only while the
+                    // application waits for it.
+                    row.open &= awaiting_payment || row.purpose_code != "application";
+                    row
+                })
                 .collect(),
         }
         .into_response(),

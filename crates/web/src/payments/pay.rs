@@ -6,7 +6,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -33,9 +33,9 @@ const RETURN_KEY: &str = "payment_return";
 
 pub fn routes() -> Routes {
     Routes::new("payments")
-        .route("/antrag/eingang/{access}/zahlung/{payment}", post(pay_link))
+        .route("/antrag/eingang/{access}/zahlung/{id}", post(pay_link))
         .route(
-            "/konto/antraege/{reference}/zahlung/{payment}",
+            "/konto/antraege/{reference}/zahlung/{id}",
             post(pay_account),
         )
         .route("/antrag/{reference}/zahlung/zurueck", get(returned))
@@ -153,27 +153,34 @@ async fn remember_return(
 /// confirmed at the provider; the browser that started the payment goes back
 /// to the application's page with the outcome, any other sees only the
 /// payments' status (no personal data).
+#[derive(serde::Deserialize, Default)]
+struct ReturnQuery {
+    txid: Option<String>,
+}
+
 async fn returned(
     State(state): State<AppState>,
     ctx: Ctx,
     session: Session,
     Path(reference): Path<String>,
+    Query(q): Query<ReturnQuery>,
 ) -> Result<Response, AppError> {
     let tenant = ctx.tenant()?.tenant_id();
     if reference.len() > 40 {
         return Err(AppError::NotFound);
     }
-    let payments = state.app.payment_returned(tenant, &reference).await?;
-    let Some(last) = payments.iter().max_by_key(|p| p.started_at) else {
-        return Err(AppError::NotFound);
-    };
+    let txid = q.txid.as_deref().filter(|t| t.len() <= 100);
+    let payments = state.app.payment_returned(tenant, &reference, txid).await?;
+    let last = payments.iter().max_by_key(|p| p.started_at);
     let map: std::collections::BTreeMap<String, String> = session
         .get(RETURN_KEY)
         .await
         .ok()
         .flatten()
         .unwrap_or_default();
-    if let Some(back) = map.get(&last.application_id.to_string()) {
+    if let Some(last) = last
+        && let Some(back) = map.get(&last.application_id.to_string())
+    {
         let msg = match last.status() {
             s if s.money_received() => "paid",
             PaymentStatus::Failed => "payment_failed",
@@ -194,7 +201,7 @@ async fn returned(
     Ok(no_store(
         ReturnPage {
             page,
-            paid: last.status().money_received(),
+            paid: last.is_some_and(|p| p.status().money_received()),
             payments: payments.iter().map(|p| row(ctx.lang, p)).collect(),
         }
         .into_response(),

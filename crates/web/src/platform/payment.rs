@@ -70,6 +70,8 @@ pub struct PaymentRow {
     pub amount: String,
     pub description: String,
     pub purpose: String,
+    /// `application` or `fee_request`.
+    pub purpose_code: String,
     pub status: String,
     pub status_code: String,
     pub method: String,
@@ -96,6 +98,7 @@ pub fn row(lang: Lang, p: &Payment) -> PaymentRow {
             },
         )
         .to_string(),
+        purpose_code: p.purpose().code().to_string(),
         status: i18n::t(lang, &format!("payment.status_{}", p.status().code())).to_string(),
         status_code: p.status().code().to_string(),
         method: p.method.clone().unwrap_or_default(),
