@@ -4,7 +4,7 @@
 // asks for a further fee; the Fachadministration finds the payment in the day's list and CSV and refunds part of it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview } from './browser.js';
+import { launch, axe, login, newContext, BASE_URL, LANGS, PDF, formatViolations, check, fillToReview } from './browser.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -49,7 +49,10 @@ for (const lang of LANGS) {
     await clickAndLoad(payer, '.pay-now');
     assert.match(payer.url(), /\/pay\//, `the browser is at the provider: ${payer.url()}`);
     await citizen.goto(payer.url());
-    await check(citizen, 'the provider’s pay page', failures);
+    // The provider's page is German with English in brackets, whatever the platform's language: axe without the
+    // language check.
+    const providerViolations = await axe(citizen);
+    if (providerViolations.length) failures.push({ path: `the provider’s pay page (${lang})`, violations: providerViolations });
     await payer.check('#method-creditcard');
     await clickAndLoad(payer, 'button[value=pay]');
     assert.equal(payer.url().replace(/\?.*$/, ''), access, 'back on the application');
@@ -122,8 +125,8 @@ for (const lang of LANGS) {
     assert.match(await admin.textContent('#payment-status'), t.refunded);
     await check(admin, 'payment page after a refund', failures);
     await admin.goto(`${BASE_URL}/staff/zahlungen/gebuehren`);
-    await check(admin, 'fees', failures);
     await noScript(admin);
+    await check(admin, 'fees', failures);
     await admin.context().close();
     assert.ok(failures.length === 0, `axe found violations:\n${formatViolations(failures)}`);
   });

@@ -421,8 +421,8 @@ impl App {
         reference: Option<&str>,
         payment: Uuid,
     ) -> UseCaseResult<Started> {
-        let cfg = self.payment_config()?;
         let app = self.own_application(actor, reference).await?;
+        let cfg = self.payment_config()?;
         let tenant = actor.tenant();
         let repo = self.store.repo();
         let p = repo

@@ -110,7 +110,7 @@ async fn a_fee_is_paid_at_the_provider_and_confirmed_by_its_status() {
         .create_payment(
             w.tenant,
             app_id,
-            Purpose::Application,
+            Purpose::FeeRequest,
             Money::parse("26.00").unwrap(),
             "Gewerbe-Anmeldung",
             ("1.1100.431000", "4711"),
@@ -228,7 +228,7 @@ async fn a_payer_who_never_returns_is_found_by_the_reconciliation() {
         .create_payment(
             w.tenant,
             app_id,
-            Purpose::Application,
+            Purpose::FeeRequest,
             Money::parse("30.70").unwrap(),
             "Bewohnerparkausweis",
             ("1.1200.431000", "0815"),
@@ -256,6 +256,137 @@ async fn a_payer_who_never_returns_is_found_by_the_reconciliation() {
     w.db.drop_db().await;
 }
 
+/// A notification for `payment` claiming `status` (1 paid, 0 failed, -1 open).
+fn notification(txid: &str, cents: u64, status: i32) -> String {
+    format!(
+        "ags={AGS}&txid={txid}&amount={cents}&desc=x&status={status}&payment_method=creditcard&procedure=x&created_at=2026-11-30T10%3A00%3A00Z"
+    )
+}
+
+async fn events(w: &World, payment: uuid::Uuid) -> Vec<(String, String, String)> {
+    w.app
+        .store
+        .repo()
+        .payment_events(w.tenant, payment)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.source, e.event, e.outcome))
+        .collect()
+}
+
+#[tokio::test]
+async fn notifications_out_of_order_or_against_the_providers_status_change_nothing_wrong() {
+    rathaus_storage::install_tls_crypto_provider();
+    let mut w = world().await;
+    with_provider(&mut w).await;
+    let app_id = application_of_case(&w).await;
+    let applicant = Actor::Applicant {
+        tenant: w.tenant,
+        application: app_id,
+    };
+    let new_payment = |amount: &'static str| {
+        let w = &w;
+        async move {
+            let p = w
+                .app
+                .create_payment(
+                    w.tenant,
+                    app_id,
+                    Purpose::FeeRequest,
+                    Money::parse(amount).unwrap(),
+                    "Gebühr",
+                    ("1.1100.431000", "4711"),
+                )
+                .await
+                .unwrap();
+            let applicant = Actor::Applicant {
+                tenant: w.tenant,
+                application: app_id,
+            };
+            w.app.start_payment(&applicant, None, p.id).await.unwrap()
+        }
+    };
+
+    // The provider says failed, the notification says paid: failed.
+    let a = new_payment("10.00").await;
+    let txid_a = a.payment.provider_txid.clone().unwrap();
+    at_provider(&a.url, "fail", true).await;
+    let after = w
+        .app
+        .payment_notification(notification(&txid_a, 1000, 1).as_bytes())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.status(), PaymentStatus::Failed, "the provider's status decides");
+
+    // Paid, then a late "failed" and an "open" arrive (out of order): the
+    // provider still says paid, nothing changes, each is logged as ignored.
+    let b = new_payment("20.00").await;
+    let txid_b = b.payment.provider_txid.clone().unwrap();
+    at_provider(&b.url, "pay", true).await;
+    for status in [1, 0, -1, 1] {
+        let now = w
+            .app
+            .payment_notification(notification(&txid_b, 2000, status).as_bytes())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.status(), PaymentStatus::Paid, "after a notification of {status}");
+    }
+    let log = events(&w, b.payment.id).await;
+    let applied = log.iter().filter(|(_, e, o)| e == "provider_paid" && o == "applied").count();
+    let ignored = log.iter().filter(|(_, e, o)| e == "provider_paid" && o == "ignored").count();
+    assert_eq!(applied, 1, "paid once: {log:?}");
+    assert_eq!(ignored, 3, "{log:?}");
+
+    // A notification with another amount than paid: the provider's amount is
+    // what counts (and it matches): paid, once.
+    let c = new_payment("30.00").await;
+    let txid_c = c.payment.provider_txid.clone().unwrap();
+    at_provider(&c.url, "pay", true).await;
+    let now = w
+        .app
+        .payment_notification(notification(&txid_c, 1, 1).as_bytes())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.status(), PaymentStatus::Paid);
+    assert_eq!(now.amount_cents, 3000);
+
+    // Garbage is refused as such, never a panic.
+    assert!(w.app.payment_notification(b"\xff\x00=&&==").await.is_err());
+    assert!(
+        w.app
+            .payment_notification(b"ags=06435999&txid=unknown&amount=1&desc=x&status=1&payment_method=x&procedure=x&created_at=x")
+            .await
+            .map(|p| p.is_none())
+            .unwrap_or(true)
+    );
+    // The applicant returning with the transaction of a cancelled attempt:
+    // cancelled, so that a new attempt can be made.
+    let d = new_payment("40.00").await;
+    let txid_d = d.payment.provider_txid.clone().unwrap();
+    at_provider(&d.url, "cancel", true).await;
+    let reference = reference_of(&w, app_id).await;
+    let back = w
+        .app
+        .payment_returned(w.tenant, &reference, Some("not-this-one"))
+        .await
+        .unwrap();
+    let d_now = back.iter().find(|p| p.id == d.payment.id).unwrap();
+    assert_eq!(d_now.status(), PaymentStatus::Pending, "another txid cancels nothing");
+    let back = w
+        .app
+        .payment_returned(w.tenant, &reference, Some(&txid_d))
+        .await
+        .unwrap();
+    let d_now = back.iter().find(|p| p.id == d.payment.id).unwrap();
+    assert_eq!(d_now.status(), PaymentStatus::Cancelled);
+    let _ = applicant;
+    w.db.drop_db().await;
+}
+
 #[tokio::test]
 async fn refunds_above_the_threshold_need_a_second_person() {
     rathaus_storage::install_tls_crypto_provider();
@@ -271,7 +402,7 @@ async fn refunds_above_the_threshold_need_a_second_person() {
         .create_payment(
             w.tenant,
             app_id,
-            Purpose::Application,
+            Purpose::FeeRequest,
             Money::parse("36.00").unwrap(),
             "Gewerbe-Anmeldung",
             ("1.1100.431000", "4711"),

@@ -1080,6 +1080,14 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
             json!({"body": "Nachricht"}),
         ),
         (
+            ("POST", "/api/v1/cases/{id}/fee-requests"),
+            json!({"amount": "15.00", "purpose": "Auskunft"}),
+        ),
+        (
+            ("POST", "/api/v1/payments/{id}/refunds"),
+            json!({"amount": "1.00", "reason": "Erstattung"}),
+        ),
+        (
             ("POST", "/api/v1/cases/{id}/decide"),
             json!({"variant": "approval", "reason": "Gründe"}),
         ),

@@ -301,8 +301,8 @@ async fn approve_page(
                 .into_response(),
         ),
         Err(e) => {
-            let payment = state.app.refund_payment(&actor, refund).await?;
             let text = page_error(ctx.lang, e)?;
+            let payment = state.app.refund_payment(&actor, refund).await?;
             detail_view(&state, &ctx, &staff, &payment.to_string(), None, Some(text)).await
         }
     }
