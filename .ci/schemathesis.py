@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 
 BASE = sys.argv[1].rstrip("/")
@@ -269,6 +270,41 @@ def toml_list(values):
     return "[" + ", ".join(toml_str(v) for v in values) + "]"
 
 
+def prepare_payments(clerk, admin, hund, data, case_ids):
+    """A paid payment (the Hundesteuer costs 100,00 EUR before sending for a
+    moment: submitted through the API, paid at the demo's test provider), a
+    refund above the threshold waiting for a second person, a fee request."""
+    fee = {"collect": "before", "haushaltsstelle": "6.1.1.01.403300", "objektnummer": "P-61100-HST"}
+    call("PUT", "/services/hundesteuer-anmeldung/fee", {**fee, "fee": {"kind": "fixed", "amount": "100.00"}},
+         token=admin)
+    received = call("POST", "/applications", {"form": hund["key"], "data": data})
+    call("PUT", "/services/hundesteuer-anmeldung/fee", {**fee, "fee": {"kind": "free"}}, token=admin)
+    payment = received.get("payment") or {}
+    if not payment.get("url"):
+        sys.exit(f"preparing schemathesis: the fee was not started at the provider: {received!r}")
+    pay = urllib.request.Request(payment["url"], method="POST",
+                                 data=urllib.parse.urlencode({"method": "creditcard", "action": "pay"}).encode())
+    pay.add_header("Content-Type", "application/x-www-form-urlencoded")
+    with urllib.request.urlopen(pay) as r:  # follows the provider's 303 back to the platform
+        r.read()
+    mine = call("GET", f"/applications/{received['reference']}", token=received["access_token"])
+    if mine["payments"][0]["status"] != "paid":
+        sys.exit(f"preparing schemathesis: the payment is not paid: {mine['payments']!r}")
+    refund = call("POST", f"/payments/{payment['id']}/refunds",
+                  {"amount": "60.00", "reason": "Schemathesis"}, token=clerk)
+    if refund["status"] != "pending":
+        sys.exit(f"preparing schemathesis: the refund does not wait for a second person: {refund!r}")
+    requested = call("POST", f"/cases/{case_ids[0]}/fee-requests",
+                     {"amount": "15.00", "purpose": "Auskunft"}, token=clerk)
+    return {
+        "payment_ids": [payment["id"], requested["id"]],
+        "paid_payment_ids": [payment["id"]],
+        "pending_refund_ids": [refund["id"]],
+        "fee_amounts": ["15.00"],
+        "refund_amounts": ["1.00"],
+    }
+
+
 def prepare():
     editor = token("redaktion@musterstadt.example")
     clerk = token("sachbearbeitung@musterstadt.example")
@@ -325,6 +361,7 @@ def prepare():
     admin2 = token("admin2@musterstadt.example")
     records = prepare_records(clerk, admin, hund, data)
     records.update(prepare_records_work(clerk, admin, admin2, hund, data))
+    records.update(prepare_payments(clerk, admin, hund, data, [c["id"] for c in cases]))
     units = call("GET", "/org-units", token=clerk)["items"]
     services = call("GET", "/services")["items"]
     # Editorial states for the workflow steps: a draft to submit, versions in
@@ -461,6 +498,12 @@ BINDINGS = [
     ("^/api/v1/intray/\\{id\\}/discard$", ".*", "path.id", "intray_discard_ids"),
     ("^/api/v1/intray/rules/\\{id\\}$", ".*", "path.id", "rule_ids"),
     ("^/api/v1/records/due$", ".*", "query.as_of", "as_of_dates"),
+    ("^/api/v1/payments/\\{id\\}$", ".*", "path.id", "payment_ids"),
+    ("^/api/v1/payments/\\{id\\}/refunds$", ".*", "path.id", "paid_payment_ids"),
+    ("^/api/v1/payments/\\{id\\}/refunds$", ".*", "body.amount", "refund_amounts"),
+    ("^/api/v1/refunds/\\{id\\}/approve$", ".*", "path.id", "pending_refund_ids"),
+    ("^/api/v1/cases/\\{id\\}/fee-requests$", ".*", "body.amount", "fee_amounts"),
+    ("^/api/v1/services/\\{id\\}/fee$", ".*", "path.id", "service_slugs"),
     # Status steps on cases of their own, all received: "start" is possible
     # on each once (the other cases are claimed, decided, cancelled … by
     # the other operations, in an order the generator chooses).
@@ -485,6 +528,9 @@ ROLE = [
     ("^/api/v1/records/plan/changes/\\{id\\}/approve$", "admin2"),
     ("^/api/v1/(circulations|intray)", "admin"),
     ("^/api/v1/records", "admin"),
+    ("^/api/v1/services/\\{id\\}/fee$", "admin"),
+    ("^/api/v1/(payments|refunds)", "admin"),
+    ("^/api/v1/cases/\\{id\\}/payments$", "admin"),
     ("^/api/v1/(services|forms)/\\{id\\}/change/(approve|reject)$", "editor2"),
     ("^/api/v1/(services|forms)/\\{id\\}/(approve|reject)$", "editor2"),
     ("^/api/v1/(services|forms|catalog)", "editor"),
@@ -523,6 +569,13 @@ SEMANTIC_422 = [
     # A rule's target is a plan node of the tenant; the item is filed into a Vorgang named by id or number.
     ("^/api/v1/intray/rules$", "POST"),
     ("^/api/v1/intray/\\{id\\}/file$", "POST"),
+    # The provider's notification is form-encoded pmPayment: generated text is no notification.
+    ("^/api/v1/payments/notify$", "POST"),
+    # Amounts and purposes beyond the schema (above zero, not more than is left to refund, a purpose).
+    ("^/api/v1/payments/\\{id\\}/refunds$", "POST"),
+    ("^/api/v1/cases/\\{id\\}/fee-requests$", "POST"),
+    # A fee rule's conditions and the booking data's characters are checked beyond the schema.
+    ("^/api/v1/services/\\{id\\}/fee$", "PUT"),
 ]
 WARNINGS = [
     "missing_auth", "missing_test_data", "base_url_mismatch", "validation_mismatch",

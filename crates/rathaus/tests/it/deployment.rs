@@ -85,7 +85,9 @@ async fn two_instances_share_one_database() {
     // looks for it first, so a stale "not published" would be cached.
     let mut form = crate::forms::test_form();
     form["key"] = json!("zwei-instanzen");
-    form["service"] = json!("gewerbe-anmeldung"); // routed to a unit of the demo clerk
+    // Routed to a unit of the demo clerk; a service without a fee (the
+    // demo charges for the Gewerbe-Anmeldung before sending).
+    form["service"] = json!("gewerbe-ummeldung");
     let form_data = json!({"familienname": "Muster", "lastschrift": false, "hunde": [{"name": "Bello", "rasse": "mischling"}]});
     let r = submit_api(&b.url, "zwei-instanzen", "two-inst-early-1", &form_data).await;
     assert!(
