@@ -503,7 +503,7 @@ BINDINGS = [
     ("^/api/v1/payments/\\{id\\}/refunds$", ".*", "body.amount", "refund_amounts"),
     ("^/api/v1/refunds/\\{id\\}/approve$", ".*", "path.id", "pending_refund_ids"),
     ("^/api/v1/cases/\\{id\\}/fee-requests$", ".*", "body.amount", "fee_amounts"),
-    ("^/api/v1/services/\\{id\\}/fee$", ".*", "path.id", "service_slugs"),
+    ("^/api/v1/services/\\{id\\}/fee$", ".*", "path.id", "service_ids"),
     # Status steps on cases of their own, all received: "start" is possible
     # on each once (the other cases are claimed, decided, cancelled … by
     # the other operations, in an order the generator chooses).

@@ -936,10 +936,12 @@ impl App {
             .set_service_fee(
                 tenant,
                 service,
-                fee,
-                collection,
-                booking.haushaltsstelle(),
-                booking.objektnummer(),
+                &rathaus_storage::payments::NewServiceFee {
+                    fee,
+                    collect: collection,
+                    haushaltsstelle: booking.haushaltsstelle(),
+                    objektnummer: booking.objektnummer(),
+                },
                 Some(staff.user.id),
             )
             .await?)

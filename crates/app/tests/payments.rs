@@ -318,7 +318,11 @@ async fn notifications_out_of_order_or_against_the_providers_status_change_nothi
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(after.status(), PaymentStatus::Failed, "the provider's status decides");
+    assert_eq!(
+        after.status(),
+        PaymentStatus::Failed,
+        "the provider's status decides"
+    );
 
     // Paid, then a late "failed" and an "open" arrive (out of order): the
     // provider still says paid, nothing changes, each is logged as ignored.
@@ -332,11 +336,21 @@ async fn notifications_out_of_order_or_against_the_providers_status_change_nothi
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(now.status(), PaymentStatus::Paid, "after a notification of {status}");
+        assert_eq!(
+            now.status(),
+            PaymentStatus::Paid,
+            "after a notification of {status}"
+        );
     }
     let log = events(&w, b.payment.id).await;
-    let applied = log.iter().filter(|(_, e, o)| e == "provider_paid" && o == "applied").count();
-    let ignored = log.iter().filter(|(_, e, o)| e == "provider_paid" && o == "ignored").count();
+    let applied = log
+        .iter()
+        .filter(|(_, e, o)| e == "provider_paid" && o == "applied")
+        .count();
+    let ignored = log
+        .iter()
+        .filter(|(_, e, o)| e == "provider_paid" && o == "ignored")
+        .count();
     assert_eq!(applied, 1, "paid once: {log:?}");
     assert_eq!(ignored, 3, "{log:?}");
 
@@ -375,7 +389,11 @@ async fn notifications_out_of_order_or_against_the_providers_status_change_nothi
         .await
         .unwrap();
     let d_now = back.iter().find(|p| p.id == d.payment.id).unwrap();
-    assert_eq!(d_now.status(), PaymentStatus::Pending, "another txid cancels nothing");
+    assert_eq!(
+        d_now.status(),
+        PaymentStatus::Pending,
+        "another txid cancels nothing"
+    );
     let back = w
         .app
         .payment_returned(w.tenant, &reference, Some(&txid_d))

@@ -839,7 +839,17 @@ pub async fn seed_payments(store: &Store, tid: TenantId) -> anyhow::Result<()> {
             continue;
         }
         store
-            .set_service_fee(tid, service.id, &fee, Collection::Before, hh, obj, None)
+            .set_service_fee(
+                tid,
+                service.id,
+                &rathaus_storage::payments::NewServiceFee {
+                    fee: &fee,
+                    collect: Collection::Before,
+                    haushaltsstelle: hh,
+                    objektnummer: obj,
+                },
+                None,
+            )
             .await?;
     }
     Ok(())

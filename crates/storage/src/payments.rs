@@ -76,6 +76,15 @@ impl service_fee::Model {
     }
 }
 
+/// A service's fee as set by the Fachadministration.
+#[derive(Debug, Clone, Copy)]
+pub struct NewServiceFee<'a> {
+    pub fee: &'a FeeSpec,
+    pub collect: Collection,
+    pub haushaltsstelle: &'a str,
+    pub objektnummer: &'a str,
+}
+
 /// A payment to create (its Kassenzeichen is numbered by the store).
 #[derive(Debug, Clone)]
 pub struct NewPayment {
@@ -395,12 +404,15 @@ impl Store {
         &self,
         tenant: TenantId,
         service: Uuid,
-        fee: &FeeSpec,
-        collect: Collection,
-        haushaltsstelle: &str,
-        objektnummer: &str,
+        new: &NewServiceFee<'_>,
         by: Option<Uuid>,
     ) -> Result<ServiceFee> {
+        let NewServiceFee {
+            fee,
+            collect,
+            haushaltsstelle,
+            objektnummer,
+        } = *new;
         let txn = self.begin_write().await?;
         service_fee::Entity::delete_many()
             .filter(service_fee::Column::TenantId.eq(tenant.0))

@@ -486,3 +486,65 @@ pub fn assert_pdfa_2b(pdf: &[u8], what: &str) {
         panic!("{what} is not PDF/A-2b: {e}");
     }
 }
+
+/// Runs every due outbox job with the binary's handlers on the server's own
+/// use-case layer (its e-file index and payment provider), as `serve` does;
+/// no job may end dead.
+pub async fn run_jobs(app: &TestApp) {
+    use rathaus::jobs::{Mailer, Notifier, handlers_for};
+    use rathaus_storage::outbox::{OutboxRepository, Worker, WorkerConfig};
+    let store = app.db.as_ref().unwrap().store.clone();
+    let dir = std::env::temp_dir().join(format!("rathaus-jobs-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let notifier = Notifier {
+        store: store.clone(),
+        files: app.files.clone(),
+        mailer: Mailer::Files(dir.clone()),
+        public_url: app.url(""),
+        from: "Stadt Musterstadt <noreply@musterstadt.example>".into(),
+    };
+    Worker::new(
+        store.clone(),
+        handlers_for(notifier, app.state.app.clone()),
+        WorkerConfig::new("test-worker"),
+    )
+    .drain()
+    .await
+    .unwrap();
+    let counts = store.repo().job_counts().await.unwrap();
+    assert_eq!(counts.get("dead"), None, "no job failed: {counts:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The demo clerk also works the Steueramt (where Hundesteuer cases go).
+pub async fn grant_steueramt(
+    app: &TestApp,
+) -> (rathaus_storage::Store, rathaus_domain::tenancy::TenantId) {
+    use rathaus_domain::identity::Email;
+    use rathaus_storage::{tenancy::OrgUnitRepository, tenancy::TenantRepository};
+    let store = app.db.as_ref().unwrap().store.clone();
+    let repo = store.repo();
+    let tenant = repo
+        .tenant_by_slug("musterstadt")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id();
+    let clerk = repo
+        .user_by_email(
+            tenant,
+            &Email::parse("sachbearbeitung@musterstadt.example").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let unit = repo
+        .org_unit_by_name(tenant, "Steueramt")
+        .await
+        .unwrap()
+        .unwrap();
+    repo.grant_role(tenant, clerk.id, unit.id, Role::Clerk)
+        .await
+        .unwrap();
+    (store, tenant)
+}

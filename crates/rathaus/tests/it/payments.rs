@@ -10,20 +10,15 @@
 
 use std::{process::Stdio, sync::Arc, time::Duration};
 
-use rathaus::jobs::{Mailer, Notifier, handlers_for};
 use rathaus_app::payments::{PaymentConfig, PmPaymentClient};
 use rathaus_domain::payments::{Collection, FeeSpec, Money};
-use rathaus_storage::{
-    outbox::{Worker, WorkerConfig},
-    prelude::*,
-    test_support::TestDb,
-};
+use rathaus_storage::{prelude::*, test_support::TestDb};
 use serde_json::{Value, json};
 
 use crate::cli::bin;
 use crate::helpers::{
-    TestApp, client, csrf_of, get_json, hundesteuer_data, location, staff_login, submit_api, text,
-    token,
+    TestApp, client, csrf_of, get_json, grant_steueramt, hundesteuer_data, location, run_jobs,
+    staff_login, submit_api, text, token,
 };
 
 const SECRET: &str = "geheimnis-der-tests";
@@ -61,7 +56,7 @@ async fn paying_app() -> TestApp {
     let store = &app.db.as_ref().unwrap().store;
     let tenant = tenant_of(store).await;
     rathaus::demo::seed_payments(store, tenant).await.unwrap();
-    hundesteuer_fee(store, tenant).await;
+    hundesteuer_fee(store, tenant, twelve_euros(), Collection::Before).await;
     app
 }
 
@@ -75,9 +70,12 @@ async fn tenant_of(store: &rathaus_storage::Store) -> rathaus_domain::tenancy::T
         .tenant_id()
 }
 
+/// Sets the Hundesteuer-Anmeldung's fee.
 async fn hundesteuer_fee(
     store: &rathaus_storage::Store,
     tenant: rathaus_domain::tenancy::TenantId,
+    fee: FeeSpec,
+    collect: Collection,
 ) {
     let service = store
         .repo()
@@ -89,41 +87,23 @@ async fn hundesteuer_fee(
         .set_service_fee(
             tenant,
             service.id,
-            &FeeSpec::Fixed {
-                amount: Money::parse("12.00").unwrap(),
+            &rathaus_storage::payments::NewServiceFee {
+                fee: &fee,
+                collect,
+                haushaltsstelle: "6.1.1.01.403300",
+                objektnummer: "P-61100-HST",
             },
-            Collection::Before,
-            "6.1.1.01.403300",
-            "P-61100-HST",
             None,
         )
         .await
         .unwrap();
 }
 
-/// Runs every due outbox job on the server's use-case layer.
-async fn run_jobs(app: &TestApp) {
-    let store = app.db.as_ref().unwrap().store.clone();
-    let dir = std::env::temp_dir().join(format!("rathaus-pay-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let notifier = Notifier {
-        store: store.clone(),
-        files: app.files.clone(),
-        mailer: Mailer::Files(dir.clone()),
-        public_url: app.url(""),
-        from: "Stadt Musterstadt <noreply@musterstadt.example>".into(),
-    };
-    Worker::new(
-        store.clone(),
-        handlers_for(notifier, app.state.app.clone()),
-        WorkerConfig::new("payments-worker"),
-    )
-    .drain()
-    .await
-    .unwrap();
-    let counts = store.repo().job_counts().await.unwrap();
-    assert_eq!(counts.get("dead"), None, "no job failed: {counts:?}");
-    let _ = std::fs::remove_dir_all(dir);
+/// 12,00 € before sending.
+fn twelve_euros() -> FeeSpec {
+    FeeSpec::Fixed {
+        amount: Money::parse("12.00").unwrap(),
+    }
 }
 
 /// The payer at the provider's page: picks a method and `action` (`pay`,
@@ -473,24 +453,7 @@ async fn a_clerk_asks_for_a_fee_later_and_refunds_need_four_eyes() {
     let store = app.db.as_ref().unwrap().store.clone();
     let tenant = tenant_of(&store).await;
     // The Hundesteuer fee is asked for later this time.
-    let service = store
-        .repo()
-        .service_by_slug(tenant, "hundesteuer-anmeldung")
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .set_service_fee(
-            tenant,
-            service.id,
-            &FeeSpec::Free,
-            Collection::Later,
-            "6.1.1.01.403300",
-            "P-61100-HST",
-            None,
-        )
-        .await
-        .unwrap();
+    hundesteuer_fee(&store, tenant, FeeSpec::Free, Collection::Later).await;
     let body: Value = submit_api(
         &app,
         "hundesteuer-anmeldung",
@@ -628,26 +591,7 @@ async fn a_clerk_asks_for_a_fee_later_and_refunds_need_four_eyes() {
 /// The demo clerk also works the Steueramt (where Hundesteuer cases go);
 /// returns the clerk's token.
 async fn steueramt_clerk(app: &TestApp) -> String {
-    use rathaus_domain::identity::{Email, Role};
-    let store = &app.db.as_ref().unwrap().store;
-    let tenant = tenant_of(store).await;
-    let repo = store.repo();
-    let clerk = repo
-        .user_by_email(
-            tenant,
-            &Email::parse("sachbearbeitung@musterstadt.example").unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let unit = repo
-        .org_unit_by_name(tenant, "Steueramt")
-        .await
-        .unwrap()
-        .unwrap();
-    repo.grant_role(tenant, clerk.id, unit.id, Role::Clerk)
-        .await
-        .unwrap();
+    grant_steueramt(app).await;
     token(app, "sachbearbeitung@musterstadt.example").await
 }
 
@@ -672,7 +616,7 @@ async fn kill_9_between_the_providers_success_and_its_notification_loses_nothing
     rathaus::demo::seed_payments(&db.store, tenant)
         .await
         .unwrap();
-    hundesteuer_fee(&db.store, tenant).await;
+    hundesteuer_fee(&db.store, tenant, twelve_euros(), Collection::Before).await;
     let provider = provider().await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

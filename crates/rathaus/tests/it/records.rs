@@ -4,43 +4,13 @@
 //! destruction on four eyes), and the destroyed content is gone from the
 //! database and the file store, its deletion record stays.
 
-use rathaus::jobs::{Mailer, Notifier, handlers};
-use rathaus_domain::identity::{Email, Role};
-use rathaus_storage::{
-    outbox::{Worker, WorkerConfig},
-    prelude::*,
-};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, claim_case, client, get_json, hundesteuer_data, staff_login, submitted, text, token,
+    TestApp, claim_case, client, get_json, grant_steueramt, hundesteuer_data, run_jobs,
+    staff_login, submitted, text, token,
 };
-
-/// Runs every due outbox job with the binary's handlers (filing among them).
-async fn run_jobs(app: &TestApp) {
-    let store = app.db.as_ref().unwrap().store.clone();
-    let dir = std::env::temp_dir().join(format!("rathaus-records-mail-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let notifier = Notifier {
-        store: store.clone(),
-        files: app.files.clone(),
-        mailer: Mailer::Files(dir.clone()),
-        public_url: app.url(""),
-        from: "Stadt Musterstadt <noreply@musterstadt.example>".into(),
-    };
-    Worker::new(
-        store.clone(),
-        handlers(notifier),
-        WorkerConfig::new("records-worker"),
-    )
-    .drain()
-    .await
-    .unwrap();
-    let counts = store.repo().job_counts().await.unwrap();
-    assert_eq!(counts.get("dead"), None, "no job failed: {counts:?}");
-    let _ = std::fs::remove_dir_all(dir);
-}
 
 fn archive_message(process: &str, code: &str, name: &str, body: &str) -> String {
     format!(
@@ -86,42 +56,10 @@ async fn post_json(url: String, token: &str, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
-/// The demo's store and tenant; the demo clerk also works the Steueramt
-/// (where Hundesteuer cases go).
-async fn steueramt_clerk(
-    app: &TestApp,
-) -> (rathaus_storage::Store, rathaus_domain::tenancy::TenantId) {
-    let store = app.db.as_ref().unwrap().store.clone();
-    let repo = store.repo();
-    let tenant = repo
-        .tenant_by_slug("musterstadt")
-        .await
-        .unwrap()
-        .unwrap()
-        .tenant_id();
-    let clerk_user = repo
-        .user_by_email(
-            tenant,
-            &Email::parse("sachbearbeitung@musterstadt.example").unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let steueramt = repo
-        .org_unit_by_name(tenant, "Steueramt")
-        .await
-        .unwrap()
-        .unwrap();
-    repo.grant_role(tenant, clerk_user.id, steueramt.id, Role::Clerk)
-        .await
-        .unwrap();
-    (store, tenant)
-}
-
 #[tokio::test]
 async fn a_closed_case_is_filed_handed_over_and_destroyed() {
     let app = TestApp::spawn().await;
-    let (store, tenant) = steueramt_clerk(&app).await;
+    let (store, tenant) = grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let admin = token(&app, "admin@musterstadt.example").await;
     let admin2 = token(&app, "admin2@musterstadt.example").await;
@@ -376,7 +314,7 @@ async fn a_closed_case_is_filed_handed_over_and_destroyed() {
 #[tokio::test]
 async fn a_legal_hold_through_the_pages_blocks_the_hand_over() {
     let app = TestApp::spawn().await;
-    let (_, _) = steueramt_clerk(&app).await;
+    let (_, _) = grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let admin = token(&app, "admin@musterstadt.example").await;
     let sent = submitted(

@@ -6,11 +6,9 @@
 //! its steps with the case's audit, incoming mail is proposed and filed from
 //! the in-tray, and plan changes take a second administrator.
 
-use rathaus::jobs::{Mailer, Notifier, handlers_for};
-use rathaus_domain::identity::{Email, Role};
+use rathaus_domain::identity::Role;
 use rathaus_storage::{
     identity::{NewUser, hash_password},
-    outbox::{Worker, WorkerConfig},
     prelude::*,
 };
 use reqwest::multipart::{Form, Part};
@@ -18,8 +16,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{
-    OTHER_HOST, TestApp, claim_case, client, csrf_of, get_json, hundesteuer_data, submitted, token,
-    token_at,
+    OTHER_HOST, TestApp, claim_case, client, csrf_of, get_json, grant_steueramt, hundesteuer_data,
+    run_jobs, submitted, token, token_at,
 };
 
 /// The text document filed in most tests; its odd words are found by the search.
@@ -32,59 +30,6 @@ const GENUINE_DE: &str =
 
 fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
-}
-
-/// Runs every due outbox job on the server's own use-case layer (as the
-/// binary does), so the server's search index sees what the job seals.
-async fn run_jobs(app: &TestApp) {
-    let store = app.db.as_ref().unwrap().store.clone();
-    let dir = std::env::temp_dir().join(format!("rathaus-records-work-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let notifier = Notifier {
-        store: store.clone(),
-        files: app.files.clone(),
-        mailer: Mailer::Files(dir.clone()),
-        public_url: app.url(""),
-        from: "Stadt Musterstadt <noreply@musterstadt.example>".into(),
-    };
-    Worker::new(
-        store.clone(),
-        handlers_for(notifier, app.state.app.clone()),
-        WorkerConfig::new("records-work-worker"),
-    )
-    .drain()
-    .await
-    .unwrap();
-    let counts = store.repo().job_counts().await.unwrap();
-    assert_eq!(counts.get("dead"), None, "no job failed: {counts:?}");
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// The demo clerk also works the Steueramt (where Hundesteuer cases go).
-async fn steueramt_clerk(app: &TestApp) {
-    let repo = app.db.as_ref().unwrap().store.repo();
-    let tenant = repo
-        .tenant_by_slug("musterstadt")
-        .await
-        .unwrap()
-        .unwrap()
-        .tenant_id();
-    let clerk = repo
-        .user_by_email(
-            tenant,
-            &Email::parse("sachbearbeitung@musterstadt.example").unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let unit = repo
-        .org_unit_by_name(tenant, "Steueramt")
-        .await
-        .unwrap()
-        .unwrap();
-    repo.grant_role(tenant, clerk.id, unit.id, Role::Clerk)
-        .await
-        .unwrap();
 }
 
 /// A token of a clerk of the Umweltamt only (another unit than the Steueramt).
@@ -282,7 +227,7 @@ async fn seal_of(app: &TestApp, token: &str, doc: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_filed_document_is_sealed_returned_as_filed_and_verified() {
     let app = TestApp::spawn().await;
-    steueramt_clerk(&app).await;
+    grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let admin = token(&app, "admin@musterstadt.example").await;
     let outsider = other_clerk(&app).await;
@@ -561,7 +506,7 @@ async fn a_filed_document_is_sealed_returned_as_filed_and_verified() {
 #[tokio::test]
 async fn the_binary_checks_a_seal_offline_without_a_database() {
     let app = TestApp::spawn().await;
-    steueramt_clerk(&app).await;
+    grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let (_, _, record, _) = hund_record(&app, &clerk, "records-work-0002").await;
     let pdf = tiny_pdf("Bescheid ueber die Hundesteuer 2026");
@@ -695,7 +640,7 @@ async fn the_binary_checks_a_seal_offline_without_a_database() {
 #[tokio::test]
 async fn the_public_check_page_says_whether_a_document_is_genuine() {
     let app = TestApp::spawn().await;
-    steueramt_clerk(&app).await;
+    grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let (_, _, record, _) = hund_record(&app, &clerk, "records-work-0003").await;
     let doc = filed(
@@ -908,7 +853,7 @@ async fn the_public_check_page_says_whether_a_document_is_genuine() {
 #[tokio::test]
 async fn the_full_text_search_finds_what_the_caller_may_see() {
     let app = TestApp::spawn().await;
-    steueramt_clerk(&app).await;
+    grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let admin = token(&app, "admin@musterstadt.example").await;
     let outsider = other_clerk(&app).await;
@@ -1077,7 +1022,7 @@ async fn the_full_text_search_finds_what_the_caller_may_see() {
 #[tokio::test]
 async fn an_umlaufmappe_goes_round_with_its_steps_in_the_case_history() {
     let app = TestApp::spawn().await;
-    steueramt_clerk(&app).await;
+    grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let admin = token(&app, "admin@musterstadt.example").await;
     let mut messages = Messages::default();
@@ -1455,7 +1400,7 @@ async fn intray_post(app: &TestApp, token: &str, name: &str, body: Vec<u8>) -> r
 #[tokio::test]
 async fn incoming_mail_is_proposed_by_its_reference_and_filed() {
     let app = TestApp::spawn().await;
-    steueramt_clerk(&app).await;
+    grant_steueramt(&app).await;
     let clerk = token(&app, "sachbearbeitung@musterstadt.example").await;
     let admin = token(&app, "admin@musterstadt.example").await;
     let mut messages = Messages::default();
