@@ -27,6 +27,9 @@ pub struct DecisionInput {
     pub variant: Variant,
     /// Fills `{{begruendung}}`.
     pub reason: String,
+    /// A fee set with the Bescheid (pay later): its amount as typed
+    /// (`30,70`); empty or `None`: no fee.
+    pub fee: Option<String>,
 }
 
 /// A typeset Bescheid.
@@ -72,6 +75,25 @@ impl App {
         let staff = actor.require(crate::Permission::WorkCases)?;
         check_reason(&input.reason)?;
         transition(case.status(), CaseAction::Decide)?;
+        // A fee with the Bescheid is checked before anything is stored.
+        let fee = match input
+            .fee
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        {
+            None => None,
+            Some(text) => {
+                if !self.payments_enabled() {
+                    return Err(UseCaseError::Workflow("payment.not_configured"));
+                }
+                match rathaus_domain::payments::Money::parse_field("fee", text) {
+                    Ok(m) if !m.is_zero() => Some(m),
+                    Ok(_) => return Err(FieldError::new("fee", "payment.amount_zero").into()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
         let app = self.application_of(actor, &case).await?;
         let rendered = self.render_decision(actor, &case, &app, &input).await?;
         let tenant = actor.tenant();
@@ -105,6 +127,18 @@ impl App {
                 tracing::warn!(error = %d, %key, "unrecorded Bescheid not removed");
             }
             return Err(e.into());
+        }
+        if let Some(amount) = fee {
+            // Asked for with the Bescheid: a fee request in the mailbox. Should
+            // this step fail after the decision, the clerk sees no request on
+            // the case page and asks for it there.
+            self.request_fee(
+                actor,
+                case.id,
+                &amount.to_string(),
+                &format!("Gebühr laut Bescheid ({})", app.reference),
+            )
+            .await?;
         }
         self.store
             .repo()

@@ -1184,3 +1184,19 @@ fn csv_cell(s: &str) -> String {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_never_start_a_formula_and_keep_separators_inside() {
+        assert_eq!(csv_cell("26.00"), "26.00");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+49"), "'+49");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("a;b"), "\"a;b\"");
+        assert_eq!(csv_cell("Zeile 1\nZeile 2"), "\"Zeile 1\nZeile 2\"");
+    }
+}

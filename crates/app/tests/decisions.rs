@@ -23,6 +23,7 @@ fn approval(reason: &str) -> DecisionInput {
     DecisionInput {
         variant: Variant::Approval,
         reason: reason.into(),
+        fee: None,
     }
 }
 

@@ -299,6 +299,7 @@ async fn retention_hold_hand_over_and_destruction_on_four_eyes() {
             DecisionInput {
                 variant: Variant::Approval,
                 reason: "Alles vollständig.".into(),
+                fee: None,
             },
         )
         .await

@@ -1966,6 +1966,7 @@ async fn close_and_destroy(w: &World, f: &Filed) {
             DecisionInput {
                 variant: Variant::Approval,
                 reason: "Alles vollständig.".into(),
+                fee: None,
             },
         )
         .await

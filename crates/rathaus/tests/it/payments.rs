@@ -546,6 +546,45 @@ async fn a_clerk_asks_for_a_fee_later_and_refunds_need_four_eyes() {
     assert!(location(&r).ends_with("?msg=paid"));
     run_jobs(&app).await;
 
+    // The Bescheid asks for a further fee: a second request in the mailbox.
+    // A broken amount is refused before anything is decided.
+    crate::helpers::claim_case(&app, &clerk, &reference).await;
+    let decide = |fee: &'static str| {
+        let url = app.url(&format!("/api/v1/cases/{case}/decide"));
+        let clerk = clerk.clone();
+        async move {
+            client()
+                .post(url)
+                .bearer_auth(clerk)
+                .json(&json!({"variant": "approval", "reason": "Alles vollständig.", "fee": fee}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = decide("sieben").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("\"fee\""));
+    assert_eq!(decide("7,50").await.status(), 200);
+    let mine = get_json(
+        app.url(&format!("/api/v1/applications/{reference}")),
+        &access,
+    )
+    .await;
+    assert_eq!(mine["status"], "decided", "{mine}");
+    let requests: Vec<&Value> = mine["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["purpose"] == "fee_request")
+        .collect();
+    assert_eq!(requests.len(), 2, "{mine}");
+    assert!(
+        requests
+            .iter()
+            .any(|p| p["amount"] == "7.50" && p["status"] == "created")
+    );
+
     // A refund of 60.00 is above the demo's threshold (50.00): the clerk
     // who asked cannot approve it, the Fachadministration can.
     let r = client()

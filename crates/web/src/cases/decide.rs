@@ -40,6 +40,8 @@ struct DecideForm {
     reason: String,
     #[serde(default)]
     preview: Option<String>,
+    #[serde(default)]
+    fee: Option<String>,
 }
 
 async fn decide(
@@ -50,7 +52,7 @@ async fn decide(
     f: CsrfForm<DecideForm>,
 ) -> Result<Response, AppError> {
     let (actor, c) = load_case(&state, &staff, &id).await?;
-    let input = decision_input(&f.form.variant, f.form.reason)?;
+    let input = decision_input(&f.form.variant, f.form.reason, f.form.fee)?;
     if f.form.preview.is_some() {
         let r = state.app.preview_decision(&actor, c.id, input).await?;
         return Ok((
@@ -72,11 +74,19 @@ async fn decide(
 }
 
 /// The variant named in a request, with the reason.
-fn decision_input(variant: &str, reason: String) -> Result<DecisionInput, AppError> {
+fn decision_input(
+    variant: &str,
+    reason: String,
+    fee: Option<String>,
+) -> Result<DecisionInput, AppError> {
     let variant = Variant::parse(variant).ok_or_else(|| {
         AppError::Validation(rathaus_domain::FieldError::new("variant", "option.unknown").into())
     })?;
-    Ok(DecisionInput { variant, reason })
+    Ok(DecisionInput {
+        variant,
+        reason,
+        fee,
+    })
 }
 
 /// A decision.
@@ -89,6 +99,11 @@ pub(crate) struct DecideBody {
     #[serde(default)]
     #[schema(max_length = 20000)]
     reason: String,
+    /// A fee asked for with the Bescheid (pay later), e.g. `30.70`: a fee
+    /// request with its Kassenzeichen goes to the mailbox.
+    #[serde(default)]
+    #[schema(max_length = 20)]
+    fee: Option<String>,
 }
 
 /// The case after the decision.
@@ -107,7 +122,7 @@ async fn api_decide(
     ApiJson(body): ApiJson<DecideBody>,
 ) -> Result<Response, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let input = decision_input(&body.variant, body.reason)?;
+    let input = decision_input(&body.variant, body.reason, body.fee)?;
     let c = state.app.decide(&actor, id, input).await?;
     Ok(Json(Decided {
         id: c.id,

@@ -368,6 +368,7 @@ async fn render_detail_with(
                     )
                 })
                 .collect(),
+            payments_on: state.app.payments_enabled(),
             can_request_fee: state.app.payments_enabled()
                 && status.is_open()
                 && status != rathaus_domain::cases::CaseStatus::AwaitingPayment,

@@ -77,4 +77,6 @@ pub struct CaseDetailPage {
     /// The clerk may ask for a fee (payments are on, the case is open and
     /// received).
     pub can_request_fee: bool,
+    /// Payments are on: the Bescheid may ask for a fee.
+    pub payments_on: bool,
 }
