@@ -413,6 +413,34 @@ impl App {
             .await?)
     }
 
+    /// The open fee before sending of a just submitted application, started
+    /// at the provider so that the answer can name the pay page: the payment
+    /// and its URL (`None` while the provider cannot be reached: the payment
+    /// stays `created` and the applicant's page offers to pay later).
+    pub async fn start_application_fee(
+        &self,
+        application: &Application,
+    ) -> UseCaseResult<Option<(Payment, Option<String>)>> {
+        let actor = Actor::Applicant {
+            tenant: TenantId(application.tenant_id),
+            application: application.id,
+        };
+        let payments = self.applicant_payments(&actor, None).await?;
+        let Some(p) = payments.into_iter().rev().find(|p| {
+            p.purpose() == Purpose::Application
+                && matches!(p.status(), PaymentStatus::Created | PaymentStatus::Pending)
+        }) else {
+            return Ok(None);
+        };
+        Ok(Some(match self.start_payment(&actor, None, p.id).await {
+            Ok(started) => (started.payment, Some(started.url)),
+            Err(e) => {
+                tracing::warn!(error = %e, payment = %p.id, "payment not started at submission");
+                (p, None)
+            }
+        }))
+    }
+
     /// Starts (or resumes) a payment of the actor's own application at the
     /// provider and answers where to send the payer.
     pub async fn start_payment(

@@ -159,10 +159,6 @@ pub fn shutdown_signal() -> watch::Receiver<bool> {
     rx
 }
 
-fn web_payments_on(settings: &Settings) -> bool {
-    matches!(payment_config(settings), Ok(Some(_)))
-}
-
 /// Runs the web server (and in-process workers) until shutdown.
 pub async fn run(
     settings: &Settings,
@@ -207,6 +203,7 @@ pub async fn run(
 
     let notifier = notifier(settings, &store)?;
     tracing::info!(mail = notifier.mailer.describe(), "notifications");
+    let payments_on = web.payments.is_some();
     let state = AppState::new(store.clone(), files.clone(), web);
     // The jobs run on the web's use-case layer: one e-file search index.
     let jobs_app = state.app.clone();
@@ -231,7 +228,7 @@ pub async fn run(
             shutdown.clone(),
         )));
     }
-    if settings.payment_reconcile_secs > 0 && web_payments_on(settings) {
+    if settings.payment_reconcile_secs > 0 && payments_on {
         workers.push(tokio::spawn(jobs::schedule_job(
             store.clone(),
             jobs::RECONCILE_JOB,

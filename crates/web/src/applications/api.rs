@@ -140,7 +140,11 @@ async fn submit(
         Err(e) => return Err(e.into()),
     };
     let base = state.config.public_url.trim_end_matches('/');
-    let payment = open_fee(&state, &submitted.application).await?;
+    let payment = state
+        .app
+        .start_application_fee(&submitted.application)
+        .await?
+        .map(|(p, url)| summary(&p, url));
     let body = Received {
         payment,
         reference: submitted.application.reference.clone(),
@@ -158,35 +162,6 @@ async fn submit(
         Json(body),
     )
         .into_response())
-}
-
-/// The open fee of a just submitted application, started at the provider
-/// so that its `url` is the pay page (when the provider cannot be reached,
-/// it stays `created` and the applicant's page offers to pay later).
-async fn open_fee(
-    state: &AppState,
-    application: &rathaus_storage::applications::Application,
-) -> Result<Option<PaymentSummary>, AppError> {
-    let actor = Actor::Applicant {
-        tenant: rathaus_domain::tenancy::TenantId(application.tenant_id),
-        application: application.id,
-    };
-    let payments = state.app.applicant_payments(&actor, None).await?;
-    let Some(p) = payments.iter().rev().find(|p| {
-        crate::platform::payment::is_open(p)
-            && p.purpose() == rathaus_domain::payments::Purpose::Application
-    }) else {
-        return Ok(None);
-    };
-    Ok(Some(
-        match state.app.start_payment(&actor, None, p.id).await {
-            Ok(started) => summary(&started.payment, Some(started.url)),
-            Err(e) => {
-                tracing::warn!(error = %e, payment = %p.id, "payment not started at submission");
-                summary(p, None)
-            }
-        },
-    ))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
