@@ -271,11 +271,13 @@ def toml_list(values):
 
 
 def prepare_payments(clerk, admin, hund, data, case_ids):
-    """A paid payment (the Hundesteuer costs 100,00 EUR before sending for a
+    """A paid payment (the Hundesteuer costs 1.000,00 EUR before sending for a
     moment: submitted through the API, paid at the demo's test provider), a
-    refund above the threshold waiting for a second person, a fee request."""
+    refund above the threshold waiting for a second person, a fee request.
+    The amount is large so that the generated refunds of 1,00 EUR (each done
+    at once, below the threshold) never use up what the pending refund needs."""
     fee = {"collect": "before", "haushaltsstelle": "6.1.1.01.403300", "objektnummer": "P-61100-HST"}
-    call("PUT", "/services/hundesteuer-anmeldung/fee", {**fee, "fee": {"kind": "fixed", "amount": "100.00"}},
+    call("PUT", "/services/hundesteuer-anmeldung/fee", {**fee, "fee": {"kind": "fixed", "amount": "1000.00"}},
          token=admin)
     received = call("POST", "/applications", {"form": hund["key"], "data": data})
     call("PUT", "/services/hundesteuer-anmeldung/fee", {**fee, "fee": {"kind": "free"}}, token=admin)

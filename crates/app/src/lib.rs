@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod applications;
+pub mod appointments;
 pub mod cases;
 pub mod catalog;
 pub mod circulation;
@@ -54,6 +55,8 @@ pub struct App {
     pub records_search: Arc<seals::RecordSearch>,
     /// The payment provider (none: fees cannot be paid online here).
     pub payments: Option<Arc<payments::PaymentConfig>>,
+    /// How appointment booking behaves (proof of work, hold times, limits).
+    pub appointments: Arc<appointments::AppointmentConfig>,
 }
 
 /// Quotas on applicants' uploads (configurable: `RATHAUS_UPLOAD_QUOTA_BYTES`,
@@ -84,6 +87,7 @@ impl App {
             uploads: UploadLimits::default(),
             records_search: Arc::default(),
             payments: None,
+            appointments: Arc::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! One module per domain concept, named as in the glossary of PRODUCT.md.
 
 pub mod applications;
+pub mod appointments;
 pub mod audit;
 pub mod cases;
 pub mod catalog;

@@ -86,6 +86,14 @@ pub struct Settings {
     /// Where `demo` starts its test payment provider (another free port
     /// when this one is taken).
     pub demo_payment_listen: String,
+    /// Appointment holds and bookings per client address and minute
+    /// (`RATHAUS_BOOKINGS_PER_MINUTE`, per instance).
+    pub bookings_per_minute: u32,
+    /// The proof of work for anonymous bookings through the API: `on`
+    /// (default) or `off` (`RATHAUS_BOOKING_POW`, e.g. for load tests).
+    pub booking_pow: String,
+    /// Bookings one e-mail address may make per 24 hours.
+    pub bookings_per_email_per_day: u64,
 }
 
 impl Default for Settings {
@@ -124,6 +132,9 @@ impl Default for Settings {
             payment_ags: None,
             payment_reconcile_secs: 300,
             demo_payment_listen: "127.0.0.1:8090".into(),
+            bookings_per_minute: 10,
+            booking_pow: "on".into(),
+            bookings_per_email_per_day: 5,
         }
     }
 }
@@ -161,6 +172,12 @@ impl std::fmt::Debug for Settings {
             .field("payment_provider_url", &self.payment_provider_url)
             .field("payment_ags", &self.payment_ags)
             .field("payment_reconcile_secs", &self.payment_reconcile_secs)
+            .field("bookings_per_minute", &self.bookings_per_minute)
+            .field("booking_pow", &self.booking_pow)
+            .field(
+                "bookings_per_email_per_day",
+                &self.bookings_per_email_per_day,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -222,6 +239,41 @@ impl Settings {
 
     pub fn mail_dir(&self) -> PathBuf {
         self.data_dir.join("mails")
+    }
+
+    /// How appointment booking behaves: the proof of work's key is derived
+    /// from the instance key (every instance the same), off with
+    /// `RATHAUS_BOOKING_POW=off`.
+    pub fn appointments(&self) -> anyhow::Result<rathaus_app::appointments::AppointmentConfig> {
+        use sha2::{Digest, Sha256};
+        let pow = match self.booking_pow.trim().to_ascii_lowercase().as_str() {
+            "" | "on" | "true" | "1" | "yes" => true,
+            "off" | "false" | "0" | "no" => false,
+            other => anyhow::bail!("RATHAUS_BOOKING_POW must be on or off, not {other:?}"),
+        };
+        let pow_key = if pow {
+            let key = match self.secret_key.as_deref().filter(|k| !k.trim().is_empty()) {
+                Some(k) => k.trim().to_string(),
+                None => {
+                    self.secret_key()?;
+                    std::fs::read_to_string(self.data_dir.join("secret.key"))
+                        .context("reading secret.key")?
+                        .trim()
+                        .to_string()
+                }
+            };
+            let mut h = Sha256::new();
+            h.update(b"rathaus appointments proof of work\0");
+            h.update(key.as_bytes());
+            Some(h.finalize().into())
+        } else {
+            None
+        };
+        Ok(rathaus_app::appointments::AppointmentConfig {
+            pow_key,
+            per_email_per_day: self.bookings_per_email_per_day.max(1),
+            ..Default::default()
+        })
     }
 
     /// The upload quota per draft and per answer.

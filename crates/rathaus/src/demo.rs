@@ -264,6 +264,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
     seed_forms(store, tid).await?;
     seed_accounts_and_templates(store, tid).await?;
     seed_records(store, tid).await?;
+    seed_appointments(store, tid).await?;
     Ok(tid)
 }
 
@@ -904,4 +905,156 @@ pub fn print_banner(url: &str) {
     println!("  Citizen account:  {url}/konto   {CITIZEN} (password / Passwort: {PASSWORD})");
     println!("  Emails:           written as .eml files into the data dir's mails/ folder");
     println!();
+}
+
+/// The demo's appointment booking: the Bürgerbüro with three counters
+/// (quotas 60 % online, 25 % phone, 15 % internal), 10-minute slots, its
+/// opening hours (a Saturday every other week, Christmas Eve and New Year's
+/// Eve closed), Personalausweis (20 min), Meldebescheinigung (10 min) and
+/// Reisepass (20 min), and a few bookings already made.
+pub async fn seed_appointments(store: &Store, tid: TenantId) -> anyhow::Result<()> {
+    use chrono::{Datelike, Duration, NaiveDate};
+    use rathaus_domain::appointments::{BookingCode, BookingStatus, Channel, Land, Quotas};
+    use rathaus_storage::appointments::{AppointmentRepository, NewBooking, NewLocation};
+    let repo = store.repo();
+    let unit = repo.org_unit_by_name(tid, "Bürgerbüro").await?;
+    let today = rathaus_app::appointments::local_now().date();
+    let year = today.year();
+    let closed = |m: u32, d: u32, note: &str| {
+        NaiveDate::from_ymd_opt(year, m, d)
+            .map(|date| serde_json::json!({"date": date, "note": note}))
+    };
+    let exceptions: Vec<_> = [closed(12, 24, "Heiligabend"), closed(12, 31, "Silvester")]
+        .into_iter()
+        .flatten()
+        .collect();
+    let hours = serde_json::json!({
+        "weekly": [
+            {"weekday": 1, "from": "08:00", "to": "12:30"},
+            {"weekday": 2, "from": "08:00", "to": "12:30"},
+            {"weekday": 3, "from": "08:00", "to": "12:00"},
+            {"weekday": 4, "from": "08:00", "to": "18:00"},
+            {"weekday": 5, "from": "08:00", "to": "12:30"},
+            {"weekday": 6, "from": "09:00", "to": "12:00", "weeks": "odd", "counters": 2},
+        ],
+        "exceptions": exceptions,
+    });
+    let location = match repo
+        .appointment_location_by_slug(tid, "buergerbuero")
+        .await?
+    {
+        Some(l) => l,
+        None => {
+            store
+                .save_location(
+                    tid,
+                    &NewLocation {
+                        slug: "buergerbuero".into(),
+                        name: "Bürgerbüro Musterstadt".into(),
+                        address: "Marktplatz 1, 63571 Musterstadt".into(),
+                        org_unit_id: unit.map(|u| u.id),
+                        land: Land::HE.code().into(),
+                        slot_minutes: 10,
+                        counters: 3,
+                        quotas: (60, 25, 15),
+                        window_days: 60,
+                        internal_window_days: 90,
+                        opening_hours: hours.to_string(),
+                    },
+                    today,
+                )
+                .await?
+        }
+    };
+    let mut services = Vec::new();
+    for (slug, name, minutes) in [
+        ("personalausweis", "Personalausweis beantragen", 20),
+        ("meldebescheinigung", "Meldebescheinigung", 10),
+        ("reisepass", "Reisepass beantragen", 20),
+    ] {
+        services.push(
+            store
+                .save_appointment_service(tid, location.id, slug, name, minutes)
+                .await?,
+        );
+    }
+    // A few bookings on the next opening days, once.
+    let first_day = today + Duration::days(1);
+    let start = first_day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    if !repo
+        .bookings_between(tid, location.id, start, start + Duration::days(30))
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let opening: rathaus_domain::appointments::OpeningHours = serde_json::from_value(hours)?;
+    let quotas = Quotas {
+        online: 60,
+        phone: 25,
+        internal: 15,
+    };
+    let people = [
+        (
+            "Erika Mustermann",
+            "erika.mustermann@example.org",
+            Channel::Online,
+        ),
+        ("Max Müller", "max.mueller@example.org", Channel::Phone),
+        ("Aylin Demir", "aylin.demir@example.org", Channel::Online),
+        (
+            "Jonas Becker",
+            "jonas.becker@example.org",
+            Channel::Internal,
+        ),
+    ];
+    let mut booked = 0;
+    let mut day = first_day;
+    let mut n: u8 = 0;
+    while booked < people.len() && day < first_day + Duration::days(14) {
+        let slots = rathaus_domain::appointments::slots_on(&opening, Land::HE, day, 10, 3, quotas);
+        store.ensure_slots(tid, location.id, &slots).await?;
+        for (i, spec) in slots.iter().enumerate().skip(3).step_by(7) {
+            let Some((name, email, channel)) = people.get(booked) else {
+                break;
+            };
+            let service = &services[booked % services.len()];
+            let k = (service.duration_minutes / 10).max(1) as usize;
+            let Some(last) = slots.get(i + k - 1) else {
+                continue;
+            };
+            if last.start != spec.start + Duration::minutes(10 * (k as i64 - 1)) {
+                continue;
+            }
+            let starts: Vec<_> = slots[i..i + k].iter().map(|s| s.start).collect();
+            n = n.wrapping_add(1);
+            let r = store
+                .insert_booking(
+                    tid,
+                    &NewBooking {
+                        code: BookingCode::from_random([0x5d, n, 0x17, 0x42, n, 0x99, 0x03, 0x21])
+                            .to_string(),
+                        location_id: location.id,
+                        service_id: service.id,
+                        ends_at: spec.start + Duration::minutes(10 * k as i64),
+                        starts,
+                        channel: *channel,
+                        status: BookingStatus::Confirmed,
+                        name: (*name).into(),
+                        email: Some((*email).into()),
+                        phone: None,
+                        hold_until: None,
+                        waitlist_id: None,
+                        created_by: None,
+                    },
+                    &[],
+                )
+                .await;
+            if r.is_ok() {
+                booked += 1;
+            }
+        }
+        day += Duration::days(1);
+    }
+    Ok(())
 }

@@ -176,6 +176,42 @@ impl Notifier {
         self.mailer.send(message).await
     }
 
+    /// A text e-mail with a calendar file attached (`termin.ics`).
+    async fn mail_with_ics(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        ics: String,
+    ) -> Result<(), String> {
+        use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .header(lettre::message::header::ContentTransferEncoding::QuotedPrintable)
+            .body(body);
+        let cancelled = ics.contains("METHOD:CANCEL");
+        let calendar = Attachment::new("termin.ics".into()).body(
+            ics,
+            ContentType::parse(if cancelled {
+                "text/calendar; charset=utf-8; method=CANCEL"
+            } else {
+                "text/calendar; charset=utf-8; method=PUBLISH"
+            })
+            .map_err(|e| format!("content type: {e}"))?,
+        );
+        let message = lettre::Message::builder()
+            .from(
+                self.from
+                    .parse()
+                    .map_err(|e| format!("sender address {:?}: {e}", self.from))?,
+            )
+            .to(to.parse().map_err(|e| format!("recipient address: {e}"))?)
+            .subject(subject)
+            .multipart(MultiPart::mixed().singlepart(text).singlepart(calendar))
+            .map_err(|e| format!("building the email: {e}"))?;
+        self.mailer.send(message).await
+    }
+
     /// Notifies the applicant of an application about `event`.
     async fn notify(
         &self,
@@ -611,6 +647,102 @@ impl JobHandler for PaymentPaid {
     }
 }
 
+/// `appointment.mail {booking, kind}` and `appointment.waitlist_mail
+/// {entry}`: the e-mails of appointment booking (the confirmation link's
+/// secret is made when the e-mail goes out; a booking that no longer needs
+/// the e-mail sends nothing).
+struct AppointmentMail {
+    app: rathaus_app::App,
+    notifier: Notifier,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for AppointmentMail {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let tenant = job.tenant().ok_or("appointment mail without tenant")?;
+        let base = self.notifier.public_url.clone();
+        let mail = if job.kind == rathaus_storage::appointments::WAITLIST_MAIL_JOB {
+            let entry = uuid_of(&payload, "entry")?;
+            self.app.waitlist_mail(tenant, entry, &base).await
+        } else {
+            let booking = uuid_of(&payload, "booking")?;
+            let kind = payload
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or_default();
+            self.app
+                .appointment_mail(tenant, booking, kind, &base)
+                .await
+        }
+        .map_err(|e| format!("appointment mail: {e:?}"))?;
+        let Some(m) = mail else {
+            tracing::info!(kind = %job.kind, "appointment mail not needed any more");
+            return Ok(());
+        };
+        match m.ics {
+            Some(ics) => {
+                self.notifier
+                    .mail_with_ics(&m.to, &m.subject, m.body, ics)
+                    .await?
+            }
+            None => self.notifier.mail(&m.to, &m.subject, m.body).await?,
+        }
+        tracing::info!(kind = %job.kind, "appointment mail sent");
+        Ok(())
+    }
+}
+
+/// `appointment.freed {location, service, day}`: the first people waiting
+/// get the free time.
+struct AppointmentFreed(rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for AppointmentFreed {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let tenant = job.tenant().ok_or("appointment.freed without tenant")?;
+        let service = uuid_of(&payload, "service")?;
+        let day = payload
+            .get("day")
+            .and_then(|d| d.as_str())
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .ok_or("appointment.freed without day")?;
+        let n = self
+            .0
+            .offer_freed_time(tenant, service, day)
+            .await
+            .map_err(|e| format!("waiting list: {e:?}"))?;
+        if n > 0 {
+            tracing::info!(offered = n, "freed appointment offered to the waiting list");
+        }
+        Ok(())
+    }
+}
+
+/// `appointments.sweep {}`: holds that ran out are released, tomorrow's
+/// reminders go out, old personal data is forgotten.
+struct AppointmentSweep(rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for AppointmentSweep {
+    async fn handle(&self, _job: &ClaimedJob) -> Result<(), String> {
+        let n = self
+            .0
+            .sweep_appointments()
+            .await
+            .map_err(|e| format!("appointment sweep: {e:?}"))?;
+        if n > 0 {
+            tracing::info!(released = n, "appointment holds released");
+        }
+        Ok(())
+    }
+}
+
 /// Enqueues the job `kind` every `every` until shutdown (the first one
 /// after a short delay), so it runs on whichever worker claims it.
 pub async fn schedule_job(
@@ -661,7 +793,32 @@ pub fn handlers_for(notifier: Notifier, app: rathaus_app::App) -> Handlers {
             rathaus_storage::records::DELETE_OBJECTS_JOB,
             DeleteRecordObjects(app.clone()),
         )
-        .with(rathaus_storage::payments::PAID_JOB, PaymentPaid(app))
+        .with(
+            rathaus_storage::payments::PAID_JOB,
+            PaymentPaid(app.clone()),
+        )
+        .with(
+            rathaus_storage::appointments::MAIL_JOB,
+            AppointmentMail {
+                app: app.clone(),
+                notifier: notifier.clone(),
+            },
+        )
+        .with(
+            rathaus_storage::appointments::WAITLIST_MAIL_JOB,
+            AppointmentMail {
+                app: app.clone(),
+                notifier: notifier.clone(),
+            },
+        )
+        .with(
+            rathaus_storage::appointments::FREED_JOB,
+            AppointmentFreed(app.clone()),
+        )
+        .with(
+            rathaus_storage::appointments::SWEEP_JOB,
+            AppointmentSweep(app),
+        )
         .with(
             "application.received",
             ApplicationReceived(notifier.clone()),

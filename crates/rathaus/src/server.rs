@@ -192,6 +192,8 @@ pub async fn run(
     web.upload_limits = settings.upload_limits();
     web.session_max_hours = settings.session_max_hours.clamp(1, 24 * 30);
     web.payments = payment_config(settings)?;
+    web.bookings_per_minute = settings.bookings_per_minute.max(1);
+    web.appointments = std::sync::Arc::new(settings.appointments()?);
     if let Some(p) = &web.payments {
         tracing::info!(provider = p.provider.name(), "online payment is on");
     }
@@ -236,6 +238,12 @@ pub async fn run(
             shutdown.clone(),
         )));
     }
+    workers.push(tokio::spawn(jobs::schedule_job(
+        store.clone(),
+        rathaus_storage::appointments::SWEEP_JOB,
+        Duration::from_secs(60),
+        shutdown.clone(),
+    )));
     tracing::info!(%addr, database = %rathaus_storage::redact_url(&settings.database_url()), files = files.describe(), "rathaus is listening");
     println!("rathaus läuft auf / is running at http://{addr}");
     let metrics_server = match settings

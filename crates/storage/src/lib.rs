@@ -24,6 +24,7 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod appointments;
 pub mod audit;
 pub mod cases;
 pub mod catalog;
@@ -52,6 +53,7 @@ pub mod uploads;
 pub mod prelude {
     pub use crate::accounts::CitizenRepository as _;
     pub use crate::applications::ApplicationRepository as _;
+    pub use crate::appointments::AppointmentRepository as _;
     pub use crate::audit::AuditRepository as _;
     pub use crate::cases::CaseRepository as _;
     pub use crate::catalog::CatalogRepository as _;

@@ -121,6 +121,7 @@ async fn migration_list_is_pinned() {
             "m20261202_000001_records_work",
             "m20261203_000001_payments",
             "m20261204_000001_payment_flow",
+            "m20261205_000001_appointments",
         ]
     );
     let db = db().await;

@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod decisions;
 pub mod forms;
 pub mod identity;
+pub mod appointments;
 pub mod payments;
 pub mod platform;
 pub mod records;
@@ -67,6 +68,11 @@ pub struct WebConfig {
     /// Online payment (E-Payment): the provider and the addresses it calls
     /// back; `None` takes no payment online.
     pub payments: Option<Arc<rathaus_app::payments::PaymentConfig>>,
+    /// Appointment holds and bookings per client address and minute
+    /// (`RATHAUS_BOOKINGS_PER_MINUTE`).
+    pub bookings_per_minute: u32,
+    /// Appointment booking: proof of work, hold times, limits per address.
+    pub appointments: Arc<rathaus_app::appointments::AppointmentConfig>,
 }
 
 impl WebConfig {
@@ -86,6 +92,8 @@ impl WebConfig {
             upload_limits: rathaus_app::UploadLimits::default(),
             session_max_hours: 12,
             payments: None,
+            bookings_per_minute: 10,
+            appointments: Arc::default(),
         }
     }
 
@@ -132,10 +140,12 @@ impl AppState {
             config.login_attempts_per_minute,
             config.submits_per_minute,
         )
-        .with_uploads(config.uploads_per_minute);
+        .with_uploads(config.uploads_per_minute)
+        .with_bookings(config.bookings_per_minute);
         let mut app = rathaus_app::App::new(store.clone(), files.clone());
         app.uploads = config.upload_limits;
         app.payments = config.payments.clone();
+        app.appointments = config.appointments.clone();
         let csp = security::csp_with_form_targets(
             config
                 .payments
@@ -170,6 +180,7 @@ fn app_routes() -> Routes {
         .merge(accounts::routes())
         .merge(records::routes())
         .merge(payments::routes())
+        .merge(appointments::routes())
         .merge(platform::openapi::routes())
 }
 
@@ -199,6 +210,7 @@ fn api_operations() -> Vec<&'static Op> {
         accounts::OPERATIONS,
         records::OPERATIONS,
         payments::OPERATIONS,
+        appointments::OPERATIONS,
     ]
     .into_iter()
     .flatten()

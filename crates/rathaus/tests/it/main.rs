@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api;
+mod appointments;
 mod catalog;
 mod cli;
 mod delivery;

@@ -21,6 +21,7 @@ mod m20261201_000001_records;
 mod m20261202_000001_records_work;
 mod m20261203_000001_payments;
 mod m20261204_000001_payment_flow;
+mod m20261205_000001_appointments;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_records_work::Migration),
             Box::new(m20261203_000001_payments::Migration),
             Box::new(m20261204_000001_payment_flow::Migration),
+            Box::new(m20261205_000001_appointments::Migration),
         ]
     }
 }

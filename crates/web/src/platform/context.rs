@@ -282,7 +282,15 @@ pub fn describe(lang: Lang, err: &AppError) -> (String, Vec<(String, String)>) {
                 .collect(),
         ),
         AppError::Conflict(field) => {
-            let m = i18n::field_error(lang, field, "conflict");
+            // A conflict with a message of its own (`validation.conflict.<field>`:
+            // an appointment time gone, …), else "this value is taken".
+            let own = format!("conflict.{field}");
+            let code = if i18n::has(lang, &format!("validation.{own}")) {
+                own.as_str()
+            } else {
+                "conflict"
+            };
+            let m = i18n::field_error(lang, field, code);
             (m.clone(), vec![(field.to_string(), m)])
         }
         AppError::Csrf => (i18n::t(lang, "error.csrf").to_string(), vec![]),

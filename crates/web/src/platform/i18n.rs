@@ -110,6 +110,11 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
+/// Whether the catalog has `key`.
+pub fn has(lang: Lang, key: &str) -> bool {
+    catalogs()[lang as usize].contains_key(key)
+}
+
 /// Like [`t`], with `{name}` placeholders replaced.
 pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     let mut s = t(lang, key).to_string();

@@ -274,6 +274,9 @@ pub struct LoginLimiter {
     validations: DefaultKeyedRateLimiter<IpAddr>,
     /// Posts with files (wizard steps, answers) per client address (anonymous writes to the file store).
     uploads: DefaultKeyedRateLimiter<IpAddr>,
+    /// Appointment holds and bookings per client address
+    /// (`RATHAUS_BOOKINGS_PER_MINUTE`).
+    bookings: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl LoginLimiter {
@@ -297,7 +300,24 @@ impl LoginLimiter {
             uploads: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
                 NonZeroU32::new(20).expect("non-zero"),
             )),
+            bookings: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(10).expect("non-zero"),
+            )),
         }
+    }
+
+    /// With a limit for appointment holds and bookings per client address
+    /// and minute.
+    pub fn with_bookings(mut self, per_minute: u32) -> Self {
+        self.bookings = DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(per_minute.max(1)).expect("non-zero"),
+        ));
+        self
+    }
+
+    /// Counts an appointment hold or booking; false when the address must wait.
+    pub fn check_booking(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_none_or(|ip| self.bookings.check_key(&rate_key(ip)).is_ok())
     }
 
     /// With a limit for posts with files per client address and minute.
@@ -336,6 +356,7 @@ impl LoginLimiter {
         self.by_ip.retain_recent();
         self.drafts.retain_recent();
         self.uploads.retain_recent();
+        self.bookings.retain_recent();
     }
 }
 
@@ -364,6 +385,17 @@ mod tests {
             l.check(Some(ip), "other@b.de"),
             "other accounts are not blocked"
         );
+    }
+
+    #[test]
+    fn booking_limiter_blocks_per_address() {
+        let l = LoginLimiter::new(3).with_bookings(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(l.check_booking(Some(a)));
+        assert!(l.check_booking(Some(a)));
+        assert!(!l.check_booking(Some(a)), "third booking must wait");
+        assert!(l.check_booking(Some(b)), "other addresses are not blocked");
     }
 
     #[test]
