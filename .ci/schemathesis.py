@@ -307,6 +307,85 @@ def prepare_payments(clerk, admin, hund, data, case_ids):
     }
 
 
+def prepare_appointments(clerk):
+    """Bookings of the demo's Bürgerbüro for the appointment operations (the
+    demo runs with RATHAUS_BOOKING_POW=off and high booking limits): free
+    times for new bookings and moves, bookings to look at, confirm (a staff
+    booking is confirmed: confirming it again is a 200 whatever the token),
+    move and cancel, a past booking for check-in, places on the waiting list
+    (a Sunday: the Bürgerbüro is closed, so nobody waits in vain there)."""
+    import datetime
+    where = {"service": "meldebescheinigung", "location": "buergerbuero"}
+    slots = call("GET", "/appointments/slots?" + urllib.parse.urlencode(where))
+    starts = [t["start"][:16] for d in slots["days"] for t in d["times"]]
+    if len(starts) < 60:
+        sys.exit(f"preparing schemathesis: too few free times ({len(starts)})")
+    n = [0]
+
+    def book(start):
+        n[0] += 1
+        return call("POST", "/appointments", {**where, "start": start, "name": f"Schema Thesis {n[0]}",
+                                              "email": f"prep{n[0]}@example.org"})
+
+    def staff_book(start, channel="internal"):
+        n[0] += 1
+        return call("POST", "/appointments/locations/buergerbuero/bookings",
+                    {"service": "meldebescheinigung", "start": start, "name": f"Schema Thesis {n[0]}",
+                     "channel": channel}, token=clerk)
+
+    look = [book(s)["code"] for s in starts[0:3]]
+    cancel = [book(s)["code"] for s in starts[3:6]]
+    move = [book(s)["code"] for s in starts[6:9]]
+    # The slots of a few days: their internal and phone places, slots to block.
+    internal, phone, blocks = [], [], []
+    for d in sorted({s[:10] for s in starts})[:6]:
+        listed = call("GET", "/appointments/locations/buergerbuero/day?date=" + d, token=clerk)
+        internal += [x["start"][:16] for x in listed["slots"] if x["cap_internal"] > x["booked_internal"]]
+        phone += [x["start"][:16] for x in listed["slots"] if x["cap_phone"] > x["booked_phone"]]
+        blocks += [x["start"][:16] for x in listed["slots"]]
+    if len(internal) < 6 or len(phone) < 10:
+        sys.exit(f"preparing schemathesis: too few internal/phone places ({len(internal)}, {len(phone)})")
+    # Staff bookings are confirmed at once: confirming one again is a 200.
+    made = [staff_book(s) for s in internal[:6]]
+    confirmed = [b["code"] for b in made[:3]]
+    staff_cancel = []
+    for b in made[3:]:
+        listed = call("GET", "/appointments/locations/buergerbuero/day?date=" + b["start"][:10], token=clerk)
+        staff_cancel += [x["id"] for x in listed["bookings"] if x["code"] == b["code"]]
+    phone = [p for p in phone if p not in internal[:6]]
+    # A confirmed booking in the past (the demo seeds some) for check-in and no-show.
+    today = datetime.date.today()
+    past = []
+    for k in range(1, 8):
+        d = (today - datetime.timedelta(days=k)).isoformat()
+        listed = call("GET", "/appointments/locations/buergerbuero/day?date=" + d, token=clerk)
+        past += [b["id"] for b in listed["bookings"] if b["status"] == "confirmed"]
+    if not past:
+        sys.exit("preparing schemathesis: the demo has no past booking to check in")
+    sunday = today + datetime.timedelta(days=(6 - today.weekday()) % 7 or 7)
+    waiting = []
+    for k in range(2):
+        waiting.append(call("POST", "/appointments/waitlist",
+                            {**where, "from": sunday.isoformat(), "to": sunday.isoformat(),
+                             "name": "Wera Warten", "email": f"wartet{k}@example.org"})["code"])
+    return {
+        "appointment_services": ["meldebescheinigung"],
+        "appointment_locations": ["buergerbuero"],
+        "appointment_starts": starts[30:],
+        "appointment_emails": [f"schemathesis{k}@example.org" for k in range(40)],
+        "appointment_codes": look,
+        "appointment_cancel_codes": cancel,
+        "appointment_move_codes": move,
+        "appointment_confirmed_codes": confirmed,
+        "appointment_staff_cancel_ids": staff_cancel,
+        "appointment_phone_starts": phone,
+        "appointment_block_starts": blocks,
+        "appointment_past_ids": past,
+        "appointment_wait_codes": waiting,
+        "appointment_closed_days": [sunday.isoformat()],
+    }
+
+
 def prepare():
     editor = token("redaktion@musterstadt.example")
     clerk = token("sachbearbeitung@musterstadt.example")
@@ -364,6 +443,7 @@ def prepare():
     records = prepare_records(clerk, admin, hund, data)
     records.update(prepare_records_work(clerk, admin, admin2, hund, data))
     records.update(prepare_payments(clerk, admin, hund, data, [c["id"] for c in cases]))
+    records.update(prepare_appointments(clerk))
     units = call("GET", "/org-units", token=clerk)["items"]
     services = call("GET", "/services")["items"]
     # Editorial states for the workflow steps: a draft to submit, versions in
@@ -505,6 +585,26 @@ BINDINGS = [
     ("^/api/v1/payments/\\{id\\}/refunds$", ".*", "body.amount", "refund_amounts"),
     ("^/api/v1/refunds/\\{id\\}/approve$", ".*", "path.id", "pending_refund_ids"),
     ("^/api/v1/cases/\\{id\\}/fee-requests$", ".*", "body.amount", "fee_amounts"),
+    ("^/api/v1/appointments/slots$", ".*", "query.service", "appointment_services"),
+    ("^/api/v1/appointments/slots$", ".*", "query.location", "appointment_locations"),
+    ("^/api/v1/appointments(/waitlist)?$", "^POST$", "body.service", "appointment_services"),
+    ("^/api/v1/appointments(/waitlist)?$", "^POST$", "body.location", "appointment_locations"),
+    ("^/api/v1/appointments(/waitlist)?$", "^POST$", "body.email", "appointment_emails"),
+    ("^/api/v1/appointments$", "^POST$", "body.start", "appointment_starts"),
+    ("^/api/v1/appointments/waitlist$", "^POST$", "body.from", "appointment_closed_days"),
+    ("^/api/v1/appointments/waitlist$", "^POST$", "body.to", "appointment_closed_days"),
+    ("^/api/v1/appointments/waitlist/\\{code\\}$", ".*", "path.code", "appointment_wait_codes"),
+    ("^/api/v1/appointments/\\{code\\}(\\.ics)?$", "^GET$", "path.code", "appointment_codes"),
+    ("^/api/v1/appointments/\\{code\\}$", "^DELETE$", "path.code", "appointment_cancel_codes"),
+    ("^/api/v1/appointments/\\{code\\}/confirm$", ".*", "path.code", "appointment_confirmed_codes"),
+    ("^/api/v1/appointments/\\{code\\}/move$", ".*", "path.code", "appointment_move_codes"),
+    ("^/api/v1/appointments/\\{code\\}/move$", ".*", "body.start", "appointment_starts"),
+    ("^/api/v1/appointments/locations/\\{id\\}", ".*", "path.id", "appointment_locations"),
+    ("^/api/v1/appointments/locations/\\{id\\}/bookings$", ".*", "body.service", "appointment_services"),
+    ("^/api/v1/appointments/locations/\\{id\\}/bookings$", ".*", "body.start", "appointment_phone_starts"),
+    ("^/api/v1/appointments/locations/\\{id\\}/blocks$", ".*", "body.start", "appointment_block_starts"),
+    ("^/api/v1/appointments/bookings/\\{id\\}/attendance$", ".*", "path.id", "appointment_past_ids"),
+    ("^/api/v1/appointments/bookings/\\{id\\}/cancel$", ".*", "path.id", "appointment_staff_cancel_ids"),
     ("^/api/v1/services/\\{id\\}/fee$", ".*", "path.id", "service_ids"),
     # Status steps on cases of their own, all received: "start" is possible
     # on each once (the other cases are claimed, decided, cancelled … by
@@ -532,6 +632,7 @@ ROLE = [
     ("^/api/v1/records", "admin"),
     ("^/api/v1/services/\\{id\\}/fee$", "admin"),
     ("^/api/v1/(payments|refunds)", "admin"),
+    ("^/api/v1/appointments/(locations|bookings)", "clerk"),
     ("^/api/v1/cases/\\{id\\}/payments$", "admin"),
     ("^/api/v1/(services|forms)/\\{id\\}/change/(approve|reject)$", "editor2"),
     ("^/api/v1/(services|forms)/\\{id\\}/(approve|reject)$", "editor2"),
@@ -578,6 +679,14 @@ SEMANTIC_422 = [
     ("^/api/v1/cases/\\{id\\}/fee-requests$", "POST"),
     # A fee rule's conditions and the booking data's characters are checked beyond the schema.
     ("^/api/v1/services/\\{id\\}/fee$", "PUT"),
+    # Appointments: the service and location by slug, a start on the grid and in the window, a
+    # name with a letter, one open booking per address, the confirmation link's secret.
+    ("^/api/v1/appointments/slots$", "GET"),
+    ("^/api/v1/appointments(/waitlist)?$", "POST"),
+    ("^/api/v1/appointments/\\{code\\}/(confirm|move)$", "POST"),
+    ("^/api/v1/appointments/locations/\\{id\\}/(bookings|blocks)$", "POST"),
+    # A range of days: the end not before the start, at most a year.
+    ("^/api/v1/appointments/locations/\\{id\\}/utilisation$", "GET"),
 ]
 WARNINGS = [
     "missing_auth", "missing_test_data", "base_url_mismatch", "validation_mismatch",

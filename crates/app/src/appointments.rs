@@ -943,6 +943,7 @@ impl App {
 
     /// Puts a person on the waiting list of a service — only when no time
     /// is free in the range they ask for.
+    #[allow(clippy::too_many_arguments)]
     pub async fn join_waitlist(
         &self,
         tenant: TenantId,
@@ -1385,6 +1386,9 @@ impl App {
 
     async fn staff_booking(&self, actor: &Actor, id: Uuid) -> UseCaseResult<BookingDetails> {
         actor.staff().ok_or(UseCaseError::Unauthenticated)?;
+        if actor.require(Permission::AdministerTenant).is_err() {
+            actor.require(Permission::WorkCases)?;
+        }
         let tenant = actor.tenant();
         let b = self
             .store
@@ -1473,7 +1477,7 @@ impl App {
     ) -> UseCaseResult<Utilisation> {
         let l = self.staff_location(actor, location).await?;
         if to < from || to - from > Duration::days(366) {
-            return Err(invalid(FieldError::new("to", "appointments.range")));
+            return Err(invalid(FieldError::new("from", "appointments.range")));
         }
         let tenant = actor.tenant();
         let repo = self.store.repo();

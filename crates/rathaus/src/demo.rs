@@ -978,11 +978,12 @@ pub async fn seed_appointments(store: &Store, tid: TenantId) -> anyhow::Result<(
                 .await?,
         );
     }
-    // A few bookings on the next opening days, once.
-    let first_day = today + Duration::days(1);
+    // A few bookings, once: on the last opening days (for the day list's
+    // check-in and no-show) and on the next ones.
+    let first_day = today - Duration::days(6);
     let start = first_day.and_hms_opt(0, 0, 0).unwrap_or_default();
     if !repo
-        .bookings_between(tid, location.id, start, start + Duration::days(30))
+        .bookings_between(tid, location.id, start, start + Duration::days(40))
         .await?
         .is_empty()
     {
@@ -1011,10 +1012,15 @@ pub async fn seed_appointments(store: &Store, tid: TenantId) -> anyhow::Result<(
     let mut booked = 0;
     let mut day = first_day;
     let mut n: u8 = 0;
-    while booked < people.len() && day < first_day + Duration::days(14) {
+    while booked < people.len() && day < first_day + Duration::days(21) {
+        if day == today {
+            day += Duration::days(1);
+            continue;
+        }
         let slots = rathaus_domain::appointments::slots_on(&opening, Land::HE, day, 10, 3, quotas);
         store.ensure_slots(tid, location.id, &slots).await?;
-        for (i, spec) in slots.iter().enumerate().skip(3).step_by(7) {
+        let per_day = if day < today { 1 } else { 2 };
+        for (i, spec) in slots.iter().enumerate().skip(3).step_by(7).take(per_day) {
             let Some((name, email, channel)) = people.get(booked) else {
                 break;
             };

@@ -792,16 +792,16 @@ impl Store {
                 m.reminder_sent_at = Set(None);
             }
         }
-        if to == BookingStatus::Confirmed {
-            if let Some(w) = b.waitlist_id {
-                appointment_waitlist::Entity::update_many()
-                    .col_expr(appointment_waitlist::Column::Status, Expr::value("booked"))
-                    .col_expr(appointment_waitlist::Column::UpdatedAt, Expr::value(now))
-                    .filter(appointment_waitlist::Column::TenantId.eq(tenant.0))
-                    .filter(appointment_waitlist::Column::Id.eq(w))
-                    .exec(&txn)
-                    .await?;
-            }
+        if to == BookingStatus::Confirmed
+            && let Some(w) = b.waitlist_id
+        {
+            appointment_waitlist::Entity::update_many()
+                .col_expr(appointment_waitlist::Column::Status, Expr::value("booked"))
+                .col_expr(appointment_waitlist::Column::UpdatedAt, Expr::value(now))
+                .filter(appointment_waitlist::Column::TenantId.eq(tenant.0))
+                .filter(appointment_waitlist::Column::Id.eq(w))
+                .exec(&txn)
+                .await?;
         }
         let saved = m.update(&txn).await?;
         enqueue_jobs(&txn, tenant, saved.id, jobs).await?;

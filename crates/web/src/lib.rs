@@ -12,12 +12,12 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod appointments;
 pub mod cases;
 pub mod catalog;
 pub mod decisions;
 pub mod forms;
 pub mod identity;
-pub mod appointments;
 pub mod payments;
 pub mod platform;
 pub mod records;

@@ -95,6 +95,9 @@ enum Rule {
     ApplicantToken,
     /// A link with a token nobody was given: not found, whoever asks.
     UnknownToken,
+    /// Sachbearbeitung of the location's org unit (the Bürgerbüro; neither
+    /// clerk of the matrix works there) or the Fachadministration.
+    LocationStaff,
     /// Whoever holds the link, on a thing named by an id the matrix does
     /// not have (a payment: it uses the case's id): the applicant gets past
     /// the check (whatever the lookup answers), everyone else not found.
@@ -561,6 +564,137 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/v1/cases/{id}/payments", Rule::CaseClerkOrAdmin),
     ("POST", "/api/v1/cases/{id}/fee-requests", Rule::CaseClerk),
     ("PUT", "/api/v1/services/{id}/fee", Rule::Admin),
+    // appointments
+    ("GET", "/termine", Rule::Public),
+    ("GET", "/termine/{location}/{service}", Rule::Public),
+    ("POST", "/termine/{location}/{service}/halten", Rule::Public),
+    (
+        "POST",
+        "/termine/{location}/{service}/warteliste",
+        Rule::Public,
+    ),
+    ("GET", "/termine/buchung/{code}", Rule::UnknownToken),
+    ("POST", "/termine/buchung/{code}/daten", Rule::UnknownToken),
+    (
+        "GET",
+        "/termine/buchung/{code}/termin.ics",
+        Rule::UnknownToken,
+    ),
+    (
+        "POST",
+        "/termine/buchung/{code}/absagen",
+        Rule::UnknownToken,
+    ),
+    (
+        "GET",
+        "/termine/buchung/{code}/verlegen",
+        Rule::UnknownToken,
+    ),
+    (
+        "POST",
+        "/termine/buchung/{code}/verlegen",
+        Rule::UnknownToken,
+    ),
+    (
+        "GET",
+        "/termine/buchung/{code}/bestaetigen/{token}",
+        Rule::UnknownToken,
+    ),
+    (
+        "POST",
+        "/termine/buchung/{code}/bestaetigen/{token}",
+        Rule::UnknownToken,
+    ),
+    ("GET", "/termine/warteliste/{code}", Rule::UnknownToken),
+    (
+        "POST",
+        "/termine/warteliste/{code}/abmelden",
+        Rule::UnknownToken,
+    ),
+    ("GET", "/staff/termine", Rule::ClerkOrAdmin),
+    ("GET", "/staff/termine/{location}", Rule::LocationStaff),
+    (
+        "GET",
+        "/staff/termine/{location}/statistik",
+        Rule::LocationStaff,
+    ),
+    (
+        "POST",
+        "/staff/termine/{location}/sperren",
+        Rule::LocationStaff,
+    ),
+    (
+        "POST",
+        "/staff/termine/{location}/buchen",
+        Rule::LocationStaff,
+    ),
+    (
+        "POST",
+        "/staff/termine/buchungen/{id}/erschienen",
+        Rule::ClerkOrAdminById,
+    ),
+    (
+        "POST",
+        "/staff/termine/buchungen/{id}/nicht-erschienen",
+        Rule::ClerkOrAdminById,
+    ),
+    (
+        "POST",
+        "/staff/termine/buchungen/{id}/absagen",
+        Rule::ClerkOrAdminById,
+    ),
+    ("GET", "/api/v1/appointments/services", Rule::Public),
+    ("GET", "/api/v1/appointments/slots", Rule::Public),
+    ("GET", "/api/v1/appointments/challenge", Rule::Public),
+    ("POST", "/api/v1/appointments", Rule::Public),
+    ("POST", "/api/v1/appointments/waitlist", Rule::Public),
+    (
+        "DELETE",
+        "/api/v1/appointments/waitlist/{code}",
+        Rule::UnknownToken,
+    ),
+    ("GET", "/api/v1/appointments/{code}", Rule::UnknownToken),
+    ("DELETE", "/api/v1/appointments/{code}", Rule::UnknownToken),
+    (
+        "POST",
+        "/api/v1/appointments/{code}/confirm",
+        Rule::UnknownToken,
+    ),
+    (
+        "POST",
+        "/api/v1/appointments/{code}/move",
+        Rule::UnknownToken,
+    ),
+    (
+        "GET",
+        "/api/v1/appointments/locations/{id}/day",
+        Rule::LocationStaff,
+    ),
+    (
+        "POST",
+        "/api/v1/appointments/locations/{id}/bookings",
+        Rule::LocationStaff,
+    ),
+    (
+        "POST",
+        "/api/v1/appointments/locations/{id}/blocks",
+        Rule::LocationStaff,
+    ),
+    (
+        "GET",
+        "/api/v1/appointments/locations/{id}/utilisation",
+        Rule::LocationStaff,
+    ),
+    (
+        "POST",
+        "/api/v1/appointments/bookings/{id}/attendance",
+        Rule::ClerkOrAdminById,
+    ),
+    (
+        "POST",
+        "/api/v1/appointments/bookings/{id}/cancel",
+        Rule::ClerkOrAdminById,
+    ),
     ("GET", "/api/v1/me", Rule::Staff),
     ("GET", "/api/v1/org-units", Rule::Staff),
     ("GET", "/api/v1/org-units/{id}", Rule::Staff),
@@ -605,6 +739,7 @@ fn expect(rule: Rule, who: Who) -> Expect {
                 other => other,
             }
         }
+        Rule::LocationStaff => needs_staff(who == Who::Admin),
         Rule::CaseClerkOrAdmin => match who {
             Who::Clerk | Who::Admin => Allowed,
             Who::OtherClerk => Hidden,
@@ -1015,6 +1150,8 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
             form.clone()
         } else if p.starts_with("/api/v1/org-units/") {
             unit.clone()
+        } else if p.starts_with("/api/v1/appointments/locations/") {
+            "buergerbuero".to_string()
         } else {
             case.clone()
         };
@@ -1032,6 +1169,9 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
             .replace("{reference}", &reference)
             .replace("{file}", &file)
             .replace("{n}", "1")
+            .replace("{location}", "buergerbuero")
+            .replace("{code}", "ZZZZ-ZZZZ-ZZZZ")
+            .replace("{service}", "meldebescheinigung")
             .replace("{path}", &item_path)
             + if p.ends_with("/diff") {
                 "?from=1&to=1"
@@ -1123,6 +1263,26 @@ async fn every_route_answers_every_actor_as_the_permission_model_says() {
         (
             ("POST", "/api/v1/intray/{id}/file"),
             json!({"file_number": "0-XX-2000-000001"}),
+        ),
+        (
+            ("POST", "/api/v1/appointments/{code}/move"),
+            json!({"start": "2030-01-07T08:00"}),
+        ),
+        (
+            ("POST", "/api/v1/appointments/{code}/confirm"),
+            json!({"token": "unbekannt"}),
+        ),
+        (
+            ("POST", "/api/v1/appointments/locations/{id}/bookings"),
+            json!({"service": "meldebescheinigung", "start": "2030-01-07T08:00", "name": "Matrix Test"}),
+        ),
+        (
+            ("POST", "/api/v1/appointments/locations/{id}/blocks"),
+            json!({"start": "2030-01-07T08:00", "blocked": true}),
+        ),
+        (
+            ("POST", "/api/v1/appointments/bookings/{id}/attendance"),
+            json!({"arrived": true}),
         ),
         (
             ("POST", "/api/v1/intray/rules"),

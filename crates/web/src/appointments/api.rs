@@ -45,6 +45,21 @@ pub fn routes() -> Routes {
         .route("/appointments/locations/{id}/utilisation", get(utilisation))
         .route("/appointments/bookings/{id}/attendance", post(attendance))
         .route("/appointments/bookings/{id}/cancel", post(staff_cancel))
+        .map(|r| r.layer(axum::middleware::from_fn(ics_is_read_only)))
+}
+
+/// `/appointments/{code}.ics` shares its route with `/appointments/{code}`
+/// (the router knows no suffixes): on the calendar file only GET and HEAD
+/// are allowed, and the 405 says so.
+async fn ics_is_read_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::Method;
+    if req.uri().path().ends_with(".ics") && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+        return r;
+    }
+    next.run(req).await
 }
 
 fn day_of(field: &str, s: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
@@ -415,7 +430,9 @@ async fn slots(
 ) -> Result<Json<SlotsBody>, AppError> {
     let tid = ctx.tenant()?.tenant_id();
     if q.service.len() > 60 || q.location.as_ref().is_some_and(|l| l.len() > 60) {
-        return Err(AppError::BadQuery("service/location: at most 60 characters".into()));
+        return Err(AppError::BadQuery(
+            "service/location: at most 60 characters".into(),
+        ));
     }
     let from = day_of("from", q.from.as_deref())?;
     let to = day_of("to", q.to.as_deref())?;
@@ -570,7 +587,10 @@ async fn confirm(
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Json<BookingBody>, AppError> {
     let tid = ctx.tenant()?.tenant_id();
-    let d = state.app.confirm_appointment(tid, &code, &body.token).await?;
+    let d = state
+        .app
+        .confirm_appointment(tid, &code, &body.token)
+        .await?;
     Ok(Json(booking_body(&state, &d)))
 }
 
@@ -582,6 +602,8 @@ async fn move_to(
     ApiJson(body): ApiJson<MoveBody>,
 ) -> Result<Response, AppError> {
     let tid = ctx.tenant()?.tenant_id();
+    // An unknown code is a 404 before it counts against the address.
+    state.app.appointment(tid, &code).await?;
     if !state.limiter.check_booking(client) {
         return Err(AppError::RateLimited);
     }
@@ -704,8 +726,11 @@ async fn staff_book(
     staff: ApiStaff<RecordsStaff>,
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<StaffBookBody>,
+    req: axum::extract::Request,
 ) -> Result<Response, AppError> {
+    // The location's staff only: checked before the body is read.
+    state.app.staff_location(&staff.actor, &id).await?;
+    let body: StaffBookBody = crate::platform::json::read_json(req, &state).await?;
     let channel = match body.channel.as_deref().unwrap_or("phone") {
         "" | "phone" => Channel::Phone,
         "internal" => Channel::Internal,
@@ -747,8 +772,10 @@ async fn block(
     State(state): State<AppState>,
     staff: ApiStaff<RecordsStaff>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<BlockBody>,
+    req: axum::extract::Request,
 ) -> Result<StatusCode, AppError> {
+    state.app.staff_location(&staff.actor, &id).await?;
+    let body: BlockBody = crate::platform::json::read_json(req, &state).await?;
     state
         .app
         .block_appointment_slot(&staff.actor, &id, &body.start, body.blocked)
@@ -764,8 +791,15 @@ async fn utilisation(
 ) -> Result<Json<UtilisationBody>, AppError> {
     use chrono::Datelike;
     let today = rathaus_app::appointments::local_now().date();
-    let from = day_of("from", q.from.as_deref())?.unwrap_or_else(|| today.with_day(1).unwrap_or(today));
-    let to = day_of("to", q.to.as_deref())?.unwrap_or(today);
+    let to = day_of("to", q.to.as_deref())?;
+    let from = day_of("from", q.from.as_deref())?;
+    // Defaults: this month so far; one end given, the month up to it (or from it).
+    let (from, to) = match (from, to) {
+        (Some(f), Some(t)) => (f, t),
+        (Some(f), None) => (f, (f + chrono::Duration::days(30)).max(f)),
+        (None, Some(t)) => (t.with_day(1).unwrap_or(t), t),
+        (None, None) => (today.with_day(1).unwrap_or(today), today),
+    };
     let u = state
         .app
         .appointment_utilisation(&staff.actor, &id, from, to)

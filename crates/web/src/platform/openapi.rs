@@ -257,7 +257,12 @@ pub fn document() -> &'static OpenApi {
                 )));
             let mut errors: Vec<u16> = o.errors.to_vec();
             for seg in o.path.split('/') {
-                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                // `{id}`, or a parameter with a suffix (`{code}.ics`).
+                let name = seg
+                    .strip_prefix('{')
+                    .and_then(|s| s.split_once('}'))
+                    .map(|(name, _)| name);
+                if let Some(name) = name {
                     b = b.parameter(
                         ParameterBuilder::new()
                             .name(name)
