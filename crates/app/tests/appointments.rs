@@ -802,3 +802,62 @@ async fn staff_see_the_locations_of_their_units() {
         Err(UseCaseError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn the_day_before_a_reminder_goes_out_once() {
+    let mut w = world().await;
+    location(&mut w, "08:00", "09:00", 2, (50, 50, 0)).await;
+    let tomorrow = local_now().date() + Duration::days(1);
+    if dom::holiday(Land::HE, tomorrow).is_some() {
+        // Closed tomorrow: no appointment, no reminder to test.
+        return;
+    }
+    let t = w.tenant;
+    let b = w
+        .app
+        .book_appointment(
+            &w.other_clerk,
+            &input(&at(tomorrow, "08:00"), 1),
+            Channel::Phone,
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.booking.status(), BookingStatus::Confirmed);
+    let mut later_day = tomorrow + Duration::days(3);
+    while dom::holiday(Land::HE, later_day).is_some() {
+        later_day += Duration::days(1);
+    }
+    let later = w
+        .app
+        .book_appointment(
+            &w.other_clerk,
+            &input(&at(later_day, "08:00"), 2),
+            Channel::Phone,
+        )
+        .await
+        .unwrap();
+    w.app.sweep_appointments().await.unwrap();
+    let reminded = w.app.appointment(t, &b.booking.code).await.unwrap();
+    assert!(
+        reminded.booking.reminder_sent_at.is_some(),
+        "tomorrow's booking is reminded"
+    );
+    let not_yet = w.app.appointment(t, &later.booking.code).await.unwrap();
+    assert!(
+        not_yet.booking.reminder_sent_at.is_none(),
+        "a later one is not"
+    );
+    let mail = w
+        .app
+        .appointment_mail(t, b.booking.id, "reminder", "https://portal.example")
+        .await
+        .unwrap()
+        .expect("the reminder");
+    assert!(mail.body.contains("erinnern"));
+    assert!(mail.ics.is_some(), "with the calendar file");
+    // A second sweep sends nothing again.
+    let first = reminded.booking.reminder_sent_at;
+    w.app.sweep_appointments().await.unwrap();
+    let again = w.app.appointment(t, &b.booking.code).await.unwrap();
+    assert_eq!(again.booking.reminder_sent_at, first);
+}
