@@ -309,23 +309,42 @@ def prepare_payments(clerk, admin, hund, data, case_ids):
 
 def prepare_appointments(clerk):
     """Bookings of the demo's Bürgerbüro for the appointment operations (the
-    demo runs with RATHAUS_BOOKING_POW=off and high booking limits): free
+    proof of work solved here; the demo runs with high booking limits): free
     times for new bookings and moves, bookings to look at, confirm (a staff
     booking is confirmed: confirming it again is a 200 whatever the token),
     move and cancel, a past booking for check-in, places on the waiting list
     (a Sunday: the Bürgerbüro is closed, so nobody waits in vain there)."""
     import datetime
+    import hashlib
+
+    def pow_solution():
+        """A solved proof-of-work challenge (base64 JSON, as the ALTCHA widget
+        sends it), or None when the proof of work is off."""
+        got = call("GET", "/appointments/challenge")
+        c = got.get("challenge")
+        if not got.get("required") or not c:
+            return None
+        for number in range(int(c["maxnumber"]) + 1):
+            if hashlib.sha256(f"{c['salt']}{number}".encode()).hexdigest() == c["challenge"]:
+                solution = {k: c[k] for k in ("algorithm", "challenge", "salt", "signature")}
+                solution["number"] = number
+                return base64.b64encode(json.dumps(solution).encode()).decode()
+        sys.exit("preparing schemathesis: a proof-of-work challenge without a solution")
+
     where = {"service": "meldebescheinigung", "location": "buergerbuero"}
     slots = call("GET", "/appointments/slots?" + urllib.parse.urlencode(where))
     starts = [t["start"][:16] for d in slots["days"] for t in d["times"]]
-    if len(starts) < 60:
+    if len(starts) < 80:
         sys.exit(f"preparing schemathesis: too few free times ({len(starts)})")
     n = [0]
 
     def book(start):
         n[0] += 1
-        return call("POST", "/appointments", {**where, "start": start, "name": f"Schema Thesis {n[0]}",
-                                              "email": f"prep{n[0]}@example.org"})
+        body = {**where, "start": start, "name": f"Schema Thesis {n[0]}", "email": f"prep{n[0]}@example.org"}
+        pow_ = pow_solution()
+        if pow_:
+            body["pow"] = pow_
+        return call("POST", "/appointments", body)
 
     def staff_book(start, channel="internal"):
         n[0] += 1
@@ -334,8 +353,10 @@ def prepare_appointments(clerk):
                      "channel": channel}, token=clerk)
 
     look = [book(s)["code"] for s in starts[0:3]]
-    cancel = [book(s)["code"] for s in starts[3:6]]
-    move = [book(s)["code"] for s in starts[6:9]]
+    # Enough to cancel that the staff run leaves some for the anonymous run
+    # (a cancelled booking answers 409; only 404s and 409s would be a warning).
+    cancel = [book(s)["code"] for s in starts[3:23]]
+    move = [book(s)["code"] for s in starts[23:26]]
     # The slots of a few days: their internal and phone places, slots to block.
     internal, phone, blocks = [], [], []
     for d in sorted({s[:10] for s in starts})[:6]:
@@ -368,10 +389,14 @@ def prepare_appointments(clerk):
         waiting.append(call("POST", "/appointments/waitlist",
                             {**where, "from": sunday.isoformat(), "to": sunday.isoformat(),
                              "name": "Wera Warten", "email": f"wartet{k}@example.org"})["code"])
+    # Solutions for the generated bookings (each good once, for 10 minutes;
+    # later ones are refused as expired, a 422 the run expects).
+    pows = [p for p in (pow_solution() for _ in range(30)) if p]
     return {
+        "appointment_pows": pows or ["-"],
         "appointment_services": ["meldebescheinigung"],
         "appointment_locations": ["buergerbuero"],
-        "appointment_starts": starts[30:],
+        "appointment_starts": starts[40:],
         "appointment_emails": [f"schemathesis{k}@example.org" for k in range(40)],
         "appointment_codes": look,
         "appointment_cancel_codes": cancel,
@@ -591,6 +616,7 @@ BINDINGS = [
     ("^/api/v1/appointments(/waitlist)?$", "^POST$", "body.location", "appointment_locations"),
     ("^/api/v1/appointments(/waitlist)?$", "^POST$", "body.email", "appointment_emails"),
     ("^/api/v1/appointments$", "^POST$", "body.start", "appointment_starts"),
+    ("^/api/v1/appointments$", "^POST$", "body.pow", "appointment_pows"),
     ("^/api/v1/appointments/waitlist$", "^POST$", "body.from", "appointment_closed_days"),
     ("^/api/v1/appointments/waitlist$", "^POST$", "body.to", "appointment_closed_days"),
     ("^/api/v1/appointments/waitlist/\\{code\\}$", ".*", "path.code", "appointment_wait_codes"),
@@ -677,6 +703,8 @@ SEMANTIC_422 = [
     # Amounts and purposes beyond the schema (above zero, not more than is left to refund, a purpose).
     ("^/api/v1/payments/\\{id\\}/refunds$", "POST"),
     ("^/api/v1/cases/\\{id\\}/fee-requests$", "POST"),
+    # A fee with the Bescheid is an amount above zero, written as a German or English decimal (`30,70`, `1.234,50`).
+    ("^/api/v1/cases/\\{id\\}/decide$", "POST"),
     # A fee rule's conditions and the booking data's characters are checked beyond the schema.
     ("^/api/v1/services/\\{id\\}/fee$", "PUT"),
     # Appointments: the service and location by slug, a start on the grid and in the window, a

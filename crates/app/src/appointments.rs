@@ -801,16 +801,19 @@ impl App {
         token: &str,
     ) -> UseCaseResult<BookingDetails> {
         let d = self.appointment(tenant, code).await?;
+        let token = token.trim();
+        if token.is_empty() || token.chars().count() > 200 {
+            return Err(invalid(FieldError::new("token", "appointments.token")));
+        }
         let status = d.booking.status();
         if status == BookingStatus::Confirmed {
             return Ok(d);
         }
-        let token = token.trim();
-        let ok = token.len() <= 200
-            && d.booking
-                .confirm_hash
-                .as_deref()
-                .is_some_and(|h| constant_eq(h, &sha256_hex(token)));
+        let ok = d
+            .booking
+            .confirm_hash
+            .as_deref()
+            .is_some_and(|h| constant_eq(h, &sha256_hex(token)));
         if !ok {
             return Err(invalid(FieldError::new("token", "appointments.token")));
         }
