@@ -84,12 +84,7 @@ pub fn local_now() -> NaiveDateTime {
 
 /// The wall-clock time (Europe/Berlin) of an instant.
 pub fn local_of(t: DateTime<Utc>) -> NaiveDateTime {
-    let summer = t.naive_utc() + Duration::hours(2);
-    if dom::berlin_to_utc(summer) == t {
-        summer
-    } else {
-        t.naive_utc() + Duration::hours(1)
-    }
+    dom::utc_to_berlin(t)
 }
 
 /// A location with what can be booked there.
@@ -326,9 +321,9 @@ impl App {
                 l.counters.max(1) as u32,
                 l.quotas(),
             ));
-            d = d.succ_opt().unwrap_or(d);
-            if d == to && d == from {
-                break;
+            match d.succ_opt() {
+                Some(next) => d = next,
+                None => break,
             }
         }
         self.store.ensure_slots(tenant, l.id, &specs).await?;
