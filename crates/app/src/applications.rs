@@ -394,6 +394,7 @@ impl App {
                     None => prepared.notify_email,
                 },
                 awaiting_payment,
+                defect: None,
             })
             .await?;
         // A key seen before answers with its application only for the

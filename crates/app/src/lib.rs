@@ -18,6 +18,7 @@ pub mod cases;
 pub mod catalog;
 pub mod circulation;
 pub mod decisions;
+pub mod defects;
 pub mod drafts;
 pub mod editorial;
 pub mod error;

@@ -210,6 +210,7 @@ async fn filed_case(w: &World, code: &str, slug: &str, rule: Retention) -> (Uuid
             citizen_id: None,
             notify_email: None,
             awaiting_payment: false,
+            defect: None,
         })
         .await
         .expect("submission");

@@ -159,6 +159,7 @@ async fn submit(w: &World, service: Uuid, unit: Uuid) -> (Uuid, Uuid) {
             citizen_id: None,
             notify_email: None,
             awaiting_payment: false,
+            defect: None,
         })
         .await
         .expect("submission");

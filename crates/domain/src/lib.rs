@@ -11,6 +11,7 @@ pub mod cases;
 pub mod catalog;
 pub mod classifier;
 pub mod decisions;
+pub mod defects;
 pub mod forms;
 pub mod identity;
 pub mod intray;

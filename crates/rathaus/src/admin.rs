@@ -48,6 +48,12 @@ pub enum AdminCommand {
     CreateToken(CreateToken),
     /// Revoke an API token by id.
     RevokeToken(RevokeToken),
+    /// Issue an Open311 API key for an app (Mängelmelder); the key is the
+    /// last line printed, shown once.
+    CreateOpen311Key(CreateOpen311Key),
+    /// Replace a tenant's street list (Mängelmelder addresses) from a file
+    /// with lines `strasse;plz;lat;long`.
+    ImportStreets(ImportStreets),
     /// Show outbox job counts.
     OutboxStatus,
     /// Check every tenant's audit chain; names the first changed or missing entry.
@@ -180,6 +186,24 @@ pub struct CreateToken {
     /// Days until the token expires (default: never).
     #[arg(long)]
     pub days: Option<i64>,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateOpen311Key {
+    #[arg(long)]
+    pub tenant: String,
+    /// The app the key is for (unique per tenant).
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportStreets {
+    #[arg(long)]
+    pub tenant: String,
+    /// A CSV file: `strasse;plz;lat;long` (WGS 84 decimal degrees).
+    #[arg(long)]
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -452,6 +476,38 @@ pub async fn run(
                 .map_err(explain)?;
             eprintln!("token id {} (shown once; store it safely):", rec.id);
             println!("{token}");
+        }
+        AdminCommand::CreateOpen311Key(a) => {
+            let tid = tenant_id(store, &a.tenant).await?;
+            let app =
+                rathaus_app::App::new(store.clone(), rathaus_storage::files::FileStore::memory());
+            let (key, secret) = app
+                .create_open311_key_unchecked(tid, &a.name)
+                .await
+                .map_err(|e| match e {
+                    rathaus_app::UseCaseError::Conflict(_) => anyhow::anyhow!(
+                        "--name: Diesen Namen hat schon ein Schlüssel / a key with this name exists"
+                    ),
+                    rathaus_app::UseCaseError::Validation(v) => anyhow::anyhow!("--name: {v}"),
+                    other => anyhow::anyhow!("{other:?}"),
+                })?;
+            eprintln!(
+                "Open311-Schlüssel / key {} for {:?} (shown once; store it safely):",
+                key.id, key.name
+            );
+            println!("{secret}");
+        }
+        AdminCommand::ImportStreets(a) => {
+            let tid = tenant_id(store, &a.tenant).await?;
+            let text = std::fs::read_to_string(&a.file)
+                .with_context(|| format!("--file: {} lesen / reading", a.file.display()))?;
+            let app =
+                rathaus_app::App::new(store.clone(), rathaus_storage::files::FileStore::memory());
+            let n = app
+                .import_streets_unchecked(tid, &text)
+                .await
+                .map_err(|e| anyhow::anyhow!("--file: {e:?}"))?;
+            println!("{n} Straßen / streets imported");
         }
         AdminCommand::RevokeToken(a) => {
             let tid = tenant_id(store, &a.tenant).await?;

@@ -19,7 +19,7 @@ pub const SLUG: &str = "musterstadt";
 pub const PASSWORD: &str = "demo";
 
 /// (email, display name, role, org unit)
-pub const USERS: [(&str, &str, Role, &str); 7] = [
+pub const USERS: [(&str, &str, Role, &str); 9] = [
     (
         "redaktion@musterstadt.example",
         "Rita Redaktion",
@@ -37,6 +37,18 @@ pub const USERS: [(&str, &str, Role, &str); 7] = [
         "Sam Sachbearbeitung",
         Role::Clerk,
         "Bürgerbüro",
+    ),
+    (
+        "strassen@musterstadt.example",
+        "Stella Straßenverkehr",
+        Role::Clerk,
+        "Straßenverkehrsbehörde",
+    ),
+    (
+        "umwelt@musterstadt.example",
+        "Uwe Umwelt",
+        Role::Clerk,
+        "Umweltamt",
     ),
     (
         "admin@musterstadt.example",
@@ -249,7 +261,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
             .await?
             .expect("unit seeded");
         repo.grant_role(tid, user.id, unit.id, role).await?;
-        if role == Role::Clerk {
+        if email == "sachbearbeitung@musterstadt.example" {
             // The demo clerk also works the trade office's cases.
             let gewerbe = repo
                 .org_unit_by_name(tid, "Gewerbe")
@@ -265,6 +277,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<TenantId> {
     seed_accounts_and_templates(store, tid).await?;
     seed_records(store, tid).await?;
     seed_appointments(store, tid).await?;
+    seed_defects(store, tid).await?;
     Ok(tid)
 }
 
@@ -903,6 +916,8 @@ pub fn print_banner(url: &str) {
         println!("    {email:<40} {} ({unit})", role.german_name());
     }
     println!("  Citizen account:  {url}/konto   {CITIZEN} (password / Passwort: {PASSWORD})");
+    println!("  Mängelmelder:     {url}/maengel   Open311: {url}/open311/v2/discovery.json");
+    println!("  Open311 api_key:  {DEMO_OPEN311_KEY}");
     println!("  Emails:           written as .eml files into the data dir's mails/ folder");
     println!();
 }
@@ -1061,6 +1076,263 @@ pub async fn seed_appointments(store: &Store, tid: TenantId) -> anyhow::Result<(
             }
         }
         day += Duration::days(1);
+    }
+    Ok(())
+}
+
+/// The demo app's Open311 key (a demo may print it at every start; a real
+/// installation issues keys with `rathaus admin create-open311-key`).
+pub const DEMO_OPEN311_KEY: &str = "o311_demo_musterstadt_app";
+
+/// The street list of the demo town (`strasse;plz;lat;long`).
+pub const STREETS_CSV: &str = include_str!("../demo/streets.csv");
+
+/// The demo's Mängelmelder: six categories routed to the road traffic
+/// office and the environment office (a clerk works each), the town's
+/// street list, the demo app's Open311 key, and a few reports in several
+/// statuses (one a duplicate of another, to merge).
+pub async fn seed_defects(store: &Store, tid: TenantId) -> anyhow::Result<()> {
+    use rathaus_app::defects::{CategoryInput, ReportChannel, ReportInput};
+    use rathaus_domain::defects::DefectStatus;
+    use rathaus_storage::defects::{DefectRepository, ReportFilter};
+    let app = rathaus_app::App::new(store.clone(), rathaus_storage::files::FileStore::memory());
+    let repo = store.repo();
+    let admin = repo
+        .user_by_email(
+            tid,
+            &Email::parse("admin@musterstadt.example").expect("valid"),
+        )
+        .await?
+        .context("demo admin missing")?;
+    let admin = app
+        .staff_actor(tid, admin.id, rathaus_app::actor::Channel::Session)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        .context("demo admin inactive")?;
+    let unit = |name: &'static str| async move {
+        store
+            .repo()
+            .org_unit_by_name(tid, name)
+            .await
+            .map(|u| u.map(|u| u.id))
+    };
+    let roads = unit("Straßenverkehrsbehörde").await?;
+    let environment = unit("Umweltamt").await?;
+    let categories: [(&str, &str, &str, &str, Option<uuid::Uuid>, &str); 6] = [
+        (
+            "schlagloch",
+            "Schlagloch",
+            "Löcher und Schäden in Fahrbahn, Radweg oder Gehweg.",
+            "Straße, Fahrbahn, Loch, Radweg, Gehweg",
+            roads,
+            r#"[{"code":"groesse","variable":true,"datatype":"singlevaluelist","required":false,"description":"Wie groß ist das Loch?","datatype_description":"","order":1,"values":[{"key":"klein","name":"kleiner als ein Fußball"},{"key":"mittel","name":"etwa so groß wie ein Autoreifen"},{"key":"gross","name":"größer"}]}]"#,
+        ),
+        (
+            "strassenbeleuchtung",
+            "Straßenbeleuchtung defekt",
+            "Eine Straßenlaterne ist dunkel, flackert oder brennt am Tag.",
+            "Laterne, Licht, Beleuchtung",
+            roads,
+            r#"[{"code":"mastnummer","variable":true,"datatype":"string","required":false,"description":"Nummer am Mast (falls lesbar)","datatype_description":"","order":1,"values":[]}]"#,
+        ),
+        (
+            "wilder-muell",
+            "Wilder Müll",
+            "Abgelagerter Müll, Sperrmüll oder Bauschutt an Wegen, im Wald oder auf Plätzen.",
+            "Müll, Abfall, Sperrmüll, Ablagerung",
+            environment,
+            "[]",
+        ),
+        (
+            "graffiti",
+            "Graffiti",
+            "Schmierereien an öffentlichen Gebäuden, Brücken oder Schildern.",
+            "Schmiererei, Farbe, Sprayer",
+            environment,
+            "[]",
+        ),
+        (
+            "spielplatz",
+            "Spielplatz beschädigt",
+            "Beschädigte Spielgeräte, Glasscherben oder andere Gefahren auf Spielplätzen.",
+            "Spielgerät, Schaukel, Rutsche, Sandkasten",
+            environment,
+            "[]",
+        ),
+        (
+            "verkehrszeichen",
+            "Verkehrszeichen",
+            "Ein Verkehrszeichen fehlt, ist umgefahren, verdreht oder nicht mehr lesbar.",
+            "Schild, Verkehrsschild, Ampel",
+            roads,
+            "[]",
+        ),
+    ];
+    if repo.defect_categories(tid, false).await?.is_empty() {
+        for (i, (code, name, description, keywords, unit, attributes)) in
+            categories.into_iter().enumerate()
+        {
+            app.save_defect_category(
+                &admin,
+                CategoryInput {
+                    code: code.into(),
+                    name: name.into(),
+                    description: description.into(),
+                    keywords: keywords.into(),
+                    group: if unit == roads {
+                        "Straße und Verkehr"
+                    } else {
+                        "Umwelt und Sauberkeit"
+                    }
+                    .into(),
+                    org_unit_id: unit,
+                    routes: Vec::new(),
+                    attributes: attributes.into(),
+                    position: i as i32 * 10,
+                    active: true,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("demo category {code}: {e:?}"))?;
+        }
+    }
+    if repo.defect_streets(tid).await?.is_empty() {
+        app.import_streets_unchecked(tid, STREETS_CSV)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo streets: {e:?}"))?;
+    }
+    if repo
+        .defect_api_key_by_hash(&rathaus_storage::identity::token_hash(DEMO_OPEN311_KEY))
+        .await?
+        .is_none()
+    {
+        store
+            .insert_defect_api_key(tid, "Demo-App", None, DEMO_OPEN311_KEY)
+            .await?;
+    }
+    let any = ReportFilter {
+        limit: 1,
+        ..Default::default()
+    };
+    if !repo.defect_reports(tid, &any).await?.is_empty() {
+        return Ok(());
+    }
+    let anonymous = rathaus_app::Actor::Anonymous { tenant: tid };
+    let report = |code: &str, address: &str, description: &str, email: Option<&str>| ReportInput {
+        service_code: code.into(),
+        address: Some(address.into()),
+        description: description.into(),
+        email: email.map(str::to_string),
+        strict_address: true,
+        ..Default::default()
+    };
+    let reports = [
+        (
+            report(
+                "schlagloch",
+                "Hauptstraße 12",
+                "Tiefes Schlagloch auf der rechten Fahrspur vor der Bäckerei, Radfahrer müssen ausweichen.",
+                Some("melder@example.org"),
+            ),
+            Some((
+                DefectStatus::InProgress,
+                "Die Reparatur ist für nächste Woche beauftragt.",
+            )),
+            true,
+        ),
+        (
+            report(
+                "schlagloch",
+                "Hauptstraße 14",
+                "Loch in der Straße, ziemlich tief.",
+                None,
+            ),
+            None,
+            false,
+        ),
+        (
+            report(
+                "strassenbeleuchtung",
+                "Bahnhofstraße 3",
+                "Die Laterne gegenüber dem Bahnhof ist seit Tagen dunkel.",
+                Some("nachtschwaermer@example.org"),
+            ),
+            Some((
+                DefectStatus::Acknowledged,
+                "Danke, wir haben die Meldung an den Bauhof gegeben.",
+            )),
+            true,
+        ),
+        (
+            report(
+                "wilder-muell",
+                "Waldweg",
+                "Mehrere Säcke Hausmüll und ein alter Fernseher am Waldrand.",
+                None,
+            ),
+            Some((DefectStatus::Done, "Der Müll wurde abgeholt.")),
+            true,
+        ),
+        (
+            report(
+                "graffiti",
+                "Marktplatz",
+                "Schmiererei an der Rückseite der Bushaltestelle.",
+                None,
+            ),
+            None,
+            false,
+        ),
+        (
+            report(
+                "spielplatz",
+                "Am Spielplatz",
+                "Die Kette der linken Schaukel ist gerissen.",
+                Some("eltern@example.org"),
+            ),
+            None,
+            false,
+        ),
+    ];
+    for (input, step, release) in reports {
+        let r = app
+            .report_defect(&anonymous, ReportChannel::Web, input)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo report: {e:?}"))?;
+        let report = repo
+            .defect_report(tid, r.id)
+            .await?
+            .context("demo report stored")?;
+        let case = repo.case(tid, report.case_id).await?.context("case")?;
+        let email = if Some(case.org_unit_id) == roads {
+            "strassen@musterstadt.example"
+        } else {
+            "umwelt@musterstadt.example"
+        };
+        let Some(clerk) = repo
+            .user_by_email(tid, &Email::parse(email).expect("valid"))
+            .await?
+            .map(|u| u.id)
+        else {
+            continue;
+        };
+        let Some(actor) = app
+            .staff_actor(tid, clerk, rathaus_app::actor::Channel::Session)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        else {
+            continue;
+        };
+        if release {
+            app.moderate_defect(&actor, r.id, true, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo moderation: {e:?}"))?;
+        }
+        if let Some((to, note)) = step {
+            app.change_defect_status(&actor, r.id, to, note)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo status: {e:?}"))?;
+        }
     }
     Ok(())
 }

@@ -1122,6 +1122,7 @@ pub async fn seed_app(app: &App, tenant: TenantId) -> anyhow::Result<Option<Seed
                 citizen_id: None,
                 notify_email: None,
                 awaiting_payment: false,
+                defect: None,
             })
             .await?;
         let application = submitted.application;

@@ -743,6 +743,59 @@ impl JobHandler for AppointmentSweep {
     }
 }
 
+/// `defect.mail {report, kind}`: tells a reporter (received, status,
+/// merged); nothing once the address is forgotten.
+struct DefectMail {
+    app: rathaus_app::App,
+    notifier: Notifier,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for DefectMail {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), String> {
+        let payload = job
+            .payload_json()
+            .map_err(|e| format!("invalid payload: {e}"))?;
+        let tenant = job.tenant().ok_or("defect mail without tenant")?;
+        let report = uuid_of(&payload, "report")?;
+        let kind = payload
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default();
+        let mail = self
+            .app
+            .defect_mail(tenant, report, kind, &self.notifier.public_url)
+            .await
+            .map_err(|e| format!("defect mail: {e:?}"))?;
+        let Some(m) = mail else {
+            tracing::info!("defect mail not needed any more");
+            return Ok(());
+        };
+        self.notifier.mail(&m.to, &m.subject, m.body).await?;
+        tracing::info!(kind, "defect mail sent");
+        Ok(())
+    }
+}
+
+/// `defects.sweep {}`: reporters' contact data is forgotten 30 days after
+/// their report was closed.
+struct DefectSweep(rathaus_app::App);
+
+#[async_trait::async_trait]
+impl JobHandler for DefectSweep {
+    async fn handle(&self, _job: &ClaimedJob) -> Result<(), String> {
+        let n = self
+            .0
+            .sweep_defects()
+            .await
+            .map_err(|e| format!("defect sweep: {e:?}"))?;
+        if n > 0 {
+            tracing::info!(cleared = n, "defect reporters' contact data forgotten");
+        }
+        Ok(())
+    }
+}
+
 /// Enqueues the job `kind` every `every` until shutdown (the first one
 /// after a short delay), so it runs on whichever worker claims it.
 pub async fn schedule_job(
@@ -817,8 +870,16 @@ pub fn handlers_for(notifier: Notifier, app: rathaus_app::App) -> Handlers {
         )
         .with(
             rathaus_storage::appointments::SWEEP_JOB,
-            AppointmentSweep(app),
+            AppointmentSweep(app.clone()),
         )
+        .with(
+            rathaus_storage::defects::MAIL_JOB,
+            DefectMail {
+                app: app.clone(),
+                notifier: notifier.clone(),
+            },
+        )
+        .with(rathaus_storage::defects::SWEEP_JOB, DefectSweep(app))
         .with(
             "application.received",
             ApplicationReceived(notifier.clone()),

@@ -244,6 +244,12 @@ pub async fn run(
         Duration::from_secs(60),
         shutdown.clone(),
     )));
+    workers.push(tokio::spawn(jobs::schedule_job(
+        store.clone(),
+        rathaus_storage::defects::SWEEP_JOB,
+        Duration::from_secs(3600),
+        shutdown.clone(),
+    )));
     tracing::info!(%addr, database = %rathaus_storage::redact_url(&settings.database_url()), files = files.describe(), "rathaus is listening");
     println!("rathaus läuft auf / is running at http://{addr}");
     let metrics_server = match settings

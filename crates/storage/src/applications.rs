@@ -99,6 +99,9 @@ pub struct NewApplication {
     /// Pay before sending: the case starts as "awaiting payment" and is
     /// received once its fee is paid.
     pub awaiting_payment: bool,
+    /// A defect report submitted as this application (Mängelmelder): stored
+    /// in the same transaction.
+    pub defect: Option<Box<crate::defects::NewDefect>>,
 }
 
 /// The result of a submission.

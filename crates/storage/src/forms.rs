@@ -561,6 +561,54 @@ impl crate::Store {
         Ok(out)
     }
 
+    /// The published version of a form the platform itself provides (the
+    /// defect report form): created and published at once under `key` when
+    /// missing, without the editorial four-eyes workflow (its definition is
+    /// code, reviewed as code). Returns the published version.
+    pub async fn ensure_system_form(
+        &self,
+        tenant: TenantId,
+        author: Uuid,
+        key: &str,
+        definition: &FormDefinition,
+    ) -> Result<FormVersion> {
+        let txn = self.begin_write().await?;
+        let repo = Repo(&txn);
+        if let Some(form) = repo.form_by_key(tenant, key).await?
+            && let Some((_, v)) = repo.published_form(tenant, form.id).await?
+        {
+            txn.rollback().await?;
+            return Ok(v);
+        }
+        let (form, version) = match repo.form_by_key(tenant, key).await? {
+            Some(form) => {
+                let v = repo
+                    .save_form_draft(tenant, form.id, author, definition, None)
+                    .await?;
+                (form, v)
+            }
+            None => {
+                repo.create_form(tenant, author, key, None, definition, None)
+                    .await?
+            }
+        };
+        let now = Utc::now();
+        let mut am: form_version::ActiveModel = version.into();
+        am.status = Set(rathaus_domain::catalog::VersionStatus::Published
+            .code()
+            .into());
+        am.reviewed_by = Set(Some(author));
+        am.reviewed_at = Set(Some(now));
+        am.updated_at = Set(now);
+        let version = am.update(&txn).await?;
+        let mut fm: form::ActiveModel = form.into();
+        fm.published_version_id = Set(Some(version.id));
+        fm.updated_at = Set(now);
+        fm.update(&txn).await?;
+        txn.commit().await?;
+        Ok(version)
+    }
+
     /// Links the form to a service, in one transaction (the service's
     /// previous form is detached first).
     pub async fn attach_form(

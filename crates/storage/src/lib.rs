@@ -30,6 +30,7 @@ pub mod cases;
 pub mod catalog;
 pub mod circulation;
 pub mod decisions;
+pub mod defects;
 pub mod editorial;
 pub mod entities;
 pub mod files;
@@ -59,6 +60,7 @@ pub mod prelude {
     pub use crate::catalog::CatalogRepository as _;
     pub use crate::circulation::CirculationRepository as _;
     pub use crate::decisions::DecisionRepository as _;
+    pub use crate::defects::DefectRepository as _;
     pub use crate::forms::FormRepository as _;
     pub use crate::identity::{SessionRepository as _, TokenRepository as _, UserRepository as _};
     pub use crate::intray::IntrayRepository as _;

@@ -122,6 +122,7 @@ async fn migration_list_is_pinned() {
             "m20261203_000001_payments",
             "m20261204_000001_payment_flow",
             "m20261205_000001_appointments",
+            "m20261206_000001_defects",
         ]
     );
     let db = db().await;
@@ -1055,6 +1056,7 @@ mod applications {
             citizen_id: None,
             notify_email: Some("max@example.org".into()),
             awaiting_payment: false,
+            defect: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod appointments;
 pub mod cases;
 pub mod catalog;
 pub mod decisions;
+pub mod defects;
 pub mod forms;
 pub mod identity;
 pub mod payments;
@@ -181,6 +182,7 @@ fn app_routes() -> Routes {
         .merge(records::routes())
         .merge(payments::routes())
         .merge(appointments::routes())
+        .merge(defects::routes())
         .merge(platform::openapi::routes())
 }
 
@@ -211,6 +213,8 @@ fn api_operations() -> Vec<&'static Op> {
         records::OPERATIONS,
         payments::OPERATIONS,
         appointments::OPERATIONS,
+        defects::api::OPERATIONS,
+        defects::open311::OPERATIONS,
     ]
     .into_iter()
     .flatten()
@@ -396,8 +400,14 @@ mod tests {
         let table = route_table();
         for o in platform::openapi::OPERATIONS.iter() {
             // A parameter with a suffix (`{code}.ics`) is served by the
-            // route of the bare parameter (the router knows no suffixes).
-            let path = format!("/api/v1{}", o.path.replace("}.ics", "}"));
+            // route of the bare parameter (the router knows no suffixes);
+            // Open311's `name.json` / `name.xml` by a `{file}` segment.
+            let path = if o.open311 {
+                let (dir, _) = o.path.rsplit_once('/').expect("a path");
+                format!("{dir}/{{file}}")
+            } else {
+                format!("/api/v1{}", o.path.replace("}.ics", "}"))
+            };
             assert!(
                 table
                     .iter()

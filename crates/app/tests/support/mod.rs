@@ -187,6 +187,7 @@ pub async fn world() -> World {
             citizen_id: None,
             notify_email: Some("max@example.org".into()),
             awaiting_payment: false,
+            defect: None,
         })
         .await
         .expect("submission");

@@ -7,6 +7,7 @@ mod api;
 mod appointments;
 mod catalog;
 mod cli;
+mod defects;
 mod delivery;
 mod deployment;
 mod environment;

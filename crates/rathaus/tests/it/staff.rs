@@ -220,12 +220,12 @@ async fn a_session_of_one_tenant_is_worthless_at_another() {
     app.stop().await;
 }
 
-/// Every one of the seven demo staff users logs in, sees their own email on
+/// Every one of the nine demo staff users logs in, sees their own email on
 /// /staff and logs out again.
 #[tokio::test]
 async fn every_demo_staff_user_logs_in_and_out() {
     let app = TestApp::spawn().await;
-    assert_eq!(rathaus::demo::USERS.len(), 7);
+    assert_eq!(rathaus::demo::USERS.len(), 9);
     for (email, name, _, unit) in rathaus::demo::USERS {
         let browser = crate::helpers::staff_login(&app, email).await;
         let html = crate::helpers::text(&browser, app.url("/staff")).await;

@@ -27,8 +27,8 @@ use crate::{
     audit::{audit_entry_model, lock_audit_head, set_audit_head},
     cases::CaseRepository,
     entities::{
-        application, application_file, application_number_floor, audit_entry, case, form_draft,
-        outbox_job,
+        application, application_file, application_number_floor, audit_entry, case, defect_report,
+        defect_update, form_draft, outbox_job,
     },
     identity::{generate_token, token_hash},
     outbox::new_job,
@@ -239,6 +239,8 @@ impl Store {
         let mut audit = Vec::new();
         let mut jobs = Vec::new();
         let mut drafts: Vec<(TenantId, Uuid)> = Vec::new();
+        let mut defects = Vec::new();
+        let mut updates = Vec::new();
         for tenant in tenants {
             let fresh: Vec<usize> = (0..items.len())
                 .filter(|&i| {
@@ -347,6 +349,20 @@ impl Store {
                 if let Some(d) = new.draft_id {
                     drafts.push((tenant, d));
                 }
+                if let Some(d) = &new.defect {
+                    let mut report = d.report.clone();
+                    report.tenant_id = tenant.0;
+                    report.application_id = app_id;
+                    report.case_id = case_id;
+                    report.reference = reference.to_string();
+                    report.created_at = now;
+                    report.updated_at = now;
+                    updates.push(crate::defects::first_update(&report));
+                    for (kind, payload) in &d.jobs {
+                        jobs.push(new_job(Some(tenant), kind, payload));
+                    }
+                    defects.push(defect_report::ActiveModel::from(report));
+                }
                 applications.push(application::ActiveModel::from(application.clone()));
                 cases.push(case::ActiveModel::from(case.clone()));
                 out[i] = Some(Submitted {
@@ -362,6 +378,8 @@ impl Store {
         insert_rows::<application::Entity>(&txn, applications).await?;
         insert_rows::<application_file::Entity>(&txn, files).await?;
         insert_rows::<case::Entity>(&txn, cases).await?;
+        insert_rows::<defect_report::Entity>(&txn, defects).await?;
+        insert_rows::<defect_update::Entity>(&txn, updates).await?;
         insert_rows::<audit_entry::Entity>(&txn, audit).await?;
         insert_rows::<outbox_job::Entity>(&txn, jobs).await?;
         for (tenant, draft) in drafts {

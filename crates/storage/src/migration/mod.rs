@@ -22,6 +22,7 @@ mod m20261202_000001_records_work;
 mod m20261203_000001_payments;
 mod m20261204_000001_payment_flow;
 mod m20261205_000001_appointments;
+mod m20261206_000001_defects;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_payments::Migration),
             Box::new(m20261204_000001_payment_flow::Migration),
             Box::new(m20261205_000001_appointments::Migration),
+            Box::new(m20261206_000001_defects::Migration),
         ]
     }
 }

@@ -320,6 +320,11 @@ async fn render_detail_with(
         format!("/staff/cases/{}/files/{}", c.id, f.id)
     });
     let payments = state.app.case_payments(&actor, c.id).await?;
+    let defect_href = state
+        .app
+        .defect_of_case(&actor, c.id)
+        .await?
+        .map(|d| format!("/staff/maengel/{d}"));
     let mut page = staff_page(ctx, staff, &app.reference).await?;
     page.title = format!("{} – {}", app.reference, ctx.t("cases.title"));
     Ok((
@@ -369,6 +374,7 @@ async fn render_detail_with(
                 })
                 .collect(),
             payments_on: state.app.payments_enabled(),
+            defect_href,
             can_request_fee: state.app.payments_enabled()
                 && status.is_open()
                 && status != rathaus_domain::cases::CaseStatus::AwaitingPayment,

@@ -79,4 +79,7 @@ pub struct CaseDetailPage {
     pub can_request_fee: bool,
     /// Payments are on: the Bescheid may ask for a fee.
     pub payments_on: bool,
+    /// The case is a defect report: the report's page (status, release,
+    /// the reporter's feedback).
+    pub defect_href: Option<String>,
 }

@@ -17,6 +17,20 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// An Open311 GeoReport v2 error answer: one or more errors, each with a
+/// code (the HTTP status) and a description naming the parameter and the
+/// fix (German or English by `Accept-Language`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Open311Errors)]
+pub struct Open311Errors(pub Vec<Open311Error>);
+
+/// One Open311 error.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Open311Error {
+    pub code: u16,
+    pub description: String,
+}
+
 /// What went wrong, with a stable `code` and a message in the request's language.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {

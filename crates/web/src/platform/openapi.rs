@@ -71,6 +71,13 @@ pub struct Op {
     /// by `auth`; 413/415/422 by a body; 400 by query parameters; 404 by
     /// path parameters): e.g. 409 or 429.
     pub errors: &'static [u16],
+    /// An Open311 GeoReport v2 operation: its path is absolute (not below
+    /// `/api/v1`), its body form-encoded, its errors the specification's
+    /// array of `code` + `description` (in XML for the `.xml` paths), and
+    /// only the statuses the specification names (400, 403, 404).
+    pub open311: bool,
+    /// A form-encoded request body (`application/x-www-form-urlencoded`).
+    pub form_body: Option<SchemaFn>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -97,6 +104,8 @@ pub const fn op(
         raw_response: None,
         responses,
         errors,
+        open311: false,
+        form_body: None,
     }
 }
 
@@ -119,7 +128,28 @@ impl Op {
         self
     }
 
-    /// The row with a body that may be left out.
+    /// The row of an Open311 operation (see [`Op::open311`]).
+    pub const fn open311(mut self) -> Op {
+        self.open311 = true;
+        self
+    }
+
+    /// The row with a form-encoded body.
+    pub const fn with_form_body(mut self, body: SchemaFn) -> Op {
+        self.form_body = Some(body);
+        self
+    }
+
+    /// Where the operation lives: below `/api/v1`, or as written (Open311).
+    pub fn full_path(&self) -> String {
+        if self.open311 {
+            self.path.to_string()
+        } else {
+            format!("/api/v1{}", self.path)
+        }
+    }
+
+    /// The body may be left out (a workflow step without a comment).
     pub const fn body_optional(mut self) -> Op {
         self.body_optional = true;
         self
@@ -188,9 +218,15 @@ fn json_response(
 fn path_param_schema(path: &str, name: &str) -> ObjectBuilder {
     let uuid = name == "file"
         || (name == "id"
-            && ["/services/", "/cases/", "/org-units/", "/records/"]
-                .iter()
-                .any(|p| path.starts_with(p)));
+            && [
+                "/services/",
+                "/cases/",
+                "/org-units/",
+                "/records/",
+                "/defects/",
+            ]
+            .iter()
+            .any(|p| path.starts_with(p)));
     let b = ObjectBuilder::new().schema_type(Type::String);
     if uuid {
         // The format alone is an annotation in JSON Schema 2020-12; the pattern asserts it.
@@ -328,6 +364,18 @@ pub fn document() -> &'static OpenApi {
                 ));
                 errors.extend([413, 415, 422]);
             }
+            if let Some(body) = o.form_body {
+                b = b.request_body(Some(
+                    RequestBodyBuilder::new()
+                        .required(Some(Required::True))
+                        .content(
+                            "application/x-www-form-urlencoded",
+                            ContentBuilder::new().schema(Some(body(c))).build(),
+                        )
+                        .build(),
+                ));
+                errors.extend([400, 413]);
+            }
             if o.path == "/forms/import" {
                 b = b.request_body(Some(fim_import_body()));
                 errors.extend([413, 415, 422]);
@@ -360,6 +408,14 @@ pub fn document() -> &'static OpenApi {
                     },
                 );
             }
+            if o.open311 {
+                // The specification's statuses: 400 for what cannot be
+                // fulfilled, 403 for the key, 404 for what does not exist.
+                errors.retain(|s| !matches!(s, 415 | 422));
+                if o.query.is_some() {
+                    errors.push(400);
+                }
+            }
             errors.sort_unstable();
             errors.dedup();
             for status in errors {
@@ -367,12 +423,28 @@ pub fn document() -> &'static OpenApi {
                 if o.responses.iter().any(|(c, _, _)| *c == code) {
                     continue;
                 }
-                b = b.response(code, json_response(error_text(status), Some(schema::<ErrorBody>), c));
+                let response = match (o.open311, o.raw_response) {
+                    (true, Some(media)) => ResponseBuilder::new()
+                        .description(error_text(status))
+                        .content(
+                            media,
+                            ContentBuilder::new()
+                                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                                .build(),
+                        )
+                        .build(),
+                    (true, None) => json_response(
+                        error_text(status),
+                        Some(schema::<crate::platform::error::Open311Errors>),
+                        c,
+                    ),
+                    (false, _) => {
+                        json_response(error_text(status), Some(schema::<ErrorBody>), c)
+                    }
+                };
+                b = b.response(code, response);
             }
-            paths = paths.path(
-                format!("/api/v1{}", o.path),
-                PathItem::new(method(o.method), b.build()),
-            );
+            paths = paths.path(o.full_path(), PathItem::new(method(o.method), b.build()));
         }
         components.sort_by(|a, b| a.0.cmp(&b.0));
         components.dedup_by(|a, b| a.0 == b.0);
