@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, axe, login, BASE_URL, LANGS, shotName, formatViolations, assertNoViolations } from './browser.js';
 
-const PUBLIC_PAGES = ['/', '/impressum', '/datenschutz', '/barrierefreiheit', '/login', '/gibt-es-nicht'];
+const PUBLIC_PAGES = ['/', '/impressum', '/datenschutz', '/barrierefreiheit', '/login', '/maengel', '/maengel/melden', '/gibt-es-nicht'];
 const statusOf = (path) => (path === '/gibt-es-nicht' ? 404 : 200);
 let browser;
 
@@ -53,6 +53,11 @@ for (const lang of LANGS) {
     await page.screenshot({ path: shotName('/staff', lang), fullPage: true });
     violations = await axe(page);
     if (violations.length) failures.push({ path: '/staff', violations });
+    // A staff list of the Mängelmelder.
+    await page.goto(`${BASE_URL}/staff/maengel`);
+    assert.equal(await page.getAttribute('html', 'lang'), lang, '/staff/maengel: <html lang>');
+    violations = await axe(page);
+    if (violations.length) failures.push({ path: '/staff/maengel', violations });
     // Public pages in the logged-in state (header shows logout), and the 404 page.
     for (const path of ['/', '/impressum', '/gibt-es-nicht']) {
       await page.goto(`${BASE_URL}${path}`);

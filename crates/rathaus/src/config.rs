@@ -89,6 +89,9 @@ pub struct Settings {
     /// Appointment holds and bookings per client address and minute
     /// (`RATHAUS_BOOKINGS_PER_MINUTE`, per instance).
     pub bookings_per_minute: u32,
+    /// Defect reports one Open311 app (API key) may send per minute
+    /// (`RATHAUS_OPEN311_PER_MINUTE`, per instance).
+    pub open311_per_minute: u32,
     /// The proof of work for anonymous bookings through the API: `on`
     /// (default) or `off` (`RATHAUS_BOOKING_POW`, e.g. for load tests).
     pub booking_pow: String,
@@ -133,6 +136,7 @@ impl Default for Settings {
             payment_reconcile_secs: 300,
             demo_payment_listen: "127.0.0.1:8090".into(),
             bookings_per_minute: 10,
+            open311_per_minute: 120,
             booking_pow: "on".into(),
             bookings_per_email_per_day: 5,
         }
@@ -173,6 +177,7 @@ impl std::fmt::Debug for Settings {
             .field("payment_ags", &self.payment_ags)
             .field("payment_reconcile_secs", &self.payment_reconcile_secs)
             .field("bookings_per_minute", &self.bookings_per_minute)
+            .field("open311_per_minute", &self.open311_per_minute)
             .field("booking_pow", &self.booking_pow)
             .field(
                 "bookings_per_email_per_day",

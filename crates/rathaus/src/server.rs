@@ -193,6 +193,7 @@ pub async fn run(
     web.session_max_hours = settings.session_max_hours.clamp(1, 24 * 30);
     web.payments = payment_config(settings)?;
     web.bookings_per_minute = settings.bookings_per_minute.max(1);
+    web.open311_per_minute = settings.open311_per_minute.max(1);
     web.appointments = std::sync::Arc::new(settings.appointments()?);
     if let Some(p) = &web.payments {
         tracing::info!(provider = p.provider.name(), "online payment is on");

@@ -72,6 +72,9 @@ pub struct WebConfig {
     /// Appointment holds and bookings per client address and minute
     /// (`RATHAUS_BOOKINGS_PER_MINUTE`).
     pub bookings_per_minute: u32,
+    /// Defect reports per Open311 app key and minute
+    /// (`RATHAUS_OPEN311_PER_MINUTE`).
+    pub open311_per_minute: u32,
     /// Appointment booking: proof of work, hold times, limits per address.
     pub appointments: Arc<rathaus_app::appointments::AppointmentConfig>,
 }
@@ -94,6 +97,7 @@ impl WebConfig {
             session_max_hours: 12,
             payments: None,
             bookings_per_minute: 10,
+            open311_per_minute: 120,
             appointments: Arc::default(),
         }
     }
@@ -142,7 +146,8 @@ impl AppState {
             config.submits_per_minute,
         )
         .with_uploads(config.uploads_per_minute)
-        .with_bookings(config.bookings_per_minute);
+        .with_bookings(config.bookings_per_minute)
+        .with_reports(config.open311_per_minute);
         let mut app = rathaus_app::App::new(store.clone(), files.clone());
         app.uploads = config.upload_limits;
         app.payments = config.payments.clone();

@@ -245,6 +245,15 @@ async fn list(
     staff: ApiStaff<WorkCases>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> Result<Json<ReportListBody>, AppError> {
+    if q.service_code.as_ref().is_some_and(|c| c.chars().count() > 40) {
+        return Err(AppError::BadQuery("service_code: at most 40 characters".into()));
+    }
+    if q.limit.is_some_and(|l| !(1..=200).contains(&l)) {
+        return Err(AppError::BadQuery("limit: 1 to 200".into()));
+    }
+    if q.offset.is_some_and(|o| o > 100_000) {
+        return Err(AppError::BadQuery("offset: at most 100000".into()));
+    }
     let query = DefectQuery {
         statuses: q.status.map(|s| vec![s.into()]).unwrap_or_default(),
         service_codes: q.service_code.into_iter().collect(),

@@ -24,7 +24,6 @@ use rathaus_storage::tenancy::Tenant;
 
 use crate::platform::{
     AppState,
-    client::Client,
     context::Ctx,
     i18n::{self, Lang},
     openapi::{Auth, Op, op, query, schema},
@@ -289,6 +288,14 @@ async fn top_inner(state: &AppState, ctx: &Ctx, file: &str, raw: Option<&str>) -
             let t = tenant_of(state, ctx, param(&q, "jurisdiction_id"))
                 .await
                 .map_err(e)?;
+            for (name, max) in [("service_request_id", 4000), ("service_code", 400)] {
+                if param(&q, name).is_some_and(|v| v.chars().count() > max) {
+                    return Err(e(Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("{name}: höchstens / at most {max}"),
+                    )));
+                }
+            }
             let search = o311::parse_search(&q).map_err(|errors| {
                 e(Failure {
                     status: StatusCode::BAD_REQUEST,
@@ -454,17 +461,15 @@ async fn token_inner(state: &AppState, ctx: &Ctx, file: &str, raw: Option<&str>)
 async fn post_top(
     State(state): State<AppState>,
     ctx: Ctx,
-    Client(client): Client,
     Path(file): Path<String>,
     body: Bytes,
 ) -> Response {
-    finish(post_inner(&state, &ctx, client, &file, &body).await)
+    finish(post_inner(&state, &ctx, &file, &body).await)
 }
 
 async fn post_inner(
     state: &AppState,
     ctx: &Ctx,
-    client: Option<std::net::IpAddr>,
     file: &str,
     body: &[u8],
 ) -> Answer {
@@ -541,7 +546,7 @@ async fn post_inner(
             ),
         )));
     }
-    if !state.limiter.check_draft(client) {
+    if !state.limiter.check_report_key(&key.id.to_string()) {
         return Err(e(Failure::new(
             StatusCode::TOO_MANY_REQUESTS,
             msg(
@@ -776,9 +781,9 @@ pub(crate) struct O311PostBody {
     /// For feedback (deleted 30 days after the report is closed).
     #[schema(max_length = 254)]
     email: Option<String>,
-    #[schema(max_length = 100)]
+    /// Not kept.
     device_id: Option<String>,
-    #[schema(max_length = 100)]
+    /// Not kept.
     account_id: Option<String>,
     #[schema(max_length = 100)]
     first_name: Option<String>,

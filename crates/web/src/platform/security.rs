@@ -277,6 +277,9 @@ pub struct LoginLimiter {
     /// Appointment holds and bookings per client address
     /// (`RATHAUS_BOOKINGS_PER_MINUTE`).
     bookings: DefaultKeyedRateLimiter<IpAddr>,
+    /// Defect reports per Open311 app key (`RATHAUS_OPEN311_PER_MINUTE`):
+    /// an app sends for many people from one address, so its key counts.
+    reports: DefaultKeyedRateLimiter<String>,
 }
 
 impl LoginLimiter {
@@ -303,7 +306,24 @@ impl LoginLimiter {
             bookings: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
                 NonZeroU32::new(10).expect("non-zero"),
             )),
+            reports: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(120).expect("non-zero"),
+            )),
         }
+    }
+
+    /// With a limit for defect reports per Open311 app key and minute.
+    pub fn with_reports(mut self, per_minute: u32) -> Self {
+        self.reports = DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(per_minute.max(1)).expect("non-zero"),
+        ));
+        self
+    }
+
+    /// Counts a defect report of an Open311 app (by its key's id); false
+    /// when the app must wait.
+    pub fn check_report_key(&self, key: &str) -> bool {
+        self.reports.check_key(&key.to_string()).is_ok()
     }
 
     /// With a limit for appointment holds and bookings per client address
@@ -357,6 +377,7 @@ impl LoginLimiter {
         self.drafts.retain_recent();
         self.uploads.retain_recent();
         self.bookings.retain_recent();
+        self.reports.retain_recent();
     }
 }
 
