@@ -697,7 +697,7 @@ BINDINGS = [
     ("^/open311/v2/services/", ".*", "path.service_code", "o311_codes"),
     ("^/open311/v2/requests/", ".*", "path.service_request_id", "o311_references"),
     ("^/open311/v2/tokens/", ".*", "path.token", "o311_tokens"),
-    ("^/open311/v2/requests\\.", "^POST$", "body.api_key", "o311_keys"),
+    ("^/open311/v2/requests\\.", "^POST$", "query.api_key", "o311_keys"),
     ("^/open311/v2/requests\\.", "^POST$", "body.jurisdiction_id", "o311_jurisdictions"),
     ("^/open311/v2/requests\\.", "^POST$", "body.service_code", "o311_codes"),
     ("^/open311/v2/requests\\.", "^POST$", "body.lat", "o311_lat"),

@@ -37,7 +37,7 @@ fn id_of(s: &str) -> Result<Uuid, AppError> {
 /// A report's status.
 #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum StatusBody {
+pub(crate) enum DefectStatusBody {
     Open,
     Acknowledged,
     InProgress,
@@ -45,7 +45,7 @@ pub(crate) enum StatusBody {
     Forwarded,
 }
 
-impl From<DefectStatus> for StatusBody {
+impl From<DefectStatus> for DefectStatusBody {
     fn from(s: DefectStatus) -> Self {
         match s {
             DefectStatus::Open => Self::Open,
@@ -57,33 +57,33 @@ impl From<DefectStatus> for StatusBody {
     }
 }
 
-impl From<StatusBody> for DefectStatus {
-    fn from(s: StatusBody) -> Self {
+impl From<DefectStatusBody> for DefectStatus {
+    fn from(s: DefectStatusBody) -> Self {
         match s {
-            StatusBody::Open => Self::Open,
-            StatusBody::Acknowledged => Self::Acknowledged,
-            StatusBody::InProgress => Self::InProgress,
-            StatusBody::Done => Self::Done,
-            StatusBody::Forwarded => Self::Forwarded,
+            DefectStatusBody::Open => Self::Open,
+            DefectStatusBody::Acknowledged => Self::Acknowledged,
+            DefectStatusBody::InProgress => Self::InProgress,
+            DefectStatusBody::Done => Self::Done,
+            DefectStatusBody::Forwarded => Self::Forwarded,
         }
     }
 }
 
 /// One public step of a report.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct UpdateBody {
-    status: StatusBody,
+pub(crate) struct DefectUpdateBody {
+    status: DefectStatusBody,
     note: Option<String>,
     at: DateTime<Utc>,
 }
 
 /// A report as staff see it.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct ReportBody {
+pub(crate) struct DefectReportBody {
     id: Uuid,
     /// Also the Open311 `service_request_id`.
     reference: String,
-    status: StatusBody,
+    status: DefectStatusBody,
     service_code: String,
     category: String,
     /// The case in the routed unit's inbox.
@@ -114,38 +114,38 @@ pub(crate) struct ReportBody {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     /// Statuses it may move to.
-    next: Vec<StatusBody>,
+    next: Vec<DefectStatusBody>,
 }
 
 /// A report with its public history and the open reports of its category
 /// within 50 m.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct ReportDetailBody {
-    report: ReportBody,
-    updates: Vec<UpdateBody>,
-    nearby: Vec<NearbyBody>,
+pub(crate) struct DefectDetailBody {
+    report: DefectReportBody,
+    updates: Vec<DefectUpdateBody>,
+    nearby: Vec<DefectNearbyBody>,
 }
 
 /// An open report nearby (a possible duplicate).
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct NearbyBody {
+pub(crate) struct DefectNearbyBody {
     id: Uuid,
     reference: String,
-    status: StatusBody,
+    status: DefectStatusBody,
     distance_m: f64,
 }
 
 /// The reports of a list.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct ReportListBody {
-    reports: Vec<ReportBody>,
+pub(crate) struct DefectListBody {
+    reports: Vec<DefectReportBody>,
 }
 
 /// Which reports.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
-pub(crate) struct ListParams {
+pub(crate) struct DefectListParams {
     /// Only reports in this status.
-    status: Option<StatusBody>,
+    status: Option<DefectStatusBody>,
     /// Only reports of this category (Open311 `service_code`).
     #[param(max_length = 40)]
     service_code: Option<String>,
@@ -159,8 +159,8 @@ pub(crate) struct ListParams {
 /// A new status with the public note (shown on the report's page, in
 /// Open311 `status_notes`, and mailed to the reporter).
 #[derive(serde::Deserialize, utoipa::ToSchema)]
-pub(crate) struct StatusChangeBody {
-    status: StatusBody,
+pub(crate) struct DefectStatusChangeBody {
+    status: DefectStatusBody,
     /// Required for `forwarded` (whose responsibility it is).
     #[schema(max_length = 2000)]
     #[serde(default)]
@@ -169,22 +169,22 @@ pub(crate) struct StatusChangeBody {
 
 /// What of the report the public sees.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
-pub(crate) struct ModerationBody {
+pub(crate) struct DefectModerationBody {
     text_public: bool,
     photos_public: bool,
 }
 
 /// The report this one duplicates, by its reference.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
-pub(crate) struct MergeBody {
+pub(crate) struct DefectMergeBody {
     #[schema(min_length = 1, max_length = 40, example = "MS-2026-000123")]
     into: String,
 }
 
-fn body_of(s: &StaffReport) -> ReportBody {
+fn body_of(s: &StaffReport) -> DefectReportBody {
     let r = &s.report;
     let p: &PublicReport = &s.public;
-    ReportBody {
+    DefectReportBody {
         id: r.id,
         reference: r.reference.clone(),
         status: p.status.into(),
@@ -214,14 +214,14 @@ fn body_of(s: &StaffReport) -> ReportBody {
     }
 }
 
-fn detail_of(s: &StaffReport) -> ReportDetailBody {
-    ReportDetailBody {
+fn detail_of(s: &StaffReport) -> DefectDetailBody {
+    DefectDetailBody {
         report: body_of(s),
         updates: s
             .public
             .updates
             .iter()
-            .map(|u| UpdateBody {
+            .map(|u| DefectUpdateBody {
                 status: u.status.into(),
                 note: u.note.clone(),
                 at: u.at,
@@ -230,7 +230,7 @@ fn detail_of(s: &StaffReport) -> ReportDetailBody {
         nearby: s
             .nearby
             .iter()
-            .map(|(p, d)| NearbyBody {
+            .map(|(p, d)| DefectNearbyBody {
                 id: p.id,
                 reference: p.reference.clone(),
                 status: p.status.into(),
@@ -243,8 +243,8 @@ fn detail_of(s: &StaffReport) -> ReportDetailBody {
 async fn list(
     State(state): State<AppState>,
     staff: ApiStaff<WorkCases>,
-    ApiQuery(q): ApiQuery<ListParams>,
-) -> Result<Json<ReportListBody>, AppError> {
+    ApiQuery(q): ApiQuery<DefectListParams>,
+) -> Result<Json<DefectListBody>, AppError> {
     if q.service_code.as_ref().is_some_and(|c| c.chars().count() > 40) {
         return Err(AppError::BadQuery("service_code: at most 40 characters".into()));
     }
@@ -262,7 +262,7 @@ async fn list(
         ..Default::default()
     };
     let reports = state.app.staff_defects(&staff.actor, &query).await?;
-    Ok(Json(ReportListBody {
+    Ok(Json(DefectListBody {
         reports: reports.iter().map(body_of).collect(),
     }))
 }
@@ -271,7 +271,7 @@ async fn one(
     State(state): State<AppState>,
     staff: ApiStaff<WorkCases>,
     Path(id): Path<String>,
-) -> Result<Json<ReportDetailBody>, AppError> {
+) -> Result<Json<DefectDetailBody>, AppError> {
     let r = state.app.staff_defect(&staff.actor, id_of(&id)?).await?;
     Ok(Json(detail_of(&r)))
 }
@@ -280,8 +280,8 @@ async fn status(
     State(state): State<AppState>,
     staff: ApiStaff<WorkCases>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<StatusChangeBody>,
-) -> Result<Json<ReportDetailBody>, AppError> {
+    ApiJson(body): ApiJson<DefectStatusChangeBody>,
+) -> Result<Json<DefectDetailBody>, AppError> {
     let r = state
         .app
         .change_defect_status(&staff.actor, id_of(&id)?, body.status.into(), &body.note)
@@ -293,8 +293,8 @@ async fn moderation(
     State(state): State<AppState>,
     staff: ApiStaff<WorkCases>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ModerationBody>,
-) -> Result<Json<ReportDetailBody>, AppError> {
+    ApiJson(body): ApiJson<DefectModerationBody>,
+) -> Result<Json<DefectDetailBody>, AppError> {
     let r = state
         .app
         .moderate_defect(
@@ -311,8 +311,8 @@ async fn merge(
     State(state): State<AppState>,
     staff: ApiStaff<WorkCases>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<MergeBody>,
-) -> Result<Json<ReportDetailBody>, AppError> {
+    ApiJson(body): ApiJson<DefectMergeBody>,
+) -> Result<Json<DefectDetailBody>, AppError> {
     let r = state
         .app
         .merge_defect(&staff.actor, id_of(&id)?, &body.into)
@@ -330,10 +330,10 @@ pub const OPERATIONS: &[Op] = &[
         "The defect reports of the clerk's org units, newest first (Sachbearbeitung)",
         Auth::Staff,
         None,
-        &[("200", "The reports", Some(schema::<ReportListBody>))],
+        &[("200", "The reports", Some(schema::<DefectListBody>))],
         &[],
     )
-    .with_query(query::<ListParams>),
+    .with_query(query::<DefectListParams>),
     op(
         "get",
         "/defects/{id}",
@@ -341,7 +341,7 @@ pub const OPERATIONS: &[Op] = &[
         "One report with its contact data, its public history and the open reports of its category within 50 m",
         Auth::Staff,
         None,
-        &[("200", "The report", Some(schema::<ReportDetailBody>))],
+        &[("200", "The report", Some(schema::<DefectDetailBody>))],
         &[],
     ),
     op(
@@ -350,8 +350,8 @@ pub const OPERATIONS: &[Op] = &[
         "defects",
         "A new status (acknowledged, in progress, done, forwarded = not our responsibility) with a public note; the case follows, the reporter is told by e-mail. 409 for a step the status machine refuses",
         Auth::Staff,
-        Some(schema::<StatusChangeBody>),
-        &[("200", "The report", Some(schema::<ReportDetailBody>))],
+        Some(schema::<DefectStatusChangeBody>),
+        &[("200", "The report", Some(schema::<DefectDetailBody>))],
         &[409],
     ),
     op(
@@ -360,8 +360,8 @@ pub const OPERATIONS: &[Op] = &[
         "defects",
         "Release (or withdraw) the description and the photos for the public page and Open311",
         Auth::Staff,
-        Some(schema::<ModerationBody>),
-        &[("200", "The report", Some(schema::<ReportDetailBody>))],
+        Some(schema::<DefectModerationBody>),
+        &[("200", "The report", Some(schema::<DefectDetailBody>))],
         &[],
     ),
     op(
@@ -370,8 +370,8 @@ pub const OPERATIONS: &[Op] = &[
         "defects",
         "Mark the report as a duplicate of another of the same category (by reference): it is closed pointing there, its reporter told. 409 when it was merged already",
         Auth::Staff,
-        Some(schema::<MergeBody>),
-        &[("200", "The report", Some(schema::<ReportDetailBody>))],
+        Some(schema::<DefectMergeBody>),
+        &[("200", "The report", Some(schema::<DefectDetailBody>))],
         &[409],
     ),
 ];

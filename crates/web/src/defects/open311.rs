@@ -39,7 +39,42 @@ pub fn routes() -> Routes {
         .route("/open311/v2/services/{file}", get(service_definition))
         .route("/open311/v2/requests/{file}", get(one_request))
         .route("/open311/v2/tokens/{file}", get(token))
-        .map(|r| r.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)))
+        .map(|r| {
+            r.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+                .layer(axum::middleware::from_fn(read_only_but_requests))
+        })
+}
+
+/// Every resource but `requests.{json,xml}` is read only: other methods get
+/// 405 with `Allow: GET,HEAD` (the route serves all names of one segment).
+async fn read_only_but_requests(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    let path = req.uri().path();
+    let writable = matches!(
+        path,
+        "/open311/v2/requests.json" | "/open311/v2/requests.xml"
+    );
+    if !matches!(*req.method(), Method::GET | Method::HEAD) && !writable {
+        let format = if path.ends_with(".xml") {
+            Format::Xml
+        } else {
+            Format::Json
+        };
+        let mut r = fail(
+            format,
+            Failure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Only GET and HEAD / Nur GET und HEAD",
+            ),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET,HEAD"));
+        return r;
+    }
+    next.run(req).await
 }
 
 /// An Open311 error answer.
@@ -353,9 +388,8 @@ async fn service_definition(
 
 async fn definition_inner(state: &AppState, ctx: &Ctx, file: &str, raw: Option<&str>) -> Answer {
     let (code, format) = split(file)?;
-    let q = pairs(raw);
     let e = |f: Failure| (format, f);
-    let t = tenant_of(state, ctx, param(&q, "jurisdiction_id"))
+    let t = tenant_of(state, ctx, param(&pairs(raw), "jurisdiction_id"))
         .await
         .map_err(e)?;
     let c = match state.app.defect_category(t.tenant_id(), code).await {
@@ -396,9 +430,8 @@ async fn one_request(
 
 async fn one_inner(state: &AppState, ctx: &Ctx, file: &str, raw: Option<&str>) -> Answer {
     let (id, format) = split(file)?;
-    let q = pairs(raw);
     let e = |f: Failure| (format, f);
-    let t = tenant_of(state, ctx, param(&q, "jurisdiction_id"))
+    let t = tenant_of(state, ctx, param(&pairs(raw), "jurisdiction_id"))
         .await
         .map_err(e)?;
     match state.app.public_defect(t.tenant_id(), id).await {
@@ -431,9 +464,8 @@ async fn token(
 
 async fn token_inner(state: &AppState, ctx: &Ctx, file: &str, raw: Option<&str>) -> Answer {
     let (token, format) = split(file)?;
-    let q = pairs(raw);
     let e = |f: Failure| (format, f);
-    let t = tenant_of(state, ctx, param(&q, "jurisdiction_id"))
+    let t = tenant_of(state, ctx, param(&pairs(raw), "jurisdiction_id"))
         .await
         .map_err(e)?;
     match state.app.defect_by_token(t.tenant_id(), token).await {
@@ -462,15 +494,17 @@ async fn post_top(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(file): Path<String>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    finish(post_inner(&state, &ctx, &file, &body).await)
+    finish(post_inner(&state, &ctx, &file, raw.as_deref(), &body).await)
 }
 
 async fn post_inner(
     state: &AppState,
     ctx: &Ctx,
     file: &str,
+    raw: Option<&str>,
     body: &[u8],
 ) -> Answer {
     let (name, format) = split(file)?;
@@ -501,7 +535,11 @@ async fn post_inner(
             ),
         ))
     })?;
-    let post = o311::parse_form(&form);
+    let mut post = o311::parse_form(&form);
+    if post.api_key.is_none() {
+        // Some clients send the key in the query string.
+        post.api_key = param(&pairs(raw), "api_key").map(str::to_string);
+    }
     let t = tenant_of(state, ctx, post.jurisdiction_id.as_deref())
         .await
         .map_err(e)?;
@@ -761,9 +799,10 @@ pub(crate) struct O311Discovery {
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct O311PostBody {
-    /// The app's key, issued by the Fachadministration.
+    /// The app's key, issued by the Fachadministration (required here or
+    /// as the query parameter `api_key`).
     #[schema(max_length = 200)]
-    api_key: String,
+    api_key: Option<String>,
     /// The municipality's slug (optional when the host names it).
     #[schema(max_length = 60)]
     jurisdiction_id: Option<String>,
@@ -797,6 +836,15 @@ pub(crate) struct O311PostBody {
     media_url: Option<String>,
 }
 
+/// The app's key in the query string (when the body has none).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[allow(dead_code)]
+pub(crate) struct KeyParams {
+    /// The app's key, issued by the Fachadministration.
+    #[param(max_length = 200)]
+    api_key: Option<String>,
+}
+
 /// Which municipality.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[allow(dead_code)]
@@ -824,7 +872,7 @@ pub(crate) struct SearchParams {
     #[param(format = DateTime)]
     end_date: Option<String>,
     /// `open` or `closed` (comma separated).
-    #[param(pattern = "^(open|closed)(,(open|closed))*$")]
+    #[param(pattern = "^((open|closed)(,(open|closed))*)?$")]
     status: Option<String>,
 }
 
@@ -865,9 +913,9 @@ pub const OPERATIONS: &[Op] = &[
     op("get", "/open311/v2/requests.xml", T, "Reports (GeoReport v2 service requests, XML)", Auth::Public, None,
         &[("200", "The reports", None)], &[404]).open311().with_query(query::<SearchParams>).with_raw_response("text/xml"),
     op("post", "/open311/v2/requests.json", T, "Report a defect (GeoReport v2 POST service request, JSON answer): needs the app's api_key (403 without); it becomes a case in the routed org unit's inbox", Auth::Public, None,
-        &[("200", "The new report's id and token", Some(schema::<O311CreatedList>))], &[403, 404, 429]).open311().with_form_body(schema::<O311PostBody>),
+        &[("200", "The new report's id and token", Some(schema::<O311CreatedList>))], &[403, 404, 429]).open311().with_form_body(schema::<O311PostBody>).with_query(query::<KeyParams>),
     op("post", "/open311/v2/requests.xml", T, "Report a defect (GeoReport v2 POST service request, XML answer)", Auth::Public, None,
-        &[("200", "The new report's id and token", None)], &[403, 404, 429]).open311().with_form_body(schema::<O311PostBody>).with_raw_response("text/xml"),
+        &[("200", "The new report's id and token", None)], &[403, 404, 429]).open311().with_form_body(schema::<O311PostBody>).with_query(query::<KeyParams>).with_raw_response("text/xml"),
     op("get", "/open311/v2/requests/{service_request_id}.json", T, "One report (GeoReport v2, JSON: an array of one)", Auth::Public, None,
         &[("200", "The report", Some(schema::<O311Requests>))], &[]).open311().with_query(query::<JurisdictionParams>),
     op("get", "/open311/v2/requests/{service_request_id}.xml", T, "One report (GeoReport v2, XML)", Auth::Public, None,

@@ -493,23 +493,40 @@ async fn change_status(
             .into(),
         )),
     };
+    let keep = DetailExtra {
+        note: form.note,
+        to: form.to,
+        ..DetailExtra::default()
+    };
+    after_step(&state, &ctx, &staff, id, result.map(|_| ()), "status", keep).await
+}
+
+/// The answer to a step on a report: back to its page with `?ok=<ok>`, or
+/// the page again with the refusal and what was typed (`keep`).
+async fn after_step(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: &StaffUser,
+    id: Uuid,
+    result: Result<(), UseCaseError>,
+    ok: &str,
+    keep: DetailExtra,
+) -> Result<Response, AppError> {
     match result {
-        Ok(_) => Ok(no_store(
-            Redirect::to(&format!("/staff/maengel/{id}?ok=status")).into_response(),
+        Ok(()) => Ok(no_store(
+            Redirect::to(&format!("/staff/maengel/{id}?ok={ok}")).into_response(),
         )),
         Err(e) => {
             let (status, error, errors) = refusal(ctx.lang, e)?;
             render_detail(
-                &state,
-                &ctx,
-                &staff,
+                state,
+                ctx,
+                staff,
                 id,
                 DetailExtra {
                     error: Some(error),
                     errors,
-                    note: form.note,
-                    to: form.to,
-                    ..DetailExtra::default()
+                    ..keep
                 },
                 status,
             )
@@ -537,31 +554,12 @@ async fn moderate(
     let form = f.form;
     let actor = staff.actor(&state).await?;
     let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
-    match state
+    let result = state
         .app
         .moderate_defect(&actor, id, on(&form.text_public), on(&form.photos_public))
         .await
-    {
-        Ok(_) => Ok(no_store(
-            Redirect::to(&format!("/staff/maengel/{id}?ok=freigabe")).into_response(),
-        )),
-        Err(e) => {
-            let (status, error, errors) = refusal(ctx.lang, e)?;
-            render_detail(
-                &state,
-                &ctx,
-                &staff,
-                id,
-                DetailExtra {
-                    error: Some(error),
-                    errors,
-                    ..DetailExtra::default()
-                },
-                status,
-            )
-            .await
-        }
-    }
+        .map(|_| ());
+    after_step(&state, &ctx, &staff, id, result, "freigabe", DetailExtra::default()).await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -591,28 +589,11 @@ async fn merge(
     } else {
         state.app.merge_defect(&actor, id, &form.into).await
     };
-    match result {
-        Ok(_) => Ok(no_store(
-            Redirect::to(&format!("/staff/maengel/{id}?ok=zusammengefuehrt")).into_response(),
-        )),
-        Err(e) => {
-            let (status, error, errors) = refusal(ctx.lang, e)?;
-            render_detail(
-                &state,
-                &ctx,
-                &staff,
-                id,
-                DetailExtra {
-                    error: Some(error),
-                    errors,
-                    into: form.into,
-                    ..DetailExtra::default()
-                },
-                status,
-            )
-            .await
-        }
-    }
+    let keep = DetailExtra {
+        into: form.into,
+        ..DetailExtra::default()
+    };
+    after_step(&state, &ctx, &staff, id, result.map(|_| ()), "zusammengefuehrt", keep).await
 }
 
 // ----------------------------------------------------------------------
