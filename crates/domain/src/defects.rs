@@ -1080,7 +1080,7 @@ mod tests {
         fn distance_is_symmetric(a in point(), b in point()) {
             let (ab, ba) = (a.distance_m(&b), b.distance_m(&a));
             prop_assert!((ab - ba).abs() <= 1e-6 * ab.max(1.0));
-            prop_assert!(ab >= 0.0 && ab <= std::f64::consts::PI * EARTH_RADIUS_M + 1.0);
+            prop_assert!((0.0..=std::f64::consts::PI * EARTH_RADIUS_M + 1.0).contains(&ab));
         }
 
         #[test]

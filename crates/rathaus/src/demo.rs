@@ -1118,7 +1118,16 @@ pub async fn seed_defects(store: &Store, tid: TenantId) -> anyhow::Result<()> {
     };
     let roads = unit("Straßenverkehrsbehörde").await?;
     let environment = unit("Umweltamt").await?;
-    let categories: [(&str, &str, &str, &str, Option<uuid::Uuid>, &str); 6] = [
+    // code, name, description, keywords, org unit, attributes (Open311 JSON)
+    type Category<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<uuid::Uuid>,
+        &'a str,
+    );
+    let categories: [Category; 6] = [
         (
             "schlagloch",
             "Schlagloch",

@@ -655,10 +655,10 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<SearchQuery, Vec<Error
             format!("status must be open, closed or both separated by a comma (got {bad:?})"),
         ));
     }
-    if let (Some(s), Some(e)) = (q.start_date, q.end_date) {
-        if s > e {
-            errs.push(Error::new(400, "start_date is after end_date"));
-        }
+    if let (Some(s), Some(e)) = (q.start_date, q.end_date)
+        && s > e
+    {
+        errs.push(Error::new(400, "start_date is after end_date"));
     }
     if errs.is_empty() { Ok(q) } else { Err(errs) }
 }
@@ -836,14 +836,14 @@ mod tests {
     fn inline_refs(dir: &std::path::Path, v: &mut Value) {
         match v {
             Value::Object(m) => {
-                if let Some(Value::String(r)) = m.get("$ref").cloned() {
-                    if r.ends_with(".json") {
-                        m.remove("$ref");
-                        let Value::Object(target) = read_json(dir, &r) else {
-                            panic!("{r}")
-                        };
-                        m.extend(target);
-                    }
+                if let Some(Value::String(r)) = m.get("$ref").cloned()
+                    && r.ends_with(".json")
+                {
+                    m.remove("$ref");
+                    let Value::Object(target) = read_json(dir, &r) else {
+                        panic!("{r}")
+                    };
+                    m.extend(target);
                 }
                 m.values_mut().for_each(|v| inline_refs(dir, v));
             }

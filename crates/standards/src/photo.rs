@@ -111,8 +111,10 @@ fn jpeg_complete(b: &[u8]) -> bool {
                 i += 2 + len;
                 if m == 0xDA {
                     // entropy-coded data up to the next marker
+                    // (a marker is 0xFF followed by anything but a stuffed
+                    // 0x00, a restart marker or fill)
                     while i + 1 < b.len()
-                        && !(b[i] == 0xFF && !matches!(b[i + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
+                        && (b[i] != 0xFF || matches!(b[i + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
                     {
                         i += 1;
                     }

@@ -717,10 +717,22 @@ const RULES: &[(&str, &str, Rule)] = &[
     ("GET", "/staff/maengel/{id}", Rule::ClerkById),
     ("POST", "/staff/maengel/{id}/status", Rule::ClerkById),
     ("POST", "/staff/maengel/{id}/freigabe", Rule::ClerkById),
-    ("POST", "/staff/maengel/{id}/zusammenfuehren", Rule::ClerkById),
+    (
+        "POST",
+        "/staff/maengel/{id}/zusammenfuehren",
+        Rule::ClerkById,
+    ),
     ("GET", "/staff/maengel/einstellungen", Rule::Admin),
-    ("POST", "/staff/maengel/einstellungen/kategorie", Rule::Admin),
-    ("POST", "/staff/maengel/einstellungen/schluessel", Rule::Admin),
+    (
+        "POST",
+        "/staff/maengel/einstellungen/kategorie",
+        Rule::Admin,
+    ),
+    (
+        "POST",
+        "/staff/maengel/einstellungen/schluessel",
+        Rule::Admin,
+    ),
     (
         "POST",
         "/staff/maengel/einstellungen/schluessel/{id}/widerrufen",

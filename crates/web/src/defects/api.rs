@@ -245,8 +245,13 @@ async fn list(
     staff: ApiStaff<WorkCases>,
     ApiQuery(q): ApiQuery<DefectListParams>,
 ) -> Result<Json<DefectListBody>, AppError> {
-    if q.service_code.as_ref().is_some_and(|c| c.chars().count() > 40) {
-        return Err(AppError::BadQuery("service_code: at most 40 characters".into()));
+    if q.service_code
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 40)
+    {
+        return Err(AppError::BadQuery(
+            "service_code: at most 40 characters".into(),
+        ));
     }
     if q.limit.is_some_and(|l| !(1..=200).contains(&l)) {
         return Err(AppError::BadQuery("limit: 1 to 200".into()));

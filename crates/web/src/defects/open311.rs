@@ -323,6 +323,16 @@ async fn top_inner(state: &AppState, ctx: &Ctx, file: &str, raw: Option<&str>) -
             let t = tenant_of(state, ctx, param(&q, "jurisdiction_id"))
                 .await
                 .map_err(e)?;
+            for name in ["start_date", "end_date"] {
+                if q.iter().any(|(k, v)| k == name && v.trim().is_empty()) {
+                    return Err(e(Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "{name}: leer / empty — W3C date-time, e.g. 2026-01-01T00:00:00Z, or leave it out"
+                        ),
+                    )));
+                }
+            }
             for (name, max) in [("service_request_id", 4000), ("service_code", 400)] {
                 if param(&q, name).is_some_and(|v| v.chars().count() > max) {
                     return Err(e(Failure::new(

@@ -559,7 +559,16 @@ async fn moderate(
         .moderate_defect(&actor, id, on(&form.text_public), on(&form.photos_public))
         .await
         .map(|_| ());
-    after_step(&state, &ctx, &staff, id, result, "freigabe", DetailExtra::default()).await
+    after_step(
+        &state,
+        &ctx,
+        &staff,
+        id,
+        result,
+        "freigabe",
+        DetailExtra::default(),
+    )
+    .await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -593,7 +602,16 @@ async fn merge(
         into: form.into,
         ..DetailExtra::default()
     };
-    after_step(&state, &ctx, &staff, id, result.map(|_| ()), "zusammengefuehrt", keep).await
+    after_step(
+        &state,
+        &ctx,
+        &staff,
+        id,
+        result.map(|_| ()),
+        "zusammengefuehrt",
+        keep,
+    )
+    .await
 }
 
 // ----------------------------------------------------------------------
