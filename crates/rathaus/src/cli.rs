@@ -108,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut settings = settings;
             let store = server::open_store(&settings).await?;
             let tenant = demo::seed(&store).await?;
+            demo::seed_defect_reports(&store, tenant).await?;
             crate::demo::start_payment_provider(&mut settings).await?;
             demo::seed_payments(&store, tenant).await?;
             crate::demo_records::seed(&settings, &store, tenant).await?;

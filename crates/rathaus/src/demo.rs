@@ -1089,12 +1089,11 @@ pub const STREETS_CSV: &str = include_str!("../demo/streets.csv");
 
 /// The demo's Mängelmelder: six categories routed to the road traffic
 /// office and the environment office (a clerk works each), the town's
-/// street list, the demo app's Open311 key, and a few reports in several
-/// statuses (one a duplicate of another, to merge).
+/// street list and the demo app's Open311 key (the reports:
+/// [`seed_defect_reports`]).
 pub async fn seed_defects(store: &Store, tid: TenantId) -> anyhow::Result<()> {
-    use rathaus_app::defects::{CategoryInput, ReportChannel, ReportInput};
-    use rathaus_domain::defects::DefectStatus;
-    use rathaus_storage::defects::{DefectRepository, ReportFilter};
+    use rathaus_app::defects::CategoryInput;
+    use rathaus_storage::defects::DefectRepository;
     let app = rathaus_app::App::new(store.clone(), rathaus_storage::files::FileStore::memory());
     let repo = store.repo();
     let admin = repo
@@ -1219,6 +1218,22 @@ pub async fn seed_defects(store: &Store, tid: TenantId) -> anyhow::Result<()> {
             .insert_defect_api_key(tid, "Demo-App", None, DEMO_OPEN311_KEY)
             .await?;
     }
+    Ok(())
+}
+
+/// A few reports in several states (two potholes at the same place, to
+/// merge), made through the use cases by the `demo` command (the test
+/// suites start from a demo without cases).
+pub async fn seed_defect_reports(store: &Store, tid: TenantId) -> anyhow::Result<()> {
+    use rathaus_app::defects::{ReportChannel, ReportInput};
+    use rathaus_domain::defects::DefectStatus;
+    use rathaus_storage::defects::{DefectRepository, ReportFilter};
+    let app = rathaus_app::App::new(store.clone(), rathaus_storage::files::FileStore::memory());
+    let repo = store.repo();
+    let roads = repo
+        .org_unit_by_name(tid, "Straßenverkehrsbehörde")
+        .await?
+        .map(|u| u.id);
     let any = ReportFilter {
         limit: 1,
         ..Default::default()

@@ -319,9 +319,15 @@ async fn the_openapi_document_describes_routed_operations() {
                 }
             }
             for (status, r) in op["responses"].as_object().unwrap() {
+                // Open311's XML resources answer errors in XML (`<errors>`).
+                let media = if path.starts_with("/open311/") && path.ends_with(".xml") {
+                    "text/xml"
+                } else {
+                    "application/json"
+                };
                 if status.starts_with('4') {
                     assert!(
-                        r["content"]["application/json"]["schema"].is_object(),
+                        r["content"][media]["schema"].is_object(),
                         "{method} {path} {status}: no error schema"
                     );
                 }
