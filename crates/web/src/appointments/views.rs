@@ -10,6 +10,7 @@ use rathaus_domain::{
     appointments::{BookingStatus, Channel},
 };
 
+pub use crate::platform::form_input::{FieldMessage, Input};
 use crate::platform::{
     i18n::{self, Lang},
     layout::Page,
@@ -144,14 +145,6 @@ pub fn field_messages(lang: Lang, errs: &ValidationErrors) -> Vec<FieldMessage> 
         .collect()
 }
 
-/// A refused field: its name (the anchor of the summary's link) and what
-/// is wrong.
-#[derive(Debug, Clone)]
-pub struct FieldMessage {
-    pub field: String,
-    pub message: String,
-}
-
 /// Checks the lengths of a form's texts (the pages' `maxlength`s):
 /// `too_long` for each text longer than its limit.
 pub fn lengths(fields: &[(&str, &str, usize)]) -> Result<(), ValidationErrors> {
@@ -164,37 +157,6 @@ pub fn lengths(fields: &[(&str, &str, usize)]) -> Result<(), ValidationErrors> {
         Ok(())
     } else {
         Err(ValidationErrors(errs))
-    }
-}
-
-/// An input of a form with its value and its error, if any.
-#[derive(Debug, Clone, Default)]
-pub struct Input {
-    pub value: String,
-    pub error: Option<String>,
-}
-
-impl Input {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self {
-            value: value.into(),
-            error: None,
-        }
-    }
-
-    /// The value, with the first message for `field` among `errors`.
-    pub fn with(value: impl Into<String>, field: &str, errors: &[FieldMessage]) -> Self {
-        Self {
-            value: value.into(),
-            error: errors
-                .iter()
-                .find(|e| e.field == field)
-                .map(|e| e.message.clone()),
-        }
-    }
-
-    pub fn invalid(&self) -> bool {
-        self.error.is_some()
     }
 }
 

@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use chrono::{DateTime, Utc};
 use rathaus_domain::{FieldError, defects::DefectStatus};
 
+pub use crate::platform::form_input::{FieldMessage, Input};
 use crate::platform::{
     i18n::{self, Lang},
     layout::Page,
@@ -140,13 +141,6 @@ pub fn field_message(lang: Lang, field: &str, code: &str, extra: &[(String, Stri
     i18n::tf(lang, &key, &[("field", &field_label(lang, field, extra))])
 }
 
-/// A refused field: its name and what is wrong.
-#[derive(Debug, Clone)]
-pub struct FieldMessage {
-    pub field: String,
-    pub message: String,
-}
-
 /// Every refused field with its message.
 pub fn field_messages(
     lang: Lang,
@@ -179,37 +173,6 @@ pub fn anchored(
             (anchor, e.message.clone())
         })
         .collect()
-}
-
-/// An input of a form with its value and its error, if any.
-#[derive(Debug, Clone, Default)]
-pub struct Input {
-    pub value: String,
-    pub error: Option<String>,
-}
-
-impl Input {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self {
-            value: value.into(),
-            error: None,
-        }
-    }
-
-    /// The value, with the first message for `field` among `errors`.
-    pub fn with(value: impl Into<String>, field: &str, errors: &[FieldMessage]) -> Self {
-        Self {
-            value: value.into(),
-            error: errors
-                .iter()
-                .find(|e| e.field == field)
-                .map(|e| e.message.clone()),
-        }
-    }
-
-    pub fn invalid(&self) -> bool {
-        self.error.is_some()
-    }
 }
 
 /// One option of a select, radio or checkbox group.

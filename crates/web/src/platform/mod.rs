@@ -16,6 +16,7 @@ pub mod context;
 pub mod editorial;
 pub mod encoding;
 pub mod error;
+pub mod form_input;
 pub mod form_render;
 pub mod i18n;
 #[cfg(test)]
